@@ -1,0 +1,51 @@
+# newsflow: the two commands a newcomer needs are `make run` and `make test`.
+
+CARGO ?= cargo
+EVAL_DATA ?= ../shared/eval
+SEED ?= tests/golden/seed
+
+.PHONY: run test lint broker eval bench chaos fmt
+
+## run: the pipeline on an embedded broker over the sample feed (no Kafka cluster needed)
+run:
+	$(CARGO) run --release --quiet --bin newsflow -- demo
+
+## test: lint, unit, golden and integration tests (installs the tansu test broker and
+## Prometheus if missing)
+test: lint
+	scripts/install-tansu.sh
+	$(CARGO) test --all-targets
+
+## lint: formatting, clippy (warnings are errors), and deploy/ (alert rules and their unit
+## tests, Compose file, Kubernetes manifests, dashboard)
+lint:
+	$(CARGO) fmt --all -- --check
+	$(CARGO) clippy --all-targets -- -D warnings
+	scripts/check-deploy.sh
+
+## chaos: the fault tests at full size (20,000 articles, 3 SIGKILLs; a 5-minute broker outage)
+chaos:
+	scripts/install-tansu.sh
+	NEWSFLOW_CHAOS_ARTICLES=20000 NEWSFLOW_CHAOS_KILLS=3 $(CARGO) test --release --test delivery_faults -- --nocapture
+	NEWSFLOW_OUTAGE_SECS=300 $(CARGO) test --release --test broker_outage -- --nocapture
+
+## broker: a local tansu broker on 127.0.0.1:9092 with newsflow's topics, for manual runs
+broker:
+	scripts/broker.sh 9092
+
+## eval: precision/recall/F1 per stage on the development data sets
+eval:
+	$(CARGO) run --release --quiet --bin newsflow-eval -- $(EVAL_DATA) --seed $(SEED)
+
+## bench: per-stage articles/s on one core (criterion), `newsflow process` per data set,
+## then end to end through a local tansu broker (results in bench-results/)
+bench:
+	$(CARGO) bench --bench stages --no-run --quiet
+	NEWSFLOW_EVAL_DATA=$(EVAL_DATA) taskset -c 0 $(CARGO) bench --bench stages
+	$(CARGO) build --release --quiet --bin newsflow
+	scripts/bench.sh $(EVAL_DATA)
+	scripts/install-tansu.sh
+	$(CARGO) bench --bench end_to_end
+
+fmt:
+	$(CARGO) fmt --all

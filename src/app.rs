@@ -1,0 +1,144 @@
+//! The commands, as the binary runs them: runtime, signals, files and the metrics server
+//! around the library's parts. Errors here are for people, so they are `anyhow` chains.
+
+use std::fs::File;
+use std::io::{self, BufReader, BufWriter, Write};
+use std::path::Path;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use anyhow::Context;
+use tokio_util::sync::CancellationToken;
+use tracing::info;
+
+use crate::cli::{DemoArgs, ProcessArgs};
+use crate::config::RunConfig;
+use crate::kafka::ReplayOptions;
+use crate::stage::Pipeline;
+use crate::telemetry::{serve, Health};
+
+fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .context("starting the async runtime")
+}
+
+/// `newsflow run`: until SIGTERM or SIGINT, then drain, commit and return.
+pub fn run(config: RunConfig) -> anyhow::Result<()> {
+    runtime()?.block_on(async {
+        let shutdown = CancellationToken::new();
+        let health = Health::default();
+        let (metrics_at, server) = serve(config.metrics_addr, health.clone(), shutdown.clone())
+            .await
+            .with_context(|| format!("serving metrics on {}", config.metrics_addr))?;
+        info!(address = %metrics_at, "Serving /metrics, /healthz and /readyz.");
+        tokio::spawn(cancel_on_signal(shutdown.clone()));
+        let pipeline = Arc::new(Pipeline::standard());
+        let result = crate::kafka::run(config, pipeline, health, shutdown.clone()).await;
+        shutdown.cancel();
+        let _ = server.await;
+        result.context("running the pipeline")
+    })
+}
+
+async fn cancel_on_signal(shutdown: CancellationToken) {
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => info!("SIGINT received; stopping."),
+        () = terminate => info!("SIGTERM received; stopping."),
+        () = shutdown.cancelled() => {}
+    }
+    shutdown.cancel();
+}
+
+/// `newsflow process`: JSON Lines in, enriched JSON Lines out.
+pub fn process(args: ProcessArgs) -> anyhow::Result<()> {
+    let input: Box<dyn io::BufRead> = if args.input == Path::new("-") {
+        Box::new(io::stdin().lock())
+    } else {
+        let file =
+            File::open(&args.input).with_context(|| format!("opening {}", args.input.display()))?;
+        Box::new(BufReader::with_capacity(1 << 20, file))
+    };
+    let output = writer(&args.output)?;
+    let dead_letters: Box<dyn Write> = match &args.dlq {
+        Some(path) => writer(path)?,
+        None => Box::new(io::stderr()),
+    };
+    let threads = args
+        .threads
+        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, usize::from));
+    let started = Instant::now();
+    let summary = crate::batch::process(
+        &Pipeline::standard(),
+        input,
+        &args.input.display().to_string(),
+        output,
+        dead_letters,
+        threads,
+        args.max_record_bytes,
+    )
+    .context("processing")?;
+    let seconds = started.elapsed().as_secs_f64();
+    info!(
+        lines = summary.lines,
+        enriched = summary.enriched,
+        dead_letters = summary.dead_letters,
+        seconds,
+        articles_per_second = (summary.lines as f64 / seconds.max(1e-9)).round(),
+        "Processing done."
+    );
+    Ok(())
+}
+
+fn writer(path: &Path) -> anyhow::Result<Box<dyn Write>> {
+    if path == Path::new("-") {
+        return Ok(Box::new(BufWriter::new(io::stdout().lock())));
+    }
+    let file = File::create(path).with_context(|| format!("creating {}", path.display()))?;
+    Ok(Box::new(BufWriter::with_capacity(1 << 20, file)))
+}
+
+/// `newsflow replay-dlq`: prints what was replayed as one JSON line.
+pub fn replay_dlq(config: &RunConfig, options: &ReplayOptions) -> anyhow::Result<()> {
+    let summary = runtime()?
+        .block_on(crate::kafka::replay(config, options))
+        .context("replaying dead letters")?;
+    println!(
+        "{}",
+        serde_json::json!({
+            "replayed": summary.replayed,
+            "filtered": summary.filtered,
+            "without_value": summary.without_value,
+            "without_target": summary.without_target,
+        })
+    );
+    Ok(())
+}
+
+/// `newsflow demo`: the sample feed through an embedded broker.
+pub fn demo(args: DemoArgs) -> anyhow::Result<()> {
+    let feed = match &args.feed {
+        Some(path) => {
+            std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?
+        }
+        None => crate::demo::SAMPLE_FEED.to_owned(),
+    };
+    runtime()?
+        .block_on(crate::demo::demo(
+            &feed,
+            args.metrics_addr,
+            Duration::from_secs(args.linger_secs),
+        ))
+        .context("running the demo")?;
+    Ok(())
+}

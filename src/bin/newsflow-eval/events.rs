@@ -1,0 +1,79 @@
+//! Event coding on the PLOVER gold sentences: is the sentence's event class among the
+//! events found, and are its source actors among theirs. The gold codes international
+//! organisations by type ("IGO"), so an organisation's acronym is compared by its category.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use newsflow::record::Event;
+use newsflow::stage::extract::entities::known_organisation;
+use newsflow::stage::Pipeline;
+
+use crate::score::{load, Prf};
+
+/// The code as the gold writes it: countries as they are, organisations by category.
+fn gold_form(code: &str) -> &str {
+    known_organisation(code).map_or(code, |o| o.category.as_str())
+}
+
+/// The extracted event that best fits the gold class: the one with most gold actors.
+fn best_match<'e>(events: &'e [Event], class: &str, gold_actors: &[&str]) -> Option<&'e Event> {
+    events.iter().filter(|e| e.plover == class).max_by_key(|e| {
+        gold_actors
+            .iter()
+            .filter(|g| e.actors.iter().any(|a| gold_form(a) == **g))
+            .count()
+    })
+}
+
+pub fn evaluate(pipeline: &Pipeline, dir: &Path) -> anyhow::Result<()> {
+    let (articles, gold) = load(dir, "plover")?;
+    let (mut classes, mut actors) = (Prf::default(), Prf::default());
+    let mut per_class: BTreeMap<String, (usize, usize)> = BTreeMap::new();
+    let mut sentences = 0usize;
+    for article in articles {
+        let Some(truth) = gold.get(&article.id) else {
+            continue;
+        };
+        sentences += 1;
+        let events = pipeline
+            .run(article)
+            .map(|enriched| enriched.events)
+            .unwrap_or_default();
+        let class = truth["event"].as_str().unwrap_or_default();
+        let gold_actors: Vec<&str> = truth["source"]
+            .as_array()
+            .map(|a| a.iter().filter_map(|v| v.as_str()).collect())
+            .unwrap_or_default();
+        let matched = best_match(&events, class, &gold_actors);
+        let tally = per_class.entry(class.to_owned()).or_default();
+        tally.1 += 1;
+        if matched.is_some() {
+            classes.true_positives += 1.0;
+            tally.0 += 1;
+        } else {
+            classes.false_negatives += 1.0;
+        }
+        classes.false_positives += events.iter().filter(|e| e.plover != class).count() as f64;
+        let found: Vec<&str> = matched
+            .map(|e| e.actors.iter().map(|a| gold_form(a)).collect())
+            .unwrap_or_default();
+        for actor in &gold_actors {
+            if found.contains(actor) {
+                actors.true_positives += 1.0;
+            } else {
+                actors.false_negatives += 1.0;
+            }
+        }
+        actors.false_positives += found.iter().filter(|f| !gold_actors.contains(f)).count() as f64;
+    }
+    println!("== events ({}): {sentences} sentences", dir.display());
+    println!("   PLOVER class  {}", classes.summary());
+    println!("   actors        {}", actors.summary());
+    let recall: Vec<String> = per_class
+        .iter()
+        .map(|(class, (hit, all))| format!("{class} {hit}/{all}"))
+        .collect();
+    println!("   class recall  {}", recall.join(", "));
+    Ok(())
+}

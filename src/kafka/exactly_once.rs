@@ -1,0 +1,233 @@
+//! The exactly-once loop: read a batch, enrich it, and commit its outputs together with its
+//! input offsets in one Kafka transaction (offsets sent with the consumer group's metadata,
+//! so a zombie replica is fenced). Readers with `isolation.level=read_committed` see each
+//! output once. An abortable transaction error aborts the batch and rewinds the consumer to
+//! the batch's first offsets, so the batch is read and enriched again; a fatal one stops the
+//! process, whose restart (same transactional id) fences what the old one left open.
+//!
+//! rdkafka's transaction calls block, so they run on the blocking thread pool, never on the
+//! async reactor.
+
+use std::collections::BTreeMap;
+use std::time::{Duration, Instant};
+
+use futures::StreamExt;
+use rdkafka::consumer::{Consumer, StreamConsumer};
+use rdkafka::error::KafkaError;
+use rdkafka::message::{Message, OwnedMessage};
+use rdkafka::producer::Producer as _;
+use rdkafka::{Offset, TopicPartitionList};
+use tokio_util::sync::CancellationToken;
+use tracing::{info, warn};
+
+use super::context::PipelineContext;
+use super::job::{Jobs, Origin};
+use super::produce::{Outgoing, Producer};
+use super::RunError;
+use crate::config::RunConfig;
+use crate::telemetry::events::{RecordFinished, RecordProduced, TransactionEnded};
+use crate::telemetry::metrics;
+
+/// Blocking transaction calls get this long before they count as failed.
+const TRANSACTION_TIMEOUT: Duration = Duration::from_secs(30);
+
+pub async fn run(
+    config: &RunConfig,
+    consumer: &StreamConsumer<PipelineContext>,
+    producer: Producer,
+    jobs: Jobs,
+    shutdown: CancellationToken,
+) -> Result<(), RunError> {
+    let transactional = producer.inner().clone();
+    blocking(move || transactional.init_transactions(TRANSACTION_TIMEOUT))
+        .await
+        .map_err(RunError::Transaction)?;
+    info!(transactional_id = %config.transactional_id(), "Transactions initialised.");
+    let interval = Duration::from_millis(config.transaction_interval_ms);
+    let mut stream = consumer.stream();
+    loop {
+        let batch = tokio::select! {
+            biased;
+            () = shutdown.cancelled() => break,
+            batch = read_batch(&mut stream, config.transaction_max_records, interval) => batch,
+        };
+        if batch.is_empty() {
+            break;
+        }
+        let started = Instant::now();
+        let records = batch.len();
+        let (first_offsets, next_offsets) = batch_offsets(&batch);
+        let outputs = futures::future::join_all(batch.into_iter().map(|m| jobs.start(m))).await;
+        let Some(group) = consumer.group_metadata() else {
+            warn!("No consumer group metadata; rewinding the batch.");
+            rewind(consumer, &first_offsets);
+            continue;
+        };
+        let published: Vec<Option<i64>> = outputs.iter().map(|(o, _)| o.published_ms).collect();
+        let result = commit_batch(&producer, outputs, next_offsets, group).await;
+        match result {
+            Ok(topics) => {
+                for published_ms in published {
+                    RecordFinished { published_ms }.emit();
+                }
+                for topic in &topics {
+                    RecordProduced { topic }.emit();
+                }
+                TransactionEnded {
+                    committed: true,
+                    records,
+                    duration: started.elapsed(),
+                    error: None,
+                }
+                .emit();
+            }
+            Err(error) if is_abortable(&error) => {
+                TransactionEnded {
+                    committed: false,
+                    records,
+                    duration: started.elapsed(),
+                    error: Some(&error.to_string()),
+                }
+                .emit();
+                let aborting = producer.inner().clone();
+                blocking(move || aborting.abort_transaction(TRANSACTION_TIMEOUT))
+                    .await
+                    .map_err(RunError::Transaction)?;
+                rewind(consumer, &first_offsets);
+            }
+            Err(error) => return Err(RunError::Transaction(error)),
+        }
+    }
+    metrics().in_flight.set(0);
+    Ok(())
+}
+
+/// Waits for a first record (however long that takes), then collects more for up to
+/// `interval` or `max_records`. Empty only when the stream ended.
+async fn read_batch<'a, S>(
+    stream: &mut S,
+    max_records: usize,
+    interval: Duration,
+) -> Vec<OwnedMessage>
+where
+    S: futures::Stream<Item = Result<rdkafka::message::BorrowedMessage<'a>, KafkaError>> + Unpin,
+{
+    let mut batch = Vec::new();
+    let deadline = tokio::time::sleep(interval);
+    tokio::pin!(deadline);
+    while batch.len() < max_records {
+        let next = if batch.is_empty() {
+            stream.next().await
+        } else {
+            tokio::select! {
+                () = &mut deadline => break,
+                next = stream.next() => next,
+            }
+        };
+        match next {
+            Some(Ok(message)) => {
+                if batch.is_empty() {
+                    deadline
+                        .as_mut()
+                        .reset(tokio::time::Instant::now() + interval);
+                }
+                batch.push(message.detach());
+            }
+            Some(Err(error)) => warn!(%error, "Consumer error."),
+            None => break,
+        }
+    }
+    metrics().in_flight.set(batch.len() as i64);
+    batch
+}
+
+/// Each (topic, partition)'s first offset in the batch (where to rewind to) and the offsets
+/// to commit with it (one past each partition's last record).
+fn batch_offsets(batch: &[OwnedMessage]) -> (BTreeMap<(String, i32), i64>, TopicPartitionList) {
+    let mut first = BTreeMap::new();
+    let mut last = BTreeMap::new();
+    for message in batch {
+        let key = (message.topic().to_owned(), message.partition());
+        first.entry(key.clone()).or_insert(message.offset());
+        let highest = last.entry(key).or_insert(message.offset());
+        *highest = (*highest).max(message.offset());
+    }
+    let mut next = TopicPartitionList::new();
+    for ((topic, partition), offset) in &last {
+        next.add_partition_offset(topic, *partition, Offset::Offset(offset + 1))
+            .expect("a valid offset");
+    }
+    (first, next)
+}
+
+/// Begins a transaction, produces every output, adds the offsets and commits. Returns the
+/// topic of every record written.
+async fn commit_batch(
+    producer: &Producer,
+    outputs: Vec<(Origin, Vec<Outgoing>)>,
+    offsets: TopicPartitionList,
+    group: rdkafka::consumer::ConsumerGroupMetadata,
+) -> Result<Vec<String>, KafkaError> {
+    let begin = producer.inner().clone();
+    blocking(move || begin.begin_transaction()).await?;
+    let mut topics = Vec::new();
+    for (origin, outs) in outputs {
+        for out in outs {
+            topics.extend(producer.enqueue_transactional(&origin, out).await?);
+        }
+    }
+    let committing = producer.inner().clone();
+    blocking(move || {
+        retrying(|| committing.send_offsets_to_transaction(&offsets, &group, TRANSACTION_TIMEOUT))?;
+        retrying(|| committing.commit_transaction(TRANSACTION_TIMEOUT))
+    })
+    .await?;
+    Ok(topics)
+}
+
+/// Repeats a transaction call while librdkafka says the same call may succeed if retried
+/// (a timeout, a coordinator moving), a few times.
+fn retrying(mut call: impl FnMut() -> Result<(), KafkaError>) -> Result<(), KafkaError> {
+    let mut attempts = 1;
+    loop {
+        match call() {
+            Err(KafkaError::Transaction(inner)) if inner.is_retriable() && attempts < 5 => {
+                attempts += 1;
+                std::thread::sleep(Duration::from_millis(100 * attempts));
+            }
+            outcome => return outcome,
+        }
+    }
+}
+
+fn is_abortable(error: &KafkaError) -> bool {
+    match error {
+        KafkaError::Transaction(inner) => inner.txn_requires_abort(),
+        // A produce librdkafka refused at once (its queue closed, say) aborts it too.
+        _ => true,
+    }
+}
+
+/// Points the consumer back at the batch's first offsets so it is read again.
+fn rewind(consumer: &StreamConsumer<PipelineContext>, first: &BTreeMap<(String, i32), i64>) {
+    for ((topic, partition), offset) in first {
+        if let Err(error) = consumer.seek(
+            topic,
+            *partition,
+            Offset::Offset(*offset),
+            Duration::from_secs(10),
+        ) {
+            // The partition was revoked meanwhile: its new owner starts from the last
+            // committed transaction anyway.
+            warn!(%error, topic, partition, "Cannot rewind the partition.");
+        }
+    }
+}
+
+async fn blocking<T: Send + 'static>(
+    call: impl FnOnce() -> Result<T, KafkaError> + Send + 'static,
+) -> Result<T, KafkaError> {
+    tokio::task::spawn_blocking(call)
+        .await
+        .expect("transaction calls do not panic")
+}

@@ -1,0 +1,107 @@
+//! One input record's work: decode and stages on a worker thread, then the records to
+//! produce for it.
+
+use std::future::Future;
+use std::sync::Arc;
+
+use rdkafka::message::{Message, OwnedMessage};
+use tokio::sync::oneshot;
+
+use super::produce::Outgoing;
+use crate::record::{DeadLetterSource, EventRecord};
+use crate::stage::Pipeline;
+use crate::telemetry::events::{DeadLettered, RecordConsumed};
+
+/// Where an input record came from, carried along with its outputs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Origin {
+    pub topic: String,
+    pub partition: i32,
+    pub offset: i64,
+    /// The record's Kafka timestamp, in milliseconds since the epoch.
+    pub published_ms: Option<i64>,
+}
+
+impl Origin {
+    pub fn of(message: &OwnedMessage) -> Self {
+        Self {
+            topic: message.topic().to_owned(),
+            partition: message.partition(),
+            offset: message.offset(),
+            published_ms: message.timestamp().to_millis(),
+        }
+    }
+
+    pub fn dead_letter_source(&self) -> DeadLetterSource {
+        DeadLetterSource::Kafka {
+            topic: self.topic.clone(),
+            partition: self.partition,
+            offset: self.offset,
+        }
+    }
+}
+
+/// What every job needs to know besides its record.
+#[derive(Clone)]
+pub struct Jobs {
+    pub pipeline: Arc<Pipeline>,
+    pub workers: Arc<rayon::ThreadPool>,
+    pub output_topic: Arc<str>,
+    /// Empty when events are not published on their own.
+    pub events_topic: Arc<str>,
+    pub dlq_topic: Arc<str>,
+    pub max_record_bytes: usize,
+}
+
+impl Jobs {
+    /// Hands the record to a worker thread; the future yields its outputs.
+    pub fn start(&self, message: OwnedMessage) -> impl Future<Output = (Origin, Vec<Outgoing>)> {
+        let origin = Origin::of(&message);
+        RecordConsumed {
+            topic: &origin.topic,
+        }
+        .emit();
+        let jobs = self.clone();
+        let job_origin = origin.clone();
+        let (sender, receiver) = oneshot::channel();
+        self.workers.spawn(move || {
+            // The receiver is gone only when shutdown gave up waiting; the record will be
+            // consumed again.
+            let _ = sender.send(jobs.outputs(&job_origin, message));
+        });
+        async move {
+            // A worker cannot drop its sender without sending: enrich catches panics.
+            let outputs = receiver.await.unwrap_or_default();
+            (origin, outputs)
+        }
+    }
+
+    fn outputs(&self, origin: &Origin, message: OwnedMessage) -> Vec<Outgoing> {
+        let key = message.key().map(<[u8]>::to_vec);
+        let value = message.payload().unwrap_or_default().to_vec();
+        match self.pipeline.enrich(&value, self.max_record_bytes) {
+            Ok(enriched) => {
+                let mut outputs = Vec::with_capacity(1 + enriched.events.len());
+                if !self.events_topic.is_empty() {
+                    outputs.extend(
+                        EventRecord::all_of(&enriched)
+                            .iter()
+                            .map(|event| Outgoing::event(&self.events_topic, event)),
+                    );
+                }
+                outputs.push(Outgoing::enriched(
+                    &self.output_topic,
+                    &enriched,
+                    key,
+                    value,
+                ));
+                outputs
+            }
+            Err(rejection) => {
+                let letter = rejection.into_dead_letter(origin.dead_letter_source(), &value);
+                DeadLettered { letter: &letter }.emit();
+                vec![Outgoing::dead_letter(&self.dlq_topic, &letter, key, value)]
+            }
+        }
+    }
+}

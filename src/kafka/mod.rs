@@ -1,0 +1,185 @@
+//! `newsflow run`: the stages between Kafka topics.
+//!
+//! Two delivery guarantees:
+//! - at-least-once ([`at_least_once`]): records are processed in a stream; an input offset
+//!   is committed only when every output of its record is stored by the broker, and the
+//!   commit never passes a record still in flight ([`offsets::OffsetTracker`]).
+//! - exactly-once ([`exactly_once`]): records are processed in batches, each batch's outputs
+//!   and input offsets committed in one Kafka transaction; `read_committed` readers see each
+//!   output once.
+//!
+//! [`replay`] re-submits dead letters (`newsflow replay-dlq`).
+
+mod at_least_once;
+mod context;
+mod exactly_once;
+mod job;
+mod offsets;
+mod produce;
+mod replay;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use rdkafka::config::ClientConfig;
+use rdkafka::consumer::{Consumer, StreamConsumer};
+use rdkafka::error::KafkaError;
+use rdkafka::producer::FutureProducer;
+use tokio_util::sync::CancellationToken;
+use tracing::info;
+
+use crate::config::{Guarantee, RunConfig};
+use crate::stage::Pipeline;
+use crate::telemetry::Health;
+use context::{PipelineContext, ProducerContext};
+use job::Jobs;
+pub use offsets::{OffsetTracker, SharedTracker};
+use produce::Producer;
+pub use replay::{replay, ReplayOptions, ReplaySummary, REPLAYED_FROM};
+
+#[derive(Debug, thiserror::Error)]
+pub enum RunError {
+    #[error("cannot create the Kafka {role}: {source}")]
+    Client {
+        role: &'static str,
+        source: KafkaError,
+    },
+    #[error("cannot subscribe to {topic}: {source}")]
+    Subscribe { topic: String, source: KafkaError },
+    #[error("cannot start the worker threads: {0}")]
+    Workers(#[from] rayon::ThreadPoolBuildError),
+    #[error("transaction failed beyond recovery: {0}")]
+    Transaction(KafkaError),
+    #[error("replaying dead letters failed: {0}")]
+    Replay(KafkaError),
+}
+
+/// The value of a record's header `name`, as text.
+pub fn header_value(message: &impl rdkafka::message::Message, name: &str) -> Option<String> {
+    use rdkafka::message::Headers;
+    message
+        .headers()
+        .and_then(|headers| headers.iter().find(|h| h.key == name))
+        .and_then(|h| h.value)
+        .map(|v| String::from_utf8_lossy(v).into_owned())
+}
+
+/// Properties newsflow sets itself; the user's librdkafka properties override them.
+fn client_config(config: &RunConfig, own: &[(&str, String)]) -> ClientConfig {
+    let mut client = ClientConfig::new();
+    client.set("bootstrap.servers", &config.brokers);
+    for (key, value) in own {
+        client.set(*key, value);
+    }
+    for (key, value) in &config.kafka {
+        client.set(key, value);
+    }
+    client
+}
+
+fn consumer_config(config: &RunConfig) -> ClientConfig {
+    let isolation = match config.guarantee {
+        Guarantee::AtLeastOnce => "read_uncommitted",
+        // Input written transactionally upstream is read once, and aborted input never.
+        Guarantee::ExactlyOnce => "read_committed",
+    };
+    client_config(
+        config,
+        &[
+            ("group.id", config.group_id.clone()),
+            // Offsets are committed by newsflow at the delivered watermark, never by a timer.
+            ("enable.auto.commit", "false".into()),
+            ("enable.auto.offset.store", "false".into()),
+            ("auto.offset.reset", "earliest".into()),
+            ("isolation.level", isolation.into()),
+            ("statistics.interval.ms", "5000".into()),
+        ],
+    )
+}
+
+fn producer_config(config: &RunConfig) -> ClientConfig {
+    let mut own = vec![
+        // Idempotence keeps per-partition order through librdkafka's own retries.
+        ("enable.idempotence", "true".to_owned()),
+        ("linger.ms", "5".into()),
+        ("compression.type", "lz4".into()),
+        ("statistics.interval.ms", "5000".into()),
+    ];
+    if config.guarantee == Guarantee::ExactlyOnce {
+        own.push(("transactional.id", config.transactional_id()));
+    }
+    client_config(config, &own)
+}
+
+/// Consumes, enriches and produces until `shutdown` fires, then drains what is in flight
+/// (within the shutdown timeout) and commits.
+pub async fn run(
+    config: RunConfig,
+    pipeline: Arc<Pipeline>,
+    health: Health,
+    shutdown: CancellationToken,
+) -> Result<(), RunError> {
+    let tracker = Arc::new(SharedTracker::default());
+    let context = PipelineContext {
+        tracker: Arc::clone(&tracker),
+        health: health.clone(),
+        revoke_drain_timeout: Duration::from_millis(config.revoke_drain_timeout_ms),
+    };
+    let consumer: StreamConsumer<PipelineContext> = consumer_config(&config)
+        .create_with_context(context)
+        .map_err(|source| RunError::Client {
+            role: "consumer",
+            source,
+        })?;
+    let producer: FutureProducer<ProducerContext> = producer_config(&config)
+        .create_with_context(ProducerContext { health })
+        .map_err(|source| RunError::Client {
+            role: "producer",
+            source,
+        })?;
+    consumer
+        .subscribe(&[&config.input_topic])
+        .map_err(|source| RunError::Subscribe {
+            topic: config.input_topic.clone(),
+            source,
+        })?;
+    let workers = rayon::ThreadPoolBuilder::new()
+        .num_threads(config.workers)
+        .thread_name(|i| format!("newsflow-stage-{i}"))
+        .build()?;
+    let jobs = Jobs {
+        pipeline,
+        workers: Arc::new(workers),
+        output_topic: config.output_topic.as_str().into(),
+        events_topic: config.events_topic.as_str().into(),
+        dlq_topic: config.dlq_topic.as_str().into(),
+        max_record_bytes: config.max_record_bytes,
+    };
+    info!(
+        brokers = %config.brokers,
+        input_topic = %config.input_topic,
+        output_topic = %config.output_topic,
+        events_topic = %config.events_topic,
+        dlq_topic = %config.dlq_topic,
+        group_id = %config.group_id,
+        guarantee = ?config.guarantee,
+        kafka = ?config.kafka_for_log(),
+        "Pipeline started."
+    );
+    crate::telemetry::metrics().register_output_topics([
+        config.output_topic.as_str(),
+        config.events_topic.as_str(),
+        config.dlq_topic.as_str(),
+    ]);
+    let producer = Producer::new(producer, &config);
+    match config.guarantee {
+        Guarantee::AtLeastOnce => {
+            at_least_once::run(&config, &consumer, producer, jobs, tracker, shutdown).await;
+        }
+        Guarantee::ExactlyOnce => {
+            exactly_once::run(&config, &consumer, producer, jobs, shutdown).await?;
+        }
+    }
+    info!("Pipeline stopped.");
+    Ok(())
+}

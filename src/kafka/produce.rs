@@ -1,0 +1,330 @@
+//! Producing a record's outputs and waiting until the broker has them.
+//!
+//! Outputs are enqueued in consumption order (librdkafka keeps that order per partition);
+//! a failed delivery is retried with backoff until it succeeds, never skipped, because the
+//! input offset must not be committed past an output that is not stored. An output the
+//! broker refuses for good (too large) is replaced by a dead letter of the original record.
+//! An event record is small and also inside its enriched article, so one the broker refuses
+//! for good is logged and left out rather than blocking the partition.
+
+use std::time::Duration;
+
+use rdkafka::error::{KafkaError, RDKafkaErrorCode};
+use rdkafka::message::{Header, OwnedHeaders};
+use rdkafka::producer::{DeliveryFuture, FutureProducer, FutureRecord};
+use tokio::sync::OwnedSemaphorePermit;
+use tracing::error;
+
+use super::context::ProducerContext;
+use super::job::Origin;
+use crate::config::RunConfig;
+use crate::record::{header, DeadLetter, DeadLetterReason, EnrichedArticle, EventRecord};
+use crate::telemetry::events::{DeadLettered, ProduceFailed, RecordProduced};
+
+const FIRST_BACKOFF: Duration = Duration::from_millis(100);
+const MAX_BACKOFF: Duration = Duration::from_secs(10);
+
+/// One record to produce.
+#[derive(Debug)]
+pub struct Outgoing {
+    topic: String,
+    key: Option<Vec<u8>>,
+    value: Vec<u8>,
+    headers: Vec<(&'static str, String)>,
+    kind: OutgoingKind,
+}
+
+#[derive(Debug)]
+enum OutgoingKind {
+    /// With the input's key and value, should the enriched record become a dead letter.
+    Enriched {
+        original: (Option<Vec<u8>>, Vec<u8>),
+    },
+    Event,
+    DeadLetter,
+}
+
+impl Outgoing {
+    /// The enriched article, keyed by its id.
+    pub fn enriched(
+        topic: &str,
+        article: &EnrichedArticle,
+        key: Option<Vec<u8>>,
+        value: Vec<u8>,
+    ) -> Self {
+        Self {
+            topic: topic.to_owned(),
+            key: Some(article.id.as_bytes().to_vec()),
+            value: serde_json::to_vec(article).expect("enriched articles serialise"),
+            headers: Vec::new(),
+            kind: OutgoingKind::Enriched {
+                original: (key, value),
+            },
+        }
+    }
+
+    /// One event with its article's id, keyed by the event fingerprint.
+    pub fn event(topic: &str, event: &EventRecord) -> Self {
+        Self {
+            topic: topic.to_owned(),
+            key: Some(event.event.fingerprint.as_bytes().to_vec()),
+            value: serde_json::to_vec(event).expect("event records serialise"),
+            headers: Vec::new(),
+            kind: OutgoingKind::Event,
+        }
+    }
+
+    /// The original record, unchanged, with the reason in headers.
+    pub fn dead_letter(
+        topic: &str,
+        letter: &DeadLetter,
+        key: Option<Vec<u8>>,
+        value: Vec<u8>,
+    ) -> Self {
+        Self {
+            topic: topic.to_owned(),
+            key,
+            value,
+            headers: letter.headers(),
+            kind: OutgoingKind::DeadLetter,
+        }
+    }
+
+    fn record(&self) -> FutureRecord<'_, [u8], [u8]> {
+        let mut headers = OwnedHeaders::new_with_capacity(self.headers.len());
+        for (key, value) in &self.headers {
+            headers = headers.insert(Header {
+                key,
+                value: Some(value.as_bytes()),
+            });
+        }
+        let record = FutureRecord::to(&self.topic)
+            .payload(&self.value[..])
+            .headers(headers);
+        match &self.key {
+            Some(key) => record.key(&key[..]),
+            None => record,
+        }
+    }
+}
+
+/// A produce call that either went into librdkafka's queue or failed at once.
+pub enum Pending {
+    Queued(DeliveryFuture),
+    Refused(KafkaError),
+}
+
+impl Pending {
+    async fn outcome(self) -> Result<(), KafkaError> {
+        match self {
+            Self::Refused(error) => Err(error),
+            Self::Queued(future) => match future.await {
+                Ok(Ok(_)) => Ok(()),
+                Ok(Err((error, _))) => Err(error),
+                Err(_) => Err(KafkaError::Canceled),
+            },
+        }
+    }
+}
+
+#[derive(Clone)]
+pub struct Producer {
+    inner: FutureProducer<ProducerContext>,
+    dlq_topic: String,
+}
+
+impl Producer {
+    pub fn new(inner: FutureProducer<ProducerContext>, config: &RunConfig) -> Self {
+        Self {
+            inner,
+            dlq_topic: config.dlq_topic.clone(),
+        }
+    }
+
+    pub fn inner(&self) -> &FutureProducer<ProducerContext> {
+        &self.inner
+    }
+
+    /// Hands one record to librdkafka without waiting for its delivery (inside a
+    /// transaction, the commit waits for every delivery); an output librdkafka refuses as
+    /// too large is replaced as [`Producer::deliver`] does. Returns the topics written.
+    pub async fn enqueue_transactional(
+        &self,
+        origin: &Origin,
+        mut out: Outgoing,
+    ) -> Result<Vec<String>, KafkaError> {
+        let mut topics = Vec::new();
+        loop {
+            match self.send(&out).await {
+                Pending::Queued(_) => {
+                    topics.push(out.topic);
+                    return Ok(topics);
+                }
+                Pending::Refused(error) if refused_for_good(&error).is_some() => {
+                    match self.fallback(origin, out, &error) {
+                        Some(replacement) => out = replacement,
+                        None => return Ok(topics),
+                    }
+                }
+                Pending::Refused(error) => return Err(error),
+            }
+        }
+    }
+
+    /// Hands one record to librdkafka, waiting while its queue is full.
+    async fn send(&self, out: &Outgoing) -> Pending {
+        loop {
+            match self.inner.send_result(out.record()) {
+                Ok(future) => return Pending::Queued(future),
+                Err((KafkaError::MessageProduction(RDKafkaErrorCode::QueueFull), _)) => {
+                    tokio::time::sleep(Duration::from_millis(5)).await;
+                }
+                Err((error, _)) => return Pending::Refused(error),
+            }
+        }
+    }
+
+    /// Enqueues a record's outputs in order.
+    pub async fn enqueue(&self, outputs: Vec<Outgoing>) -> Vec<(Outgoing, Pending)> {
+        let mut sends = Vec::with_capacity(outputs.len());
+        for out in outputs {
+            let pending = self.send(&out).await;
+            sends.push((out, pending));
+        }
+        sends
+    }
+
+    /// Resolves when every output of the record from `origin` is stored by the broker.
+    pub async fn deliver(
+        self,
+        origin: Origin,
+        sends: Vec<(Outgoing, Pending)>,
+        permit: OwnedSemaphorePermit,
+    ) -> (Origin, OwnedSemaphorePermit) {
+        for (mut out, pending) in sends {
+            let mut outcome = pending.outcome().await;
+            let mut backoff = FIRST_BACKOFF;
+            let mut attempt = 1;
+            loop {
+                match outcome {
+                    Ok(()) => {
+                        RecordProduced { topic: &out.topic }.emit();
+                        break;
+                    }
+                    Err(error) if refused_for_good(&error).is_some() => {
+                        match self.fallback(&origin, out, &error) {
+                            Some(replacement) => out = replacement,
+                            None => break,
+                        }
+                    }
+                    Err(error) => {
+                        ProduceFailed {
+                            topic: &out.topic,
+                            error: &error.to_string(),
+                            attempt,
+                            retry_in: backoff,
+                        }
+                        .emit();
+                        tokio::time::sleep(backoff).await;
+                        backoff = (backoff * 2).min(MAX_BACKOFF);
+                        attempt += 1;
+                    }
+                }
+                outcome = self.send(&out).await.outcome().await;
+            }
+        }
+        (origin, permit)
+    }
+
+    /// What to produce instead of an output the broker will never take: the original
+    /// record as a dead letter, or a dead letter's headers without its value.
+    fn fallback(&self, origin: &Origin, out: Outgoing, error: &KafkaError) -> Option<Outgoing> {
+        let reason = refused_for_good(error).unwrap_or(DeadLetterReason::ProduceRefused);
+        if let OutgoingKind::Enriched {
+            original: (key, value),
+        } = out.kind
+        {
+            let letter = DeadLetter::new(
+                reason,
+                format!("the enriched record was refused by the broker: {error}"),
+                origin.dead_letter_source(),
+                &[],
+            );
+            DeadLettered { letter: &letter }.emit();
+            return Some(Outgoing::dead_letter(&self.dlq_topic, &letter, key, value));
+        }
+        if matches!(out.kind, OutgoingKind::DeadLetter)
+            && reason == DeadLetterReason::TooLarge
+            && !out.value.is_empty()
+        {
+            let mut headers = out.headers;
+            headers.push((header::VALUE_DROPPED, "true".to_owned()));
+            return Some(Outgoing {
+                value: Vec::new(),
+                headers,
+                ..out
+            });
+        }
+        error!(
+            topic = %out.topic,
+            source_topic = %origin.topic,
+            source_partition = origin.partition,
+            source_offset = origin.offset,
+            %error,
+            "The broker refused the record for good; it is left out (a dead letter's original stays in the input topic, an event in its enriched article)."
+        );
+        None
+    }
+}
+
+/// The dead-letter reason for an error that retrying cannot fix; `None` for errors worth
+/// retrying (a broker away, a leader moving, a timeout): those are retried for as long as
+/// they last, since the input offset must not pass an output that is not stored.
+fn refused_for_good(error: &KafkaError) -> Option<DeadLetterReason> {
+    use RDKafkaErrorCode as Code;
+    match error.rdkafka_error_code()? {
+        Code::MessageSizeTooLarge | Code::MessageBatchTooLarge => Some(DeadLetterReason::TooLarge),
+        Code::TopicAuthorizationFailed
+        | Code::ClusterAuthorizationFailed
+        | Code::InvalidRecord
+        | Code::InvalidMessage
+        | Code::InvalidTopic
+        | Code::PolicyViolation
+        | Code::UnsupportedForMessageFormat => Some(DeadLetterReason::ProduceRefused),
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn delivery_error(code: RDKafkaErrorCode) -> KafkaError {
+        KafkaError::MessageProduction(code)
+    }
+
+    #[test]
+    fn only_errors_retrying_cannot_fix_become_dead_letters() {
+        assert_eq!(
+            refused_for_good(&delivery_error(RDKafkaErrorCode::MessageSizeTooLarge)),
+            Some(DeadLetterReason::TooLarge)
+        );
+        assert_eq!(
+            refused_for_good(&delivery_error(RDKafkaErrorCode::TopicAuthorizationFailed)),
+            Some(DeadLetterReason::ProduceRefused)
+        );
+        for transient in [
+            RDKafkaErrorCode::AllBrokersDown,
+            RDKafkaErrorCode::RequestTimedOut,
+            RDKafkaErrorCode::MessageTimedOut,
+            RDKafkaErrorCode::NotLeaderForPartition,
+            RDKafkaErrorCode::UnknownTopicOrPartition,
+        ] {
+            assert_eq!(
+                refused_for_good(&delivery_error(transient)),
+                None,
+                "{transient:?}"
+            );
+        }
+    }
+}

@@ -1,0 +1,44 @@
+//! The `newsflow` binary: parses the command line and hands over to the library.
+//! Exit codes: 0 done (including a clean shutdown on SIGTERM/SIGINT), 1 failed while
+//! running, 2 bad command line or configuration.
+
+use std::process::ExitCode;
+
+use clap::Parser;
+use newsflow::cli::{Cli, Command};
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    // The demo prints its own summary, dead letters included; its logs would only get in
+    // the way.
+    let default_level = match cli.command {
+        Command::Demo(_) => "error",
+        _ => "info",
+    };
+    newsflow::telemetry::init_logging(cli.log_format, default_level);
+    let result = match cli.command {
+        Command::Run(args) => match args.into_config() {
+            Ok(config) => newsflow::app::run(config),
+            Err(error) => {
+                tracing::error!(%error, "Invalid configuration.");
+                return ExitCode::from(2);
+            }
+        },
+        Command::Process(args) => newsflow::app::process(args),
+        Command::Demo(args) => newsflow::app::demo(args),
+        Command::ReplayDlq(args) => match args.into_parts() {
+            Ok((config, options)) => newsflow::app::replay_dlq(&config, &options),
+            Err(error) => {
+                tracing::error!(%error, "Invalid configuration.");
+                return ExitCode::from(2);
+            }
+        },
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            tracing::error!(error = format!("{error:#}"), "newsflow failed.");
+            ExitCode::FAILURE
+        }
+    }
+}

@@ -1,0 +1,207 @@
+//! Dead letters: records that could not be enriched, kept with the reason.
+//!
+//! On Kafka the dead letter is the original key and value, unchanged, with the reason and
+//! origin in headers (see [`DeadLetter::headers`]). In batch mode it is one JSON line
+//! (schemas/dead-letter.v1.json) carrying the original record as text, or as base64 when
+//! the bytes are not UTF-8.
+
+use serde::Serialize;
+
+/// Header names on dead-letter records.
+pub mod header {
+    pub const REASON: &str = "newsflow.reason";
+    pub const ERROR: &str = "newsflow.error";
+    pub const SOURCE_TOPIC: &str = "newsflow.source.topic";
+    pub const SOURCE_PARTITION: &str = "newsflow.source.partition";
+    pub const SOURCE_OFFSET: &str = "newsflow.source.offset";
+    /// Set when the broker refused the original value as too large and the dead letter
+    /// carries only its headers; the original stays in the source topic at its offset.
+    pub const VALUE_DROPPED: &str = "newsflow.value.dropped";
+}
+
+/// The fixed set of dead-letter reasons, used as a metric label.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DeadLetterReason {
+    TooLarge,
+    Empty,
+    InvalidUtf8,
+    InvalidJson,
+    SchemaViolation,
+    StageFailed,
+    /// The broker refused the enriched record for good (not for size: authorization, a
+    /// policy, an invalid topic).
+    ProduceRefused,
+}
+
+impl DeadLetterReason {
+    pub const ALL: [Self; 7] = [
+        Self::TooLarge,
+        Self::Empty,
+        Self::InvalidUtf8,
+        Self::InvalidJson,
+        Self::SchemaViolation,
+        Self::StageFailed,
+        Self::ProduceRefused,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::TooLarge => "too_large",
+            Self::Empty => "empty",
+            Self::InvalidUtf8 => "invalid_utf8",
+            Self::InvalidJson => "invalid_json",
+            Self::SchemaViolation => "schema_violation",
+            Self::StageFailed => "stage_failed",
+            Self::ProduceRefused => "produce_refused",
+        }
+    }
+}
+
+/// Where a dead record came from.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(untagged)]
+pub enum DeadLetterSource {
+    Kafka {
+        topic: String,
+        partition: i32,
+        offset: i64,
+    },
+    File {
+        file: String,
+        line: u64,
+    },
+}
+
+/// A record that could not be enriched.
+#[derive(Debug, Clone, Serialize)]
+pub struct DeadLetter {
+    pub reason: DeadLetterReason,
+    pub error: String,
+    pub source: DeadLetterSource,
+    /// The article id, when decoding got that far.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub article_id: Option<String>,
+    /// The original record, when it is valid UTF-8.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub record: Option<String>,
+    /// The original record, base64-encoded, when it is not valid UTF-8.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub record_base64: Option<String>,
+}
+
+impl DeadLetter {
+    pub fn new(
+        reason: DeadLetterReason,
+        error: impl Into<String>,
+        source: DeadLetterSource,
+        original: &[u8],
+    ) -> Self {
+        let (record, record_base64) = match std::str::from_utf8(original) {
+            Ok(text) => (Some(text.to_owned()), None),
+            Err(_) => (None, Some(base64_encode(original))),
+        };
+        Self {
+            reason,
+            error: error.into(),
+            source,
+            article_id: None,
+            record,
+            record_base64,
+        }
+    }
+
+    pub fn with_article_id(mut self, id: impl Into<String>) -> Self {
+        self.article_id = Some(id.into());
+        self
+    }
+
+    /// Headers for the Kafka form of this dead letter, beside the original key and value.
+    pub fn headers(&self) -> Vec<(&'static str, String)> {
+        let mut headers = vec![
+            (header::REASON, self.reason.as_str().to_owned()),
+            (header::ERROR, self.error.clone()),
+        ];
+        if let DeadLetterSource::Kafka {
+            topic,
+            partition,
+            offset,
+        } = &self.source
+        {
+            headers.push((header::SOURCE_TOPIC, topic.clone()));
+            headers.push((header::SOURCE_PARTITION, partition.to_string()));
+            headers.push((header::SOURCE_OFFSET, offset.to_string()));
+        }
+        headers
+    }
+}
+
+/// Standard base64 with padding; dead letters are rare, so a small encoder beats a crate.
+fn base64_encode(bytes: &[u8]) -> String {
+    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut out = String::with_capacity(bytes.len().div_ceil(3) * 4);
+    for chunk in bytes.chunks(3) {
+        let b = [
+            chunk[0],
+            chunk.get(1).copied().unwrap_or(0),
+            chunk.get(2).copied().unwrap_or(0),
+        ];
+        let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
+        for i in 0..4 {
+            if i <= chunk.len() {
+                out.push(ALPHABET[(n >> (18 - 6 * i)) as usize & 63] as char);
+            } else {
+                out.push('=');
+            }
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn base64_matches_rfc_4648_vectors() {
+        let cases = [
+            ("", ""),
+            ("f", "Zg=="),
+            ("fo", "Zm8="),
+            ("foo", "Zm9v"),
+            ("foob", "Zm9vYg=="),
+            ("fooba", "Zm9vYmE="),
+            ("foobar", "Zm9vYmFy"),
+        ];
+        for (plain, encoded) in cases {
+            assert_eq!(base64_encode(plain.as_bytes()), encoded);
+        }
+    }
+
+    #[test]
+    fn keeps_invalid_utf8_as_base64() {
+        let source = DeadLetterSource::File {
+            file: "in.jsonl".into(),
+            line: 3,
+        };
+        let dl = DeadLetter::new(DeadLetterReason::InvalidUtf8, "bad", source, b"\xff\x00");
+        assert_eq!(dl.record, None);
+        assert_eq!(dl.record_base64.as_deref(), Some("/wA="));
+        let json = serde_json::to_value(&dl).unwrap();
+        assert_eq!(json["reason"], "invalid_utf8");
+        assert_eq!(json["source"]["line"], 3);
+    }
+
+    #[test]
+    fn kafka_headers_carry_reason_and_origin() {
+        let source = DeadLetterSource::Kafka {
+            topic: "news.raw".into(),
+            partition: 2,
+            offset: 41,
+        };
+        let dl = DeadLetter::new(DeadLetterReason::InvalidJson, "oops", source, b"{");
+        let headers = dl.headers();
+        assert!(headers.contains(&(header::REASON, "invalid_json".to_owned())));
+        assert!(headers.contains(&(header::SOURCE_OFFSET, "41".to_owned())));
+    }
+}

@@ -1,0 +1,155 @@
+//! The enriched article: what the stages produce (schemas/enriched-article.v1.json).
+
+use chrono::{DateTime, FixedOffset};
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+
+use super::InputFormat;
+
+/// Version of the enriched-article schema; bumped on incompatible changes.
+pub const SCHEMA_VERSION: u32 = 1;
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct EnrichedArticle {
+    pub id: String,
+    pub schema_version: u32,
+    pub published_at: Option<DateTime<FixedOffset>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub url: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub source: Option<String>,
+    pub input_format: Option<InputFormat>,
+    pub clean: Clean,
+    pub regions: Regions,
+    /// IPTC Media Topics, best first.
+    pub topics: Vec<Topic>,
+    pub entities: Vec<Entity>,
+    pub quotes: Vec<Quote>,
+    pub events: Vec<Event>,
+    /// Input fields newsflow does not interpret, passed through unchanged.
+    #[serde(skip_serializing_if = "Map::is_empty", default)]
+    pub source_fields: Map<String, Value>,
+}
+
+/// The article itself, without the page or feed furniture around it.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Clean {
+    pub title: Option<String>,
+    /// Paragraphs joined by blank lines.
+    pub text: String,
+    pub paragraphs: Vec<String>,
+    pub section: Option<String>,
+    pub credits: Vec<String>,
+    /// ISO 639-1 code, when it could be identified.
+    pub language: Option<String>,
+    pub word_count: usize,
+    /// 64-bit SimHash of `text` as 16 hex digits: copies of one article differ in few bits.
+    #[serde(default)]
+    pub fingerprint: String,
+    /// The publication date the page states, as written there (HTML input only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub date: Option<String>,
+    /// What was taken out and why, for debugging a site's extraction.
+    pub removed: Vec<Removal>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Removal {
+    pub text: String,
+    pub reason: String,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Regions {
+    /// Countries the article is about, best first.
+    pub countries: Vec<Country>,
+    /// UN M49 sub-regions of those countries, best first.
+    pub subregions: Vec<Subregion>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Country {
+    /// ISO 3166-1 alpha-2.
+    pub code: String,
+    pub name: String,
+    pub score: f64,
+    pub mentions: u32,
+    /// The matched spans, as written in the article.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub evidence: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Subregion {
+    /// UN M49 name, e.g. "Eastern Asia".
+    pub name: String,
+    /// UN M49 numeric code, e.g. "030".
+    pub code: String,
+    pub score: f64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Topic {
+    /// IPTC Media Topic qcode, e.g. "medtop:11000000".
+    pub qcode: String,
+    pub name: String,
+    pub score: f64,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum EntityType {
+    Person,
+    Organization,
+    Location,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Entity {
+    pub text: String,
+    #[serde(rename = "type")]
+    pub kind: EntityType,
+    pub mentions: u32,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Quote {
+    pub speaker: Option<String>,
+    pub text: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Modality {
+    Occurred,
+    Planned,
+    Uncertain,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Event {
+    /// PLOVER event class, e.g. "CONSULT".
+    pub plover: String,
+    /// CAMEO code, e.g. "042".
+    pub cameo: String,
+    /// ISO 3166-1 alpha-3 codes or organisation acronyms.
+    pub actors: Vec<String>,
+    pub targets: Vec<String>,
+    pub location: Option<EventLocation>,
+    /// YYYY-MM-DD.
+    pub date_start: Option<String>,
+    pub date_end: Option<String>,
+    pub modality: Modality,
+    /// The evidence sentence.
+    pub sentence: String,
+    pub confidence: f64,
+    /// Stable id from class, actors, place and date: articles about the same event share it.
+    pub fingerprint: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct EventLocation {
+    /// ISO 3166-1 alpha-2.
+    pub country: Option<String>,
+    pub name: Option<String>,
+}

@@ -1,0 +1,449 @@
+//! Decoding of input records: the project's raw-article format and IPTC ninjs items.
+//!
+//! Decoding is strict about what the stages need (`id`, `body`, types, size) and lenient
+//! about everything else: unknown fields are kept in `source_fields` and passed through.
+
+use chrono::{DateTime, FixedOffset, NaiveDate, NaiveDateTime};
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+
+use super::DecodeError;
+
+/// How the body is encoded.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum ContentType {
+    #[serde(rename = "text/plain")]
+    Text,
+    #[serde(rename = "text/html")]
+    Html,
+}
+
+impl ContentType {
+    /// Parses a MIME type, ignoring parameters such as `; charset=utf-8`.
+    pub fn from_mime(mime: &str) -> Option<Self> {
+        let essence = mime.split(';').next().unwrap_or("").trim();
+        match essence.to_ascii_lowercase().as_str() {
+            "text/plain" | "text" | "plain" => Some(Self::Text),
+            "text/html" | "html" | "application/xhtml+xml" => Some(Self::Html),
+            _ => None,
+        }
+    }
+
+    /// Guesses the type of a body that did not declare one: markup tags near the start
+    /// or a fair number of tags overall mean HTML.
+    pub fn sniff(body: &str) -> Self {
+        let head = &body[..floor_char_boundary(body, 2048)];
+        let head_lower = head.to_ascii_lowercase();
+        if head_lower.contains("<!doctype html") || head_lower.contains("<html") {
+            return Self::Html;
+        }
+        const TAGS: [&str; 8] = [
+            "<p>", "<p ", "<div", "<br", "<body", "<article", "<span", "<h1",
+        ];
+        let tag_count: usize = TAGS.iter().map(|t| head_lower.matches(t).count()).sum();
+        if tag_count >= 2 {
+            Self::Html
+        } else {
+            Self::Text
+        }
+    }
+}
+
+/// The largest index `<= max` that falls on a character boundary of `s`.
+pub fn floor_char_boundary(s: &str, max: usize) -> usize {
+    if max >= s.len() {
+        return s.len();
+    }
+    let mut i = max;
+    while !s.is_char_boundary(i) {
+        i -= 1;
+    }
+    i
+}
+
+/// Which input format a record arrived in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum InputFormat {
+    RawArticle,
+    Ninjs,
+}
+
+/// A decoded input article, ready for the stages.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RawArticle {
+    pub id: String,
+    pub body: String,
+    pub title: Option<String>,
+    pub url: Option<String>,
+    pub source: Option<String>,
+    pub section: Option<String>,
+    pub language: Option<String>,
+    pub content_type: ContentType,
+    pub published_at: Option<DateTime<FixedOffset>>,
+    pub format: InputFormat,
+    /// Fields the project does not interpret, kept as they came.
+    pub source_fields: Map<String, Value>,
+}
+
+impl RawArticle {
+    /// A plain-text article with only the required fields, for tests and tools.
+    pub fn text(id: impl Into<String>, body: impl Into<String>) -> Self {
+        Self {
+            id: id.into(),
+            body: body.into(),
+            title: None,
+            url: None,
+            source: None,
+            section: None,
+            language: None,
+            content_type: ContentType::Text,
+            published_at: None,
+            format: InputFormat::RawArticle,
+            source_fields: Map::new(),
+        }
+    }
+}
+
+/// Decodes one record's bytes, enforcing `max_bytes`.
+pub fn decode(bytes: &[u8], max_bytes: usize) -> Result<RawArticle, DecodeError> {
+    if bytes.len() > max_bytes {
+        return Err(DecodeError::TooLarge {
+            size: bytes.len(),
+            limit: max_bytes,
+        });
+    }
+    if bytes.iter().all(u8::is_ascii_whitespace) {
+        return Err(DecodeError::Empty);
+    }
+    let text = std::str::from_utf8(bytes).map_err(|e| DecodeError::InvalidUtf8 {
+        position: e.valid_up_to(),
+    })?;
+    let value: Value = serde_json::from_str(text).map_err(|e| DecodeError::InvalidJson {
+        detail: e.to_string(),
+    })?;
+    let Value::Object(fields) = value else {
+        return Err(DecodeError::NotAnObject {
+            found: json_type_name(&value),
+        });
+    };
+    if is_ninjs(&fields) {
+        from_ninjs(fields)
+    } else {
+        from_raw_article(fields)
+    }
+}
+
+/// ninjs items have a `uri` instead of an `id`, and `bodies`/`headlines` (2.x) or
+/// `body_html`/`body_text` (1.x) instead of `body`.
+fn is_ninjs(fields: &Map<String, Value>) -> bool {
+    !fields.contains_key("body")
+        && (fields.contains_key("uri")
+            || fields.contains_key("bodies")
+            || fields.contains_key("body_html")
+            || fields.contains_key("body_text"))
+}
+
+fn from_raw_article(mut fields: Map<String, Value>) -> Result<RawArticle, DecodeError> {
+    let id = required_string(&mut fields, "id")?;
+    let body = required_string(&mut fields, "body")?;
+    let declared_type = optional_string(&mut fields, "content_type")?;
+    let content_type = resolve_content_type(declared_type.as_deref(), &body)?;
+    // A timestamp that cannot be read does not make the article unusable: it is treated as
+    // unknown and passed through, as it came, among the unknown fields.
+    let published_at = match optional_string(&mut fields, "published_at")? {
+        Some(text) => {
+            let parsed = parse_timestamp(&text);
+            if parsed.is_none() {
+                fields.insert("published_at".to_owned(), Value::String(text));
+            }
+            parsed
+        }
+        None => None,
+    };
+    Ok(RawArticle {
+        id,
+        title: optional_string(&mut fields, "title")?,
+        url: optional_string(&mut fields, "url")?,
+        source: optional_string(&mut fields, "source")?,
+        section: optional_string(&mut fields, "section")?,
+        language: optional_string(&mut fields, "language")?,
+        body,
+        content_type,
+        published_at,
+        format: InputFormat::RawArticle,
+        source_fields: fields,
+    })
+}
+
+fn from_ninjs(mut fields: Map<String, Value>) -> Result<RawArticle, DecodeError> {
+    let id = required_string(&mut fields, "uri")?;
+    let (body, declared_type) = ninjs_body(&mut fields)?;
+    let content_type = resolve_content_type(declared_type.as_deref(), &body)?;
+    let title = match fields.remove("headlines") {
+        Some(headlines) => pick_by_role(&headlines, "headlines")?.map(|(value, _)| value),
+        None => optional_string(&mut fields, "headline")?,
+    };
+    // The ninjs timestamps stay among the passed-through fields; one that cannot be read
+    // leaves the publication time unknown.
+    let published_at = ["versioncreated", "firstcreated", "contentcreated"]
+        .iter()
+        .find_map(|key| fields.get(*key).and_then(Value::as_str))
+        .and_then(parse_timestamp);
+    let url = fields
+        .get("altids")
+        .and_then(|ids| ids.get("url").or_else(|| ids.get("web")))
+        .and_then(Value::as_str)
+        .map(str::to_owned);
+    Ok(RawArticle {
+        id,
+        title,
+        url,
+        source: None,
+        section: None,
+        language: optional_string(&mut fields, "language")?,
+        body,
+        content_type,
+        published_at,
+        format: InputFormat::Ninjs,
+        source_fields: fields,
+    })
+}
+
+/// The main body of a ninjs item: `bodies` (2.x, role "main" preferred) or
+/// `body_html`/`body_text` (1.x).
+fn ninjs_body(fields: &mut Map<String, Value>) -> Result<(String, Option<String>), DecodeError> {
+    if let Some(bodies) = fields.remove("bodies") {
+        return pick_by_role(&bodies, "bodies")?
+            .ok_or(DecodeError::MissingField { field: "bodies" });
+    }
+    if let Some(html) = optional_string(fields, "body_html")? {
+        return Ok((html, Some("text/html".to_owned())));
+    }
+    if let Some(text) = optional_string(fields, "body_text")? {
+        return Ok((text, Some("text/plain".to_owned())));
+    }
+    Err(DecodeError::MissingField { field: "bodies" })
+}
+
+/// From a ninjs array of `{role, contenttype, value}` objects, the one with role "main"
+/// (or else the first), as its value and content type.
+fn pick_by_role(
+    list: &Value,
+    field: &'static str,
+) -> Result<Option<(String, Option<String>)>, DecodeError> {
+    let items = list
+        .as_array()
+        .ok_or(DecodeError::invalid(field, "an array of objects"))?;
+    let chosen = items
+        .iter()
+        .find(|item| item.get("role").and_then(Value::as_str) == Some("main"))
+        .or_else(|| items.first());
+    let Some(item) = chosen else { return Ok(None) };
+    let value = item
+        .get("value")
+        .and_then(Value::as_str)
+        .ok_or(DecodeError::invalid(field, "objects with a string `value`"))?;
+    let content_type = item
+        .get("contenttype")
+        .and_then(Value::as_str)
+        .map(str::to_owned);
+    Ok(Some((value.to_owned(), content_type)))
+}
+
+fn resolve_content_type(declared: Option<&str>, body: &str) -> Result<ContentType, DecodeError> {
+    match declared {
+        None => Ok(ContentType::sniff(body)),
+        Some(mime) => ContentType::from_mime(mime).ok_or(DecodeError::invalid(
+            "content_type",
+            "text/plain or text/html",
+        )),
+    }
+}
+
+fn required_string(
+    fields: &mut Map<String, Value>,
+    field: &'static str,
+) -> Result<String, DecodeError> {
+    match fields.remove(field) {
+        None | Some(Value::Null) => Err(DecodeError::MissingField { field }),
+        Some(Value::String(s)) if field == "id" || field == "uri" => {
+            if s.trim().is_empty() {
+                Err(DecodeError::invalid(field, "a non-empty string"))
+            } else {
+                Ok(s)
+            }
+        }
+        Some(Value::String(s)) => Ok(s),
+        Some(_) => Err(DecodeError::invalid(field, "a string")),
+    }
+}
+
+fn optional_string(
+    fields: &mut Map<String, Value>,
+    field: &'static str,
+) -> Result<Option<String>, DecodeError> {
+    match fields.remove(field) {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::String(s)) => Ok(Some(s)),
+        Some(_) => Err(DecodeError::invalid(field, "a string or null")),
+    }
+}
+
+/// RFC 3339, and the common near-misses: a space instead of `T`, no offset (taken as
+/// UTC), or a bare date.
+pub fn parse_timestamp(s: &str) -> Option<DateTime<FixedOffset>> {
+    let s = s.trim();
+    if let Ok(t) = DateTime::parse_from_rfc3339(s) {
+        return Some(t);
+    }
+    if let Ok(t) = DateTime::parse_from_rfc3339(&s.replacen(' ', "T", 1)) {
+        return Some(t);
+    }
+    let utc = FixedOffset::east_opt(0)?;
+    for format in ["%Y-%m-%dT%H:%M:%S%.f", "%Y-%m-%d %H:%M:%S%.f"] {
+        if let Ok(t) = NaiveDateTime::parse_from_str(s, format) {
+            return Some(t.and_utc().with_timezone(&utc));
+        }
+    }
+    NaiveDate::parse_from_str(s, "%Y-%m-%d").ok().map(|d| {
+        d.and_hms_opt(0, 0, 0)
+            .unwrap_or_default()
+            .and_utc()
+            .with_timezone(&utc)
+    })
+}
+
+fn json_type_name(value: &Value) -> &'static str {
+    match value {
+        Value::Null => "null",
+        Value::Bool(_) => "boolean",
+        Value::Number(_) => "number",
+        Value::String(_) => "string",
+        Value::Array(_) => "array",
+        Value::Object(_) => "object",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::record::DeadLetterReason;
+
+    const LIMIT: usize = 1 << 20;
+
+    #[test]
+    fn an_unreadable_timestamp_is_unknown_and_passed_through() {
+        let a = decode(
+            br#"{"id":"x","body":"x","published_at":"1987-03-31T605:12:19Z"}"#,
+            LIMIT,
+        )
+        .unwrap();
+        assert_eq!(a.published_at, None);
+        assert_eq!(a.source_fields["published_at"], "1987-03-31T605:12:19Z");
+    }
+
+    fn reason(bytes: &[u8]) -> DeadLetterReason {
+        decode(bytes, LIMIT).unwrap_err().reason()
+    }
+
+    #[test]
+    fn decodes_raw_article_and_keeps_unknown_fields() {
+        let a = decode(
+            br#"{"id":"a1","body":"Hello.","title":"T","published_at":"2024-07-01T09:00:00+09:00","feed":"wire","tags":[1]}"#,
+            LIMIT,
+        )
+        .unwrap();
+        assert_eq!(a.id, "a1");
+        assert_eq!(a.title.as_deref(), Some("T"));
+        assert_eq!(a.content_type, ContentType::Text);
+        assert_eq!(
+            a.published_at.unwrap().to_rfc3339(),
+            "2024-07-01T09:00:00+09:00"
+        );
+        assert_eq!(a.source_fields.get("feed"), Some(&Value::from("wire")));
+        assert!(a.source_fields.contains_key("tags"));
+        assert!(!a.source_fields.contains_key("id"));
+    }
+
+    #[test]
+    fn sniffs_html_when_content_type_is_absent() {
+        let a = decode(
+            br#"{"id":"a","body":"<html><body><p>Hi</p></body></html>"}"#,
+            LIMIT,
+        )
+        .unwrap();
+        assert_eq!(a.content_type, ContentType::Html);
+        let a = decode(
+            br#"{"id":"a","body":"Prices rose 3% < 5% expected."}"#,
+            LIMIT,
+        )
+        .unwrap();
+        assert_eq!(a.content_type, ContentType::Text);
+    }
+
+    #[test]
+    fn maps_ninjs_2_items() {
+        let item =
+            br#"{"uri":"urn:newsml:example.com:2024:1","versioncreated":"2024-07-01T10:00:00Z",
+            "language":"en","headlines":[{"role":"main","value":"Summit opens"}],
+            "bodies":[{"role":"main","contenttype":"text/html","value":"<p>Leaders met.</p>"}],
+            "subjects":[{"uri":"medtop:11000000"}]}"#;
+        let a = decode(item, LIMIT).unwrap();
+        assert_eq!(a.format, InputFormat::Ninjs);
+        assert_eq!(a.id, "urn:newsml:example.com:2024:1");
+        assert_eq!(a.title.as_deref(), Some("Summit opens"));
+        assert_eq!(a.body, "<p>Leaders met.</p>");
+        assert_eq!(a.content_type, ContentType::Html);
+        assert_eq!(a.language.as_deref(), Some("en"));
+        assert!(a.published_at.is_some());
+        assert!(a.source_fields.contains_key("subjects"));
+    }
+
+    #[test]
+    fn rejects_each_class_of_bad_record_with_its_reason() {
+        assert_eq!(reason(b""), DeadLetterReason::Empty);
+        assert_eq!(reason(b" \n"), DeadLetterReason::Empty);
+        assert_eq!(reason(b"\xff\xfe{}"), DeadLetterReason::InvalidUtf8);
+        assert_eq!(reason(b"{not json"), DeadLetterReason::InvalidJson);
+        assert_eq!(reason(b"[1,2]"), DeadLetterReason::SchemaViolation);
+        assert_eq!(
+            reason(br#"{"body":"x"}"#),
+            DeadLetterReason::SchemaViolation
+        );
+        assert_eq!(reason(br#"{"id":"x"}"#), DeadLetterReason::SchemaViolation);
+        assert_eq!(
+            reason(br#"{"id":7,"body":"x"}"#),
+            DeadLetterReason::SchemaViolation
+        );
+        assert_eq!(
+            reason(br#"{"id":"x","body":"x","published_at":7}"#),
+            DeadLetterReason::SchemaViolation
+        );
+        assert_eq!(
+            reason(br#"{"id":"x","body":"x","content_type":"image/png"}"#),
+            DeadLetterReason::SchemaViolation
+        );
+        let big = format!(r#"{{"id":"x","body":"{}"}}"#, "a".repeat(100));
+        assert_eq!(
+            decode(big.as_bytes(), 50).unwrap_err().reason(),
+            DeadLetterReason::TooLarge
+        );
+    }
+
+    #[test]
+    fn error_messages_name_the_field() {
+        let err = decode(br#"{"id":"x","body":5}"#, LIMIT).unwrap_err();
+        assert_eq!(err.to_string(), "field `body` must be a string");
+        let err = decode(br#"{"body":"x"}"#, LIMIT).unwrap_err();
+        assert_eq!(err.to_string(), "missing required field `id`");
+    }
+
+    #[test]
+    fn parses_lenient_timestamps() {
+        assert!(parse_timestamp("2024-07-01").is_some());
+        assert!(parse_timestamp("2024-07-01 09:00:00").is_some());
+        assert!(parse_timestamp("2024-07-01T09:00:00.123Z").is_some());
+        assert!(parse_timestamp("July 1").is_none());
+    }
+}

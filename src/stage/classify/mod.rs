@@ -1,0 +1,55 @@
+//! The classify stage: which countries an article is about ([`regions`]) and which IPTC
+//! Media Topics it covers ([`topics`]). Both read the clean text when the clean stage has
+//! produced it, and the input's title and body otherwise.
+
+pub mod regions;
+pub mod topics;
+
+use super::{Article, Stage, StageError};
+use crate::geo::Gazetteer;
+
+pub struct Classify {
+    topics: &'static topics::Lexicon,
+}
+
+impl Classify {
+    /// Loads the reference data now rather than on the first article.
+    pub fn new() -> Self {
+        Gazetteer::global();
+        Self {
+            topics: topics::Lexicon::global(),
+        }
+    }
+}
+
+impl Default for Classify {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Stage for Classify {
+    fn name(&self) -> &'static str {
+        "classify"
+    }
+
+    fn apply(&self, article: &mut Article) -> Result<(), StageError> {
+        let clean = &article.enriched.clean;
+        let title = clean
+            .title
+            .as_deref()
+            .filter(|t| !t.is_empty())
+            .or(article.input.title.as_deref())
+            .unwrap_or_default();
+        let body = if clean.text.is_empty() {
+            article.input.body.as_str()
+        } else {
+            clean.text.as_str()
+        };
+        let regions = regions::classify(Gazetteer::global(), title, body);
+        let topics = self.topics.classify(title, body);
+        article.enriched.regions = regions;
+        article.enriched.topics = topics;
+        Ok(())
+    }
+}

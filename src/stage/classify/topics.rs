@@ -1,0 +1,160 @@
+//! IPTC Media Topics from weighted term lists (`data/topics/lexicon.tsv`): each matched
+//! term adds its weight to its topic, title terms count more, and the topics within reach
+//! of the best are kept, best first.
+
+use std::sync::LazyLock;
+
+use aho_corasick::{AhoCorasick, AhoCorasickBuilder, MatchKind};
+
+use crate::record::Topic;
+
+const LEXICON_TSV: &str = include_str!("../../../data/topics/lexicon.tsv");
+
+/// A title term says more about the topic than a body term.
+const TITLE_FACTOR: f64 = 3.0;
+/// Topics below this share of the best topic's score are left out.
+const MIN_SHARE: f64 = 0.3;
+/// Below this total weight the text says too little to name any topic.
+const MIN_SCORE: f64 = 1.5;
+/// At most this many topics are reported.
+const MAX_TOPICS: usize = 4;
+
+struct TopicInfo {
+    qcode: String,
+    name: String,
+    /// Multiplies the topic's score. Facets that often run through stories of another
+    /// desk (crime in politics, jobs in business) rank first only when they dominate.
+    prior: f64,
+}
+
+#[derive(Clone, Copy)]
+struct Term {
+    topic: usize,
+    weight: f64,
+    /// The term is a stem ("elect*") and may be followed by more letters.
+    stem: bool,
+    /// An acronym ("WHO", "EU") matches only as written, not as the word "who".
+    acronym: bool,
+}
+
+pub struct Lexicon {
+    topics: Vec<TopicInfo>,
+    terms: Vec<Term>,
+    matcher: AhoCorasick,
+}
+
+static GLOBAL: LazyLock<Lexicon> = LazyLock::new(|| Lexicon::parse(LEXICON_TSV));
+
+impl Lexicon {
+    /// The lexicon, loaded once on first use.
+    pub fn global() -> &'static Lexicon {
+        &GLOBAL
+    }
+
+    /// Lines are `topic<TAB>CODE<TAB>NAME<TAB>PRIOR` to declare a topic, or
+    /// `CODE<TAB>WEIGHT<TAB>term|term|stem*` to add terms to it.
+    fn parse(tsv: &str) -> Self {
+        let mut topics: Vec<TopicInfo> = Vec::new();
+        let mut patterns: Vec<String> = Vec::new();
+        let mut terms: Vec<Term> = Vec::new();
+        let rows = tsv
+            .lines()
+            .filter(|line| !line.trim().is_empty() && !line.starts_with('#'))
+            .map(|line| line.split('\t').collect::<Vec<_>>());
+        for fields in rows {
+            match fields[..] {
+                ["topic", code, name, prior] => topics.push(TopicInfo {
+                    qcode: format!("medtop:{code}"),
+                    name: name.to_owned(),
+                    prior: prior.parse().unwrap_or(1.0),
+                }),
+                [code, weight, list] => {
+                    let qcode = format!("medtop:{code}");
+                    let (Some(topic), Ok(weight)) = (
+                        topics.iter().position(|t| t.qcode == qcode),
+                        weight.parse::<f64>(),
+                    ) else {
+                        continue;
+                    };
+                    for term in list.split('|').map(str::trim).filter(|t| !t.is_empty()) {
+                        let stem = term.ends_with('*');
+                        let pattern = term.trim_end_matches('*');
+                        let acronym = pattern.chars().filter(|c| c.is_alphabetic()).count() > 1
+                            && !pattern.chars().any(char::is_lowercase);
+                        patterns.push(pattern.to_owned());
+                        terms.push(Term {
+                            topic,
+                            weight,
+                            stem,
+                            acronym,
+                        });
+                    }
+                }
+                _ => {}
+            }
+        }
+        let matcher = AhoCorasickBuilder::new()
+            .match_kind(MatchKind::LeftmostLongest)
+            .ascii_case_insensitive(true)
+            .build(&patterns)
+            .expect("the topic terms build an automaton");
+        Self {
+            topics,
+            terms,
+            matcher,
+        }
+    }
+
+    /// The topics of an article, best first, with scores that sum to one.
+    pub fn classify(&self, title: &str, body: &str) -> Vec<Topic> {
+        let mut scores = vec![0.0; self.topics.len()];
+        let mut seen = vec![0u32; self.terms.len()];
+        for (text, factor) in [(title, TITLE_FACTOR), (body, 1.0)] {
+            for m in self.matcher.find_iter(text) {
+                let index = m.pattern().as_usize();
+                let term = self.terms[index];
+                let written = &text[m.start()..m.end()];
+                if !is_whole(text, m.start(), m.end(), term.stem)
+                    || (term.acronym && written.chars().any(char::is_lowercase))
+                {
+                    continue;
+                }
+                // Repeats of one term add less and less: the n-th counts 1/n.
+                seen[index] += 1;
+                scores[term.topic] +=
+                    term.weight * factor / f64::from(seen[index]) * self.topics[term.topic].prior;
+            }
+        }
+        let best = scores.iter().copied().fold(0.0, f64::max);
+        if best < MIN_SCORE {
+            return Vec::new();
+        }
+        let mut ranked: Vec<(usize, f64)> = scores
+            .into_iter()
+            .enumerate()
+            .filter(|(_, score)| *score >= MIN_SHARE * best)
+            .collect();
+        ranked.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
+        ranked.truncate(MAX_TOPICS);
+        let total: f64 = ranked.iter().map(|(_, s)| s).sum();
+        ranked
+            .into_iter()
+            .map(|(topic, score)| Topic {
+                qcode: self.topics[topic].qcode.clone(),
+                name: self.topics[topic].name.clone(),
+                score: (score / total * 1000.0).round() / 1000.0,
+            })
+            .collect()
+    }
+}
+
+/// Whether a match is a whole word (or a word that starts with a stem).
+fn is_whole(text: &str, start: usize, end: usize, stem: bool) -> bool {
+    let bytes = text.as_bytes();
+    let is_word = |b: &u8| b.is_ascii_alphanumeric() || *b >= 0x80;
+    let before = start.checked_sub(1).and_then(|i| bytes.get(i));
+    before.is_none_or(|b| !is_word(b)) && (stem || bytes.get(end).is_none_or(|b| !is_word(b)))
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,111 @@
+//! A 64-bit SimHash of the article's text: copies of one article (a syndicated wire story,
+//! a re-scraped page) get fingerprints a few bits apart, so they can be found by Hamming
+//! distance.
+
+/// Words per shingle: three keeps word order in the hash without making one edited word
+/// change too many features.
+const SHINGLE: usize = 3;
+
+/// The SimHash of the text's lowercased word 3-grams, as 16 hex digits.
+pub fn simhash(text: &str) -> String {
+    let words = word_hashes(text);
+    let mut weights = [0i32; 64];
+    let width = SHINGLE.min(words.len());
+    if width > 0 {
+        for shingle in words.windows(width) {
+            let feature = mix(shingle.iter().fold(0u64, |acc, w| acc.rotate_left(17) ^ w));
+            for (bit, weight) in weights.iter_mut().enumerate() {
+                *weight += ((feature >> bit & 1) as i32) * 2 - 1;
+            }
+        }
+    }
+    let hash = weights
+        .iter()
+        .enumerate()
+        .filter(|(_, weight)| **weight > 0)
+        .fold(0u64, |acc, (bit, _)| acc | 1 << bit);
+    format!("{hash:016x}")
+}
+
+/// The hash of each word (a run of letters and digits), lowercased so case does not
+/// change the fingerprint. ASCII text, most of it, is split and lowercased bytewise.
+fn word_hashes(text: &str) -> Vec<u64> {
+    if text.is_ascii() {
+        return text
+            .as_bytes()
+            .split(|b| !b.is_ascii_alphanumeric())
+            .filter(|w| !w.is_empty())
+            .map(|word| {
+                word.iter().fold(FNV_OFFSET, |hash, byte| {
+                    fnv(hash, byte.to_ascii_lowercase())
+                })
+            })
+            .collect();
+    }
+    let mut buffer = [0u8; 4];
+    text.split(|c: char| !c.is_alphanumeric())
+        .filter(|w| !w.is_empty())
+        .map(|word| {
+            word.chars()
+                .flat_map(char::to_lowercase)
+                .fold(FNV_OFFSET, |hash, c| {
+                    c.encode_utf8(&mut buffer).bytes().fold(hash, fnv)
+                })
+        })
+        .collect()
+}
+
+const FNV_OFFSET: u64 = 0xcbf2_9ce4_8422_2325;
+
+/// The 64-bit FNV-1a hash of `bytes`: stable across builds and platforms, so it can name
+/// things outside the process (event fingerprints).
+pub(crate) fn fnv1a(bytes: &[u8]) -> u64 {
+    bytes.iter().fold(FNV_OFFSET, |hash, &byte| fnv(hash, byte))
+}
+
+/// One FNV-1a step.
+fn fnv(hash: u64, byte: u8) -> u64 {
+    (hash ^ u64::from(byte)).wrapping_mul(0x0100_0000_01b3)
+}
+
+/// The splitmix64 finaliser: spreads the combined word hashes over all 64 bits.
+fn mix(mut x: u64) -> u64 {
+    x ^= x >> 30;
+    x = x.wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    x ^= x >> 27;
+    x = x.wrapping_mul(0x94d0_49bb_1331_11eb);
+    x ^ (x >> 31)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::simhash;
+
+    fn distance(a: &str, b: &str) -> u32 {
+        let (a, b) = (
+            u64::from_str_radix(a, 16).unwrap(),
+            u64::from_str_radix(b, 16).unwrap(),
+        );
+        (a ^ b).count_ones()
+    }
+
+    #[test]
+    fn near_copies_are_close_and_other_texts_far() {
+        let text = "Xi Jinping will visit Kazakhstan as a state guest and attend the \
+                    Shanghai Cooperation Organisation summit, where Putin will also be present \
+                    and the two leaders are scheduled to hold a bilateral meeting.";
+        let edited = text.replace("state guest", "state visitor");
+        let other = "Quarterly profits at the media group jumped by three quarters to \
+                     more than a billion dollars in the three months to December.";
+        assert_eq!(simhash(text).len(), 16);
+        assert_eq!(simhash(text), simhash(&text.to_uppercase()));
+        assert_eq!(
+            simhash("Zürich Straße café"),
+            simhash("ZÜRICH straße CAFÉ"),
+            "Unicode case folds too"
+        );
+        assert!(distance(&simhash(text), &simhash(&edited)) <= 12);
+        assert!(distance(&simhash(text), &simhash(other)) > 16);
+        assert_eq!(simhash(""), "0000000000000000");
+    }
+}

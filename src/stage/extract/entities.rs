@@ -1,0 +1,594 @@
+//! Named entities: persons, organisations and locations, with their mentions merged.
+//!
+//! Candidates are runs of capitalised words inside one sentence ("Hankuk University of
+//! Foreign Studies" joins over "of" because "University" heads an organisation name). A
+//! run becomes an entity only on evidence: a title before it ("President Xi Jinping"), a
+//! head word ("... Organisation", "... Peninsula"), an acronym defined beside it ("(SCO)"),
+//! the gazetteer (countries, cities, leaders), a speech verb ("Hwang said"), or the shape
+//! of a personal name. Later short mentions ("Xi", "Putin", "NATO") merge into the full
+//! entity they stand for.
+
+use std::collections::HashMap;
+use std::ops::Range;
+use std::sync::LazyLock;
+
+use super::text::Token;
+use super::Document;
+use crate::geo::MentionKind;
+use crate::record::EntityType;
+
+/// Words that open a title before a person's name.
+#[rustfmt::skip]
+const TITLES: &[&str] = &[
+    "president", "minister", "chancellor", "premier", "king", "queen", "prince", "princess",
+    "professor", "prof.", "dr.", "dr", "mr.", "mrs.", "ms.", "mr", "mrs", "ms", "gen.",
+    "general", "senator", "sen.", "rep.", "representative", "governor", "gov.", "secretary",
+    "ambassador", "chairman", "chairwoman", "chair", "director", "pope", "judge", "justice",
+    "mayor", "spokesman", "spokeswoman", "spokesperson", "commander", "colonel", "col.",
+    "captain", "capt.", "lieutenant", "lt.", "sheikh", "emir", "sultan", "envoy", "cardinal",
+    "bishop", "archbishop", "rabbi", "imam", "sir", "lord", "lady", "dame", "sergeant", "sgt.",
+    "admiral", "adm.", "marshal", "ceo", "chief", "executive", "founder", "coach", "manager",
+    "rev.", "reverend", "father", "brother", "sister", "minister-president", "vice-president",
+    "leader", "dictator", "monarch", "crown", "speaker", "deputy", "economist", "analyst",
+    "researcher", "author", "lawmaker", "legislator", "officer", "official", "negotiator",
+];
+
+/// Last words of organisation names.
+#[rustfmt::skip]
+const ORGANISATION_HEADS: &[&str] = &[
+    "organisation", "organization", "university", "ministry", "bank", "council", "party",
+    "agency", "union", "association", "federation", "committee", "commission", "corporation",
+    "corp.", "inc.", "ltd.", "co.", "company", "group", "institute", "fund", "programme",
+    "program", "army", "navy", "forces", "force", "police", "court", "parliament", "assembly",
+    "congress", "senate", "office", "department", "foundation", "alliance", "authority",
+    "board", "bureau", "centre", "center", "college", "school", "academy", "front", "movement",
+    "network", "times", "post", "news", "press", "service", "airlines", "airways", "motors",
+    "industries", "holdings", "exchange", "reserve", "league", "society", "church", "club",
+    "team", "guard", "cabinet", "government", "administration", "republic", "coalition",
+    "brigade", "brigades", "battalion", "museum", "hospital", "agency", "trust", "partners",
+    "capital", "securities", "media", "broadcasting", "television", "radio", "journal",
+    "herald", "tribune", "gazette", "review", "telegraph", "guardian", "chamber",
+];
+
+/// Last words of place names.
+#[rustfmt::skip]
+const LOCATION_HEADS: &[&str] = &[
+    "peninsula", "sea", "ocean", "river", "island", "islands", "mountains", "mountain",
+    "strait", "straits", "gulf", "bay", "valley", "desert", "province", "region", "lake",
+    "coast", "canal", "heights", "plateau", "basin", "county", "district", "city", "square",
+    "street", "avenue", "airport", "port", "border", "bank", "strip", "hills", "highlands",
+    "archipelago", "delta", "plain", "plains", "territory", "territories", "state",
+];
+
+/// Words that may join two capitalised parts of one name ("Hankuk University of Foreign
+/// Studies", "Charles de Gaulle"); "of" and "for" only after an organisation or place head.
+const HEAD_CONNECTORS: &[&str] = &["of", "for", "on", "and"];
+#[rustfmt::skip]
+const NAME_PARTICLES: &[&str] = &[
+    "de", "du", "des", "la", "le", "von", "van", "der", "den", "bin", "ibn", "al", "el", "da",
+    "di", "dos", "das", "y", "ben", "abu",
+];
+
+/// Capitalised words that are not names on their own: sentence openers, pronouns,
+/// determiners, numbers, months and days.
+#[rustfmt::skip]
+const STOPWORDS: &[&str] = &[
+    "the", "a", "an", "this", "that", "these", "those", "it", "its", "he", "she", "they", "we",
+    "i", "you", "his", "her", "their", "our", "my", "your", "there", "here", "while", "with",
+    "without", "although", "though", "despite", "depending", "due", "on", "at", "in", "into",
+    "of", "for", "from", "by", "to", "as", "and", "but", "or", "nor", "so", "yet", "if", "when",
+    "where", "whether", "which", "who", "whom", "whose", "what", "why", "how", "after",
+    "before", "since", "until", "during", "moreover", "however", "meanwhile", "also",
+    "starting", "following", "according", "under", "over", "about", "against", "between",
+    "among", "amid", "through", "throughout", "including", "both", "each", "every", "all",
+    "some", "many", "most", "more", "other", "another", "such", "no", "not", "one", "two",
+    "three", "four", "five", "six", "seven", "eight", "nine", "ten", "first", "second", "third",
+    "last", "next", "new", "then", "now", "today", "yesterday", "tomorrow", "monday", "tuesday",
+    "wednesday", "thursday", "friday", "saturday", "sunday", "january", "february", "march",
+    "april", "may", "june", "july", "august", "september", "october", "november", "december",
+    "jan.", "feb.", "mar.", "apr.", "jun.", "jul.", "aug.", "sep.", "sept.", "oct.", "nov.",
+    "dec.", "experts", "officials", "analysts", "sources", "police", "mr", "however", "still",
+    "even", "just", "only", "once", "again", "further", "instead", "indeed", "thus",
+    "therefore", "nevertheless", "because", "unlike", "like", "please", "read", "see", "photo",
+    "video", "image", "update", "breaking", "exclusive", "analysis", "opinion", "editorial",
+    "comment", "said", "says", "will", "would", "could", "should", "can", "may", "might",
+    "must", "do", "does", "did", "is", "are", "was", "were", "be", "been", "has", "have", "had",
+    "let", "yes", "oh", "dear", "democracy", "authoritarianism", "western", "eastern",
+    "northern", "southern", "central",
+];
+
+/// Endings of abstract nouns and adjectives, which personal names rarely have.
+#[rustfmt::skip]
+const ABSTRACT_ENDINGS: &[&str] = &[
+    "ism", "ity", "tion", "sion", "ment", "ness", "ence", "ance", "ful", "ive", "ous", "ic",
+    "ical", "ship", "hood", "ary", "ing", "ies", "ists", "ers", "ions",
+];
+
+#[rustfmt::skip]
+const SPEECH_VERBS: &[&str] = &[
+    "said", "says", "told", "added", "stated", "noted", "explained", "warned", "argued",
+    "insisted", "claimed", "announced", "wrote", "asked", "replied", "recalled", "stressed",
+    "emphasized", "emphasised", "commented", "declared", "tweeted", "acknowledged",
+];
+
+/// Acronyms that name no organisation.
+#[rustfmt::skip]
+const NOT_ORGANISATIONS: &[&str] = &[
+    "TV", "CEO", "AM", "PM", "OK", "GMT", "UTC", "GDP", "AI", "PC", "DJ", "ID", "FAQ", "USD",
+    "EUR", "PhD", "MP", "MPS", "BC", "AD", "II", "III", "IV", "VI", "DB", "CFO", "COO", "CTO",
+    "RSS", "PDF", "HTML", "URL", "VS", "US", "UK", "EST", "PST", "SUV",
+];
+
+/// A known international organisation: its actor code and category (IGO, NGO).
+#[derive(Debug, Clone)]
+pub struct KnownOrganisation {
+    pub name: String,
+    pub acronym: String,
+    pub category: String,
+}
+
+static ORGANISATIONS: LazyLock<Vec<KnownOrganisation>> = LazyLock::new(|| {
+    include_str!("../../../data/extract/organisations.tsv")
+        .lines()
+        .filter(|line| !line.starts_with('#') && !line.trim().is_empty())
+        .filter_map(|line| {
+            let mut fields = line.split('\t');
+            Some(KnownOrganisation {
+                name: fields.next()?.to_owned(),
+                acronym: fields.next()?.to_owned(),
+                category: fields.next()?.to_owned(),
+            })
+        })
+        .collect()
+});
+
+/// The known organisation with this name or acronym.
+pub fn known_organisation(name: &str) -> Option<&'static KnownOrganisation> {
+    ORGANISATIONS
+        .iter()
+        .find(|o| o.name.eq_ignore_ascii_case(name) || o.acronym == name)
+}
+
+/// One entity with every place it is mentioned.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Found {
+    pub text: String,
+    pub kind: EntityType,
+    /// Byte spans of its mentions in the document text.
+    pub spans: Vec<Range<usize>>,
+    /// The acronym an organisation goes by ("NATO"), used as its actor code.
+    pub acronym: Option<String>,
+    /// The country a person speaks for, from the gazetteer or the title ("Russian
+    /// President Vladimir Putin"): an index into the gazetteer's countries.
+    pub country: Option<usize>,
+}
+
+#[derive(Default)]
+struct Registry {
+    found: Vec<Found>,
+    by_key: HashMap<String, usize>,
+}
+
+impl Registry {
+    fn add(&mut self, text: &str, kind: EntityType, span: Range<usize>) -> usize {
+        let key = text.to_lowercase();
+        if let Some(&i) = self.by_key.get(&key) {
+            self.found[i].spans.push(span);
+            return i;
+        }
+        self.found.push(Found {
+            text: text.to_owned(),
+            kind,
+            spans: vec![span],
+            acronym: None,
+            country: None,
+        });
+        let i = self.found.len() - 1;
+        self.by_key.insert(key, i);
+        i
+    }
+
+    fn alias(&mut self, alias: &str, i: usize) {
+        self.by_key.entry(alias.to_lowercase()).or_insert(i);
+    }
+}
+
+fn lower_in(token: &Token, list: &[&str]) -> bool {
+    list.contains(&token.lower().as_str())
+}
+
+fn is_name_word(token: &Token) -> bool {
+    token.is_word() && token.is_capitalised()
+}
+
+/// The capitalised runs of one sentence, as token ranges.
+fn runs(tokens: &[Token], sentence: Range<usize>) -> Vec<Range<usize>> {
+    let mut out = Vec::new();
+    let mut i = sentence.start;
+    while i < sentence.end {
+        if !is_name_word(&tokens[i]) {
+            i += 1;
+            continue;
+        }
+        let start = i;
+        let mut end = i + 1;
+        while let Some(next) = tokens.get(end).filter(|_| end < sentence.end) {
+            if is_name_word(next) {
+                end += 1;
+                continue;
+            }
+            // "University of (the) Philippines", "Charles de Gaulle".
+            let particle = lower_in(next, NAME_PARTICLES);
+            let after_head = lower_in(next, HEAD_CONNECTORS)
+                && (lower_in(&tokens[end - 1], ORGANISATION_HEADS)
+                    || lower_in(&tokens[end - 1], LOCATION_HEADS)
+                    || (next.text == "of" && tokens[end - 1].is_acronym()));
+            let mut skip = 1;
+            if after_head && tokens.get(end + 1).is_some_and(|t| t.text == "the") {
+                skip = 2;
+            }
+            let continues = (particle || after_head)
+                && end + skip < sentence.end
+                && is_name_word(&tokens[end + skip]);
+            if continues {
+                end += skip + 1;
+            } else {
+                break;
+            }
+        }
+        out.push(start..end);
+        i = end;
+    }
+    out
+}
+
+/// What a run says about itself.
+struct Candidate {
+    tokens: Range<usize>,
+    titled: bool,
+}
+
+/// Drops openers and titles from the front of a run ("While China", "Russian President
+/// Vladimir Putin" → "Vladimir Putin"), noting whether a title preceded the name.
+fn trim(doc: &Document, run: Range<usize>) -> Option<Candidate> {
+    let tokens = &doc.tokens;
+    let mut start = run.start;
+    let mut titled = false;
+    // A title anywhere in the run: the name is what follows the last one.
+    if let Some(k) = (run.start..run.end)
+        .rev()
+        .find(|&k| lower_in(&tokens[k], TITLES) && k + 1 < run.end)
+    {
+        let has_org_head = (k + 1..run.end).any(|j| lower_in(&tokens[j], ORGANISATION_HEADS));
+        if !has_org_head {
+            start = k + 1;
+            titled = true;
+        }
+    }
+    while start < run.end && lower_in(&tokens[start], STOPWORDS) {
+        start += 1;
+    }
+    (start < run.end).then_some(Candidate {
+        tokens: start..run.end,
+        titled,
+    })
+}
+
+fn span_of(tokens: &[Token], range: &Range<usize>) -> Range<usize> {
+    tokens[range.start].start..tokens[range.end - 1].end
+}
+
+/// The acronym in parentheses right after a run, if its letters fit the run's initials:
+/// "Shanghai Cooperation Organisation (SCO)".
+fn defined_acronym<'a>(tokens: &[Token<'a>], run: &Range<usize>) -> Option<&'a str> {
+    let open = tokens.get(run.end)?;
+    let acronym = tokens.get(run.end + 1)?;
+    let close = tokens.get(run.end + 2)?;
+    if open.text != "(" || close.text != ")" || !acronym.is_acronym() {
+        return None;
+    }
+    let initials: String = tokens[run.clone()]
+        .iter()
+        .filter(|t| t.is_capitalised())
+        .filter_map(|t| t.text.chars().next())
+        .collect();
+    let letters: String = acronym.text.chars().filter(|c| c.is_alphabetic()).collect();
+    let first_letters_match = initials.starts_with(letters.chars().next()?);
+    (first_letters_match && letters.len() <= initials.len() + 1).then_some(acronym.text)
+}
+
+fn looks_like_personal_name(doc: &Document, range: &Range<usize>) -> bool {
+    let words = &doc.tokens[range.clone()];
+    (2..=4).contains(&words.len())
+        && words.iter().all(|t| {
+            let lower = t.lower();
+            t.text
+                .chars()
+                .all(|c| c.is_alphabetic() || "-'’.".contains(c))
+                && !t.is_acronym()
+                && !STOPWORDS.contains(&lower.as_str())
+                && !ABSTRACT_ENDINGS.iter().any(|e| lower.ends_with(e))
+        })
+        && doc.places.iter().all(|m| {
+            m.mention.end <= words[0].start || m.mention.start >= words[words.len() - 1].end
+        })
+}
+
+/// A speech verb right before or after the run ("Hwang said", "said Hwang").
+fn beside_speech_verb(tokens: &[Token], range: &Range<usize>) -> bool {
+    let after = tokens
+        .get(range.end)
+        .is_some_and(|t| lower_in(t, SPEECH_VERBS));
+    let before = range.start > 0 && lower_in(&tokens[range.start - 1], SPEECH_VERBS);
+    after || before
+}
+
+/// The gazetteer country a span exactly is, with how it matched.
+fn place_at(doc: &Document, span: &Range<usize>) -> Option<(usize, MentionKind)> {
+    doc.places
+        .iter()
+        .find(|m| m.mention.start == span.start && m.mention.end == span.end)
+        .map(|m| (m.mention.country, m.mention.kind))
+}
+
+/// The country named right before a title ("Russian President", "China’s President").
+fn country_before(doc: &Document, token: usize) -> Option<usize> {
+    let from = token.saturating_sub(4);
+    let start = doc.tokens[from].start;
+    let end = doc.tokens[token].start;
+    doc.places
+        .iter()
+        .rev()
+        .find(|m| m.mention.start >= start && m.mention.end <= end)
+        .filter(|m| matches!(m.mention.kind, MentionKind::Name | MentionKind::Demonym))
+        .map(|m| m.mention.country)
+}
+
+/// Every entity of the document, most mentioned first.
+pub fn find(doc: &Document) -> Vec<Found> {
+    let tokens = &doc.tokens;
+    let mut registry = Registry::default();
+    let mut claimed: Vec<Range<usize>> = Vec::new();
+    let mut singles: Vec<Range<usize>> = Vec::new();
+
+    for sentence in &doc.sentences {
+        for run in runs(tokens, sentence.clone()) {
+            let Some(candidate) = trim(doc, run.clone()) else {
+                continue;
+            };
+            let range = candidate.tokens;
+            // "(SCO)" right after the name it abbreviates is its definition, not a mention.
+            let definition = range.start > 0
+                && tokens[range.start - 1].text == "("
+                && tokens.get(range.end).is_some_and(|t| t.text == ")")
+                && tokens[range.start].is_acronym();
+            if definition {
+                continue;
+            }
+            let span = span_of(tokens, &range);
+            let text = &doc.text[span.clone()];
+            let last = &tokens[range.end - 1];
+            let acronym = defined_acronym(tokens, &range);
+            let place = place_at(doc, &span);
+            let known = known_organisation(text);
+            let headed = lower_in(last, ORGANISATION_HEADS)
+                || (range.start..range.end - 1).any(|k| {
+                    lower_in(&tokens[k], ORGANISATION_HEADS)
+                        && lower_in(&tokens[k + 1], HEAD_CONNECTORS)
+                });
+            let kind = if let Some((_, MentionKind::Leader)) = place {
+                Some(EntityType::Person)
+            } else if known.is_some()
+                || headed && !candidate.titled
+                || matches!(place, Some((_, MentionKind::Institution)))
+            {
+                Some(EntityType::Organization)
+            } else if matches!(place, Some((_, MentionKind::Name | MentionKind::City)))
+                || (range.len() > 1 && lower_in(last, LOCATION_HEADS))
+            {
+                Some(EntityType::Location)
+            } else if acronym.is_some() {
+                Some(EntityType::Organization)
+            } else if range.len() == 1 {
+                singles.push(range.clone());
+                None
+            } else if candidate.titled
+                || (looks_like_personal_name(doc, &range)
+                    && (beside_speech_verb(tokens, &range) || range.len() >= 2))
+            {
+                Some(EntityType::Person)
+            } else {
+                city_with_state(doc, &range)
+            };
+            let Some(kind) = kind else { continue };
+            let name = match (kind, place, known) {
+                (EntityType::Location, Some((country, MentionKind::Name)), _) => {
+                    doc.gazetteer.countries()[country].name.clone()
+                }
+                (EntityType::Organization, _, Some(known)) if known.name.len() > 3 => {
+                    known.name.clone()
+                }
+                _ => text.to_owned(),
+            };
+            let i = registry.add(&name, kind, span.clone());
+            claimed.push(span);
+            if kind == EntityType::Person {
+                if registry.found[i].country.is_none() {
+                    registry.found[i].country = match place {
+                        Some((country, MentionKind::Leader)) => Some(country),
+                        _ => country_before(doc, range.start),
+                    };
+                }
+                for part in [&tokens[range.start], last] {
+                    registry.alias(part.text, i);
+                }
+            }
+            let acronym = acronym
+                .map(str::to_owned)
+                .or_else(|| known.map(|k| k.acronym.clone()));
+            if let Some(acronym) = acronym {
+                if kind == EntityType::Organization {
+                    registry.alias(&acronym, i);
+                    registry.found[i].acronym.get_or_insert(acronym);
+                }
+            }
+        }
+    }
+
+    // Short mentions: a person's family or given name, an organisation's acronym, a
+    // known organisation, a country or city.
+    for range in singles {
+        let token = &tokens[range.start];
+        let span = token.start..token.end;
+        if claimed
+            .iter()
+            .any(|c| c.start <= span.start && span.end <= c.end)
+        {
+            continue;
+        }
+        if let Some(&i) = registry.by_key.get(&token.lower()) {
+            registry.found[i].spans.push(span);
+        } else if let Some((country, kind)) = place_at(doc, &span) {
+            match kind {
+                MentionKind::Name => {
+                    let name = doc.gazetteer.countries()[country].name.clone();
+                    registry.add(&name, EntityType::Location, span);
+                }
+                MentionKind::City => {
+                    registry.add(token.text, EntityType::Location, span);
+                }
+                MentionKind::Leader => {
+                    let i = registry.add(token.text, EntityType::Person, span);
+                    registry.found[i].country = Some(country);
+                }
+                MentionKind::Institution => {
+                    registry.add(token.text, EntityType::Organization, span);
+                }
+                _ => {}
+            }
+        } else if token.is_acronym()
+            && !NOT_ORGANISATIONS.contains(&token.text.replace('.', "").as_str())
+        {
+            let known = known_organisation(token.text);
+            let name = known.map_or(token.text, |k| k.name.as_str());
+            let i = registry.add(name, EntityType::Organization, span);
+            registry.found[i].acronym.get_or_insert_with(|| {
+                known.map_or_else(|| token.text.replace('.', ""), |k| k.acronym.clone())
+            });
+            registry.alias(token.text, i);
+        }
+    }
+
+    // Countries and cities written inside other words ("North Korea-Russia") still count.
+    for m in &doc.places {
+        let span = m.mention.start..m.mention.end;
+        let inside = claimed
+            .iter()
+            .any(|c| c.start <= span.start && span.end <= c.end)
+            || registry
+                .found
+                .iter()
+                .any(|f| f.spans.iter().any(|s| s.start == span.start));
+        if inside || m.mention.kind != MentionKind::Name {
+            continue;
+        }
+        let name = doc.gazetteer.countries()[m.mention.country].name.clone();
+        registry.add(&name, EntityType::Location, span);
+    }
+
+    let mut found = registry.found;
+    for entity in &mut found {
+        entity.spans.sort_by_key(|s| s.start);
+        entity.spans.dedup();
+    }
+    found.sort_by_key(|f| (std::cmp::Reverse(f.spans.len()), f.spans[0].start));
+    found
+}
+
+/// "Washington D.C.", "Portland, Ore.": a city followed by its state's abbreviation.
+fn city_with_state(doc: &Document, range: &Range<usize>) -> Option<EntityType> {
+    let first = &doc.tokens[range.start];
+    let rest_abbreviated = doc.tokens[range.start + 1..range.end]
+        .iter()
+        .all(|t| t.text.ends_with('.'));
+    let city = doc
+        .places
+        .iter()
+        .any(|m| m.mention.start == first.start && matches!(m.mention.kind, MentionKind::City));
+    (city && rest_abbreviated).then_some(EntityType::Location)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::Document;
+    use super::*;
+
+    fn entities(text: &str) -> Vec<(String, EntityType, usize)> {
+        let doc = Document::new(text);
+        find(&doc)
+            .into_iter()
+            .map(|f| (f.text, f.kind, f.spans.len()))
+            .collect()
+    }
+
+    fn has(found: &[(String, EntityType, usize)], text: &str, kind: EntityType) -> bool {
+        found.iter().any(|(t, k, _)| t == text && *k == kind)
+    }
+
+    #[test]
+    fn titles_heads_and_acronyms_type_entities() {
+        let found = entities(
+            "China’s President Xi Jinping met Russian President Vladimir Putin at the \
+             Shanghai Cooperation Organisation (SCO) summit. Xi said the SCO matters. \
+             Professor Hwang Jae Ho of Hankuk University of Foreign Studies said so. \
+             Tension on the Korean Peninsula grew before the meeting in Washington D.C. on Friday.",
+        );
+        assert!(has(&found, "Xi Jinping", EntityType::Person), "{found:?}");
+        assert!(has(&found, "Vladimir Putin", EntityType::Person));
+        assert!(has(&found, "Hwang Jae Ho", EntityType::Person));
+        assert!(has(
+            &found,
+            "Shanghai Cooperation Organisation",
+            EntityType::Organization
+        ));
+        assert!(
+            has(
+                &found,
+                "Hankuk University of Foreign Studies",
+                EntityType::Organization
+            ),
+            "{found:?}"
+        );
+        assert!(has(&found, "Korean Peninsula", EntityType::Location));
+        assert!(has(&found, "Washington D.C.", EntityType::Location));
+        let xi = found.iter().find(|(t, ..)| t == "Xi Jinping").unwrap();
+        assert_eq!(xi.2, 2, "Xi merges into Xi Jinping");
+        let sco = found
+            .iter()
+            .find(|(t, ..)| t.starts_with("Shanghai"))
+            .unwrap();
+        assert_eq!(sco.2, 2, "SCO merges into its full name");
+    }
+
+    #[test]
+    fn headline_case_and_furniture_are_not_entities() {
+        let found =
+            entities("While China waits, Experts say Democracy vs. Authoritarianism is old.");
+        assert!(!found
+            .iter()
+            .any(|(t, ..)| t.contains("While") || t.contains("Democracy")));
+        assert!(has(&found, "China", EntityType::Location));
+    }
+
+    #[test]
+    fn a_leader_speaks_for_the_country_in_their_title() {
+        let doc = Document::new("Lebanon's new President Elias Hrawi spoke. Hrawi left.");
+        let found = find(&doc);
+        let hrawi = found.iter().find(|f| f.text == "Elias Hrawi").unwrap();
+        assert_eq!(hrawi.spans.len(), 2);
+        let country = hrawi
+            .country
+            .map(|c| doc.gazetteer.countries()[c].alpha3.clone());
+        assert_eq!(country.as_deref(), Some("LBN"));
+    }
+}

@@ -1,0 +1,96 @@
+//! The extract stage: entities, quotes and events (who did what to whom, where, when,
+//! and whether it happened) from the clean text.
+
+pub mod dates;
+pub mod entities;
+pub mod events;
+pub mod quotes;
+pub mod text;
+
+use std::ops::Range;
+
+use super::{Article, Stage, StageError};
+use crate::geo::{Gazetteer, Match};
+use crate::record::Entity;
+use text::Token;
+
+/// The clean text cut into what every extractor needs.
+pub struct Document<'a> {
+    pub text: &'a str,
+    pub tokens: Vec<Token<'a>>,
+    /// Sentences as token ranges, in order; none crosses a paragraph.
+    pub sentences: Vec<Range<usize>>,
+    /// Country mentions that stand on their own (not the gazetteer's weak terms).
+    pub places: Vec<Match>,
+    pub gazetteer: &'static Gazetteer,
+}
+
+impl<'a> Document<'a> {
+    pub fn new(text: &'a str) -> Self {
+        let tokens = text::tokenize(text);
+        let sentences = text::sentences(&tokens);
+        let gazetteer = Gazetteer::global();
+        let places = gazetteer
+            .matches(text)
+            .into_iter()
+            .filter(|m| !m.weak)
+            .collect();
+        Self {
+            text,
+            tokens,
+            sentences,
+            places,
+            gazetteer,
+        }
+    }
+
+    /// The text of a sentence.
+    pub fn sentence_text(&self, sentence: &Range<usize>) -> &'a str {
+        &self.text[self.tokens[sentence.start].start..self.tokens[sentence.end - 1].end]
+    }
+}
+
+pub struct Extract;
+
+impl Extract {
+    /// Loads the reference data now rather than on the first article.
+    pub fn new() -> Self {
+        Gazetteer::global();
+        events::Lexicon::global();
+        Self
+    }
+}
+
+impl Default for Extract {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Stage for Extract {
+    fn name(&self) -> &'static str {
+        "extract"
+    }
+
+    fn apply(&self, article: &mut Article) -> Result<(), StageError> {
+        let text = if article.enriched.clean.text.is_empty() {
+            article.input.body.clone()
+        } else {
+            article.enriched.clean.text.clone()
+        };
+        let doc = Document::new(&text);
+        let found = entities::find(&doc);
+        let published = article.enriched.published_at.map(|at| at.date_naive());
+        article.enriched.quotes = quotes::find(&doc, &found);
+        article.enriched.events = events::find(&doc, &found, published);
+        article.enriched.entities = found
+            .into_iter()
+            .map(|f| Entity {
+                mentions: f.spans.len() as u32,
+                text: f.text,
+                kind: f.kind,
+            })
+            .collect();
+        Ok(())
+    }
+}

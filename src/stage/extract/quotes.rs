@@ -1,0 +1,240 @@
+//! Direct quotes and who said them.
+//!
+//! A quote is the text between quotation marks (to the end of its paragraph when the
+//! closing mark is missing, as in a quote that runs on). Its speaker is the person named
+//! in the attribution before it ("Professor Hwang Jae Ho ... said, “...”") or after it
+//! ("“...,” said Hwang" / "“...,” Hwang said"), resolved to the entity's full name; a
+//! pronoun ("he said") takes the last person named before the quote.
+
+use std::ops::Range;
+
+use super::entities::Found;
+use super::Document;
+use crate::record::{EntityType, Quote};
+
+#[rustfmt::skip]
+const ATTRIBUTION_VERBS: &[&str] = &[
+    "said", "says", "told", "added", "stated", "noted", "explained", "warned", "argued",
+    "insisted", "claimed", "announced", "wrote", "asked", "replied", "recalled", "stressed",
+    "emphasized", "emphasised", "commented", "declared", "tweeted", "according", "saying",
+    "continued", "admitted", "acknowledged", "urged", "predicted",
+];
+
+/// Scare quotes and titles are short; a quote without a speaker must read as a sentence.
+const MIN_WORDS: usize = 4;
+const MIN_WORDS_WITHOUT_SPEAKER: usize = 8;
+/// How far around a quote its attribution may be, in bytes.
+const ATTRIBUTION_WINDOW: usize = 240;
+
+/// (opening, closing) quotation marks.
+const MARKS: &[(char, char)] = &[('“', '”'), ('"', '"'), ('«', '»'), ('„', '“')];
+
+pub fn find(doc: &Document, entities: &[Found]) -> Vec<Quote> {
+    let mut quotes = Vec::new();
+    let mut offset = 0;
+    for paragraph in doc.text.split("\n\n") {
+        for (open, inner, close) in quoted_spans(paragraph) {
+            let inner = offset + inner.start..offset + inner.end;
+            let text = doc.text[inner.clone()].trim();
+            let words = text.split_whitespace().count();
+            if words < MIN_WORDS {
+                continue;
+            }
+            let before = offset + paragraph_floor(paragraph, open)..offset + open;
+            let after_end =
+                floor_boundary(paragraph, (close + ATTRIBUTION_WINDOW).min(paragraph.len()));
+            let after = offset + close..offset + after_end;
+            let speaker = speaker(doc, entities, before, after, inner.start);
+            if speaker.is_none() && words < MIN_WORDS_WITHOUT_SPEAKER {
+                continue;
+            }
+            quotes.push(Quote {
+                speaker,
+                text: text.trim_end_matches([',', ' ']).to_owned(),
+            });
+        }
+        offset += paragraph.len() + 2;
+    }
+    quotes
+}
+
+/// Where the attribution before a quote may start: the window, not before the paragraph.
+fn paragraph_floor(paragraph: &str, open: usize) -> usize {
+    let mut floor = open.saturating_sub(ATTRIBUTION_WINDOW);
+    while !paragraph.is_char_boundary(floor) {
+        floor += 1;
+    }
+    floor
+}
+
+/// The last character boundary at or before `at`.
+fn floor_boundary(text: &str, mut at: usize) -> usize {
+    while !text.is_char_boundary(at) {
+        at -= 1;
+    }
+    at
+}
+
+/// (opening mark offset, inner span, offset after the closing mark) within a paragraph.
+fn quoted_spans(paragraph: &str) -> Vec<(usize, Range<usize>, usize)> {
+    let mut out = Vec::new();
+    let mut position = 0;
+    while position < paragraph.len() {
+        let rest = &paragraph[position..];
+        let Some((at, open, close)) = MARKS
+            .iter()
+            .filter_map(|&(open, close)| rest.find(open).map(|at| (at, open, close)))
+            .min_by_key(|&(at, ..)| at)
+        else {
+            break;
+        };
+        let open_at = position + at;
+        let inner_start = open_at + open.len_utf8();
+        let (inner_end, after) = match paragraph[inner_start..].find(close) {
+            Some(end) => (inner_start + end, inner_start + end + close.len_utf8()),
+            None => (paragraph.len(), paragraph.len()),
+        };
+        out.push((open_at, inner_start..inner_end, after));
+        position = after.max(inner_start);
+    }
+    out
+}
+
+fn has_attribution_verb(text: &str) -> bool {
+    text.split(|c: char| !c.is_alphabetic())
+        .any(|w| ATTRIBUTION_VERBS.contains(&w.to_lowercase().as_str()))
+}
+
+/// The speakers that may be named in `window`: persons first, then organisations.
+fn named_in<'e>(entities: &'e [Found], window: &Range<usize>) -> Vec<(usize, &'e Found)> {
+    let mut named: Vec<(usize, &Found)> = entities
+        .iter()
+        .filter(|e| e.kind != EntityType::Location)
+        .flat_map(|e| {
+            e.spans
+                .iter()
+                .filter(|s| s.start >= window.start && s.end <= window.end)
+                .map(move |s| (s.start, e))
+        })
+        .collect();
+    named.sort_by_key(|&(at, e)| (e.kind != EntityType::Person, at));
+    named
+}
+
+fn speaker(
+    doc: &Document,
+    entities: &[Found],
+    before: Range<usize>,
+    after: Range<usize>,
+    quote_start: usize,
+) -> Option<String> {
+    // After the quote: "..., said Hwang." up to the end of that sentence.
+    let after_text = &doc.text[after.clone()];
+    let sentence_end = after_text
+        .char_indices()
+        .find(|(_, c)| matches!(c, '.' | '!' | '?' | '“' | '"'))
+        .map_or(after.end, |(i, c)| after.start + i + c.len_utf8());
+    let after = after.start..sentence_end;
+    if has_attribution_verb(&doc.text[after.clone()]) {
+        if let Some((_, e)) = named_in(entities, &after).first() {
+            return Some(e.text.clone());
+        }
+        if mentions_pronoun(&doc.text[after]) {
+            return last_person_before(entities, quote_start);
+        }
+    }
+    // Before it: "Professor Hwang ... said, “...". The attribution is the last clause.
+    let before_text = &doc.text[before.clone()];
+    let clause_start = before_text
+        .char_indices()
+        .rfind(|(_, c)| matches!(c, '.' | '!' | '?' | '”'))
+        .map_or(before.start, |(i, c)| before.start + i + c.len_utf8());
+    let before = clause_start..before.end;
+    if has_attribution_verb(&doc.text[before.clone()]) {
+        let named = named_in(entities, &before);
+        if let Some((_, e)) = named.iter().find(|(_, e)| e.kind == EntityType::Person) {
+            return Some(e.text.clone());
+        }
+        if let Some((_, e)) = named.first() {
+            return Some(e.text.clone());
+        }
+        if mentions_pronoun(&doc.text[before]) {
+            return last_person_before(entities, quote_start);
+        }
+    }
+    None
+}
+
+fn mentions_pronoun(text: &str) -> bool {
+    text.split(|c: char| !c.is_alphabetic())
+        .any(|w| matches!(w, "he" | "she" | "He" | "She"))
+}
+
+fn last_person_before(entities: &[Found], at: usize) -> Option<String> {
+    entities
+        .iter()
+        .filter(|e| e.kind == EntityType::Person)
+        .filter_map(|e| {
+            e.spans
+                .iter()
+                .filter(|s| s.end <= at)
+                .map(|s| s.start)
+                .max()
+                .map(|last| (last, e))
+        })
+        .max_by_key(|&(last, _)| last)
+        .map(|(_, e)| e.text.clone())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::{entities, Document};
+    use super::*;
+
+    fn quotes(text: &str) -> Vec<Quote> {
+        let doc = Document::new(text);
+        let found = entities::find(&doc);
+        find(&doc, &found)
+    }
+
+    #[test]
+    fn speaker_before_the_quote_resolves_to_the_full_name() {
+        let found = quotes(
+            "Professor Hwang Jae Ho of Hankuk University of Foreign Studies said, “China \
+             prioritizes protecting its national interests. It will try not to.”",
+        );
+        assert_eq!(found.len(), 1);
+        assert_eq!(found[0].speaker.as_deref(), Some("Hwang Jae Ho"));
+        assert!(found[0].text.starts_with("China prioritizes protecting"));
+        assert!(found[0].text.ends_with("It will try not to."));
+    }
+
+    #[test]
+    fn speaker_after_the_quote_and_pronouns() {
+        let found = quotes(
+            "Foreign Minister Sergei Lavrov arrived. “We will not accept these terms at all,” \
+             Lavrov said. “Nothing has changed since the last round,” he added.",
+        );
+        assert_eq!(found.len(), 2, "{found:?}");
+        assert!(found
+            .iter()
+            .all(|q| q.speaker.as_deref() == Some("Sergei Lavrov")));
+    }
+
+    #[test]
+    fn windows_never_cut_a_character() {
+        let long = "“Это очень длинная цитата без закрывающей кавычки и много слов подряд";
+        let text = format!(
+            "{long} — сказал он. «Ещё одна цитата тут, и слова, и слова» {}",
+            "э".repeat(200)
+        );
+        quotes(&text);
+        quotes("He said “one two three four five” ”and” “more words here now” done");
+    }
+
+    #[test]
+    fn scare_quotes_are_not_quotes() {
+        let found = quotes("They built the “North Korea-China-Russia Triangle” image.");
+        assert!(found.is_empty(), "{found:?}");
+    }
+}

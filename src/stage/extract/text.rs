@@ -1,0 +1,234 @@
+//! Words and sentences: the units the extractors work on.
+//!
+//! A token is a word (letters and digits, with inner apostrophes, hyphens and dots, and
+//! the final dot of an abbreviation such as "U.S." or "Prof.") or one punctuation mark.
+//! Sentences end at ".", "!" or "?" before a capitalised word, never inside an
+//! abbreviation ("Washington D.C. on July 9", "Prof. Kim"), and never cross a paragraph.
+
+use std::ops::Range;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Token<'a> {
+    pub text: &'a str,
+    /// Byte offsets into the document text.
+    pub start: usize,
+    pub end: usize,
+    /// The token opens a paragraph.
+    pub paragraph_start: bool,
+}
+
+impl Token<'_> {
+    pub fn is_word(&self) -> bool {
+        self.text.chars().next().is_some_and(char::is_alphanumeric)
+    }
+
+    /// Starts with an upper-case letter ("Putin", "NATO", "U.S.").
+    pub fn is_capitalised(&self) -> bool {
+        self.text.chars().next().is_some_and(char::is_uppercase)
+    }
+
+    /// Only upper-case letters (and dots): "NATO", "U.N.".
+    pub fn is_acronym(&self) -> bool {
+        let letters = self.text.chars().filter(|c| c.is_alphabetic()).count();
+        letters >= 2
+            && self
+                .text
+                .chars()
+                .all(|c| c.is_uppercase() || c == '.' || c == '&')
+    }
+
+    pub fn lower(&self) -> String {
+        self.text.to_lowercase()
+    }
+}
+
+/// Abbreviations whose final dot never ends a sentence (titles, months, company forms).
+#[rustfmt::skip]
+const ABBREVIATIONS: &[&str] = &[
+    "mr", "mrs", "ms", "dr", "prof", "gen", "lt", "col", "capt", "sgt", "maj", "adm", "rev",
+    "st", "sen", "rep", "gov", "pres", "jr", "sr", "inc", "corp", "ltd", "co", "no", "vs",
+    "jan", "feb", "mar", "apr", "jun", "jul", "aug", "sep", "sept", "oct", "nov", "dec", "mt",
+    "ft", "ave", "approx", "dept", "univ", "est", "fig", "e.g", "i.e", "etc", "cf",
+];
+
+/// Words that open a sentence after a dotted abbreviation: "... the U.S. The talks".
+#[rustfmt::skip]
+const SENTENCE_OPENERS: &[&str] = &[
+    "the", "a", "an", "it", "he", "she", "they", "we", "i", "this", "that", "these", "those",
+    "but", "and", "in", "on", "at", "after", "before", "however", "meanwhile", "there",
+];
+
+/// Splits `text` into tokens.
+pub fn tokenize(text: &str) -> Vec<Token<'_>> {
+    let mut tokens = Vec::new();
+    let mut chars = text.char_indices().peekable();
+    let mut paragraph_start = true;
+    while let Some((start, c)) = chars.next() {
+        if c.is_whitespace() {
+            if c == '\n' && chars.peek().is_some_and(|&(_, n)| n == '\n') {
+                paragraph_start = true;
+            }
+            continue;
+        }
+        let mut end = start + c.len_utf8();
+        if c.is_alphanumeric() {
+            while let Some(&(i, n)) = chars.peek() {
+                let joins = matches!(n, '.' | '-' | '\'' | '’' | '&' | '‑')
+                    && text[i + n.len_utf8()..]
+                        .chars()
+                        .next()
+                        .is_some_and(char::is_alphanumeric)
+                    && !is_possessive(&text[i..]);
+                if n.is_alphanumeric() || joins {
+                    end = i + n.len_utf8();
+                    chars.next();
+                } else {
+                    break;
+                }
+            }
+            if text[end..].starts_with('.') && keeps_final_dot(&text[start..end]) {
+                end += 1;
+                chars.next();
+            }
+        } else if is_possessive(&text[start..]) {
+            // "China’s": the possessive is a token of its own.
+            end = start + c.len_utf8() + 1;
+            chars.next();
+        }
+        tokens.push(Token {
+            text: &text[start..end],
+            start,
+            end,
+            paragraph_start,
+        });
+        paragraph_start = false;
+    }
+    tokens
+}
+
+fn is_possessive(rest: &str) -> bool {
+    let mut it = rest.chars();
+    matches!(it.next(), Some('\'' | '’'))
+        && matches!(it.next(), Some('s'))
+        && !it.next().is_some_and(char::is_alphanumeric)
+}
+
+/// "U.S" + "." and "Prof" + ".": the dot belongs to the word.
+fn keeps_final_dot(word: &str) -> bool {
+    let dotted = word.contains('.') && word.split('.').all(|part| part.chars().count() <= 2);
+    let initial = word.chars().count() == 1 && word.chars().all(char::is_uppercase);
+    dotted || initial || ABBREVIATIONS.contains(&word.to_lowercase().as_str())
+}
+
+/// Sentences as ranges of token indices.
+pub fn sentences(tokens: &[Token]) -> Vec<Range<usize>> {
+    let mut out = Vec::new();
+    let mut start = 0;
+    let mut i = 0;
+    while i < tokens.len() {
+        if i > start && tokens[i].paragraph_start {
+            out.push(start..i);
+            start = i;
+        }
+        let token = &tokens[i];
+        let mut end = i + 1;
+        let closes = match token.text {
+            "." | "!" | "?" => true,
+            text if text.ends_with('.') && text.len() > 2 => {
+                // A dotted abbreviation ends a sentence only before a sentence opener.
+                tokens.get(i + 1).is_some_and(|next| {
+                    next.is_capitalised()
+                        && SENTENCE_OPENERS.contains(&next.text.to_lowercase().as_str())
+                })
+            }
+            _ => false,
+        };
+        if closes {
+            while tokens
+                .get(end)
+                .is_some_and(|t| matches!(t.text, "”" | "\"" | "’" | "'" | ")" | "»"))
+                && !tokens[end].paragraph_start
+            {
+                end += 1;
+            }
+            let next_opens = tokens.get(end).is_none_or(|next| {
+                next.paragraph_start
+                    || next.is_capitalised()
+                    || next.text.chars().next().is_some_and(|c| c.is_ascii_digit())
+                    || matches!(next.text, "“" | "\"" | "‘" | "(" | "«")
+            });
+            if next_opens {
+                out.push(start..end);
+                start = end;
+            }
+        }
+        i = end;
+    }
+    if start < tokens.len() {
+        out.push(start..tokens.len());
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn split(text: &str) -> Vec<String> {
+        let tokens = tokenize(text);
+        sentences(&tokens)
+            .into_iter()
+            .map(|r| text[tokens[r.start].start..tokens[r.end - 1].end].to_owned())
+            .collect()
+    }
+
+    #[test]
+    fn abbreviations_do_not_end_sentences() {
+        assert_eq!(
+            split("The NATO meeting in Washington D.C. on July 9 matters. Prof. Kim spoke to the U.S. envoy. It rained."),
+            vec![
+                "The NATO meeting in Washington D.C. on July 9 matters.",
+                "Prof. Kim spoke to the U.S. envoy.",
+                "It rained."
+            ]
+        );
+    }
+
+    #[test]
+    fn a_dotted_abbreviation_ends_a_sentence_before_an_opener() {
+        assert_eq!(
+            split("Xi targeted the U.S. The talks end."),
+            vec!["Xi targeted the U.S.", "The talks end."]
+        );
+    }
+
+    #[test]
+    fn quotes_stay_with_their_sentence_and_paragraphs_split() {
+        assert_eq!(
+            split("He said, “It works.” Then left\n\nNew paragraph here"),
+            vec!["He said, “It works.”", "Then left", "New paragraph here"]
+        );
+    }
+
+    #[test]
+    fn possessives_and_compounds_tokenize() {
+        let tokens: Vec<&str> = tokenize("China’s North Korea-Russia summit, U.S.-led")
+            .iter()
+            .map(|t| t.text)
+            .collect();
+        assert_eq!(
+            tokens,
+            vec![
+                "China",
+                "’s",
+                "North",
+                "Korea-Russia",
+                "summit",
+                ",",
+                "U.S.",
+                "-",
+                "led"
+            ]
+        );
+    }
+}

@@ -1,0 +1,239 @@
+//! The enrichment stages: clean → classify → extract.
+//!
+//! Stages are plain synchronous functions over an owned [`Article`], with no I/O in them,
+//! so the same code runs under Kafka (`newsflow run`), over files (`newsflow process`) and
+//! in benchmarks.
+
+pub mod classify;
+pub mod clean;
+pub mod extract;
+
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::time::Instant;
+
+use crate::record::{
+    decode, DeadLetter, DeadLetterReason, DeadLetterSource, EnrichedArticle, RawArticle,
+    SCHEMA_VERSION,
+};
+use crate::telemetry::events::{ArticleEnriched, StageCompleted};
+
+/// An article on its way through the stages: the decoded input and the enrichment so far.
+#[derive(Debug, Clone)]
+pub struct Article {
+    pub input: RawArticle,
+    pub enriched: EnrichedArticle,
+}
+
+impl Article {
+    pub fn new(input: RawArticle) -> Self {
+        let enriched = EnrichedArticle {
+            id: input.id.clone(),
+            schema_version: SCHEMA_VERSION,
+            published_at: input.published_at,
+            url: input.url.clone(),
+            source: input.source.clone(),
+            input_format: Some(input.format),
+            ..EnrichedArticle::default()
+        };
+        Self { input, enriched }
+    }
+
+    /// The finished record, with the input's unknown fields passed through.
+    pub fn into_enriched(self) -> EnrichedArticle {
+        let mut enriched = self.enriched;
+        enriched.source_fields = self.input.source_fields;
+        enriched
+    }
+}
+
+/// One step of enrichment.
+pub trait Stage: Send + Sync {
+    /// A short fixed name, used as a metric label.
+    fn name(&self) -> &'static str;
+
+    fn apply(&self, article: &mut Article) -> Result<(), StageError>;
+}
+
+/// A stage could not enrich an article. The same input fails the same way, so the record
+/// is poison: it goes to the dead-letter topic.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum StageError {
+    #[error("stage `{stage}` rejected the article: {reason}")]
+    Rejected { stage: &'static str, reason: String },
+    #[error("stage `{stage}` failed unexpectedly: {message}")]
+    Panicked {
+        stage: &'static str,
+        message: String,
+    },
+}
+
+/// The stages in order.
+pub struct Pipeline {
+    stages: Vec<Box<dyn Stage>>,
+}
+
+impl Pipeline {
+    pub fn new(stages: Vec<Box<dyn Stage>>) -> Self {
+        Self { stages }
+    }
+
+    /// clean → classify → extract, with their reference data loaded.
+    pub fn standard() -> Self {
+        Self::new(vec![
+            Box::new(clean::Clean::new()),
+            Box::new(classify::Classify::new()),
+            Box::new(extract::Extract::new()),
+        ])
+    }
+
+    /// Runs every stage over one article, timing each. A panic inside a stage is caught
+    /// and reported as a [`StageError`], so bad input can never take the process down.
+    pub fn run(&self, input: RawArticle) -> Result<EnrichedArticle, StageError> {
+        let mut article = Article::new(input);
+        for stage in &self.stages {
+            let started = Instant::now();
+            let outcome = catch_unwind(AssertUnwindSafe(|| stage.apply(&mut article)));
+            StageCompleted {
+                stage: stage.name(),
+                duration: started.elapsed(),
+            }
+            .emit();
+            match outcome {
+                Ok(result) => result?,
+                Err(panic) => {
+                    return Err(StageError::Panicked {
+                        stage: stage.name(),
+                        message: panic_message(panic.as_ref()),
+                    })
+                }
+            }
+        }
+        Ok(article.into_enriched())
+    }
+}
+
+/// Why a record was not enriched: what its dead letter will say.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Rejection {
+    pub reason: DeadLetterReason,
+    pub error: String,
+    pub article_id: Option<String>,
+}
+
+impl Rejection {
+    pub fn into_dead_letter(self, source: DeadLetterSource, original: &[u8]) -> DeadLetter {
+        let letter = DeadLetter::new(self.reason, self.error, source, original);
+        match self.article_id {
+            Some(id) => letter.with_article_id(id),
+            None => letter,
+        }
+    }
+}
+
+impl Pipeline {
+    /// Decodes one record and runs the stages over it: the whole job for one input record,
+    /// whatever it came from.
+    pub fn enrich(
+        &self,
+        bytes: &[u8],
+        max_record_bytes: usize,
+    ) -> Result<EnrichedArticle, Rejection> {
+        let input = decode(bytes, max_record_bytes).map_err(|error| Rejection {
+            reason: error.reason(),
+            error: error.to_string(),
+            article_id: None,
+        })?;
+        let id = input.id.clone();
+        match self.run(input) {
+            Ok(enriched) => {
+                ArticleEnriched { article: &enriched }.emit();
+                Ok(enriched)
+            }
+            Err(error) => Err(Rejection {
+                reason: DeadLetterReason::StageFailed,
+                error: error.to_string(),
+                article_id: Some(id),
+            }),
+        }
+    }
+}
+
+fn panic_message(panic: &(dyn std::any::Any + Send)) -> String {
+    panic
+        .downcast_ref::<&str>()
+        .map(|s| (*s).to_owned())
+        .or_else(|| panic.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "panic without message".to_owned())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    struct Exploding;
+    impl Stage for Exploding {
+        fn name(&self) -> &'static str {
+            "exploding"
+        }
+        fn apply(&self, _: &mut Article) -> Result<(), StageError> {
+            panic!("boom")
+        }
+    }
+
+    struct Rejecting;
+    impl Stage for Rejecting {
+        fn name(&self) -> &'static str {
+            "rejecting"
+        }
+        fn apply(&self, _: &mut Article) -> Result<(), StageError> {
+            Err(StageError::Rejected {
+                stage: "rejecting",
+                reason: "no".into(),
+            })
+        }
+    }
+
+    #[test]
+    fn a_panicking_stage_becomes_an_error() {
+        let pipeline = Pipeline::new(vec![Box::new(Exploding)]);
+        let err = pipeline.run(RawArticle::text("a", "b")).unwrap_err();
+        assert_eq!(
+            err,
+            StageError::Panicked {
+                stage: "exploding",
+                message: "boom".into()
+            }
+        );
+    }
+
+    #[test]
+    fn a_rejection_stops_the_pipeline() {
+        let pipeline = Pipeline::new(vec![Box::new(Rejecting), Box::new(Exploding)]);
+        let err = pipeline.run(RawArticle::text("a", "b")).unwrap_err();
+        assert!(matches!(err, StageError::Rejected { .. }));
+    }
+
+    #[test]
+    fn enrich_turns_bad_bytes_and_stage_failures_into_rejections() {
+        let pipeline = Pipeline::new(vec![Box::new(Rejecting)]);
+        let rejection = pipeline.enrich(b"{", 100).unwrap_err();
+        assert_eq!(rejection.reason, DeadLetterReason::InvalidJson);
+        assert_eq!(rejection.article_id, None);
+        let rejection = pipeline
+            .enrich(br#"{"id":"a7","body":"x"}"#, 100)
+            .unwrap_err();
+        assert_eq!(rejection.reason, DeadLetterReason::StageFailed);
+        assert_eq!(rejection.article_id.as_deref(), Some("a7"));
+        assert!(rejection.error.contains("rejecting"));
+    }
+
+    #[test]
+    fn unknown_input_fields_pass_through() {
+        let mut input = RawArticle::text("a", "b");
+        input.source_fields.insert("feed".into(), "wire".into());
+        let out = Pipeline::new(vec![]).run(input).unwrap();
+        assert_eq!(out.id, "a");
+        assert_eq!(out.schema_version, SCHEMA_VERSION);
+        assert_eq!(out.source_fields["feed"], "wire");
+    }
+}

@@ -1,0 +1,331 @@
+//! One struct per thing that happens; `emit()` logs it and counts it in one place.
+
+use std::time::Duration;
+
+use tracing::{debug, error, info, warn};
+
+use super::metrics;
+use crate::geo::Gazetteer;
+use crate::record::{DeadLetter, EnrichedArticle};
+
+/// A record was read from an input (a topic, or "-" for files).
+pub struct RecordConsumed<'a> {
+    pub topic: &'a str,
+}
+
+impl RecordConsumed<'_> {
+    pub fn emit(&self) {
+        metrics()
+            .articles_consumed
+            .with_label_values(&[self.topic])
+            .inc();
+    }
+}
+
+/// A stage finished with one article.
+pub struct StageCompleted {
+    pub stage: &'static str,
+    pub duration: Duration,
+}
+
+impl StageCompleted {
+    pub fn emit(&self) {
+        metrics()
+            .stage_duration
+            .with_label_values(&[self.stage])
+            .observe(self.duration.as_secs_f64());
+    }
+}
+
+/// An article went through every stage.
+pub struct ArticleEnriched<'a> {
+    pub article: &'a EnrichedArticle,
+}
+
+impl ArticleEnriched<'_> {
+    pub fn emit(&self) {
+        let article = self.article;
+        debug!(article_id = article.id, "Article enriched.");
+        let metrics = metrics();
+        metrics.articles_enriched.inc();
+        let region = article
+            .regions
+            .countries
+            .first()
+            .and_then(|c| Gazetteer::global().by_alpha2(&c.code))
+            .map_or("none", |c| c.region.name.as_str());
+        metrics
+            .articles_by_region
+            .with_label_values(&[region])
+            .inc();
+        let topic = article
+            .topics
+            .first()
+            .map_or_else(|| "none".to_owned(), |t| top_level_qcode(&t.qcode));
+        metrics.articles_by_topic.with_label_values(&[&topic]).inc();
+        for event in &article.events {
+            metrics.events.with_label_values(&[&event.plover]).inc();
+        }
+    }
+}
+
+/// "medtop:11000000" for any Media Topic under politics ("medtop:20000621" is not under a
+/// top-level code by its digits, so only codes in the top-level numbering are truncated).
+fn top_level_qcode(qcode: &str) -> String {
+    match qcode.strip_prefix("medtop:") {
+        Some(code) if code.len() == 8 && code.starts_with(['0', '1']) => {
+            format!("medtop:{}000000", &code[..2])
+        }
+        _ => qcode.to_owned(),
+    }
+}
+
+/// A record's outputs were all stored (acknowledged, or committed in a transaction);
+/// `published_ms` is the input's Kafka timestamp.
+pub struct RecordFinished {
+    pub published_ms: Option<i64>,
+}
+
+impl RecordFinished {
+    pub fn emit(&self) {
+        let metrics = metrics();
+        if let Some(published) = self.published_ms {
+            let now = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| d.as_millis() as i64);
+            // Clocks of producers and brokers differ: a negative age is counted as zero.
+            let age = (now - published).max(0) as f64 / 1000.0;
+            metrics.end_to_end_latency.observe(age);
+        }
+    }
+}
+
+/// A record was sent to the dead-letter output.
+pub struct DeadLettered<'a> {
+    pub letter: &'a DeadLetter,
+}
+
+impl DeadLettered<'_> {
+    pub fn emit(&self) {
+        let letter = self.letter;
+        warn!(
+            reason = letter.reason.as_str(),
+            error = letter.error,
+            article_id = letter.article_id,
+            source = ?letter.source,
+            "Record dead-lettered."
+        );
+        metrics()
+            .dead_letters
+            .with_label_values(&[letter.reason.as_str()])
+            .inc();
+    }
+}
+
+/// The broker acknowledged a produced record.
+pub struct RecordProduced<'a> {
+    pub topic: &'a str,
+}
+
+impl RecordProduced<'_> {
+    pub fn emit(&self) {
+        metrics()
+            .records_produced
+            .with_label_values(&[self.topic])
+            .inc();
+    }
+}
+
+/// A produce attempt failed; it will be retried.
+pub struct ProduceFailed<'a> {
+    pub topic: &'a str,
+    pub error: &'a str,
+    pub attempt: u32,
+    pub retry_in: Duration,
+}
+
+impl ProduceFailed<'_> {
+    pub fn emit(&self) {
+        warn!(
+            topic = self.topic,
+            error = self.error,
+            attempt = self.attempt,
+            retry_in_ms = self.retry_in.as_millis() as u64,
+            "Produce failed; retrying."
+        );
+        metrics()
+            .produce_errors
+            .with_label_values(&[self.topic])
+            .inc();
+    }
+}
+
+/// Offsets were committed, or the commit failed.
+pub struct OffsetsCommitted<'a> {
+    pub partitions: usize,
+    pub error: Option<&'a str>,
+}
+
+impl OffsetsCommitted<'_> {
+    pub fn emit(&self) {
+        match self.error {
+            None => {
+                debug!(partitions = self.partitions, "Offsets committed.");
+                metrics().commits.with_label_values(&["ok"]).inc();
+            }
+            Some(error) => {
+                warn!(partitions = self.partitions, error, "Offset commit failed.");
+                metrics().commits.with_label_values(&["error"]).inc();
+            }
+        }
+    }
+}
+
+/// The consumer group assigned or revoked partitions.
+pub struct Rebalanced<'a> {
+    pub kind: &'static str,
+    pub partitions: &'a str,
+    pub assigned_now: i64,
+}
+
+impl Rebalanced<'_> {
+    pub fn emit(&self) {
+        info!(
+            kind = self.kind,
+            partitions = self.partitions,
+            "Partitions {}.",
+            self.kind
+        );
+        metrics().rebalances.with_label_values(&[self.kind]).inc();
+        metrics().assigned_partitions.set(self.assigned_now);
+    }
+}
+
+/// The Kafka client reported an error outside any one record.
+pub struct ClientError<'a> {
+    pub error: &'a str,
+    pub reason: &'a str,
+}
+
+impl ClientError<'_> {
+    pub fn emit(&self) {
+        error!(
+            error = self.error,
+            reason = self.reason,
+            "Kafka client error."
+        );
+    }
+}
+
+/// Records in the producer's queue (not yet sent or not yet acknowledged), from its
+/// statistics.
+pub struct ProducerQueue {
+    pub messages: u64,
+}
+
+impl ProducerQueue {
+    pub fn emit(&self) {
+        metrics()
+            .producer_queue
+            .set(i64::try_from(self.messages).unwrap_or(i64::MAX));
+    }
+}
+
+/// A broker's state and round-trip time, from the client's statistics.
+pub struct BrokerStatus<'a> {
+    pub broker: &'a str,
+    pub up: bool,
+    pub rtt: Option<Duration>,
+}
+
+impl BrokerStatus<'_> {
+    pub fn emit(&self) {
+        let metrics = metrics();
+        metrics
+            .broker_up
+            .with_label_values(&[self.broker])
+            .set(i64::from(self.up));
+        if let Some(rtt) = self.rtt {
+            metrics
+                .broker_rtt
+                .with_label_values(&[self.broker])
+                .set(rtt.as_secs_f64());
+        }
+    }
+}
+
+/// Consumer lag of one partition, from the client's statistics.
+pub struct PartitionLag<'a> {
+    pub topic: &'a str,
+    pub partition: i32,
+    pub lag: i64,
+}
+
+impl PartitionLag<'_> {
+    pub fn emit(&self) {
+        metrics()
+            .consumer_lag
+            .with_label_values(&[self.topic, &self.partition.to_string()])
+            .set(self.lag);
+    }
+}
+
+/// A revoke waited for the revoked partitions' records in flight.
+pub struct RevokeDrained {
+    pub drained: bool,
+    pub timeout: Duration,
+}
+
+impl RevokeDrained {
+    pub fn emit(&self) {
+        if !self.drained {
+            warn!(
+                timeout_ms = self.timeout.as_millis() as u64,
+                "Revoked partitions still had records in flight after the drain timeout; their new owner will process them again."
+            );
+        }
+    }
+}
+
+/// An exactly-once transaction was committed, or aborted (its batch is read again).
+pub struct TransactionEnded<'a> {
+    pub committed: bool,
+    pub records: usize,
+    pub duration: Duration,
+    pub error: Option<&'a str>,
+}
+
+impl TransactionEnded<'_> {
+    pub fn emit(&self) {
+        let result = if self.committed {
+            "committed"
+        } else {
+            "aborted"
+        };
+        if let Some(error) = self.error {
+            warn!(
+                records = self.records,
+                error, "Transaction aborted; its batch will be read again."
+            );
+        } else {
+            debug!(
+                records = self.records,
+                duration_ms = self.duration.as_millis() as u64,
+                "Transaction committed."
+            );
+        }
+        metrics().transactions.with_label_values(&[result]).inc();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::top_level_qcode;
+
+    #[test]
+    fn topics_are_counted_under_their_top_level_code() {
+        assert_eq!(top_level_qcode("medtop:11000000"), "medtop:11000000");
+        assert_eq!(top_level_qcode("medtop:11003000"), "medtop:11000000");
+        assert_eq!(top_level_qcode("medtop:20000621"), "medtop:20000621");
+    }
+}

@@ -1,0 +1,290 @@
+//! The Prometheus metrics newsflow exposes, registered once in one registry.
+
+use std::sync::LazyLock;
+
+use prometheus::{
+    Encoder, GaugeVec, Histogram, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGauge,
+    IntGaugeVec, Opts, Registry, TextEncoder,
+};
+
+use crate::record::DeadLetterReason;
+
+/// The PLOVER event classes, the label values of `newsflow_events_total`.
+const PLOVER_CLASSES: [&str; 16] = [
+    "AGREE",
+    "CONSULT",
+    "SUPPORT",
+    "CONCEDE",
+    "COOPERATE",
+    "AID",
+    "RETREAT",
+    "DEMAND",
+    "ACCUSE",
+    "REJECT",
+    "THREATEN",
+    "PROTEST",
+    "SANCTION",
+    "MOBILIZE",
+    "COERCE",
+    "ASSAULT",
+];
+
+pub struct Metrics {
+    registry: Registry,
+    pub articles_consumed: IntCounterVec,
+    pub articles_enriched: IntCounter,
+    pub records_produced: IntCounterVec,
+    pub dead_letters: IntCounterVec,
+    pub stage_duration: HistogramVec,
+    pub in_flight: IntGauge,
+    pub producer_queue: IntGauge,
+    pub produce_errors: IntCounterVec,
+    pub commits: IntCounterVec,
+    pub transactions: IntCounterVec,
+    pub rebalances: IntCounterVec,
+    pub assigned_partitions: IntGauge,
+    pub consumer_lag: IntGaugeVec,
+    pub end_to_end_latency: Histogram,
+    pub articles_by_region: IntCounterVec,
+    pub articles_by_topic: IntCounterVec,
+    pub events: IntCounterVec,
+    pub broker_up: IntGaugeVec,
+    pub broker_rtt: GaugeVec,
+    pub build_info: IntGaugeVec,
+}
+
+static METRICS: LazyLock<Metrics> = LazyLock::new(Metrics::new);
+
+/// The process-wide metrics.
+pub fn metrics() -> &'static Metrics {
+    &METRICS
+}
+
+fn register<M: prometheus::core::Collector + Clone + 'static>(registry: &Registry, metric: M) -> M {
+    registry
+        .register(Box::new(metric.clone()))
+        .expect("unique metric");
+    metric
+}
+
+fn counter_vec(registry: &Registry, name: &str, help: &str, labels: &[&str]) -> IntCounterVec {
+    register(
+        registry,
+        IntCounterVec::new(Opts::new(name, help), labels).expect("valid metric"),
+    )
+}
+
+fn gauge(registry: &Registry, name: &str, help: &str) -> IntGauge {
+    register(registry, IntGauge::new(name, help).expect("valid metric"))
+}
+
+fn gauge_vec(registry: &Registry, name: &str, help: &str, labels: &[&str]) -> IntGaugeVec {
+    register(
+        registry,
+        IntGaugeVec::new(Opts::new(name, help), labels).expect("valid metric"),
+    )
+}
+
+impl Metrics {
+    fn new() -> Self {
+        let registry = Registry::new();
+        let articles_enriched = register(
+            &registry,
+            IntCounter::new(
+                "newsflow_articles_enriched_total",
+                "Articles that went through every stage.",
+            )
+            .expect("valid metric"),
+        );
+        let stage_duration = HistogramVec::new(
+            HistogramOpts::new(
+                "newsflow_stage_duration_seconds",
+                "Time one article spends in a stage.",
+            )
+            .buckets(vec![
+                0.000_01, 0.000_025, 0.000_05, 0.000_1, 0.000_25, 0.000_5, 0.001, 0.002_5, 0.005,
+                0.01, 0.025, 0.05, 0.1, 0.25, 1.0,
+            ]),
+            &["stage"],
+        )
+        .expect("valid metric");
+        let stage_duration = register(&registry, stage_duration);
+
+        let metrics = Self {
+            articles_consumed: counter_vec(
+                &registry,
+                "newsflow_articles_consumed_total",
+                "Records read from the input, by topic (\"-\" for files).",
+                &["topic"],
+            ),
+            articles_enriched,
+            records_produced: counter_vec(
+                &registry,
+                "newsflow_records_produced_total",
+                "Records acknowledged by the broker, by output topic.",
+                &["topic"],
+            ),
+            dead_letters: counter_vec(
+                &registry,
+                "newsflow_dead_letters_total",
+                "Records sent to the dead-letter output, by reason.",
+                &["reason"],
+            ),
+            stage_duration,
+            in_flight: gauge(
+                &registry,
+                "newsflow_in_flight_records",
+                "Records consumed whose outputs are not yet acknowledged.",
+            ),
+            producer_queue: gauge(
+                &registry,
+                "newsflow_producer_queue_messages",
+                "Records in the producer's queue, not yet sent or acknowledged (librdkafka statistics).",
+            ),
+            produce_errors: counter_vec(
+                &registry,
+                "newsflow_produce_errors_total",
+                "Failed produce attempts, by output topic.",
+                &["topic"],
+            ),
+            commits: counter_vec(
+                &registry,
+                "newsflow_commits_total",
+                "Offset commits, by result (ok or error).",
+                &["result"],
+            ),
+            transactions: counter_vec(
+                &registry,
+                "newsflow_transactions_total",
+                "Exactly-once transactions, by result (committed or aborted).",
+                &["result"],
+            ),
+            rebalances: counter_vec(
+                &registry,
+                "newsflow_rebalances_total",
+                "Consumer-group rebalances, by kind (assigned or revoked).",
+                &["kind"],
+            ),
+            assigned_partitions: gauge(
+                &registry,
+                "newsflow_assigned_partitions",
+                "Input partitions currently assigned to this process.",
+            ),
+            consumer_lag: gauge_vec(
+                &registry,
+                "newsflow_consumer_lag_messages",
+                "Messages between the high watermark and the consumed position, per partition.",
+                &["topic", "partition"],
+            ),
+            end_to_end_latency: register(
+                &registry,
+                Histogram::with_opts(
+                    HistogramOpts::new(
+                        "newsflow_end_to_end_latency_seconds",
+                        "From an input record's Kafka timestamp to the broker's acknowledgement of its outputs.",
+                    )
+                    .buckets(vec![
+                        0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0,
+                        300.0, 1800.0,
+                    ]),
+                )
+                .expect("valid metric"),
+            ),
+            articles_by_region: counter_vec(
+                &registry,
+                "newsflow_articles_by_region_total",
+                "Enriched articles by the UN M49 region of their first country (\"none\" without one).",
+                &["region"],
+            ),
+            articles_by_topic: counter_vec(
+                &registry,
+                "newsflow_articles_by_topic_total",
+                "Enriched articles by the top-level IPTC Media Topic of their first topic (\"none\" without one).",
+                &["topic"],
+            ),
+            events: counter_vec(
+                &registry,
+                "newsflow_events_total",
+                "Events extracted, by PLOVER class.",
+                &["plover"],
+            ),
+            broker_up: gauge_vec(
+                &registry,
+                "newsflow_broker_up",
+                "1 while the consumer's connection to the broker is up, from librdkafka statistics.",
+                &["broker"],
+            ),
+            broker_rtt: register(
+                &registry,
+                GaugeVec::new(
+                    Opts::new(
+                        "newsflow_broker_rtt_seconds",
+                        "Average request round-trip time to the broker over the last statistics window.",
+                    ),
+                    &["broker"],
+                )
+                .expect("valid metric"),
+            ),
+            build_info: gauge_vec(
+                &registry,
+                "newsflow_build_info",
+                "Always 1; the labels say which build is running.",
+                &["version"],
+            ),
+            registry,
+        };
+        metrics
+            .build_info
+            .with_label_values(&[env!("CARGO_PKG_VERSION")])
+            .set(1);
+        // Every fixed label value appears from the start, so dashboards and alert rules see
+        // zeros rather than gaps.
+        for reason in DeadLetterReason::ALL {
+            metrics.dead_letters.with_label_values(&[reason.as_str()]);
+        }
+        for result in ["committed", "aborted"] {
+            metrics.transactions.with_label_values(&[result]);
+        }
+        for result in ["ok", "error"] {
+            metrics.commits.with_label_values(&[result]);
+        }
+        for kind in ["assigned", "revoked"] {
+            metrics.rebalances.with_label_values(&[kind]);
+        }
+        for class in PLOVER_CLASSES {
+            metrics.events.with_label_values(&[class]);
+        }
+        metrics
+    }
+
+    /// Shows the per-topic output series at zero before anything is produced.
+    pub fn register_output_topics<'a>(&self, topics: impl IntoIterator<Item = &'a str>) {
+        for topic in topics.into_iter().filter(|t| !t.is_empty()) {
+            self.records_produced.with_label_values(&[topic]);
+            self.produce_errors.with_label_values(&[topic]);
+        }
+    }
+
+    /// The metrics in Prometheus text format.
+    pub fn render(&self) -> String {
+        let mut buffer = Vec::new();
+        TextEncoder::new()
+            .encode(&self.registry.gather(), &mut buffer)
+            .expect("text encoding cannot fail on a Vec");
+        String::from_utf8(buffer).expect("Prometheus text is UTF-8")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn renders_prometheus_text_with_newsflow_names() {
+        metrics().dead_letters.with_label_values(&["empty"]).inc();
+        let text = metrics().render();
+        assert!(text.contains("# TYPE newsflow_dead_letters_total counter"));
+        assert!(text.contains("newsflow_dead_letters_total{reason=\"invalid_json\"}"));
+        assert!(text.contains("newsflow_build_info{version="));
+    }
+}

@@ -1,0 +1,145 @@
+//! At-least-once under faults, on a real tansu broker: the pipeline SIGKILLed mid-stream
+//! and restarted, and two replicas in one group with one of them killed. Every input id
+//! must come out; duplicates are allowed (at-least-once), counted and reported.
+//!
+//! Sizes are small enough for `make test`; `make chaos` runs the same tests at full size
+//! (NEWSFLOW_CHAOS_ARTICLES=20000, NEWSFLOW_CHAOS_KILLS=3).
+
+mod support;
+
+use std::process::{Child, Stdio};
+use std::time::Duration;
+
+use support::{
+    articles, child_log, free_port, http_get, metric, newsflow, setting, Broker, KeyTally,
+};
+
+const PARTITIONS: i32 = 4;
+
+fn start_pipeline(broker: &Broker, metrics_port: u16) -> Child {
+    newsflow()
+        .args(["run", "--brokers", &broker.address(), "--group-id", "chaos"])
+        .args(["--metrics-addr", &format!("127.0.0.1:{metrics_port}")])
+        .args(["--commit-interval-ms", "200", "--max-in-flight", "200"])
+        .args(["-X", "session.timeout.ms=6000"])
+        .stdout(Stdio::null())
+        .stderr(child_log())
+        .spawn()
+        .expect("start newsflow")
+}
+
+/// A broker with the topics, and the ids of `count` articles that a background task feeds
+/// to the input topic over about `FEED_TIME`, so that faults land while input still flows.
+fn broker_with_input(count: usize) -> (Broker, Vec<String>, tokio::task::JoinHandle<()>) {
+    let broker = Broker::start();
+    for topic in ["news.raw", "news.enriched", "news.events", "news.dlq"] {
+        broker.create_topic(topic, PARTITIONS as u32);
+    }
+    let input = articles(count);
+    let ids = input.iter().filter_map(|(key, _)| key.clone()).collect();
+    let producer = broker.producer();
+    let feeder = tokio::spawn(async move {
+        let chunk = count.div_ceil(FEED_STEPS);
+        for records in input.chunks(chunk) {
+            support::produce_with(&producer, "news.raw", records).await;
+            tokio::time::sleep(FEED_TIME / FEED_STEPS as u32).await;
+        }
+    });
+    (broker, ids, feeder)
+}
+
+const FEED_TIME: Duration = Duration::from_secs(10);
+const FEED_STEPS: usize = 100;
+
+fn kill(mut child: Child) {
+    child.kill().expect("SIGKILL");
+    let _ = child.wait();
+}
+
+fn output_tally(broker: &Broker) -> KeyTally {
+    KeyTally::new(
+        &broker.address(),
+        "news.enriched",
+        PARTITIONS,
+        "read_uncommitted",
+    )
+}
+
+/// Reads the output until every article came out (or a timeout), then stops the pipeline
+/// with SIGTERM, which must drain and exit 0.
+fn read_all_then_stop(tally: &mut KeyTally, count: usize, mut pipeline: Child) {
+    tally.read_until(count, Duration::from_secs(300));
+    tally.drain(Duration::from_secs(1));
+    support::terminate(&pipeline);
+    assert_eq!(
+        support::wait_exit(&mut pipeline, Duration::from_secs(30)),
+        Some(0)
+    );
+}
+
+fn assert_nothing_lost(tally: &KeyTally, ids: &[String], what: &str) {
+    let missing = tally.missing(ids.iter().map(String::as_str));
+    eprintln!(
+        "{what}: {} articles in, {} distinct out, {} missing, {} duplicates",
+        ids.len(),
+        tally.seen.len(),
+        missing.len(),
+        tally.duplicates()
+    );
+    assert!(
+        missing.is_empty(),
+        "{what}: {} articles lost, e.g. {:?}",
+        missing.len(),
+        &missing[..missing.len().min(10)]
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigkilled_and_restarted_pipeline_loses_nothing() {
+    let count = setting("NEWSFLOW_CHAOS_ARTICLES", 3000) as usize;
+    let kills = setting("NEWSFLOW_CHAOS_KILLS", 2) as usize;
+    let (broker, ids, feeder) = broker_with_input(count);
+    let mut tally = output_tally(&broker);
+    for round in 1..=kills {
+        let pipeline = start_pipeline(&broker, free_port());
+        // Kill once a further share of the articles is out: mid-stream, with records in flight.
+        tally.read_until(count * round / (kills + 1), Duration::from_secs(300));
+        kill(pipeline);
+    }
+    let metrics_port = free_port();
+    let last = start_pipeline(&broker, metrics_port);
+    feeder.await.expect("feeder");
+    read_all_then_stop(&mut tally, count, last);
+    assert_nothing_lost(&tally, &ids, &format!("{kills} kills"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_replicas_share_the_input_and_survive_one_dying() {
+    let count = setting("NEWSFLOW_CHAOS_ARTICLES", 3000) as usize;
+    let (broker, ids, feeder) = broker_with_input(count);
+    let mut tally = output_tally(&broker);
+    let (port_a, port_b) = (free_port(), free_port());
+    let replica_a = start_pipeline(&broker, port_a);
+    let replica_b = start_pipeline(&broker, port_b);
+    tally.read_until(count / 2, Duration::from_secs(300));
+    // Both joined by now (a group forms in seconds) and share the partitions.
+    let consumed = |port| {
+        http_get(port, "/metrics")
+            .and_then(|(_, text)| {
+                metric(
+                    &text,
+                    "newsflow_articles_consumed_total{topic=\"news.raw\"}",
+                )
+            })
+            .unwrap_or(0.0)
+    };
+    let (by_a, by_b) = (consumed(port_a), consumed(port_b));
+    assert!(
+        by_a > 0.0 && by_b > 0.0,
+        "both replicas must take part: {by_a} and {by_b} consumed"
+    );
+    kill(replica_a);
+    feeder.await.expect("feeder");
+    read_all_then_stop(&mut tally, count, replica_b);
+    assert_nothing_lost(&tally, &ids, "one of two replicas killed");
+}

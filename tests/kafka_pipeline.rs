@@ -1,0 +1,259 @@
+//! `newsflow run` against a real Kafka-protocol broker (tansu on loopback): every good
+//! article comes out enriched, every malformed record lands on the dead-letter topic with
+//! its reason, /metrics agrees, and SIGTERM drains, commits and exits 0.
+
+mod support;
+
+use std::process::{Child, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+use support::{articles, free_port, http_get, metric, newsflow, terminate, wait_exit, Broker};
+
+const PARTITIONS: i32 = 4;
+const GOOD: usize = 2000;
+
+fn start_pipeline(broker: &Broker, metrics_port: u16) -> Child {
+    newsflow()
+        .args(["run", "--brokers", &broker.address()])
+        .args([
+            "--input-topic",
+            "news.raw",
+            "--output-topic",
+            "news.enriched",
+        ])
+        .args(["--dlq-topic", "news.dlq", "--group-id", "it-group"])
+        .args(["--metrics-addr", &format!("127.0.0.1:{metrics_port}")])
+        .args([
+            "--max-record-bytes",
+            "100000",
+            "--commit-interval-ms",
+            "200",
+            // A small window, so that the full-window path is exercised too.
+            "--max-in-flight",
+            "64",
+        ])
+        .args(["-X", "session.timeout.ms=6000"])
+        .stdout(Stdio::null())
+        .stderr(support::child_log())
+        .spawn()
+        .expect("start newsflow")
+}
+
+fn wait_ready(metrics_port: u16, timeout: Duration) {
+    let started = Instant::now();
+    while started.elapsed() < timeout {
+        if http_get(metrics_port, "/readyz").is_some_and(|(status, _)| status == 200) {
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    panic!("newsflow did not become ready within {timeout:?}");
+}
+
+/// Malformed records, one per dead-letter reason the decoder knows, with the reason expected.
+fn malformed() -> Vec<(Option<String>, Vec<u8>, &'static str)> {
+    vec![
+        (
+            Some("bad-json".into()),
+            b"{\"id\": \"x\", body".to_vec(),
+            "invalid_json",
+        ),
+        (
+            Some("bad-utf8".into()),
+            b"{\"id\":\"x\",\"body\":\"\xff\xfe\"}".to_vec(),
+            "invalid_utf8",
+        ),
+        (
+            Some("no-id".into()),
+            br#"{"body":"text without id"}"#.to_vec(),
+            "schema_violation",
+        ),
+        (
+            Some("bad-type".into()),
+            br#"{"id":"x","body":42}"#.to_vec(),
+            "schema_violation",
+        ),
+        (
+            Some("too-big".into()),
+            format!(r#"{{"id":"big","body":"{}"}}"#, "word ".repeat(30_000)).into_bytes(),
+            "too_large",
+        ),
+        (Some("empty".into()), Vec::new(), "empty"),
+    ]
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn enriches_good_articles_and_dead_letters_malformed_ones() {
+    let broker = Broker::start();
+    for topic in ["news.raw", "news.enriched", "news.events", "news.dlq"] {
+        broker.create_topic(topic, PARTITIONS as u32);
+    }
+    let good = articles(GOOD);
+    let bad = malformed();
+    let mut input = good.clone();
+    // Spread the bad records through the stream rather than at its end.
+    for (i, (key, value, _)) in bad.iter().enumerate() {
+        input.insert(i * 300 + 1, (key.clone(), value.clone()));
+    }
+    broker.produce("news.raw", &input).await;
+
+    let metrics_port = free_port();
+    let mut pipeline = start_pipeline(&broker, metrics_port);
+    let enriched = broker.consume("news.enriched", PARTITIONS, GOOD, Duration::from_secs(120));
+    let dead = broker.consume("news.dlq", PARTITIONS, bad.len(), Duration::from_secs(30));
+
+    // Every good article, once, enriched, keyed by its id.
+    if enriched.len() != GOOD {
+        let counters = http_get(metrics_port, "/metrics").map(|(_, text)| {
+            text.lines()
+                .filter(|l| {
+                    l.starts_with("newsflow_articles")
+                        || l.starts_with("newsflow_records")
+                        || l.starts_with("newsflow_in_flight")
+                })
+                .collect::<Vec<_>>()
+                .join("\n")
+        });
+        panic!(
+            "{} enriched records of {GOOD}; metrics:\n{}",
+            enriched.len(),
+            counters.unwrap_or_default()
+        );
+    }
+    let mut ids: Vec<String> = enriched
+        .iter()
+        .map(|record| {
+            let value: Value = serde_json::from_slice(&record.value).expect("enriched JSON");
+            let id = value["id"].as_str().expect("id").to_owned();
+            assert_eq!(record.key.as_deref(), Some(id.as_bytes()));
+            assert_eq!(value["schema_version"], 1);
+            assert!(value["clean"]["paragraphs"].is_array());
+            id
+        })
+        .collect();
+    ids.sort();
+    ids.dedup();
+    assert_eq!(ids.len(), GOOD, "distinct ids");
+
+    // Every malformed record, with its original bytes and reason.
+    assert_eq!(dead.len(), bad.len(), "dead letters");
+    for (key, value, reason) in &bad {
+        let letter = dead
+            .iter()
+            .find(|r| r.key.as_deref() == key.as_deref().map(str::as_bytes))
+            .unwrap_or_else(|| panic!("no dead letter for {key:?}"));
+        assert_eq!(&letter.value, value, "original bytes of {key:?}");
+        assert_eq!(
+            letter.header("newsflow.reason"),
+            Some(*reason),
+            "reason of {key:?}"
+        );
+        assert!(letter
+            .header("newsflow.error")
+            .is_some_and(|e| !e.is_empty()));
+        assert_eq!(letter.header("newsflow.source.topic"), Some("news.raw"));
+        assert!(letter.header("newsflow.source.offset").is_some());
+    }
+
+    // /metrics agrees with what came out.
+    let (status, text) = http_get(metrics_port, "/metrics").expect("metrics");
+    assert_eq!(status, 200);
+    let total = (GOOD + bad.len()) as f64;
+    assert_eq!(
+        metric(
+            &text,
+            "newsflow_articles_consumed_total{topic=\"news.raw\"}"
+        ),
+        Some(total)
+    );
+    assert_eq!(
+        metric(
+            &text,
+            "newsflow_records_produced_total{topic=\"news.enriched\"}"
+        ),
+        Some(GOOD as f64)
+    );
+    assert_eq!(
+        metric(&text, "newsflow_records_produced_total{topic=\"news.dlq\"}"),
+        Some(bad.len() as f64)
+    );
+    assert_eq!(
+        metric(
+            &text,
+            "newsflow_dead_letters_total{reason=\"schema_violation\"}"
+        ),
+        Some(2.0)
+    );
+    for reason in ["invalid_json", "invalid_utf8", "too_large", "empty"] {
+        let series = format!("newsflow_dead_letters_total{{reason=\"{reason}\"}}");
+        assert_eq!(metric(&text, &series), Some(1.0), "{series}");
+    }
+    assert!(
+        metric(
+            &text,
+            "newsflow_stage_duration_seconds_count{stage=\"clean\"}"
+        )
+        .unwrap_or(0.0)
+            >= GOOD as f64
+    );
+    assert_eq!(
+        http_get(metrics_port, "/healthz").map(|(s, _)| s),
+        Some(200)
+    );
+    assert_eq!(http_get(metrics_port, "/readyz").map(|(s, _)| s), Some(200));
+
+    // SIGTERM: drain, commit, exit 0.
+    terminate(&pipeline);
+    assert_eq!(wait_exit(&mut pipeline, Duration::from_secs(30)), Some(0));
+
+    // A restart in the same group resumes after the committed offsets: nothing is redone.
+    let metrics_port = free_port();
+    let mut restarted = start_pipeline(&broker, metrics_port);
+    wait_ready(metrics_port, Duration::from_secs(60));
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let (_, text) = http_get(metrics_port, "/metrics").expect("metrics after restart");
+    assert_eq!(
+        metric(
+            &text,
+            "newsflow_articles_consumed_total{topic=\"news.raw\"}"
+        )
+        .unwrap_or(0.0),
+        0.0,
+        "records consumed again after a clean shutdown"
+    );
+    terminate(&restarted);
+    assert_eq!(wait_exit(&mut restarted, Duration::from_secs(30)), Some(0));
+
+    // replay-dlq re-submits the chosen dead letters, byte for byte, once.
+    let replay = || {
+        let output = newsflow()
+            .args(["replay-dlq", "--brokers", &broker.address()])
+            .args(["--dlq-topic", "news.dlq", "--to-topic", "news.replayed"])
+            .args(["--reason", "schema_violation", "--reason", "invalid_json"])
+            .stderr(support::child_log())
+            .output()
+            .expect("run replay-dlq");
+        assert!(output.status.success(), "replay-dlq failed");
+        serde_json::from_slice::<Value>(&output.stdout).expect("replay summary")
+    };
+    broker.create_topic("news.replayed", 1);
+    let first = replay();
+    assert_eq!(first["replayed"], 3, "{first}");
+    assert_eq!(first["filtered"], (bad.len() - 3) as u64, "{first}");
+    let replayed = broker.consume("news.replayed", 1, 3, Duration::from_secs(30));
+    let mut values: Vec<&[u8]> = replayed.iter().map(|r| &r.value[..]).collect();
+    let mut expected: Vec<&[u8]> = bad
+        .iter()
+        .filter(|(_, _, reason)| ["schema_violation", "invalid_json"].contains(reason))
+        .map(|(_, value, _)| &value[..])
+        .collect();
+    values.sort();
+    expected.sort();
+    assert_eq!(values, expected);
+    assert!(replayed
+        .iter()
+        .all(|r| r.header("newsflow.replayed.from").is_some()
+            && r.header("newsflow.reason").is_none()));
+    assert_eq!(replay()["replayed"], 0, "a second replay repeats nothing");
+}

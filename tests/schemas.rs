@@ -1,0 +1,177 @@
+//! The JSON Schemas in schemas/ describe what newsflow really reads and writes: real
+//! inputs (the sample feed, the seed) validate as raw articles, and the records the
+//! pipeline makes from them validate as enriched articles, events and dead letters.
+//! Where the decoder rejects a record, the raw-article schema rejects it too.
+
+mod support;
+
+use jsonschema::{Registry, Validator};
+use newsflow::batch::process;
+use newsflow::record::{decode, EnrichedArticle, EventRecord};
+use newsflow::stage::Pipeline;
+use serde_json::{json, Value};
+use support::repo_path;
+
+const SCHEMA_BASE: &str = "https://newsflow.invalid/schemas/";
+
+fn schema(name: &str) -> Value {
+    let path = repo_path(&format!("schemas/{name}"));
+    serde_json::from_slice(&std::fs::read(&path).expect("schema file")).expect("schema JSON")
+}
+
+/// A validator for `name`, with the other schema files resolvable by their ids.
+fn validator(name: &str) -> Validator {
+    let registry = Registry::new()
+        .add(
+            format!("{SCHEMA_BASE}enriched-article.v1.json"),
+            schema("enriched-article.v1.json"),
+        )
+        .expect("schema id")
+        .prepare()
+        .expect("registry");
+    jsonschema::options()
+        .with_registry(&registry)
+        .should_validate_formats(true)
+        .build(&schema(name))
+        .unwrap_or_else(|e| panic!("{name} is not a valid schema: {e}"))
+}
+
+fn assert_valid(validator: &Validator, instance: &Value, what: &str) {
+    let errors: Vec<String> = validator
+        .iter_errors(instance)
+        .map(|e| format!("{} at {}", e, e.instance_path()))
+        .collect();
+    assert!(errors.is_empty(), "{what}:\n{}", errors.join("\n"));
+}
+
+/// The good records of the sample feed (it also holds two broken ones, for the demo's
+/// dead-letter path), and the seed.
+fn inputs() -> Vec<String> {
+    let feed = std::fs::read_to_string(repo_path("data/sample-feed.jsonl")).expect("feed");
+    let seed = std::fs::read_to_string(repo_path("tests/golden/seed/article.json")).expect("seed");
+    let inputs: Vec<String> = feed
+        .lines()
+        .filter(|l| decode(l.as_bytes(), usize::MAX).is_ok())
+        .map(str::to_owned)
+        .chain([seed])
+        .collect();
+    assert!(inputs.len() >= 15, "the sample feed lost its records");
+    inputs
+}
+
+fn enriched_inputs() -> Vec<EnrichedArticle> {
+    let pipeline = Pipeline::standard();
+    inputs()
+        .iter()
+        .map(|line| {
+            pipeline
+                .enrich(line.as_bytes(), usize::MAX)
+                .expect("enriched")
+        })
+        .collect()
+}
+
+#[test]
+fn every_schema_file_is_a_valid_schema() {
+    for name in [
+        "raw-article.v1.json",
+        "enriched-article.v1.json",
+        "event.v1.json",
+        "dead-letter.v1.json",
+    ] {
+        validator(name);
+    }
+}
+
+#[test]
+fn sample_inputs_are_valid_raw_articles() {
+    let raw = validator("raw-article.v1.json");
+    for line in inputs() {
+        let value: Value = serde_json::from_str(&line).expect("input JSON");
+        assert_valid(&raw, &value, &format!("input {}", &value["id"]));
+    }
+}
+
+#[test]
+fn enriched_articles_match_their_schema() {
+    let enriched = validator("enriched-article.v1.json");
+    for article in enriched_inputs() {
+        let value = serde_json::to_value(&article).expect("serialise");
+        assert_valid(&enriched, &value, &format!("enriched {}", article.id));
+    }
+}
+
+#[test]
+fn event_records_match_their_schema() {
+    let schema = validator("event.v1.json");
+    let records: Vec<EventRecord> = enriched_inputs()
+        .iter()
+        .flat_map(EventRecord::all_of)
+        .collect();
+    for record in &records {
+        let value = serde_json::to_value(record).expect("serialise");
+        assert_valid(&schema, &value, &format!("event of {}", record.article_id));
+    }
+}
+
+#[test]
+fn dead_letters_match_their_schema() {
+    let input: &[u8] =
+        b"{\"id\":\"a\",\"body\":42}\nnot json\n\xff\xfe\n{\"id\":\"ok\",\"body\":\"fine\"}\n";
+    let (mut enriched, mut dead) = (Vec::new(), Vec::new());
+    let summary = process(
+        &Pipeline::standard(),
+        input,
+        "in.jsonl",
+        &mut enriched,
+        &mut dead,
+        1,
+        1 << 20,
+    )
+    .expect("process");
+    assert_eq!(summary.dead_letters, 3);
+    let schema = validator("dead-letter.v1.json");
+    let letters: Vec<Value> = String::from_utf8(dead)
+        .expect("dead letters are UTF-8")
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("dead-letter JSON"))
+        .collect();
+    assert_eq!(letters.len(), 3);
+    for letter in &letters {
+        assert_valid(&schema, letter, &format!("dead letter {letter}"));
+    }
+    assert!(letters[2]["record_base64"].is_string());
+}
+
+#[test]
+fn the_raw_schema_rejects_what_the_decoder_rejects() {
+    let raw = validator("raw-article.v1.json");
+    let cases = [
+        json!({"body": "no id"}),
+        json!({"id": "x"}),
+        json!({"id": "", "body": "empty id"}),
+        json!({"id": "x", "body": 42}),
+        json!({"id": "x", "body": "b", "title": 7}),
+        json!({"id": "x", "body": "b", "content_type": "application/pdf"}),
+        json!(["not", "an", "object"]),
+        json!({"uri": "urn:x", "bodies": []}),
+    ];
+    for case in cases {
+        let bytes = serde_json::to_vec(&case).unwrap();
+        assert!(
+            decode(&bytes, usize::MAX).is_err(),
+            "decoder accepts {case}"
+        );
+        assert!(!raw.is_valid(&case), "schema accepts {case}");
+    }
+    let accepted = [
+        json!({"id": "x", "body": "b", "extra": {"kept": true}}),
+        json!({"id": "x", "body": "<p>b</p>", "content_type": "text/html; charset=utf-8", "published_at": null}),
+        json!({"uri": "urn:x", "headlines": [{"value": "T"}], "bodies": [{"role": "main", "contenttype": "text/plain", "value": "b"}]}),
+    ];
+    for case in accepted {
+        let bytes = serde_json::to_vec(&case).unwrap();
+        assert!(decode(&bytes, usize::MAX).is_ok(), "decoder rejects {case}");
+        assert_valid(&raw, &case, "accepted case");
+    }
+}

@@ -324,11 +324,15 @@ fn beside_speech_verb(tokens: &[Token], range: &Range<usize>) -> bool {
 }
 
 /// The gazetteer country a span exactly is, with how it matched.
+/// A weak name ("Korean Peninsula", "Jordan") keeps its own wording as an entity.
 fn place_at(doc: &Document, span: &Range<usize>) -> Option<(usize, MentionKind)> {
     doc.places
         .iter()
         .find(|m| m.mention.start == span.start && m.mention.end == span.end)
-        .map(|m| (m.mention.country, m.mention.kind))
+        .map(|m| match (m.weak, m.mention.kind) {
+            (true, MentionKind::Name) => (m.mention.country, MentionKind::City),
+            _ => (m.mention.country, m.mention.kind),
+        })
 }
 
 /// The country named right before a title ("Russian President", "China’s President").

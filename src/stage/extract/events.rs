@@ -183,7 +183,7 @@ impl Lexicon {
                     words: all,
                     class,
                     cameo,
-                    noun: form == "x" && !is_verb_phrase(phrase),
+                    noun: form == "x" && !is_verb_phrase(phrase) && phrase != "must",
                 });
             }
         }
@@ -274,7 +274,9 @@ struct ActorMention {
     person: bool,
 }
 
-const PLACE_PREPOSITIONS: &[&str] = &["in", "at", "near", "from", "outside", "inside", "across"];
+const PLACE_PREPOSITIONS: &[&str] = &[
+    "in", "at", "near", "from", "outside", "inside", "across", "on",
+];
 #[rustfmt::skip]
 const SUBORDINATORS: &[&str] = &[
     "despite", "although", "though", "while", "if", "when", "after", "before", "as", "since",
@@ -473,7 +475,7 @@ impl Sentence<'_, '_> {
     fn codes(&self, range: Range<usize>, places_too: bool) -> Vec<String> {
         let mut codes: Vec<String> = Vec::new();
         for m in &self.actors {
-            if range.contains(&m.token) && (places_too || (!m.as_place && !m.city)) {
+            if range.contains(&m.token) && (places_too || !m.as_place) {
                 push_unique(&mut codes, &m.code);
             }
         }
@@ -684,12 +686,21 @@ fn mention_for(
 ) -> Option<Mention> {
     let (first_trigger, before) = (sentence.first_trigger, sentence.before.as_slice());
     let at = hit.tokens.start;
-    if sentence.negated(at) {
-        return None;
-    }
+    // "did not accept" is a rejection; "did not attack" is nothing.
+    let (class, cameo) = match (sentence.negated(at), hit.trigger.class) {
+        (false, class) => (class, hit.trigger.cameo),
+        (true, "AGREE" | "SUPPORT" | "COOPERATE" | "CONSULT" | "AID" | "CONCEDE") => {
+            ("REJECT", "120")
+        }
+        (true, _) => return None,
+    };
     let content_end = sentence.content_end().max(hit.tokens.end);
     let subject_range = sentence.subject_start()..first_trigger;
+    // Parties first; failing them, places ("forces in Guinea"), then "the two leaders".
     let mut subject = sentence.codes(subject_range.clone(), false);
+    if subject.is_empty() {
+        subject = sentence.codes(subject_range.clone(), true);
+    }
     if subject.is_empty() {
         subject = sentence.collective(before, subject_range);
     }
@@ -783,8 +794,8 @@ fn mention_for(
         }
     }
     Some(Mention {
-        class: hit.trigger.class,
-        cameo: hit.trigger.cameo,
+        class,
+        cameo,
         participants,
         named,
         targets,
@@ -956,37 +967,40 @@ pub fn find(doc: &Document, entities: &[Found], published: Option<NaiveDate>) ->
             let Some(mention) = mention_for(&sentence, hit, next, dates[k]) else {
                 continue;
             };
-            let target = drafts
-                .iter()
-                .enumerate()
-                .filter(|(_, d)| d.accepts(&mention))
-                .max_by_key(|(_, d)| d.last_seen)
-                .map(|(i, _)| i);
-            match target {
-                Some(i) => {
-                    drafts[i].absorb(mention);
-                    touched.push(i);
-                }
-                None if mention.anaphoric && mention.dates.is_none() => {
-                    // "the summit" with nothing before it to refer to: a summit of the
-                    // sentence's parties.
-                    let mut mention = mention;
-                    mention.participants = sentence.codes(range.clone(), false);
-                    mention.anaphoric = false;
-                    drafts.push(new_draft(mention));
-                    touched.push(drafts.len() - 1);
-                }
-                None => {
-                    let mut mention = mention;
-                    if mention.anaphoric {
-                        mention.participants = sentence.codes(
-                            sentence.subject_start()..first_trigger.max(hit.tokens.start),
-                            false,
-                        );
-                        mention.anaphoric = false;
+            let intent = stated_intent(&sentence, hit, &mention);
+            for mention in std::iter::once(mention).chain(intent) {
+                let target = drafts
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, d)| d.accepts(&mention))
+                    .max_by_key(|(_, d)| d.last_seen)
+                    .map(|(i, _)| i);
+                match target {
+                    Some(i) => {
+                        drafts[i].absorb(mention);
+                        touched.push(i);
                     }
-                    drafts.push(new_draft(mention));
-                    touched.push(drafts.len() - 1);
+                    None if mention.anaphoric && mention.dates.is_none() => {
+                        // "the summit" with nothing before it to refer to: a summit of the
+                        // sentence's parties.
+                        let mut mention = mention;
+                        mention.participants = sentence.codes(range.clone(), false);
+                        mention.anaphoric = false;
+                        drafts.push(new_draft(mention));
+                        touched.push(drafts.len() - 1);
+                    }
+                    None => {
+                        let mut mention = mention;
+                        if mention.anaphoric {
+                            mention.participants = sentence.codes(
+                                sentence.subject_start()..first_trigger.max(hit.tokens.start),
+                                false,
+                            );
+                            mention.anaphoric = false;
+                        }
+                        drafts.push(new_draft(mention));
+                        touched.push(drafts.len() - 1);
+                    }
                 }
             }
         }
@@ -1004,13 +1018,55 @@ pub fn find(doc: &Document, entities: &[Found], published: Option<NaiveDate>) ->
             }
         }
     }
-    drafts
-        .into_iter()
-        .filter(|d| {
-            !d.mention.participants.is_empty() || !d.mention.named.is_empty() || !d.mention.noun
-        })
-        .map(|d| into_event(doc, d))
-        .collect()
+    drafts.into_iter().map(|d| into_event(doc, d)).collect()
+}
+
+/// Words that state an intent before an action: "is ready to withdraw", "vowed to fight".
+const INTENT_LEAD_INS: &[&str] = &[
+    "ready", "willing", "prepared", "offered", "offers", "offer", "intends", "intend", "vowed",
+    "vows", "sworn", "swore", "pledged", "promised", "plans", "planned",
+];
+const SAYING: &[&str] = &[
+    "said",
+    "says",
+    "announced",
+    "declared",
+    "stated",
+    "confirmed",
+    "told",
+    "saying",
+];
+
+/// An action announced rather than done ("Syria says it is willing to withdraw", "they
+/// would boycott") is also a statement of intent: AGREE for a cooperative action,
+/// THREATEN for a hostile one.
+fn stated_intent(sentence: &Sentence, hit: &Hit, mention: &Mention) -> Option<Mention> {
+    let at = hit.tokens.start;
+    let window = at.saturating_sub(4).max(sentence.range.start)..at;
+    let lead_in = at >= sentence.range.start + 2
+        && sentence.word(at - 1) == "to"
+        && INTENT_LEAD_INS.contains(&sentence.word(at - 2).as_str());
+    let reported_future = window
+        .clone()
+        .any(|i| matches!(sentence.word(i).as_str(), "will" | "would" | "’ll" | "'ll"))
+        && (sentence.range.start..at).any(|i| SAYING.contains(&sentence.word(i).as_str()));
+    if !(lead_in || reported_future) || matches!(mention.class, "AGREE" | "THREATEN") {
+        return None;
+    }
+    let (class, cameo) = match mention.class {
+        "ASSAULT" | "COERCE" | "SANCTION" | "REJECT" | "MOBILIZE" | "PROTEST" => {
+            ("THREATEN", "130")
+        }
+        _ => ("AGREE", "030"),
+    };
+    Some(Mention {
+        class,
+        cameo,
+        modality: Modality::Occurred,
+        anaphoric: false,
+        joins: false,
+        ..mention.clone()
+    })
 }
 
 /// Drops a trigger governed by the one before it: in "agreed to undertake joint

@@ -10,7 +10,7 @@ pub mod text;
 use std::ops::Range;
 
 use super::{Article, Stage, StageError};
-use crate::geo::{Gazetteer, Match};
+use crate::geo::{Gazetteer, Match, MentionKind};
 use crate::record::Entity;
 use text::Token;
 
@@ -20,7 +20,8 @@ pub struct Document<'a> {
     pub tokens: Vec<Token<'a>>,
     /// Sentences as token ranges, in order; none crosses a paragraph.
     pub sentences: Vec<Range<usize>>,
-    /// Country mentions that stand on their own (not the gazetteer's weak terms).
+    /// Country mentions: all but the gazetteer's weak terms, except weak country names
+    /// ("Jordan", "Chad"), which in running text are mostly the country.
     pub places: Vec<Match>,
     pub gazetteer: &'static Gazetteer,
 }
@@ -33,7 +34,7 @@ impl<'a> Document<'a> {
         let places = gazetteer
             .matches(text)
             .into_iter()
-            .filter(|m| !m.weak)
+            .filter(|m| !m.weak || m.mention.kind == MentionKind::Name)
             .collect();
         Self {
             text,

@@ -25,7 +25,7 @@ use std::sync::LazyLock;
 use chrono::NaiveDate;
 
 use super::dates::{self, DateMention};
-use super::entities::Found;
+use super::entities::{known_organisation, Found};
 use super::text::Token;
 use super::Document;
 use crate::geo::MentionKind;
@@ -155,6 +155,7 @@ impl Lexicon {
                 continue;
             };
             let mut words: Vec<&str> = phrase.split(' ').collect();
+            // form "c": a cue word that acts like a verb ("must", "unless").
             let head_forms = match form {
                 "v" => verb_forms(words[0]),
                 "n" => {
@@ -183,7 +184,7 @@ impl Lexicon {
                     words: all,
                     class,
                     cameo,
-                    noun: form == "x" && !is_verb_phrase(phrase) && phrase != "must",
+                    noun: form == "x" && !is_verb_phrase(phrase),
                 });
             }
         }
@@ -356,6 +357,63 @@ fn lower(tokens: &[Token], i: usize) -> String {
     tokens.get(i).map(Token::lower).unwrap_or_default()
 }
 
+/// The code of a person whose country is not known yet.
+const UNRESOLVED: &str = "?";
+
+/// The country named inside an organisation's name, unless it is an international one.
+fn country_within(doc: &Document, entity: &Found) -> Option<usize> {
+    if known_organisation(&entity.text).is_some_and(|k| k.category != "NGO") {
+        return None;
+    }
+    let span = entity.spans.first()?;
+    doc.places
+        .iter()
+        .find(|m| {
+            !m.weak
+                && span.start <= m.mention.start
+                && m.mention.end <= span.end
+                && matches!(m.mention.kind, MentionKind::Name | MentionKind::Demonym)
+        })
+        .map(|m| m.mention.country)
+}
+
+/// Gives each person of unknown country the country named nearest in their sentence
+/// ("President Yoweri Museveni has banned Ugandan opposition candidates"), or the
+/// document's most named country; drops them when there is none.
+fn resolve_persons(actors: &mut Vec<ActorMention>, sentences: &[Range<usize>]) {
+    let mut counts: HashMap<&str, usize> = HashMap::new();
+    for m in actors.iter().filter(|m| m.country.is_some()) {
+        *counts.entry(m.code.as_str()).or_default() += 1;
+    }
+    let main = counts
+        .into_iter()
+        .max_by_key(|&(code, n)| (n, std::cmp::Reverse(code)))
+        .map(|(code, _)| code.to_owned());
+    let resolved: Vec<Option<String>> = actors
+        .iter()
+        .map(|m| {
+            if m.code != UNRESOLVED {
+                return Some(m.code.clone());
+            }
+            let sentence = sentences.iter().find(|s| s.contains(&m.token))?;
+            actors
+                .iter()
+                .filter(|o| o.country.is_some() && sentence.contains(&o.token))
+                .min_by_key(|o| o.token.abs_diff(m.token))
+                .map(|o| o.code.clone())
+                .or_else(|| main.clone())
+        })
+        .collect();
+    let mut resolved = resolved.into_iter();
+    actors.retain_mut(|m| match resolved.next().flatten() {
+        Some(code) => {
+            m.code = code;
+            true
+        }
+        None => false,
+    });
+}
+
 /// Every actor mention in the document, in order.
 fn actor_mentions(doc: &Document, entities: &[Found]) -> Vec<ActorMention> {
     let token_at = |byte: usize| doc.tokens.partition_point(|t| t.end <= byte);
@@ -399,13 +457,17 @@ fn actor_mentions(doc: &Document, entities: &[Found]) -> Vec<ActorMention> {
     }
     for entity in entities {
         let (code, country) = match entity.kind {
+            // A person of unknown country is resolved per sentence (`UNRESOLVED`).
             EntityType::Person => match entity.country {
                 Some(c) => (countries[c].alpha3.clone(), None),
-                None => continue,
+                None => (UNRESOLVED.to_owned(), None),
             },
-            EntityType::Organization => match &entity.acronym {
-                Some(acronym) => (acronym.clone(), None),
-                None => continue,
+            // "the Nigerian Union of Teachers", "US Congress": the country it belongs to;
+            // otherwise the organisation itself ("NATO").
+            EntityType::Organization => match (country_within(doc, entity), &entity.acronym) {
+                (Some(c), _) => (countries[c].alpha3.clone(), None),
+                (None, Some(acronym)) => (acronym.clone(), None),
+                (None, None) => continue,
             },
             EntityType::Location => continue,
         };
@@ -421,6 +483,7 @@ fn actor_mentions(doc: &Document, entities: &[Found]) -> Vec<ActorMention> {
         }
     }
     out.sort_by_key(|m| m.token);
+    resolve_persons(&mut out, &doc.sentences);
     out
 }
 
@@ -663,7 +726,16 @@ fn modifier_start(sentence: &Sentence, noun: usize) -> usize {
     let mut start = noun;
     while start > sentence.range.start {
         let token = &sentence.tokens()[start - 1];
+        // "U.S. and Russian negotiators", "the U.S., Japan and South Korea summit".
+        let joins_names = matches!(token.text, "and" | ",")
+            && sentence
+                .tokens()
+                .get(start)
+                .is_some_and(Token::is_capitalised)
+            && start >= sentence.range.start + 2
+            && sentence.tokens()[start - 2].is_capitalised();
         let keeps = token.is_capitalised()
+            || joins_names
             || MODIFIER_WORDS.contains(&token.lower().as_str())
             || (token.text.contains('-') && token.text.chars().any(char::is_uppercase));
         if !keeps || (start - 1 == sentence.range.start && !token.is_capitalised()) {
@@ -702,7 +774,21 @@ fn mention_for(
         subject = sentence.codes(subject_range.clone(), true);
     }
     if subject.is_empty() {
-        subject = sentence.collective(before, subject_range);
+        subject = sentence.collective(before, subject_range.clone());
+    }
+    // "The Red Cross said US forces must ...": the demand is the speaker's.
+    let speaker_demand = hit.trigger.words[0] == "must";
+    let saying = subject_range
+        .clone()
+        .find(|&i| SAYING.contains(&sentence.word(i).as_str()) || sentence.word(i) == "concluded");
+    if let (true, Some(saying)) = (speaker_demand, saying) {
+        let speaker = [false, true]
+            .into_iter()
+            .map(|places_too| sentence.codes(subject_range.start..saying, places_too))
+            .find(|codes| !codes.is_empty());
+        if let Some(speaker) = speaker {
+            subject = speaker;
+        }
     }
     let after = hit.tokens.end..next_trigger.min(content_end).max(hit.tokens.end);
     let mut participants = Vec::new();
@@ -779,6 +865,14 @@ fn mention_for(
                 targets = sentence.codes(after.clone(), false);
             }
         }
+    }
+    if participants.is_empty() && named.is_empty() {
+        // Nobody in the grammatical places: the first country the sentence names.
+        participants = sentence
+            .codes(sentence.range.clone(), true)
+            .into_iter()
+            .take(1)
+            .collect();
     }
     targets.retain(|t| !participants.contains(t) && !named.contains(t));
 

@@ -11,6 +11,7 @@ pub mod extract;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::time::Instant;
 
+use crate::geo::Match;
 use crate::record::{
     decode, DeadLetter, DeadLetterReason, DeadLetterSource, EnrichedArticle, RawArticle,
     SCHEMA_VERSION,
@@ -22,6 +23,9 @@ use crate::telemetry::events::{ArticleEnriched, StageCompleted};
 pub struct Article {
     pub input: RawArticle,
     pub enriched: EnrichedArticle,
+    /// The gazetteer's matches in the text the stages read (the clean text, or the input
+    /// body without one): found by classify, reused by extract.
+    pub body_places: Option<Vec<Match>>,
 }
 
 impl Article {
@@ -35,7 +39,11 @@ impl Article {
             input_format: Some(input.format),
             ..EnrichedArticle::default()
         };
-        Self { input, enriched }
+        Self {
+            input,
+            enriched,
+            body_places: None,
+        }
     }
 
     /// The finished record, with the input's unknown fields passed through.

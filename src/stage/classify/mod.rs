@@ -46,10 +46,13 @@ impl Stage for Classify {
         } else {
             clean.text.as_str()
         };
-        let regions = regions::classify(Gazetteer::global(), title, body);
+        let gazetteer = Gazetteer::global();
+        let body_matches = gazetteer.matches(body);
+        let regions = regions::classify(gazetteer, title, body, &body_matches);
         let topics = self.topics.classify(title, body);
         article.enriched.regions = regions;
         article.enriched.topics = topics;
+        article.body_places = Some(body_matches);
         Ok(())
     }
 }

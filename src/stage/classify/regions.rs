@@ -71,7 +71,9 @@ impl Tally {
     }
 }
 
-pub fn classify(gazetteer: &Gazetteer, title: &str, body: &str) -> Regions {
+/// The countries of an article from its title and body, given the body's gazetteer
+/// matches (`body_matches`, which the extract stage reuses).
+pub fn classify(gazetteer: &Gazetteer, title: &str, body: &str, body_matches: &[Match]) -> Regions {
     let mut tallies: HashMap<usize, Tally> = HashMap::new();
     let mut count = |text: &str, matches: Vec<Match>, factor: &dyn Fn(usize) -> f64| {
         for m in matches {
@@ -95,10 +97,10 @@ pub fn classify(gazetteer: &Gazetteer, title: &str, body: &str) -> Regions {
         .as_ref()
         .map_or(0, |c| c.get(0).map_or(0, |m| m.end()));
     let lead_end = dateline_end + LEAD_BYTES;
-    let in_body: Vec<Match> = gazetteer
-        .matches(body)
-        .into_iter()
+    let in_body: Vec<Match> = body_matches
+        .iter()
         .filter(|m| m.mention.start >= dateline_end)
+        .copied()
         .collect();
     count(body, in_body, &|start| {
         if start < lead_end {
@@ -178,8 +180,13 @@ fn round(score: f64) -> f64 {
 mod tests {
     use super::*;
 
+    fn classified(title: &str, body: &str) -> Regions {
+        let gazetteer = Gazetteer::global();
+        classify(gazetteer, title, body, &gazetteer.matches(body))
+    }
+
     fn codes(title: &str, body: &str) -> Vec<String> {
-        classify(Gazetteer::global(), title, body)
+        classified(title, body)
             .countries
             .into_iter()
             .map(|c| c.code)
@@ -207,8 +214,7 @@ mod tests {
 
     #[test]
     fn subregions_follow_the_countries() {
-        let regions = classify(
-            Gazetteer::global(),
+        let regions = classified(
             "Xi visits Kazakhstan",
             "China's Xi Jinping will visit Kazakhstan and meet Putin of Russia.",
         );

@@ -194,7 +194,7 @@ impl Registry {
 }
 
 fn lower_in(token: &Token, list: &[&str]) -> bool {
-    list.contains(&token.lower().as_str())
+    list.contains(&token.lower())
 }
 
 fn is_name_word(token: &Token) -> bool {
@@ -306,7 +306,7 @@ fn looks_like_personal_name(doc: &Document, range: &Range<usize>) -> bool {
                 .chars()
                 .all(|c| c.is_alphabetic() || "-'’.".contains(c))
                 && !t.is_acronym()
-                && !STOPWORDS.contains(&lower.as_str())
+                && !STOPWORDS.contains(&lower)
                 && !ABSTRACT_ENDINGS.iter().any(|e| lower.ends_with(e))
         })
         && doc.places.iter().all(|m| {
@@ -450,7 +450,7 @@ pub fn find(doc: &Document) -> Vec<Found> {
         {
             continue;
         }
-        if let Some(&i) = registry.by_key.get(&token.lower()) {
+        if let Some(&i) = registry.by_key.get(token.lower()) {
             registry.found[i].spans.push(span);
         } else if let Some((country, kind)) = place_at(doc, &span) {
             match kind {

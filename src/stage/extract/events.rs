@@ -214,10 +214,10 @@ impl Lexicon {
                         .zip(&tokens[i + 1..])
                         .all(|(w, tok)| tok.text.eq_ignore_ascii_case(w))
             };
-            let candidates = self.by_first.get(&lower);
+            let candidates = self.by_first.get(lower);
             let longest = candidates.and_then(|c| c.iter().find(fits));
             // "will visit" is a verb, "the visit" a noun.
-            let as_verb = i > sentence.start && VERB_CUES.contains(&tokens[i - 1].lower().as_str());
+            let as_verb = i > sentence.start && VERB_CUES.contains(&tokens[i - 1].lower());
             let found = longest.map(|first| {
                 candidates
                     .into_iter()
@@ -353,8 +353,8 @@ fn number_word(word: &str) -> Option<usize> {
     })
 }
 
-fn lower(tokens: &[Token], i: usize) -> String {
-    tokens.get(i).map(Token::lower).unwrap_or_default()
+fn lower<'t>(tokens: &'t [Token], i: usize) -> &'t str {
+    tokens.get(i).map_or("", Token::lower)
 }
 
 /// The code of a person whose country is not known yet.
@@ -423,7 +423,7 @@ fn actor_mentions(doc: &Document, entities: &[Found]) -> Vec<ActorMention> {
         while k > 0 && lower(&doc.tokens, k - 1) == "the" {
             k -= 1;
         }
-        k > 0 && PLACE_PREPOSITIONS.contains(&lower(&doc.tokens, k - 1).as_str())
+        k > 0 && PLACE_PREPOSITIONS.contains(&lower(&doc.tokens, k - 1))
     };
     let inside = |span: &Range<usize>, kind: EntityType| {
         entities.iter().filter(|e| e.kind == kind).any(|e| {
@@ -527,11 +527,11 @@ impl Sentence<'_, '_> {
         &self.doc.tokens
     }
 
-    fn word(&self, i: usize) -> String {
+    fn word(&self, i: usize) -> &str {
         if self.range.contains(&i) {
             lower(self.tokens(), i)
         } else {
-            String::new()
+            ""
         }
     }
 
@@ -548,7 +548,7 @@ impl Sentence<'_, '_> {
     /// Where the subject of the sentence's main clause starts: after a leading
     /// subordinate clause ("Despite ..., Russia ...").
     fn subject_start(&self) -> usize {
-        if !SUBORDINATORS.contains(&self.word(self.range.start).as_str()) {
+        if !SUBORDINATORS.contains(&self.word(self.range.start)) {
             return self.range.start;
         }
         (self.range.start..self.range.end)
@@ -563,10 +563,7 @@ impl Sentence<'_, '_> {
         for comma in (tail_start..self.range.end).rev() {
             if self.tokens()[comma].text == "," {
                 let tail = comma..self.range.end;
-                if tail
-                    .clone()
-                    .any(|i| SPEECH_TAIL.contains(&self.word(i).as_str()))
-                {
+                if tail.clone().any(|i| SPEECH_TAIL.contains(&self.word(i))) {
                     return comma;
                 }
             }
@@ -579,10 +576,10 @@ impl Sentence<'_, '_> {
     fn collective(&self, before: &[ActorMention], range: Range<usize>) -> Vec<String> {
         for i in range.clone() {
             let word = self.word(i);
-            let Some(count) = number_word(&word) else {
+            let Some(count) = number_word(word) else {
                 continue;
             };
-            if !COLLECTIVE_NOUNS.contains(&self.word(i + 1).as_str()) {
+            if !COLLECTIVE_NOUNS.contains(&self.word(i + 1)) {
                 continue;
             }
             let leaders = self.word(i + 1) == "leaders" || self.word(i + 1) == "presidents";
@@ -602,8 +599,7 @@ impl Sentence<'_, '_> {
     }
 
     fn negated(&self, at: usize) -> bool {
-        (at.saturating_sub(3).max(self.range.start)..at)
-            .any(|i| NEGATIONS.contains(&self.word(i).as_str()))
+        (at.saturating_sub(3).max(self.range.start)..at).any(|i| NEGATIONS.contains(&self.word(i)))
     }
 
     fn modality(
@@ -612,10 +608,8 @@ impl Sentence<'_, '_> {
         dates: Option<(NaiveDate, Option<NaiveDate>)>,
         published: Option<NaiveDate>,
     ) -> Modality {
-        let words: Vec<String> = self.range.clone().map(|i| self.word(i)).collect();
-        let uncertain = words
-            .iter()
-            .any(|w| UNCERTAIN_SENTENCE.contains(&w.as_str()))
+        let words: Vec<&str> = self.range.clone().map(|i| self.word(i)).collect();
+        let uncertain = words.iter().any(|w| UNCERTAIN_SENTENCE.contains(w))
             || self
                 .doc
                 .sentence_text(&self.range)
@@ -625,7 +619,7 @@ impl Sentence<'_, '_> {
                 .sentence_text(&self.range)
                 .contains("not confirmed")
             || (hit.tokens.start.saturating_sub(4).max(self.range.start)..hit.tokens.start)
-                .any(|i| UNCERTAIN_NEAR.contains(&self.word(i).as_str()));
+                .any(|i| UNCERTAIN_NEAR.contains(&self.word(i)));
         if uncertain {
             return Modality::Uncertain;
         }
@@ -633,18 +627,18 @@ impl Sentence<'_, '_> {
         let distance = |list: &[&str]| {
             self.range
                 .clone()
-                .filter(|&i| !hit.tokens.contains(&i) && list.contains(&self.word(i).as_str()))
+                .filter(|&i| !hit.tokens.contains(&i) && list.contains(&self.word(i)))
                 .map(|i| i.abs_diff(at))
                 .min()
         };
-        let own_past = !hit.trigger.noun && is_past_form(&self.word(at));
+        let own_past = !hit.trigger.noun && is_past_form(self.word(at));
         // "has met", "had agreed": a perfect is as past as "was".
         let perfect = self
             .range
             .clone()
             .filter(|&i| {
-                matches!(self.word(i).as_str(), "has" | "have" | "had")
-                    && (i + 1..i + 3).any(|j| is_past_form(&self.word(j)))
+                matches!(self.word(i), "has" | "have" | "had")
+                    && (i + 1..i + 3).any(|j| is_past_form(self.word(j)))
             })
             .map(|i| i.abs_diff(at))
             .min();
@@ -712,10 +706,10 @@ fn extent_start(sentence: &Sentence, hit: &Hit) -> usize {
         return hit.tokens.start;
     }
     let mut lead = modifier_start(sentence, hit.tokens.start);
-    while lead > sentence.range.start && NOUN_LEAD_INS.contains(&sentence.word(lead - 1).as_str()) {
+    while lead > sentence.range.start && NOUN_LEAD_INS.contains(&sentence.word(lead - 1)) {
         lead -= 1;
     }
-    if lead > sentence.range.start && PARTICIPATION.contains(&sentence.word(lead - 1).as_str()) {
+    if lead > sentence.range.start && PARTICIPATION.contains(&sentence.word(lead - 1)) {
         lead -= 1;
     }
     lead
@@ -736,7 +730,7 @@ fn modifier_start(sentence: &Sentence, noun: usize) -> usize {
             && sentence.tokens()[start - 2].is_capitalised();
         let keeps = token.is_capitalised()
             || joins_names
-            || MODIFIER_WORDS.contains(&token.lower().as_str())
+            || MODIFIER_WORDS.contains(&token.lower())
             || (token.text.contains('-') && token.text.chars().any(char::is_uppercase));
         if !keeps || (start - 1 == sentence.range.start && !token.is_capitalised()) {
             break;
@@ -780,7 +774,7 @@ fn mention_for(
     let speaker_demand = hit.trigger.words[0] == "must";
     let saying = subject_range
         .clone()
-        .find(|&i| SAYING.contains(&sentence.word(i).as_str()) || sentence.word(i) == "concluded");
+        .find(|&i| SAYING.contains(&sentence.word(i)) || sentence.word(i) == "concluded");
     if let (true, Some(saying)) = (speaker_demand, saying) {
         let speaker = [false, true]
             .into_iter()
@@ -809,30 +803,22 @@ fn mention_for(
             }
         }
         // "a reunion between X and Y", "a summit among the U.S., South Korea, and Japan".
-        if matches!(
-            sentence.word(hit.tokens.end).as_str(),
-            "between" | "among" | "with"
-        ) {
+        if matches!(sentence.word(hit.tokens.end), "between" | "among" | "with") {
             for code in sentence.codes(hit.tokens.end..content_end, false) {
                 push_unique(&mut participants, &code);
             }
         }
         let determiner = sentence.word(start.saturating_sub(1));
         let mut lead = start;
-        while lead > sentence.range.start
-            && NOUN_LEAD_INS.contains(&sentence.word(lead - 1).as_str())
-        {
+        while lead > sentence.range.start && NOUN_LEAD_INS.contains(&sentence.word(lead - 1)) {
             lead -= 1;
         }
-        let governed = lead > sentence.range.start
-            && PARTICIPATION.contains(&sentence.word(lead - 1).as_str());
+        let governed =
+            lead > sentence.range.start && PARTICIPATION.contains(&sentence.word(lead - 1));
         anaphoric = participants.is_empty()
             && named.is_empty()
             && start == at
-            && matches!(
-                determiner.as_str(),
-                "the" | "this" | "that" | "these" | "those"
-            );
+            && matches!(determiner, "the" | "this" | "that" | "these" | "those");
         if governed {
             joins = true;
             for code in &subject {
@@ -844,7 +830,7 @@ fn mention_for(
     } else {
         let passive = at > sentence.range.start
             && matches!(
-                sentence.word(at - 1).as_str(),
+                sentence.word(at - 1),
                 "was" | "were" | "been" | "being" | "be" | "is" | "are"
             )
             && sentence.word(at).ends_with("ed");
@@ -1139,11 +1125,11 @@ fn stated_intent(sentence: &Sentence, hit: &Hit, mention: &Mention) -> Option<Me
     let window = at.saturating_sub(4).max(sentence.range.start)..at;
     let lead_in = at >= sentence.range.start + 2
         && sentence.word(at - 1) == "to"
-        && INTENT_LEAD_INS.contains(&sentence.word(at - 2).as_str());
+        && INTENT_LEAD_INS.contains(&sentence.word(at - 2));
     let reported_future = window
         .clone()
-        .any(|i| matches!(sentence.word(i).as_str(), "will" | "would" | "’ll" | "'ll"))
-        && (sentence.range.start..at).any(|i| SAYING.contains(&sentence.word(i).as_str()));
+        .any(|i| matches!(sentence.word(i), "will" | "would" | "’ll" | "'ll"))
+        && (sentence.range.start..at).any(|i| SAYING.contains(&sentence.word(i)));
     if !(lead_in || reported_future) || matches!(mention.class, "AGREE" | "THREATEN") {
         return None;
     }

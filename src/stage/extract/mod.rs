@@ -28,11 +28,15 @@ pub struct Document<'a> {
 
 impl<'a> Document<'a> {
     pub fn new(text: &'a str) -> Self {
+        Self::with_places(text, Gazetteer::global().matches(text))
+    }
+
+    /// A document whose gazetteer matches are already known.
+    pub fn with_places(text: &'a str, places: Vec<Match>) -> Self {
         let tokens = text::tokenize(text);
         let sentences = text::sentences(&tokens);
         let gazetteer = Gazetteer::global();
-        let places = gazetteer
-            .matches(text)
+        let places = places
             .into_iter()
             .filter(|m| !m.weak || m.mention.kind == MentionKind::Name)
             .collect();
@@ -74,16 +78,22 @@ impl Stage for Extract {
     }
 
     fn apply(&self, article: &mut Article) -> Result<(), StageError> {
-        let text = if article.enriched.clean.text.is_empty() {
-            article.input.body.clone()
-        } else {
-            article.enriched.clean.text.clone()
-        };
-        let doc = Document::new(&text);
-        let found = entities::find(&doc);
+        let places = article.body_places.take();
         let published = article.enriched.published_at.map(|at| at.date_naive());
-        article.enriched.quotes = quotes::find(&doc, &found);
-        article.enriched.events = events::find(&doc, &found, published);
+        let text = if article.enriched.clean.text.is_empty() {
+            &article.input.body
+        } else {
+            &article.enriched.clean.text
+        };
+        let doc = match places {
+            Some(places) => Document::with_places(text, places),
+            None => Document::new(text),
+        };
+        let found = entities::find(&doc);
+        let quotes = quotes::find(&doc, &found);
+        let events = events::find(&doc, &found, published);
+        article.enriched.quotes = quotes;
+        article.enriched.events = events;
         article.enriched.entities = found
             .into_iter()
             .map(|f| Entity {

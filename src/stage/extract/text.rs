@@ -5,11 +5,14 @@
 //! Sentences end at ".", "!" or "?" before a capitalised word, never inside an
 //! abbreviation ("Washington D.C. on July 9", "Prof. Kim"), and never cross a paragraph.
 
+use std::borrow::Cow;
 use std::ops::Range;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Token<'a> {
     pub text: &'a str,
+    /// `text` in lower case, computed once (most words need no copy).
+    lower: Cow<'a, str>,
     /// Byte offsets into the document text.
     pub start: usize,
     pub end: usize,
@@ -37,8 +40,8 @@ impl Token<'_> {
                 .all(|c| c.is_uppercase() || c == '.' || c == '&')
     }
 
-    pub fn lower(&self) -> String {
-        self.text.to_lowercase()
+    pub fn lower(&self) -> &str {
+        &self.lower
     }
 }
 
@@ -95,8 +98,14 @@ pub fn tokenize(text: &str) -> Vec<Token<'_>> {
             end = start + c.len_utf8() + 1;
             chars.next();
         }
+        let word = &text[start..end];
         tokens.push(Token {
-            text: &text[start..end],
+            text: word,
+            lower: if word.chars().any(char::is_uppercase) {
+                Cow::Owned(word.to_lowercase())
+            } else {
+                Cow::Borrowed(word)
+            },
             start,
             end,
             paragraph_start,
@@ -117,7 +126,7 @@ fn is_possessive(rest: &str) -> bool {
 fn keeps_final_dot(word: &str) -> bool {
     let dotted = word.contains('.') && word.split('.').all(|part| part.chars().count() <= 2);
     let initial = word.chars().count() == 1 && word.chars().all(char::is_uppercase);
-    dotted || initial || ABBREVIATIONS.contains(&word.to_lowercase().as_str())
+    dotted || initial || ABBREVIATIONS.iter().any(|a| a.eq_ignore_ascii_case(word))
 }
 
 /// Sentences as ranges of token indices.
@@ -137,8 +146,7 @@ pub fn sentences(tokens: &[Token]) -> Vec<Range<usize>> {
             text if text.ends_with('.') && text.len() > 2 => {
                 // A dotted abbreviation ends a sentence only before a sentence opener.
                 tokens.get(i + 1).is_some_and(|next| {
-                    next.is_capitalised()
-                        && SENTENCE_OPENERS.contains(&next.text.to_lowercase().as_str())
+                    next.is_capitalised() && SENTENCE_OPENERS.contains(&next.lower())
                 })
             }
             _ => false,

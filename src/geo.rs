@@ -14,7 +14,7 @@
 use std::collections::HashMap;
 use std::sync::LazyLock;
 
-use aho_corasick::{AhoCorasick, AhoCorasickBuilder, MatchKind};
+use aho_corasick::{AhoCorasick, AhoCorasickBuilder, AhoCorasickKind, MatchKind};
 
 const COUNTRIES_TSV: &str = include_str!("../data/geo/countries.tsv");
 const PLACES_TSV: &str = include_str!("../data/geo/places.tsv");
@@ -265,7 +265,10 @@ impl Gazetteer {
             .into_iter()
             .zip([false, true])
             .map(|((texts, terms), fold)| Automaton {
+                // A DFA: about 7 MiB instead of 0.3, and twice as fast as the default
+                // NFA; every article goes through this automaton.
                 matcher: AhoCorasickBuilder::new()
+                    .kind(Some(AhoCorasickKind::DFA))
                     .match_kind(MatchKind::Standard)
                     .ascii_case_insensitive(fold)
                     .build(&texts)

@@ -8,107 +8,21 @@
 //! of a personal name. Later short mentions ("Xi", "Putin", "NATO") merge into the full
 //! entity they stand for.
 
-use std::collections::HashMap;
+use rustc_hash::FxHashMap;
 use std::ops::Range;
 use std::sync::LazyLock;
 
 use super::text::Token;
+use super::words::*;
 use super::Document;
 use crate::geo::MentionKind;
 use crate::record::EntityType;
-
-/// Words that open a title before a person's name.
-#[rustfmt::skip]
-const TITLES: &[&str] = &[
-    "president", "minister", "chancellor", "premier", "king", "queen", "prince", "princess",
-    "professor", "prof.", "dr.", "dr", "mr.", "mrs.", "ms.", "mr", "mrs", "ms", "gen.",
-    "general", "senator", "sen.", "rep.", "representative", "governor", "gov.", "secretary",
-    "ambassador", "chairman", "chairwoman", "chair", "director", "pope", "judge", "justice",
-    "mayor", "spokesman", "spokeswoman", "spokesperson", "commander", "colonel", "col.",
-    "captain", "capt.", "lieutenant", "lt.", "sheikh", "emir", "sultan", "envoy", "cardinal",
-    "bishop", "archbishop", "rabbi", "imam", "sir", "lord", "lady", "dame", "sergeant", "sgt.",
-    "admiral", "adm.", "marshal", "ceo", "chief", "executive", "founder", "coach", "manager",
-    "rev.", "reverend", "father", "brother", "sister", "minister-president", "vice-president",
-    "leader", "dictator", "monarch", "crown", "speaker", "deputy", "economist", "analyst",
-    "researcher", "author", "lawmaker", "legislator", "officer", "official", "negotiator",
-];
-
-/// Last words of organisation names.
-#[rustfmt::skip]
-const ORGANISATION_HEADS: &[&str] = &[
-    "organisation", "organization", "university", "ministry", "bank", "council", "party",
-    "agency", "union", "association", "federation", "committee", "commission", "corporation",
-    "corp.", "inc.", "ltd.", "co.", "company", "group", "institute", "fund", "programme",
-    "program", "army", "navy", "forces", "force", "police", "court", "parliament", "assembly",
-    "congress", "senate", "office", "department", "foundation", "alliance", "authority",
-    "board", "bureau", "centre", "center", "college", "school", "academy", "front", "movement",
-    "network", "times", "post", "news", "press", "service", "airlines", "airways", "motors",
-    "industries", "holdings", "exchange", "reserve", "league", "society", "church", "club",
-    "team", "guard", "cabinet", "government", "administration", "republic", "coalition",
-    "brigade", "brigades", "battalion", "museum", "hospital", "agency", "trust", "partners",
-    "capital", "securities", "media", "broadcasting", "television", "radio", "journal",
-    "herald", "tribune", "gazette", "review", "telegraph", "guardian", "chamber",
-];
-
-/// Last words of place names.
-#[rustfmt::skip]
-const LOCATION_HEADS: &[&str] = &[
-    "peninsula", "sea", "ocean", "river", "island", "islands", "mountains", "mountain",
-    "strait", "straits", "gulf", "bay", "valley", "desert", "province", "region", "lake",
-    "coast", "canal", "heights", "plateau", "basin", "county", "district", "city", "square",
-    "street", "avenue", "airport", "port", "border", "bank", "strip", "hills", "highlands",
-    "archipelago", "delta", "plain", "plains", "territory", "territories", "state",
-];
-
-/// Words that may join two capitalised parts of one name ("Hankuk University of Foreign
-/// Studies", "Charles de Gaulle"); "of" and "for" only after an organisation or place head.
-const HEAD_CONNECTORS: &[&str] = &["of", "for", "on", "and"];
-#[rustfmt::skip]
-const NAME_PARTICLES: &[&str] = &[
-    "de", "du", "des", "la", "le", "von", "van", "der", "den", "bin", "ibn", "al", "el", "da",
-    "di", "dos", "das", "y", "ben", "abu",
-];
-
-/// Capitalised words that are not names on their own: sentence openers, pronouns,
-/// determiners, numbers, months and days.
-#[rustfmt::skip]
-const STOPWORDS: &[&str] = &[
-    "the", "a", "an", "this", "that", "these", "those", "it", "its", "he", "she", "they", "we",
-    "i", "you", "his", "her", "their", "our", "my", "your", "there", "here", "while", "with",
-    "without", "although", "though", "despite", "depending", "due", "on", "at", "in", "into",
-    "of", "for", "from", "by", "to", "as", "and", "but", "or", "nor", "so", "yet", "if", "when",
-    "where", "whether", "which", "who", "whom", "whose", "what", "why", "how", "after",
-    "before", "since", "until", "during", "moreover", "however", "meanwhile", "also",
-    "starting", "following", "according", "under", "over", "about", "against", "between",
-    "among", "amid", "through", "throughout", "including", "both", "each", "every", "all",
-    "some", "many", "most", "more", "other", "another", "such", "no", "not", "one", "two",
-    "three", "four", "five", "six", "seven", "eight", "nine", "ten", "first", "second", "third",
-    "last", "next", "new", "then", "now", "today", "yesterday", "tomorrow", "monday", "tuesday",
-    "wednesday", "thursday", "friday", "saturday", "sunday", "january", "february", "march",
-    "april", "may", "june", "july", "august", "september", "october", "november", "december",
-    "jan.", "feb.", "mar.", "apr.", "jun.", "jul.", "aug.", "sep.", "sept.", "oct.", "nov.",
-    "dec.", "experts", "officials", "analysts", "sources", "police", "mr", "however", "still",
-    "even", "just", "only", "once", "again", "further", "instead", "indeed", "thus",
-    "therefore", "nevertheless", "because", "unlike", "like", "please", "read", "see", "photo",
-    "video", "image", "update", "breaking", "exclusive", "analysis", "opinion", "editorial",
-    "comment", "said", "says", "will", "would", "could", "should", "can", "may", "might",
-    "must", "do", "does", "did", "is", "are", "was", "were", "be", "been", "has", "have", "had",
-    "let", "yes", "oh", "dear", "democracy", "authoritarianism", "western", "eastern",
-    "northern", "southern", "central",
-];
 
 /// Endings of abstract nouns and adjectives, which personal names rarely have.
 #[rustfmt::skip]
 const ABSTRACT_ENDINGS: &[&str] = &[
     "ism", "ity", "tion", "sion", "ment", "ness", "ence", "ance", "ful", "ive", "ous", "ic",
     "ical", "ship", "hood", "ary", "ing", "ies", "ists", "ers", "ions",
-];
-
-#[rustfmt::skip]
-const SPEECH_VERBS: &[&str] = &[
-    "said", "says", "told", "added", "stated", "noted", "explained", "warned", "argued",
-    "insisted", "claimed", "announced", "wrote", "asked", "replied", "recalled", "stressed",
-    "emphasized", "emphasised", "commented", "declared", "tweeted", "acknowledged",
 ];
 
 /// Acronyms that name no organisation.
@@ -166,7 +80,7 @@ pub struct Found {
 #[derive(Default)]
 struct Registry {
     found: Vec<Found>,
-    by_key: HashMap<String, usize>,
+    by_key: FxHashMap<String, usize>,
 }
 
 impl Registry {
@@ -193,10 +107,6 @@ impl Registry {
     }
 }
 
-fn lower_in(token: &Token, list: &[&str]) -> bool {
-    list.contains(&token.lower())
-}
-
 fn is_name_word(token: &Token) -> bool {
     token.is_word() && token.is_capitalised()
 }
@@ -218,10 +128,10 @@ fn runs(tokens: &[Token], sentence: Range<usize>) -> Vec<Range<usize>> {
                 continue;
             }
             // "University of (the) Philippines", "Charles de Gaulle".
-            let particle = lower_in(next, NAME_PARTICLES);
-            let after_head = lower_in(next, HEAD_CONNECTORS)
-                && (lower_in(&tokens[end - 1], ORGANISATION_HEADS)
-                    || lower_in(&tokens[end - 1], LOCATION_HEADS)
+            let particle = next.is(NAME_PARTICLES);
+            let after_head = next.is(HEAD_CONNECTORS)
+                && (tokens[end - 1].is(ORGANISATION_HEADS)
+                    || tokens[end - 1].is(LOCATION_HEADS)
                     || (next.text == "of" && tokens[end - 1].is_acronym()));
             let mut skip = 1;
             if after_head && tokens.get(end + 1).is_some_and(|t| t.text == "the") {
@@ -257,15 +167,15 @@ fn trim(doc: &Document, run: Range<usize>) -> Option<Candidate> {
     // A title anywhere in the run: the name is what follows the last one.
     if let Some(k) = (run.start..run.end)
         .rev()
-        .find(|&k| lower_in(&tokens[k], TITLES) && k + 1 < run.end)
+        .find(|&k| tokens[k].is(TITLES) && k + 1 < run.end)
     {
-        let has_org_head = (k + 1..run.end).any(|j| lower_in(&tokens[j], ORGANISATION_HEADS));
+        let has_org_head = (k + 1..run.end).any(|j| tokens[j].is(ORGANISATION_HEADS));
         if !has_org_head {
             start = k + 1;
             titled = true;
         }
     }
-    while start < run.end && lower_in(&tokens[start], STOPWORDS) {
+    while start < run.end && tokens[start].is(STOPWORDS) {
         start += 1;
     }
     (start < run.end).then_some(Candidate {
@@ -306,7 +216,7 @@ fn looks_like_personal_name(doc: &Document, range: &Range<usize>) -> bool {
                 .chars()
                 .all(|c| c.is_alphabetic() || "-'’.".contains(c))
                 && !t.is_acronym()
-                && !STOPWORDS.contains(&lower)
+                && !t.is(STOPWORDS)
                 && !ABSTRACT_ENDINGS.iter().any(|e| lower.ends_with(e))
         })
         && doc.places.iter().all(|m| {
@@ -316,10 +226,8 @@ fn looks_like_personal_name(doc: &Document, range: &Range<usize>) -> bool {
 
 /// A speech verb right before or after the run ("Hwang said", "said Hwang").
 fn beside_speech_verb(tokens: &[Token], range: &Range<usize>) -> bool {
-    let after = tokens
-        .get(range.end)
-        .is_some_and(|t| lower_in(t, SPEECH_VERBS));
-    let before = range.start > 0 && lower_in(&tokens[range.start - 1], SPEECH_VERBS);
+    let after = tokens.get(range.end).is_some_and(|t| t.is(SPEECH_VERBS));
+    let before = range.start > 0 && tokens[range.start - 1].is(SPEECH_VERBS);
     after || before
 }
 
@@ -375,11 +283,9 @@ pub fn find(doc: &Document) -> Vec<Found> {
             let acronym = defined_acronym(tokens, &range);
             let place = place_at(doc, &span);
             let known = known_organisation(text);
-            let headed = lower_in(last, ORGANISATION_HEADS)
-                || (range.start..range.end - 1).any(|k| {
-                    lower_in(&tokens[k], ORGANISATION_HEADS)
-                        && lower_in(&tokens[k + 1], HEAD_CONNECTORS)
-                });
+            let headed = last.is(ORGANISATION_HEADS)
+                || (range.start..range.end - 1)
+                    .any(|k| tokens[k].is(ORGANISATION_HEADS) && tokens[k + 1].is(HEAD_CONNECTORS));
             let kind = if let Some((_, MentionKind::Leader)) = place {
                 Some(EntityType::Person)
             } else if known.is_some()
@@ -388,7 +294,7 @@ pub fn find(doc: &Document) -> Vec<Found> {
             {
                 Some(EntityType::Organization)
             } else if matches!(place, Some((_, MentionKind::Name | MentionKind::City)))
-                || (range.len() > 1 && lower_in(last, LOCATION_HEADS))
+                || (range.len() > 1 && last.is(LOCATION_HEADS))
             {
                 Some(EntityType::Location)
             } else if acronym.is_some() {

@@ -18,7 +18,7 @@
 //! other mentions of the SCO's summit, and mentions with the same class, parties and
 //! compatible date, place and modality join each other.
 
-use std::collections::HashMap;
+use rustc_hash::FxHashMap;
 use std::ops::Range;
 use std::sync::LazyLock;
 
@@ -27,6 +27,7 @@ use chrono::NaiveDate;
 use super::dates::{self, DateMention};
 use super::entities::{known_organisation, Found};
 use super::text::Token;
+use super::words::*;
 use super::Document;
 use crate::geo::MentionKind;
 use crate::record::{EntityType, Event, EventLocation, Modality};
@@ -43,7 +44,7 @@ struct Trigger {
 
 /// The trigger phrases, by their first word.
 pub struct Lexicon {
-    by_first: HashMap<String, Vec<Trigger>>,
+    by_first: FxHashMap<String, Vec<Trigger>>,
 }
 
 static LEXICON: LazyLock<Lexicon> =
@@ -145,7 +146,7 @@ impl Lexicon {
     }
 
     fn parse(tsv: &'static str) -> Self {
-        let mut by_first: HashMap<String, Vec<Trigger>> = HashMap::new();
+        let mut by_first: FxHashMap<String, Vec<Trigger>> = FxHashMap::default();
         for line in tsv.lines() {
             if line.starts_with('#') || line.trim().is_empty() {
                 continue;
@@ -217,7 +218,7 @@ impl Lexicon {
             let candidates = self.by_first.get(lower);
             let longest = candidates.and_then(|c| c.iter().find(fits));
             // "will visit" is a verb, "the visit" a noun.
-            let as_verb = i > sentence.start && VERB_CUES.contains(&tokens[i - 1].lower());
+            let as_verb = i > sentence.start && tokens[i - 1].is(VERB_CUES);
             let found = longest.map(|first| {
                 candidates
                     .into_iter()
@@ -241,14 +242,6 @@ impl Lexicon {
         hits
     }
 }
-
-/// Words after which a trigger is a verb.
-#[rustfmt::skip]
-const VERB_CUES: &[&str] = &[
-    "will", "would", "to", "shall", "may", "might", "can", "could", "must", "did", "does", "do",
-    "not", "n't", "never", "is", "are", "was", "were", "be", "been", "also", "they", "he",
-    "she", "we", "it", "who", "which", "and", "has", "have", "had", "jointly", "later",
-];
 
 fn is_verb_phrase(phrase: &str) -> bool {
     phrase.contains(' ') && !phrase.starts_with("joint") && !phrase.ends_with('s')
@@ -274,75 +267,6 @@ struct ActorMention {
     /// A person standing for their country.
     person: bool,
 }
-
-const PLACE_PREPOSITIONS: &[&str] = &[
-    "in", "at", "near", "from", "outside", "inside", "across", "on",
-];
-#[rustfmt::skip]
-const SUBORDINATORS: &[&str] = &[
-    "despite", "although", "though", "while", "if", "when", "after", "before", "as", "since",
-    "depending", "with", "due", "following", "amid", "unlike", "because",
-];
-const NEGATIONS: &[&str] = &["not", "n't", "never", "no", "without", "nor"];
-#[rustfmt::skip]
-const UNCERTAIN_SENTENCE: &[&str] = &[
-    "if", "whether", "unconfirmed", "reportedly", "possible", "possibly", "rumored", "rumoured",
-    "allegedly", "unclear",
-];
-const UNCERTAIN_NEAR: &[&str] = &[
-    "may",
-    "might",
-    "could",
-    "considering",
-    "consider",
-    "mulling",
-];
-#[rustfmt::skip]
-const PLANNED: &[&str] = &[
-    "will", "’ll", "'ll", "shall", "expected", "scheduled", "plans", "plan", "planned",
-    "planning", "upcoming", "set", "going", "imminent", "intends", "intend", "would", "aims",
-    "prepares", "preparing", "forthcoming", "proposed", "next",
-];
-#[rustfmt::skip]
-const OCCURRED: &[&str] = &[
-    "was", "were", "did", "held", "last", "earlier", "ago", "yesterday",
-];
-#[rustfmt::skip]
-const PARTICIPATION: &[&str] = &[
-    "attend", "attends", "attended", "attending", "present", "join", "joins", "joined",
-    "joining", "participate", "participates", "participated", "participating", "part", "have",
-    "has", "had", "having", "hold", "holds", "held", "holding", "host", "hosts", "hosted",
-    "hosting",
-];
-/// Words that may stand between a participation verb and its event noun.
-#[rustfmt::skip]
-const NOUN_LEAD_INS: &[&str] = &[
-    "the", "a", "an", "its", "their", "his", "her", "at", "in", "of", "bilateral", "trilateral",
-    "two-day", "three-day", "annual", "emergency", "joint", "upcoming", "first", "second",
-    "new", "another", "talks", "summit", "meeting", "formal", "informal", "special",
-];
-/// Words that may modify an event noun without ending its modifiers.
-#[rustfmt::skip]
-const MODIFIER_WORDS: &[&str] = &[
-    "bilateral", "trilateral", "two-day", "three-day", "annual", "emergency", "joint",
-    "upcoming", "military", "(", ")", "’s", "'s", "de", "facto", "-", "peace", "trade",
-    "security", "leaders", "ministerial", "formal", "informal", "special", "high-level",
-];
-#[rustfmt::skip]
-const SPEECH_TAIL: &[&str] = &[
-    "said", "says", "reported", "announced", "confirmed", "told", "according", "stated",
-    "quoted", "added",
-];
-/// Collective references to earlier parties: "the two leaders", "both countries".
-const COLLECTIVE_NOUNS: &[&str] = &[
-    "leaders",
-    "countries",
-    "nations",
-    "sides",
-    "presidents",
-    "governments",
-    "states",
-];
 
 fn number_word(word: &str) -> Option<usize> {
     Some(match word {
@@ -381,7 +305,7 @@ fn country_within(doc: &Document, entity: &Found) -> Option<usize> {
 /// ("President Yoweri Museveni has banned Ugandan opposition candidates"), or the
 /// document's most named country; drops them when there is none.
 fn resolve_persons(actors: &mut Vec<ActorMention>, sentences: &[Range<usize>]) {
-    let mut counts: HashMap<&str, usize> = HashMap::new();
+    let mut counts: FxHashMap<&str, usize> = FxHashMap::default();
     for m in actors.iter().filter(|m| m.country.is_some()) {
         *counts.entry(m.code.as_str()).or_default() += 1;
     }
@@ -423,7 +347,7 @@ fn actor_mentions(doc: &Document, entities: &[Found]) -> Vec<ActorMention> {
         while k > 0 && lower(&doc.tokens, k - 1) == "the" {
             k -= 1;
         }
-        k > 0 && PLACE_PREPOSITIONS.contains(&lower(&doc.tokens, k - 1))
+        k > 0 && doc.tokens[k - 1].is(PLACE_PREPOSITIONS)
     };
     let inside = |span: &Range<usize>, kind: EntityType| {
         entities.iter().filter(|e| e.kind == kind).any(|e| {
@@ -516,15 +440,20 @@ struct Sentence<'d, 'a> {
     /// Where the first trigger starts: the subject is before it.
     first_trigger: usize,
     /// The actors named in earlier sentences, for "the two leaders".
-    before: Vec<ActorMention>,
+    before: &'d [ActorMention],
     published: Option<NaiveDate>,
-    actors: Vec<ActorMention>,
+    actors: &'d [ActorMention],
     dates: Vec<(Range<usize>, DateMention)>,
 }
 
 impl Sentence<'_, '_> {
     fn tokens(&self) -> &[Token<'_>] {
         &self.doc.tokens
+    }
+
+    /// Whether token `i` is in the sentence and of `class`.
+    fn is(&self, i: usize, class: WordClass) -> bool {
+        self.range.contains(&i) && self.tokens()[i].is(class)
     }
 
     fn word(&self, i: usize) -> &str {
@@ -537,7 +466,7 @@ impl Sentence<'_, '_> {
 
     fn codes(&self, range: Range<usize>, places_too: bool) -> Vec<String> {
         let mut codes: Vec<String> = Vec::new();
-        for m in &self.actors {
+        for m in self.actors {
             if range.contains(&m.token) && (places_too || !m.as_place) {
                 push_unique(&mut codes, &m.code);
             }
@@ -548,7 +477,7 @@ impl Sentence<'_, '_> {
     /// Where the subject of the sentence's main clause starts: after a leading
     /// subordinate clause ("Despite ..., Russia ...").
     fn subject_start(&self) -> usize {
-        if !SUBORDINATORS.contains(&self.word(self.range.start)) {
+        if !self.is(self.range.start, SUBORDINATORS) {
             return self.range.start;
         }
         (self.range.start..self.range.end)
@@ -563,7 +492,7 @@ impl Sentence<'_, '_> {
         for comma in (tail_start..self.range.end).rev() {
             if self.tokens()[comma].text == "," {
                 let tail = comma..self.range.end;
-                if tail.clone().any(|i| SPEECH_TAIL.contains(&self.word(i))) {
+                if tail.clone().any(|i| self.is(i, SPEECH_TAIL)) {
                     return comma;
                 }
             }
@@ -579,7 +508,7 @@ impl Sentence<'_, '_> {
             let Some(count) = number_word(word) else {
                 continue;
             };
-            if !COLLECTIVE_NOUNS.contains(&self.word(i + 1)) {
+            if !self.is(i + 1, COLLECTIVE_NOUNS) {
                 continue;
             }
             let leaders = self.word(i + 1) == "leaders" || self.word(i + 1) == "presidents";
@@ -599,7 +528,7 @@ impl Sentence<'_, '_> {
     }
 
     fn negated(&self, at: usize) -> bool {
-        (at.saturating_sub(3).max(self.range.start)..at).any(|i| NEGATIONS.contains(&self.word(i)))
+        (at.saturating_sub(3).max(self.range.start)..at).any(|i| self.is(i, NEGATIONS))
     }
 
     fn modality(
@@ -608,26 +537,20 @@ impl Sentence<'_, '_> {
         dates: Option<(NaiveDate, Option<NaiveDate>)>,
         published: Option<NaiveDate>,
     ) -> Modality {
-        let words: Vec<&str> = self.range.clone().map(|i| self.word(i)).collect();
-        let uncertain = words.iter().any(|w| UNCERTAIN_SENTENCE.contains(w))
-            || self
-                .doc
-                .sentence_text(&self.range)
-                .contains("not officially confirmed")
-            || self
-                .doc
-                .sentence_text(&self.range)
-                .contains("not confirmed")
+        let text = self.doc.sentence_text(&self.range);
+        let uncertain = self.range.clone().any(|i| self.is(i, UNCERTAIN_SENTENCE))
+            || text.contains("not officially confirmed")
+            || text.contains("not confirmed")
             || (hit.tokens.start.saturating_sub(4).max(self.range.start)..hit.tokens.start)
-                .any(|i| UNCERTAIN_NEAR.contains(&self.word(i)));
+                .any(|i| self.is(i, UNCERTAIN_NEAR));
         if uncertain {
             return Modality::Uncertain;
         }
         let at = hit.tokens.start;
-        let distance = |list: &[&str]| {
+        let distance = |class: WordClass| {
             self.range
                 .clone()
-                .filter(|&i| !hit.tokens.contains(&i) && list.contains(&self.word(i)))
+                .filter(|&i| !hit.tokens.contains(&i) && self.is(i, class))
                 .map(|i| i.abs_diff(at))
                 .min()
         };
@@ -706,10 +629,10 @@ fn extent_start(sentence: &Sentence, hit: &Hit) -> usize {
         return hit.tokens.start;
     }
     let mut lead = modifier_start(sentence, hit.tokens.start);
-    while lead > sentence.range.start && NOUN_LEAD_INS.contains(&sentence.word(lead - 1)) {
+    while lead > sentence.range.start && sentence.is(lead - 1, NOUN_LEAD_INS) {
         lead -= 1;
     }
-    if lead > sentence.range.start && PARTICIPATION.contains(&sentence.word(lead - 1)) {
+    if lead > sentence.range.start && sentence.is(lead - 1, PARTICIPATION) {
         lead -= 1;
     }
     lead
@@ -730,7 +653,7 @@ fn modifier_start(sentence: &Sentence, noun: usize) -> usize {
             && sentence.tokens()[start - 2].is_capitalised();
         let keeps = token.is_capitalised()
             || joins_names
-            || MODIFIER_WORDS.contains(&token.lower())
+            || token.is(MODIFIER_WORDS)
             || (token.text.contains('-') && token.text.chars().any(char::is_uppercase));
         if !keeps || (start - 1 == sentence.range.start && !token.is_capitalised()) {
             break;
@@ -750,7 +673,7 @@ fn mention_for(
     next_trigger: usize,
     date: Option<(NaiveDate, Option<NaiveDate>)>,
 ) -> Option<Mention> {
-    let (first_trigger, before) = (sentence.first_trigger, sentence.before.as_slice());
+    let (first_trigger, before) = (sentence.first_trigger, sentence.before);
     let at = hit.tokens.start;
     // "did not accept" is a rejection; "did not attack" is nothing.
     let (class, cameo) = match (sentence.negated(at), hit.trigger.class) {
@@ -774,7 +697,7 @@ fn mention_for(
     let speaker_demand = hit.trigger.words[0] == "must";
     let saying = subject_range
         .clone()
-        .find(|&i| SAYING.contains(&sentence.word(i)) || sentence.word(i) == "concluded");
+        .find(|&i| sentence.is(i, SAYING) || sentence.word(i) == "concluded");
     if let (true, Some(saying)) = (speaker_demand, saying) {
         let speaker = [false, true]
             .into_iter()
@@ -810,11 +733,10 @@ fn mention_for(
         }
         let determiner = sentence.word(start.saturating_sub(1));
         let mut lead = start;
-        while lead > sentence.range.start && NOUN_LEAD_INS.contains(&sentence.word(lead - 1)) {
+        while lead > sentence.range.start && sentence.is(lead - 1, NOUN_LEAD_INS) {
             lead -= 1;
         }
-        let governed =
-            lead > sentence.range.start && PARTICIPATION.contains(&sentence.word(lead - 1));
+        let governed = lead > sentence.range.start && sentence.is(lead - 1, PARTICIPATION);
         anaphoric = participants.is_empty()
             && named.is_empty()
             && start == at
@@ -1009,23 +931,25 @@ pub fn find(doc: &Document, entities: &[Found], published: Option<NaiveDate>) ->
         let start_byte = doc.tokens[range.start].start;
         let text = doc.sentence_text(range);
         let token_at = |byte: usize| doc.tokens.partition_point(|t| t.end <= byte);
+        let first_actor = all_actors.partition_point(|m| m.token < range.start);
+        let after_actors = all_actors.partition_point(|m| m.token < range.end);
+        // Most sentences name no date: the patterns run only where one may be.
+        let may_have_dates = text.bytes().any(|b| b.is_ascii_digit())
+            || doc.tokens[range.clone()].iter().any(|t| t.is(DATE_CUES));
+        let dates = if may_have_dates {
+            dates::find(text, published)
+        } else {
+            Vec::new()
+        };
         let mut sentence = Sentence {
             doc,
             index,
             range: range.clone(),
             first_trigger: range.end,
-            before: all_actors
-                .iter()
-                .filter(|m| m.token < range.start)
-                .cloned()
-                .collect(),
+            before: &all_actors[..first_actor],
             published,
-            actors: all_actors
-                .iter()
-                .filter(|m| range.contains(&m.token))
-                .cloned()
-                .collect(),
-            dates: dates::find(text, published)
+            actors: &all_actors[first_actor..after_actors],
+            dates: dates
                 .into_iter()
                 .map(|d| {
                     let tokens = token_at(start_byte + d.span.start)
@@ -1101,22 +1025,6 @@ pub fn find(doc: &Document, entities: &[Found], published: Option<NaiveDate>) ->
     drafts.into_iter().map(|d| into_event(doc, d)).collect()
 }
 
-/// Words that state an intent before an action: "is ready to withdraw", "vowed to fight".
-const INTENT_LEAD_INS: &[&str] = &[
-    "ready", "willing", "prepared", "offered", "offers", "offer", "intends", "intend", "vowed",
-    "vows", "sworn", "swore", "pledged", "promised", "plans", "planned",
-];
-const SAYING: &[&str] = &[
-    "said",
-    "says",
-    "announced",
-    "declared",
-    "stated",
-    "confirmed",
-    "told",
-    "saying",
-];
-
 /// An action announced rather than done ("Syria says it is willing to withdraw", "they
 /// would boycott") is also a statement of intent: AGREE for a cooperative action,
 /// THREATEN for a hostile one.
@@ -1125,11 +1033,11 @@ fn stated_intent(sentence: &Sentence, hit: &Hit, mention: &Mention) -> Option<Me
     let window = at.saturating_sub(4).max(sentence.range.start)..at;
     let lead_in = at >= sentence.range.start + 2
         && sentence.word(at - 1) == "to"
-        && INTENT_LEAD_INS.contains(&sentence.word(at - 2));
+        && sentence.is(at - 2, INTENT_LEAD_INS);
     let reported_future = window
         .clone()
         .any(|i| matches!(sentence.word(i), "will" | "would" | "’ll" | "'ll"))
-        && (sentence.range.start..at).any(|i| SAYING.contains(&sentence.word(i)));
+        && (sentence.range.start..at).any(|i| sentence.is(i, SAYING));
     if !(lead_in || reported_future) || matches!(mention.class, "AGREE" | "THREATEN") {
         return None;
     }

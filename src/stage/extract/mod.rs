@@ -6,6 +6,7 @@ pub mod entities;
 pub mod events;
 pub mod quotes;
 pub mod text;
+pub mod words;
 
 use std::ops::Range;
 

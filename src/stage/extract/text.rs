@@ -8,11 +8,14 @@
 use std::borrow::Cow;
 use std::ops::Range;
 
+use super::words::{classes_of, WordClass};
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Token<'a> {
     pub text: &'a str,
     /// `text` in lower case, computed once (most words need no copy).
     lower: Cow<'a, str>,
+    classes: WordClass,
     /// Byte offsets into the document text.
     pub start: usize,
     pub end: usize,
@@ -42,6 +45,11 @@ impl Token<'_> {
 
     pub fn lower(&self) -> &str {
         &self.lower
+    }
+
+    /// Whether the word belongs to a class of [`super::words`].
+    pub fn is(&self, class: WordClass) -> bool {
+        self.classes.contains(class)
     }
 }
 
@@ -99,13 +107,15 @@ pub fn tokenize(text: &str) -> Vec<Token<'_>> {
             chars.next();
         }
         let word = &text[start..end];
+        let lower = if word.chars().any(char::is_uppercase) {
+            Cow::Owned(word.to_lowercase())
+        } else {
+            Cow::Borrowed(word)
+        };
         tokens.push(Token {
             text: word,
-            lower: if word.chars().any(char::is_uppercase) {
-                Cow::Owned(word.to_lowercase())
-            } else {
-                Cow::Borrowed(word)
-            },
+            classes: classes_of(&lower),
+            lower,
             start,
             end,
             paragraph_start,

@@ -145,6 +145,11 @@ impl Lexicon {
         &LEXICON
     }
 
+    /// The words a trigger can start with.
+    pub fn first_words(&'static self) -> impl Iterator<Item = &'static str> {
+        self.by_first.keys().map(String::as_str)
+    }
+
     fn parse(tsv: &'static str) -> Self {
         let mut by_first: FxHashMap<String, Vec<Trigger>> = FxHashMap::default();
         for line in tsv.lines() {
@@ -203,7 +208,7 @@ impl Lexicon {
         while i < sentence.end {
             let token = &tokens[i];
             // Capitalised words inside a sentence are names ("March", "Deal").
-            if token.is_capitalised() && i != sentence.start {
+            if !token.is(TRIGGER_START) || (token.is_capitalised() && i != sentence.start) {
                 i += 1;
                 continue;
             }

@@ -4,6 +4,8 @@
 //! is a bit check rather than a list scan.
 
 use rustc_hash::FxHashMap;
+
+use super::events::Lexicon;
 use std::sync::LazyLock;
 
 /// A set of word classes, as bits.
@@ -268,12 +270,19 @@ const CLASSES: &[(WordClass, &[&str])] = &[
     (SAYING, SAYING_LIST),
 ];
 
+/// The first word of an event trigger (data/extract/triggers.tsv): only these words need
+/// a lexicon lookup.
+pub const TRIGGER_START: WordClass = WordClass(1 << 23);
+
 static BY_WORD: LazyLock<FxHashMap<&'static str, WordClass>> = LazyLock::new(|| {
     let mut by_word: FxHashMap<&'static str, WordClass> = FxHashMap::default();
     for (class, words) in CLASSES {
         for word in *words {
             by_word.entry(word).or_default().0 |= class.0;
         }
+    }
+    for word in Lexicon::global().first_words() {
+        by_word.entry(word).or_default().0 |= TRIGGER_START.0;
     }
     by_word
 });

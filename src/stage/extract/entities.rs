@@ -329,8 +329,13 @@ pub fn find(doc: &Document) -> Vec<Found> {
                         _ => country_before(doc, range.start),
                     };
                 }
-                for part in [&tokens[range.start], last] {
-                    registry.alias(part.text, i);
+                // Any part of the name may stand for the person later: "Xi", "Putin",
+                // "Lula" for "Luiz Inacio Lula da Silva".
+                for (k, part) in tokens[range.clone()].iter().enumerate() {
+                    let edge = k == 0 || k + 1 == range.len();
+                    if edge || (part.text.chars().count() > 2 && !part.is(NAME_PARTICLES)) {
+                        registry.alias(part.text, i);
+                    }
                 }
             }
             let acronym = acronym
@@ -378,6 +383,8 @@ pub fn find(doc: &Document) -> Vec<Found> {
             }
         } else if token.is_acronym()
             && !NOT_ORGANISATIONS.contains(&token.text.replace('.', "").as_str())
+            // "DOHA" in a dateline is a city.
+            && doc.gazetteer.lookup(token.text).is_none()
         {
             let known = known_organisation(token.text);
             let name = known.map_or(token.text, |k| k.name.as_str());
@@ -488,6 +495,20 @@ mod tests {
             .iter()
             .any(|(t, ..)| t.contains("While") || t.contains("Democracy")));
         assert!(has(&found, "China", EntityType::Location));
+    }
+
+    #[test]
+    fn middle_names_merge_and_dateline_cities_are_not_organisations() {
+        let found = entities(
+            "DOHA, Nov 27 - Brazilian President Luiz Inacio Lula da Silva arrived. Lula spoke.",
+        );
+        let lula = found
+            .iter()
+            .find(|(t, ..)| t == "Luiz Inacio Lula da Silva");
+        assert_eq!(lula.map(|l| l.2), Some(2), "{found:?}");
+        assert!(!found
+            .iter()
+            .any(|(t, k, _)| t == "DOHA" && *k == EntityType::Organization));
     }
 
     #[test]

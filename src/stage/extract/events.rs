@@ -1113,7 +1113,15 @@ fn into_event(doc: &Document, draft: Draft) -> Event {
                     .by_alpha3(a)
                     .is_some_and(|c| c.alpha2 == place)
             });
-            if !home && !actors.is_empty() {
+            // A meeting in a target's country is a visit to it.
+            let hosted = targets.iter().any(|t| {
+                doc.gazetteer
+                    .by_alpha3(t)
+                    .is_some_and(|c| c.alpha2 == place)
+            });
+            if hosted {
+                cameo = "042".to_owned();
+            } else if !home && !actors.is_empty() {
                 cameo = "044".to_owned();
             }
         }
@@ -1203,6 +1211,21 @@ mod tests {
         );
         assert_eq!(visit.date_start.as_deref(), Some("2024-07-02"));
         assert_eq!(visit.modality, Modality::Planned);
+    }
+
+    #[test]
+    fn a_meeting_in_the_hosts_country_is_a_visit_and_intent_is_agreement() {
+        let found = events("Brazil's president met Chinese officials in Beijing on Friday.");
+        let meeting = found.iter().find(|e| e.plover == "CONSULT").unwrap();
+        assert_eq!(meeting.cameo, "042", "{found:?}");
+        let found = events("Syria says it is willing to withdraw its troops from Lebanon.");
+        let classes: Vec<&str> = found.iter().map(|e| e.plover.as_str()).collect();
+        assert!(
+            classes.contains(&"AGREE") && classes.contains(&"RETREAT"),
+            "{found:?}"
+        );
+        let found = events("Syria says it will not accept any more refugees.");
+        assert_eq!(found[0].plover, "REJECT", "{found:?}");
     }
 
     #[test]

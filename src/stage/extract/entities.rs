@@ -8,7 +8,7 @@
 //! of a personal name. Later short mentions ("Xi", "Putin", "NATO") merge into the full
 //! entity they stand for.
 
-use rustc_hash::FxHashMap;
+use rustc_hash::{FxHashMap, FxHashSet};
 use std::ops::Range;
 use std::sync::LazyLock;
 
@@ -219,9 +219,9 @@ fn looks_like_personal_name(doc: &Document, range: &Range<usize>) -> bool {
                 && !t.is(STOPWORDS)
                 && !ABSTRACT_ENDINGS.iter().any(|e| lower.ends_with(e))
         })
-        && doc.places.iter().all(|m| {
-            m.mention.end <= words[0].start || m.mention.start >= words[words.len() - 1].end
-        })
+        && doc
+            .places_in(words[0].start..words[words.len() - 1].end)
+            .is_empty()
 }
 
 /// A speech verb right before or after the run ("Hwang said", "said Hwang").
@@ -234,9 +234,9 @@ fn beside_speech_verb(tokens: &[Token], range: &Range<usize>) -> bool {
 /// The gazetteer country a span exactly is, with how it matched.
 /// A weak name ("Korean Peninsula", "Jordan") keeps its own wording as an entity.
 fn place_at(doc: &Document, span: &Range<usize>) -> Option<(usize, MentionKind)> {
-    doc.places
+    doc.places_in(span.start..span.start + 1)
         .iter()
-        .find(|m| m.mention.start == span.start && m.mention.end == span.end)
+        .find(|m| m.mention.end == span.end)
         .map(|m| match (m.weak, m.mention.kind) {
             (true, MentionKind::Name) => (m.mention.country, MentionKind::City),
             _ => (m.mention.country, m.mention.kind),
@@ -248,10 +248,10 @@ fn country_before(doc: &Document, token: usize) -> Option<usize> {
     let from = token.saturating_sub(4);
     let start = doc.tokens[from].start;
     let end = doc.tokens[token].start;
-    doc.places
+    doc.places_in(start..end)
         .iter()
         .rev()
-        .find(|m| m.mention.start >= start && m.mention.end <= end)
+        .find(|m| m.mention.end <= end)
         .filter(|m| matches!(m.mention.kind, MentionKind::Name | MentionKind::Demonym))
         .map(|m| m.mention.country)
 }
@@ -355,10 +355,7 @@ pub fn find(doc: &Document) -> Vec<Found> {
     for range in singles {
         let token = &tokens[range.start];
         let span = token.start..token.end;
-        if claimed
-            .iter()
-            .any(|c| c.start <= span.start && span.end <= c.end)
-        {
+        if covered(&claimed, &span) {
             continue;
         }
         if let Some(&i) = registry.by_key.get(token.lower()) {
@@ -397,15 +394,14 @@ pub fn find(doc: &Document) -> Vec<Found> {
     }
 
     // Countries and cities written inside other words ("North Korea-Russia") still count.
+    let mentioned: FxHashSet<usize> = registry
+        .found
+        .iter()
+        .flat_map(|f| f.spans.iter().map(|s| s.start))
+        .collect();
     for m in &doc.places {
         let span = m.mention.start..m.mention.end;
-        let inside = claimed
-            .iter()
-            .any(|c| c.start <= span.start && span.end <= c.end)
-            || registry
-                .found
-                .iter()
-                .any(|f| f.spans.iter().any(|s| s.start == span.start));
+        let inside = covered(&claimed, &span) || mentioned.contains(&span.start);
         if inside || m.mention.kind != MentionKind::Name {
             continue;
         }
@@ -422,6 +418,12 @@ pub fn find(doc: &Document) -> Vec<Found> {
     found
 }
 
+/// Whether `span` lies inside one of `spans` (in order of start, not overlapping).
+fn covered(spans: &[Range<usize>], span: &Range<usize>) -> bool {
+    let after = spans.partition_point(|c| c.start <= span.start);
+    after > 0 && spans[after - 1].end >= span.end
+}
+
 /// "Washington D.C.", "Portland, Ore.": a city followed by its state's abbreviation.
 fn city_with_state(doc: &Document, range: &Range<usize>) -> Option<EntityType> {
     let first = &doc.tokens[range.start];
@@ -429,9 +431,9 @@ fn city_with_state(doc: &Document, range: &Range<usize>) -> Option<EntityType> {
         .iter()
         .all(|t| t.text.ends_with('.'));
     let city = doc
-        .places
+        .places_in(first.start..first.start + 1)
         .iter()
-        .any(|m| m.mention.start == first.start && matches!(m.mention.kind, MentionKind::City));
+        .any(|m| matches!(m.mention.kind, MentionKind::City));
     (city && rest_abbreviated).then_some(EntityType::Location)
 }
 

@@ -324,10 +324,12 @@ fn resolve_persons(actors: &mut Vec<ActorMention>, sentences: &[Range<usize>]) {
             if m.code != UNRESOLVED {
                 return Some(m.code.clone());
             }
-            let sentence = sentences.iter().find(|s| s.contains(&m.token))?;
-            actors
+            let sentence = sentences.get(sentences.partition_point(|s| s.end <= m.token))?;
+            let from = actors.partition_point(|o| o.token < sentence.start);
+            let to = actors.partition_point(|o| o.token < sentence.end);
+            actors[from..to]
                 .iter()
-                .filter(|o| o.country.is_some() && sentence.contains(&o.token))
+                .filter(|o| o.country.is_some())
                 .min_by_key(|o| o.token.abs_diff(m.token))
                 .map(|o| o.code.clone())
                 .or_else(|| main.clone())
@@ -354,15 +356,29 @@ fn actor_mentions(doc: &Document, entities: &[Found]) -> Vec<ActorMention> {
         }
         k > 0 && doc.tokens[k - 1].is(PLACE_PREPOSITIONS)
     };
-    let inside = |span: &Range<usize>, kind: EntityType| {
-        entities.iter().filter(|e| e.kind == kind).any(|e| {
-            e.spans
-                .iter()
-                .any(|s| s.start <= span.start && span.end <= s.end && s != span)
-        })
+    let spans_of = |kind: EntityType| {
+        let mut spans: Vec<Range<usize>> = entities
+            .iter()
+            .filter(|e| e.kind == kind)
+            .flat_map(|e| e.spans.iter().cloned())
+            .collect();
+        spans.sort_by_key(|s| s.start);
+        spans
+    };
+    let (organisations, persons) = (
+        spans_of(EntityType::Organization),
+        spans_of(EntityType::Person),
+    );
+    // Inside a longer name ("Shanghai" in "Shanghai Cooperation Organisation"). Names do
+    // not nest deeply, so the few spans starting just before are enough to look at.
+    let inside = |span: &Range<usize>, spans: &[Range<usize>]| {
+        let after = spans.partition_point(|s| s.start <= span.start);
+        spans[after.saturating_sub(3)..after]
+            .iter()
+            .any(|s| span.end <= s.end && s != span)
     };
     // "North Korea" in "the North Korea-Russia summit" names a party, not a place.
-    let ends_a_word = |end: usize| doc.tokens.iter().any(|t| t.end == end);
+    let ends_a_word = |end: usize| doc.tokens.binary_search_by_key(&end, |t| t.end).is_ok();
     let countries = doc.gazetteer.countries();
     let mut out = Vec::new();
     for m in &doc.places {
@@ -371,7 +387,7 @@ fn actor_mentions(doc: &Document, entities: &[Found]) -> Vec<ActorMention> {
             m.mention.kind,
             MentionKind::Name | MentionKind::Demonym | MentionKind::City | MentionKind::Institution
         );
-        if !usable || inside(&span, EntityType::Organization) || inside(&span, EntityType::Person) {
+        if !usable || inside(&span, &organisations) || inside(&span, &persons) {
             continue;
         }
         let token = token_at(span.start);
@@ -518,7 +534,13 @@ impl Sentence<'_, '_> {
             }
             let leaders = self.word(i + 1) == "leaders" || self.word(i + 1) == "presidents";
             let mut codes: Vec<String> = Vec::new();
-            for m in before.iter().rev().filter(|m| m.token < i && !m.city) {
+            // The antecedents are near: a bounded look back.
+            for m in before
+                .iter()
+                .rev()
+                .take(256)
+                .filter(|m| m.token < i && !m.city)
+            {
                 if leaders && !m.person {
                     continue;
                 }
@@ -917,13 +939,18 @@ impl Draft {
         }
         self.mentions += 1;
         self.last_seen = m.sentence;
-        if !self.sentences.contains(&m.sentence) {
+        // Mentions arrive in order: a new sentence is never one seen before the last.
+        if self.sentences.last() != Some(&m.sentence) {
             self.sentences.push(m.sentence);
         }
     }
 }
 
-/// The events of a document, in order of first mention.
+/// The most events one article yields: far above any real article, it bounds the merging
+/// work on a pathological one.
+const MAX_EVENTS: usize = 256;
+
+/// The events of a document, in order of first mention (at most [`MAX_EVENTS`]).
 pub fn find(doc: &Document, entities: &[Found], published: Option<NaiveDate>) -> Vec<Event> {
     let lexicon = Lexicon::global();
     let all_actors = actor_mentions(doc, entities);
@@ -989,6 +1016,7 @@ pub fn find(doc: &Document, entities: &[Found], published: Option<NaiveDate>) ->
                         drafts[i].absorb(mention);
                         touched.push(i);
                     }
+                    None if drafts.len() >= MAX_EVENTS => {}
                     None if mention.anaphoric && mention.dates.is_none() => {
                         // "the summit" with nothing before it to refer to: a summit of the
                         // sentence's parties.

@@ -50,6 +50,15 @@ impl<'a> Document<'a> {
         }
     }
 
+    /// The places that start within `bytes`, found by binary search (they are in order).
+    pub fn places_in(&self, bytes: Range<usize>) -> &[Match] {
+        let from = self
+            .places
+            .partition_point(|m| m.mention.start < bytes.start);
+        let to = self.places.partition_point(|m| m.mention.start < bytes.end);
+        &self.places[from..to.max(from)]
+    }
+
     /// The text of a sentence.
     pub fn sentence_text(&self, sentence: &Range<usize>) -> &'a str {
         &self.text[self.tokens[sentence.start].start..self.tokens[sentence.end - 1].end]
@@ -104,5 +113,43 @@ impl Stage for Extract {
             })
             .collect();
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::record::RawArticle;
+
+    fn extract(body: String) -> crate::record::EnrichedArticle {
+        let mut article = Article::new(RawArticle::text("hostile", body));
+        Extract::new()
+            .apply(&mut article)
+            .expect("extract accepts any text");
+        article.enriched
+    }
+
+    #[test]
+    fn survives_run_on_and_repetitive_text() {
+        // No sentence ends, names and triggers everywhere, unclosed quotes: each once
+        // made the work grow with the square of the length.
+        let words = [
+            "Paris",
+            "President Xi Jinping",
+            "NATO",
+            "attack",
+            "the summit",
+            "will",
+        ];
+        let run_on: String = (0..60_000)
+            .map(|i| words[i % words.len()])
+            .collect::<Vec<_>>()
+            .join(" ");
+        let out = extract(format!("{run_on} “unclosed «quote „marks"));
+        assert!(out.events.len() <= 256);
+        assert!(!out.entities.is_empty());
+        let repeated = "Xi met Putin in Moscow on May 16. ".repeat(5_000);
+        let out = extract(repeated);
+        assert_eq!(out.events.len(), 1, "one meeting told 5,000 times");
     }
 }

@@ -75,19 +75,17 @@ fn floor_boundary(text: &str, mut at: usize) -> usize {
     at
 }
 
-/// (opening mark offset, inner span, offset after the closing mark) within a paragraph.
+/// (opening mark offset, inner span, offset after the closing mark) within a paragraph,
+/// in one pass over it.
 fn quoted_spans(paragraph: &str) -> Vec<(usize, Range<usize>, usize)> {
     let mut out = Vec::new();
     let mut position = 0;
-    while position < paragraph.len() {
-        let rest = &paragraph[position..];
-        let Some((at, open, close)) = MARKS
+    while let Some((at, open, close)) = paragraph[position..].char_indices().find_map(|(i, c)| {
+        MARKS
             .iter()
-            .filter_map(|&(open, close)| rest.find(open).map(|at| (at, open, close)))
-            .min_by_key(|&(at, ..)| at)
-        else {
-            break;
-        };
+            .find(|(o, _)| *o == c)
+            .map(|&(o, cl)| (i, o, cl))
+    }) {
         let open_at = position + at;
         let inner_start = open_at + open.len_utf8();
         let (inner_end, after) = match paragraph[inner_start..].find(close) {

@@ -139,13 +139,17 @@ fn keeps_final_dot(word: &str) -> bool {
     dotted || initial || ABBREVIATIONS.iter().any(|a| a.eq_ignore_ascii_case(word))
 }
 
+/// The longest sentence, in tokens: a run-on text (a list, a scrape without punctuation)
+/// is cut here so that the work per sentence stays bounded.
+pub const MAX_SENTENCE_TOKENS: usize = 160;
+
 /// Sentences as ranges of token indices.
 pub fn sentences(tokens: &[Token]) -> Vec<Range<usize>> {
     let mut out = Vec::new();
     let mut start = 0;
     let mut i = 0;
     while i < tokens.len() {
-        if i > start && tokens[i].paragraph_start {
+        if i > start && (tokens[i].paragraph_start || i - start >= MAX_SENTENCE_TOKENS) {
             out.push(start..i);
             start = i;
         }
@@ -226,6 +230,15 @@ mod tests {
             split("He said, “It works.” Then left\n\nNew paragraph here"),
             vec!["He said, “It works.”", "Then left", "New paragraph here"]
         );
+    }
+
+    #[test]
+    fn run_on_text_is_cut_into_bounded_sentences() {
+        let text = "word ".repeat(1000);
+        let tokens = tokenize(&text);
+        let all = sentences(&tokens);
+        assert!(all.iter().all(|s| s.len() <= MAX_SENTENCE_TOKENS));
+        assert_eq!(all.iter().map(|s| s.len()).sum::<usize>(), 1000);
     }
 
     #[test]

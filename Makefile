@@ -4,7 +4,7 @@ CARGO ?= cargo
 EVAL_DATA ?= ../shared/eval
 SEED ?= tests/golden/seed
 
-.PHONY: run test lint broker eval bench chaos fmt
+.PHONY: run test lint broker eval bench chaos fuzz fmt
 
 ## run: the pipeline on an embedded broker over the sample feed (no Kafka cluster needed)
 run:
@@ -46,6 +46,13 @@ bench:
 	scripts/bench.sh $(EVAL_DATA)
 	scripts/install-tansu.sh
 	$(CARGO) bench --bench end_to_end
+
+## fuzz: mutation fuzzing of the whole record path on a stable toolchain (FUZZ_CASES records
+## from a time-based seed; a failure prints the seed). With a nightly toolchain and
+## cargo-fuzz, `cargo fuzz run clean` (fuzz/) drives the clean stage with libFuzzer.
+FUZZ_CASES ?= 1000000
+fuzz:
+	NEWSFLOW_FUZZ_CASES=$(FUZZ_CASES) NEWSFLOW_FUZZ_SEED=$$(date +%s) $(CARGO) test --release --test hostile_input -- --nocapture
 
 fmt:
 	$(CARGO) fmt --all

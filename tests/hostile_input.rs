@@ -1,0 +1,155 @@
+//! Mutation fuzzing of the whole record path (decode → clean → classify → extract) on a
+//! stable toolchain: records of the sample feed, as JSON and as HTML, with bytes flipped,
+//! spliced, repeated and cut, plus random bytes. Every record must come out enriched or
+//! rejected with a reason; a stage panic (caught and reported as `stage_failed`) fails.
+//!
+//! `cargo test --test hostile_input` runs a fixed-seed round; `make fuzz` runs it in
+//! release for longer (`NEWSFLOW_FUZZ_CASES`, `NEWSFLOW_FUZZ_SEED`).
+
+use newsflow::record::DeadLetterReason;
+use newsflow::stage::Pipeline;
+
+/// xorshift64*: small, deterministic, good enough to pick mutations.
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
+    }
+
+    fn below(&mut self, n: usize) -> usize {
+        (self.next() % n.max(1) as u64) as usize
+    }
+}
+
+fn setting(name: &str, default: u64) -> u64 {
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
+/// The seed corpus: the sample feed's records, and each body wrapped as an HTML page
+/// with markup that stresses the parser.
+fn corpus() -> Vec<Vec<u8>> {
+    let feed = include_str!("../data/sample-feed.jsonl");
+    let mut out: Vec<Vec<u8>> = feed.lines().map(|l| l.as_bytes().to_vec()).collect();
+    for line in feed.lines().take(8) {
+        let Ok(record) = serde_json::from_str::<serde_json::Value>(line) else {
+            continue;
+        };
+        let body = record["body"].as_str().unwrap_or_default();
+        let html = format!(
+            "<html><head><title>T</title><script>var a='<p>';</script></head><body>\
+             <nav><a href=/>Home</a></nav>{}<article><h1>Title</h1><p>{}</p></article>\
+             <div class=comments>LEAVE A REPLY</div></body></html>",
+            "<div><span>".repeat(200),
+            body.replace("\n\n", "</p><p>")
+        );
+        let page = serde_json::json!({"id": "page", "content_type": "text/html", "body": html});
+        out.push(page.to_string().into_bytes());
+    }
+    out
+}
+
+fn mutate(rng: &mut Rng, input: &[u8], corpus: &[Vec<u8>]) -> Vec<u8> {
+    let mut bytes = input.to_vec();
+    for _ in 0..1 + rng.below(6) {
+        let at = rng.below(bytes.len() + 1);
+        match rng.below(7) {
+            0 if !bytes.is_empty() => {
+                let i = rng.below(bytes.len());
+                bytes[i] ^= 1 << rng.below(8);
+            }
+            1 => bytes.insert(at, rng.next() as u8),
+            2 if at < bytes.len() => {
+                let end = (at + rng.below(64)).min(bytes.len());
+                bytes.drain(at..end);
+            }
+            3 => {
+                // Splice in a piece of another record.
+                let other = &corpus[rng.below(corpus.len())];
+                let start = rng.below(other.len());
+                let end = (start + rng.below(256)).min(other.len());
+                bytes.splice(at..at, other[start..end].iter().copied());
+            }
+            4 if at < bytes.len() => {
+                // Repeat a piece many times: long runs, deep nesting.
+                let end = (at + 1 + rng.below(16)).min(bytes.len());
+                let piece = bytes[at..end].to_vec();
+                let times = 1 + rng.below(2_000);
+                bytes.splice(
+                    at..at,
+                    piece.iter().copied().cycle().take(piece.len() * times),
+                );
+            }
+            5 => {
+                let tricky: [&[u8]; 8] = [
+                    b"\\ud800",
+                    b"\xff\xfe",
+                    b"\xe2\x80",
+                    b"\"",
+                    b"\\",
+                    b"<p>",
+                    b"\xe2\x80\x9c",
+                    b"\0",
+                ];
+                bytes.splice(at..at, tricky[rng.below(tricky.len())].iter().copied());
+            }
+            _ => bytes.truncate(at),
+        }
+    }
+    bytes
+}
+
+#[test]
+fn no_input_makes_a_stage_fail() {
+    let cases = setting("NEWSFLOW_FUZZ_CASES", 300);
+    let seed = setting("NEWSFLOW_FUZZ_SEED", 0x6e65_7773_666c_6f77);
+    let corpus = corpus();
+    let pipeline = Pipeline::standard();
+    let mut rng = Rng(seed | 1);
+    let (mut enriched, mut rejected) = (0u64, 0u64);
+    for case in 0..cases {
+        let input = if case % 10 == 9 {
+            (0..rng.below(4_096)).map(|_| rng.next() as u8).collect()
+        } else if case % 2 == 0 {
+            // Mutate the body inside a well-formed record, so the stages see it.
+            let base = &corpus[rng.below(corpus.len())];
+            let mut record: serde_json::Value =
+                serde_json::from_slice(base).unwrap_or_else(|_| serde_json::json!({"id": "x"}));
+            let body = record["body"]
+                .as_str()
+                .unwrap_or_default()
+                .as_bytes()
+                .to_vec();
+            let body = mutate(&mut rng, &body, &corpus);
+            record["body"] = String::from_utf8_lossy(&body).into_owned().into();
+            record.to_string().into_bytes()
+        } else {
+            let base = corpus[rng.below(corpus.len())].clone();
+            mutate(&mut rng, &base, &corpus)
+        };
+        match pipeline.enrich(&input, 10 * 1024 * 1024) {
+            Ok(_) => enriched += 1,
+            Err(rejection) => {
+                assert_ne!(
+                    rejection.reason,
+                    DeadLetterReason::StageFailed,
+                    "case {case} (seed {seed:#x}): {}\ninput: {:?}",
+                    rejection.error,
+                    String::from_utf8_lossy(&input[..input.len().min(2_000)])
+                );
+                rejected += 1;
+            }
+        }
+    }
+    eprintln!("{cases} cases: {enriched} enriched, {rejected} rejected with a reason");
+    assert!(
+        enriched > 0 && rejected > 0,
+        "the mutations reach both outcomes"
+    );
+}

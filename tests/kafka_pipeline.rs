@@ -136,6 +136,56 @@ async fn enriches_good_articles_and_dead_letters_malformed_ones() {
     ids.dedup();
     assert_eq!(ids.len(), GOOD, "distinct ids");
 
+    // Every event of every article, once more on its own, keyed by its fingerprint.
+    let expected_events: Vec<(String, String)> = enriched
+        .iter()
+        .flat_map(|record| {
+            let value: Value = serde_json::from_slice(&record.value).expect("enriched JSON");
+            let id = value["id"].as_str().unwrap_or_default().to_owned();
+            value["events"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .map(|e| {
+                    (
+                        id.clone(),
+                        e["fingerprint"].as_str().unwrap_or_default().to_owned(),
+                    )
+                })
+                .collect::<Vec<_>>()
+        })
+        .collect();
+    assert!(
+        !expected_events.is_empty(),
+        "the sample feed reports events"
+    );
+    let events = broker.consume(
+        "news.events",
+        PARTITIONS,
+        expected_events.len(),
+        Duration::from_secs(30),
+    );
+    let mut published: Vec<(String, String)> = events
+        .iter()
+        .map(|record| {
+            let value: Value = serde_json::from_slice(&record.value).expect("event JSON");
+            let fingerprint = value["fingerprint"]
+                .as_str()
+                .expect("fingerprint")
+                .to_owned();
+            assert_eq!(record.key.as_deref(), Some(fingerprint.as_bytes()));
+            assert!(value["plover"].is_string() && value["sentence"].is_string());
+            (
+                value["article_id"].as_str().expect("article id").to_owned(),
+                fingerprint,
+            )
+        })
+        .collect();
+    let mut expected_events = expected_events;
+    published.sort();
+    expected_events.sort();
+    assert_eq!(published, expected_events, "events topic");
+
     // Every malformed record, with its original bytes and reason.
     assert_eq!(dead.len(), bad.len(), "dead letters");
     for (key, value, reason) in &bad {

@@ -108,6 +108,7 @@ fn event_records_match_their_schema() {
         .iter()
         .flat_map(EventRecord::all_of)
         .collect();
+    assert!(!records.is_empty(), "the inputs report events");
     for record in &records {
         let value = serde_json::to_value(record).expect("serialise");
         assert_valid(&schema, &value, &format!("event of {}", record.article_id));

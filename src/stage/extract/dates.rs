@@ -33,7 +33,12 @@ struct Patterns {
 }
 
 static PATTERNS: LazyLock<Patterns> = LazyLock::new(|| {
-    let build = |pattern: String| Regex::new(&pattern).expect("date pattern");
+    // ASCII word boundaries and digits: the date words are ASCII, and Unicode boundaries
+    // would keep the regex engine off its fast DFA.
+    let build = |pattern: String| {
+        let ascii = pattern.replace(r"\b", r"(?-u:\b)").replace(r"\d", "[0-9]");
+        Regex::new(&ascii).expect("date pattern")
+    };
     Patterns {
         month_day: build(format!(
             r"\b{MONTH} (\d{{1,2}})(?:st|nd|rd|th)?(?:\s*(?:and|to|through|-|–)\s*(\d{{1,2}})(?:st|nd|rd|th)?)?(?:,? (\d{{4}}))?\b"

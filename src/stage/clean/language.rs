@@ -3,6 +3,10 @@
 //! Function words settle the common Latin-script languages of news cheaply; whatlang's
 //! trigram model, several times slower, decides the rest.
 
+use std::sync::LazyLock;
+
+use rustc_hash::FxHashMap;
+
 use crate::record::floor_char_boundary;
 
 /// Bytes of text given to identification: a couple of paragraphs settle the language,
@@ -62,6 +66,18 @@ const FUNCTION_WORDS: &[(&str, &[&str])] = &[
         ],
     ),
 ];
+/// Each function word with the languages (bits, in the order of [`FUNCTION_WORDS`]) it
+/// belongs to.
+static FUNCTION_WORD_LANGUAGES: LazyLock<FxHashMap<&'static str, u8>> = LazyLock::new(|| {
+    let mut by_word: FxHashMap<&'static str, u8> = FxHashMap::default();
+    for (i, (_, words)) in FUNCTION_WORDS.iter().enumerate() {
+        for word in *words {
+            *by_word.entry(word).or_default() |= 1 << i;
+        }
+    }
+    by_word
+});
+
 /// Bytes of the longest function word: longer words are not looked up.
 const LONGEST_FUNCTION_WORD: usize = 5;
 /// Words read for the function-word count.
@@ -86,14 +102,27 @@ pub fn identify(text: &str, declared: Option<&str>) -> Option<String> {
 fn by_function_words(text: &str) -> Option<&'static str> {
     let mut counts = [0usize; FUNCTION_WORDS.len()];
     let mut words = 0;
+    let mut buffer = [0u8; LONGEST_FUNCTION_WORD];
     for word in text.split_whitespace().take(FUNCTION_SAMPLE_WORDS) {
         words += 1;
         let word = word.trim_matches(|c: char| !c.is_alphabetic());
         if word.len() > LONGEST_FUNCTION_WORD {
             continue;
         }
-        for (count, (_, list)) in counts.iter_mut().zip(FUNCTION_WORDS) {
-            if list.iter().any(|w| word.eq_ignore_ascii_case(w)) {
+        // Lower-cased without allocating for ASCII words, the usual case.
+        let owned;
+        let lower = if word.is_ascii() {
+            let buffer = &mut buffer[..word.len()];
+            buffer.copy_from_slice(word.as_bytes());
+            buffer.make_ascii_lowercase();
+            std::str::from_utf8(buffer).unwrap_or_default()
+        } else {
+            owned = word.to_lowercase();
+            owned.as_str()
+        };
+        let languages = FUNCTION_WORD_LANGUAGES.get(lower).copied().unwrap_or(0);
+        for (i, count) in counts.iter_mut().enumerate() {
+            if languages & (1 << i) != 0 {
                 *count += 1;
             }
         }

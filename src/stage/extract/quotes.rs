@@ -100,7 +100,8 @@ fn quoted_spans(paragraph: &str) -> Vec<(usize, Range<usize>, usize)> {
 
 fn has_attribution_verb(text: &str) -> bool {
     text.split(|c: char| !c.is_alphabetic())
-        .any(|w| ATTRIBUTION_VERBS.contains(&w.to_lowercase().as_str()))
+        .filter(|w| (4..=12).contains(&w.len()))
+        .any(|w| ATTRIBUTION_VERBS.iter().any(|v| v.eq_ignore_ascii_case(w)))
 }
 
 /// The speakers that may be named in `window`: persons first, then organisations.

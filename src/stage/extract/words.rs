@@ -287,8 +287,15 @@ static BY_WORD: LazyLock<FxHashMap<&'static str, WordClass>> = LazyLock::new(|| 
     by_word
 });
 
+/// The longest word in any class, in bytes: longer words need no lookup.
+static LONGEST: LazyLock<usize> =
+    LazyLock::new(|| BY_WORD.keys().map(|w| w.len()).max().unwrap_or(0));
+
 /// The classes a lower-case word belongs to.
 pub fn classes_of(lower: &str) -> WordClass {
+    if lower.len() > *LONGEST {
+        return WordClass::default();
+    }
     BY_WORD.get(lower).copied().unwrap_or_default()
 }
 

@@ -514,6 +514,12 @@ mod tests {
     }
 
     #[test]
+    fn a_country_name_in_lower_case_is_another_word() {
+        let found = entities("A reunion between the two leaders is near.");
+        assert!(found.is_empty(), "{found:?}");
+    }
+
+    #[test]
     fn a_leader_speaks_for_the_country_in_their_title() {
         let doc = Document::new("Lebanon's new President Elias Hrawi spoke. Hrawi left.");
         let found = find(&doc);

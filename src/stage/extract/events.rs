@@ -1043,15 +1043,22 @@ pub fn find(doc: &Document, entities: &[Found], published: Option<NaiveDate>) ->
         }
         // Events told in one sentence happen in one place: "a bilateral meeting separate
         // from the SCO summit" is where the summit is.
-        let place = touched
+        // Only between events of one kind: a past summit named beside a planned one
+        // did not happen where the planned one will.
+        let placed: Vec<(Modality, (usize, String))> = touched
             .iter()
-            .find_map(|&i| drafts[i].mention.location.clone());
-        if let Some(place) = place {
-            for &i in &touched {
-                let e = &mut drafts[i].mention;
-                if e.location.is_none() && e.class == "CONSULT" {
-                    e.location = Some(place.clone());
-                }
+            .filter_map(|&i| {
+                let e = &drafts[i].mention;
+                e.location.clone().map(|place| (e.modality, place))
+            })
+            .collect();
+        for &i in &touched {
+            let e = &mut drafts[i].mention;
+            if e.location.is_none() && e.class == "CONSULT" {
+                e.location = placed
+                    .iter()
+                    .find(|(modality, _)| *modality == e.modality)
+                    .map(|(_, place)| place.clone());
             }
         }
     }
@@ -1254,6 +1261,20 @@ mod tests {
         );
         let found = events("Syria says it will not accept any more refugees.");
         assert_eq!(found[0].plover, "REJECT", "{found:?}");
+    }
+
+    #[test]
+    fn a_past_event_does_not_take_the_place_of_a_planned_one() {
+        let found = events(
+            "Xi Jinping will meet Vladimir Putin in Kazakhstan. The summit will be held a \
+             month after the summit that was held on May 16.",
+        );
+        let past = found
+            .iter()
+            .find(|e| e.modality == Modality::Occurred)
+            .unwrap();
+        assert_eq!(past.date_start.as_deref(), Some("2024-05-16"), "{found:?}");
+        assert_eq!(past.location, None);
     }
 
     #[test]

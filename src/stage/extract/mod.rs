@@ -40,6 +40,13 @@ impl<'a> Document<'a> {
         let places = places
             .into_iter()
             .filter(|m| !m.weak || m.mention.kind == MentionKind::Name)
+            // A name written in lower case is another word ("a reunion", "chad").
+            .filter(|m| {
+                text[m.mention.start..]
+                    .chars()
+                    .next()
+                    .is_some_and(|c| !c.is_lowercase())
+            })
             .collect();
         Self {
             text,

@@ -123,9 +123,8 @@ const VERB_CUES_LIST: &[&str] = &[
 ];
 
 pub const PLACE_PREPOSITIONS: WordClass = WordClass(1 << 8);
-const PLACE_PREPOSITIONS_LIST: &[&str] = &[
-    "in", "at", "near", "from", "outside", "inside", "across", "on",
-];
+const PLACE_PREPOSITIONS_LIST: &[&str] =
+    &["in", "at", "near", "from", "outside", "inside", "across"];
 
 pub const SUBORDINATORS: WordClass = WordClass(1 << 9);
 #[rustfmt::skip]

@@ -18,6 +18,10 @@ const MIN_SHARE: f64 = 0.3;
 const MIN_SCORE: f64 = 1.5;
 /// At most this many topics are reported.
 const MAX_TOPICS: usize = 4;
+/// Politics leads a facet topic (see [`Lexicon::put_policy_first`]) when it scores at
+/// least this share of the facet's score.
+const POLICY_SHARE: f64 = 0.6;
+const POLITICS: &str = "medtop:11000000";
 
 struct TopicInfo {
     qcode: String,
@@ -137,6 +141,7 @@ impl Lexicon {
             .filter(|(_, score)| *score >= MIN_SHARE * best)
             .collect();
         ranked.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
+        self.put_policy_first(&mut ranked);
         ranked.truncate(MAX_TOPICS);
         let total: f64 = ranked.iter().map(|(_, s)| s).sum();
         ranked
@@ -147,6 +152,22 @@ impl Lexicon {
                 score: (score / total * 1000.0).round() / 1000.0,
             })
             .collect()
+    }
+
+    /// A facet led by government ("ministers plan exam reform") is a policy story: when the
+    /// leading topic is a facet and politics scores close behind, politics leads.
+    fn put_policy_first(&self, ranked: &mut [(usize, f64)]) {
+        let Some(&(first, first_score)) = ranked.first() else {
+            return;
+        };
+        if self.topics[first].prior >= 1.0 {
+            return;
+        }
+        if let Some(position) = ranked.iter().position(|(topic, score)| {
+            self.topics[*topic].qcode == POLITICS && *score >= POLICY_SHARE * first_score
+        }) {
+            ranked[..=position].rotate_right(1);
+        }
     }
 }
 

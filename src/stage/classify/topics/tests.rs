@@ -90,3 +90,18 @@ fn every_topic_is_declared_once_with_terms() {
         );
     }
 }
+
+#[test]
+fn a_facet_led_by_government_is_a_policy_story() {
+    let topics = Lexicon::global().classify(
+        "Exam reform plan for secondary schools",
+        "Pupils and teachers will be consulted on the new curriculum, the education \
+         secretary said, and the government backed the plan.",
+    );
+    assert_eq!(topics[0].qcode, "medtop:11000000", "{topics:?}");
+    let topics = Lexicon::global().classify(
+        "Schools face teacher shortage",
+        "Head teachers say classes are being merged; the government said it was recruiting.",
+    );
+    assert_eq!(topics[0].qcode, "medtop:05000000", "{topics:?}");
+}

@@ -32,15 +32,25 @@ impl ContentType {
     /// Guesses the type of a body that did not declare one: markup tags near the start
     /// or a fair number of tags overall mean HTML.
     pub fn sniff(body: &str) -> Self {
-        let head = &body[..floor_char_boundary(body, 2048)];
-        let head_lower = head.to_ascii_lowercase();
-        if head_lower.contains("<!doctype html") || head_lower.contains("<html") {
-            return Self::Html;
-        }
-        const TAGS: [&str; 8] = [
-            "<p>", "<p ", "<div", "<br", "<body", "<article", "<span", "<h1",
+        let head = &body.as_bytes()[..floor_char_boundary(body, 2048)];
+        // Looks only behind each '<': plain text has few or none, so this costs next to
+        // nothing on the common case.
+        const TAGS: [&[u8]; 8] = [
+            b"p>", b"p ", b"div", b"br", b"body", b"article", b"span", b"h1",
         ];
-        let tag_count: usize = TAGS.iter().map(|t| head_lower.matches(t).count()).sum();
+        let mut tag_count = 0;
+        for at in memchr::memchr_iter(b'<', head) {
+            let after = &head[at + 1..];
+            let opens = |name: &[u8]| {
+                after
+                    .get(..name.len())
+                    .is_some_and(|start| start.eq_ignore_ascii_case(name))
+            };
+            if opens(b"!doctype html") || opens(b"html") {
+                return Self::Html;
+            }
+            tag_count += TAGS.iter().filter(|tag| opens(tag)).count();
+        }
         if tag_count >= 2 {
             Self::Html
         } else {

@@ -9,23 +9,63 @@ const SHINGLE: usize = 3;
 /// The SimHash of the text's lowercased word 3-grams, as 16 hex digits.
 pub fn simhash(text: &str) -> String {
     let words = word_hashes(text);
-    let mut weights = [0i32; 64];
-    let width = SHINGLE.min(words.len());
-    if width > 0 {
-        for shingle in words.windows(width) {
-            let feature = mix(shingle.iter().fold(0u64, |acc, w| acc.rotate_left(17) ^ w));
-            for (bit, weight) in weights.iter_mut().enumerate() {
-                *weight += ((feature >> bit & 1) as i32) * 2 - 1;
+    // Texts shorter than a shingle are one feature; an empty text has none.
+    let width = SHINGLE.min(words.len()).max(1);
+    let features = words
+        .windows(width)
+        .map(|shingle| mix(shingle.iter().fold(0u64, |acc, w| acc.rotate_left(17) ^ w)));
+    format!("{:016x}", majority_bits(features))
+}
+
+/// Bit `i` of the result is set when bit `i` is set in more than half of the features.
+/// The per-bit counts are kept eight to a word, one byte each, by adding a table entry per
+/// feature byte: eight additions per feature instead of sixty-four.
+fn majority_bits(features: impl Iterator<Item = u64>) -> u64 {
+    let mut ones = [0u32; 64];
+    let mut lanes = [0u64; 8];
+    let mut pending = 0u32;
+    let mut total = 0u32;
+    let flush = |lanes: &mut [u64; 8], ones: &mut [u32; 64]| {
+        for (byte, lane) in lanes.iter_mut().enumerate() {
+            for (bit, count) in lane.to_le_bytes().into_iter().enumerate() {
+                ones[byte * 8 + bit] += u32::from(count);
             }
+            *lane = 0;
+        }
+    };
+    for feature in features {
+        for (byte, lane) in lanes.iter_mut().enumerate() {
+            *lane += SPREAD[usize::from(feature.to_le_bytes()[byte])];
+        }
+        total += 1;
+        pending += 1;
+        // A byte lane holds at most 255 before it would carry into its neighbour.
+        if pending == 255 {
+            flush(&mut lanes, &mut ones);
+            pending = 0;
         }
     }
-    let hash = weights
-        .iter()
+    flush(&mut lanes, &mut ones);
+    ones.iter()
         .enumerate()
-        .filter(|(_, weight)| **weight > 0)
-        .fold(0u64, |acc, (bit, _)| acc | 1 << bit);
-    format!("{hash:016x}")
+        .filter(|(_, count)| 2 * **count > total)
+        .fold(0u64, |acc, (bit, _)| acc | 1 << bit)
 }
+
+/// Byte `b` spread over the eight bytes of a word: byte `i` is bit `i` of `b`.
+const SPREAD: [u64; 256] = {
+    let mut table = [0u64; 256];
+    let mut b = 0;
+    while b < 256 {
+        let mut bit = 0;
+        while bit < 8 {
+            table[b] |= ((b as u64 >> bit) & 1) << (bit * 8);
+            bit += 1;
+        }
+        b += 1;
+    }
+    table
+};
 
 /// The hash of each word (a run of letters and digits), lowercased so case does not
 /// change the fingerprint. ASCII text, most of it, is split and lowercased bytewise.
@@ -79,7 +119,7 @@ fn mix(mut x: u64) -> u64 {
 
 #[cfg(test)]
 mod tests {
-    use super::simhash;
+    use super::{majority_bits, simhash};
 
     fn distance(a: &str, b: &str) -> u32 {
         let (a, b) = (
@@ -107,5 +147,34 @@ mod tests {
         assert!(distance(&simhash(text), &simhash(&edited)) <= 12);
         assert!(distance(&simhash(text), &simhash(other)) > 16);
         assert_eq!(simhash(""), "0000000000000000");
+    }
+
+    #[test]
+    fn majority_bits_agrees_with_counting_each_bit() {
+        // Enough features to overflow a byte lane several times over.
+        let mut state = 0x9e37_79b9_7f4a_7c15u64;
+        let features: Vec<u64> = (0..2000)
+            .map(|_| {
+                state = super::mix(state.wrapping_add(0x9e37_79b9_7f4a_7c15));
+                // Skew the bits so the majorities are not all coin flips.
+                state | (state >> 7) & 0xff00_ff00_ff00_ff00
+            })
+            .collect();
+        for n in [0, 1, 2, 254, 255, 256, 511, 2000] {
+            let slice = &features[..n];
+            let expected = (0..64).fold(0u64, |acc, bit| {
+                let ones = slice.iter().filter(|f| *f >> bit & 1 == 1).count();
+                if 2 * ones > n {
+                    acc | 1 << bit
+                } else {
+                    acc
+                }
+            });
+            assert_eq!(
+                majority_bits(slice.iter().copied()),
+                expected,
+                "{n} features"
+            );
+        }
     }
 }

@@ -71,7 +71,7 @@ impl Stage for Clean {
             date: extracted.date,
             credits: extracted.credits,
             language: language::identify(&text, declared_language),
-            word_count: text.split_whitespace().count(),
+            word_count: normalize::word_count(&text),
             fingerprint: fingerprint::simhash(&text),
             removed: extracted.removed,
             paragraphs: extracted.paragraphs,

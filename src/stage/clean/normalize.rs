@@ -53,6 +53,23 @@ pub fn push_collapsed(out: &mut String, raw: &str) -> usize {
     appended
 }
 
+/// The number of whitespace-separated words, counted bytewise when the text is ASCII (as
+/// most is): several times faster than `split_whitespace` on long texts.
+pub fn word_count(text: &str) -> usize {
+    if !text.is_ascii() {
+        return text.split_whitespace().count();
+    }
+    // As `char::is_whitespace`, which also counts the vertical tab.
+    let space = |b: &u8| b.is_ascii_whitespace() || *b == 0x0b;
+    let bytes = text.as_bytes();
+    let previous = std::iter::once(&b' ').chain(bytes);
+    bytes
+        .iter()
+        .zip(previous)
+        .filter(|(byte, before)| !space(byte) && space(before))
+        .count()
+}
+
 /// One line or paragraph, normalised: see [`push_collapsed`], then trimmed and NFC.
 pub fn normalize(raw: &str) -> String {
     let mut out = String::with_capacity(raw.len());
@@ -182,6 +199,24 @@ fn named_entity(name: &str) -> Option<char> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn counts_words_as_split_whitespace_does() {
+        for text in [
+            "",
+            " ",
+            "one",
+            "  two  words ",
+            "tab\tand\nnew\r\nline\x0bvertical\x0cfeed",
+            "non-ASCII\u{a0}space café ends",
+        ] {
+            assert_eq!(
+                word_count(text),
+                text.split_whitespace().count(),
+                "{text:?}"
+            );
+        }
+    }
 
     #[test]
     fn decodes_entities_and_drops_invisible_characters() {

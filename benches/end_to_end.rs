@@ -36,12 +36,23 @@ const PARTITIONS: i32 = 4;
 const WARM_UP_SECONDS: u64 = 2;
 
 fn start_pipeline(broker: &Broker, input: &str, output: &str, group: &str) -> Child {
+    start_pipeline_on(broker, input, output, group, free_port())
+}
+
+/// [`start_pipeline`] with its metrics served on `metrics_port`.
+fn start_pipeline_on(
+    broker: &Broker,
+    input: &str,
+    output: &str,
+    group: &str,
+    metrics_port: u16,
+) -> Child {
     newsflow()
         .args(["run", "--brokers", &broker.address(), "--group-id", group])
         .args(["--input-topic", input, "--output-topic", output])
         .args(["--events-topic", &format!("{output}.events")])
         .args(["--dlq-topic", &format!("{output}.dlq")])
-        .args(["--metrics-addr", &format!("127.0.0.1:{}", free_port())])
+        .args(["--metrics-addr", &format!("127.0.0.1:{metrics_port}")])
         // tansu holds a fetch for the whole fetch.wait.max.ms even when records are there.
         .args([
             "-X",
@@ -82,6 +93,17 @@ fn memory_mib(pid: u32, field: &str) -> f64 {
         .map_or(0.0, |kib| kib / 1024.0)
 }
 
+/// The sum of a metric's samples (all label sets) on newsflow's /metrics, or NaN.
+fn metric_sum(port: u16, name: &str) -> f64 {
+    let Some((_, text)) = support::http_get(port, "/metrics") else {
+        return f64::NAN;
+    };
+    text.lines()
+        .filter(|line| line.starts_with(name))
+        .filter_map(|line| line.rsplit(' ').next()?.parse::<f64>().ok())
+        .sum()
+}
+
 /// Records in `topic`, read from the start until `expected` are in or none came for 10 s.
 /// (Counted by reading: tansu's watermarks can trail the records it serves.)
 fn records_in(brokers: &str, topic: &str, expected: usize) -> usize {
@@ -104,7 +126,8 @@ async fn soak(broker: &Broker, input: &[support::Keyed], rate: u64, seconds: u64
         broker,
         &["soak.in", "soak.out", "soak.out.events", "soak.out.dlq"],
     );
-    let mut pipeline = start_pipeline(broker, "soak.in", "soak.out", "bench-soak");
+    let metrics_port = free_port();
+    let mut pipeline = start_pipeline_on(broker, "soak.in", "soak.out", "bench-soak", metrics_port);
     tokio::time::sleep(Duration::from_secs(8)).await;
     let producer = broker.producer();
     let tick = Duration::from_millis(20);
@@ -113,6 +136,8 @@ async fn soak(broker: &Broker, input: &[support::Keyed], rate: u64, seconds: u64
     let mut ticker = tokio::time::interval(tick);
     let mut records = input.iter().cycle();
     let mut samples = Vec::new();
+    // Input not yet read, summed over partitions: a replica that falls behind buffers more.
+    let mut lags = Vec::new();
     let mut produced = 0usize;
     for n in 0..ticks {
         ticker.tick().await;
@@ -127,6 +152,7 @@ async fn soak(broker: &Broker, input: &[support::Keyed], rate: u64, seconds: u64
         }
         if n % (10_000 / tick.as_millis() as u64) == 0 {
             samples.push(rss_mib(pipeline.id()));
+            lags.push(metric_sum(metrics_port, "newsflow_consumer_lag_messages"));
         }
     }
     // Every article out before the verdict.
@@ -147,8 +173,14 @@ async fn soak(broker: &Broker, input: &[support::Keyed], rate: u64, seconds: u64
         .step_by(6)
         .map(|mib| format!("{mib:.0}"))
         .collect();
+    let lag_by_minute: Vec<String> = lags
+        .iter()
+        .step_by(6)
+        .map(|lag| format!("{lag:.0}"))
+        .collect();
     format!(
-        "| newsflow soak at {rate}/s for {seconds} s ({out} of {stored} stored out; {produced} sent) | {rate} | | | | {highest:.0} (at 1 min {settled:.0}, at the end {last:.0}: {:+.1}%; by minute: {}) |",
+        "| newsflow soak at {rate}/s for {seconds} s ({out} of {stored} stored out; {produced} sent; consumer lag by minute: {}) | {rate} | | | | {highest:.0} (at 1 min {settled:.0}, at the end {last:.0}: {:+.1}%; by minute: {}) |",
+        lag_by_minute.join(" "),
         100.0 * (highest - settled) / settled,
         by_minute.join(" ")
     )

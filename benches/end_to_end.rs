@@ -34,6 +34,15 @@ use support::{articles, free_port, newsflow, produce_with, reader, setting, Brok
 const PARTITIONS: i32 = 4;
 /// Seconds at the offered rate before latencies count.
 const WARM_UP_SECONDS: u64 = 2;
+/// Paced runs produce a slice of their rate every tick.
+const TICK: Duration = Duration::from_millis(20);
+/// How long a consumer group takes to form before a paced run starts its clock.
+const GROUP_FORMING: Duration = Duration::from_secs(8);
+
+/// Records produced per [`TICK`] to offer `rate` articles/s.
+fn per_tick(rate: u64) -> usize {
+    (rate as usize * TICK.as_millis() as usize / 1000).max(1)
+}
 
 fn start_pipeline(broker: &Broker, input: &str, output: &str, group: &str) -> Child {
     start_pipeline_on(broker, input, output, group, free_port())
@@ -128,12 +137,11 @@ async fn soak(broker: &Broker, input: &[support::Keyed], rate: u64, seconds: u64
     );
     let metrics_port = free_port();
     let mut pipeline = start_pipeline_on(broker, "soak.in", "soak.out", "bench-soak", metrics_port);
-    tokio::time::sleep(Duration::from_secs(8)).await;
+    tokio::time::sleep(GROUP_FORMING).await;
     let producer = broker.producer();
-    let tick = Duration::from_millis(20);
-    let per_tick = (rate as usize * tick.as_millis() as usize / 1000).max(1);
-    let ticks = seconds * 1000 / tick.as_millis() as u64;
-    let mut ticker = tokio::time::interval(tick);
+    let per_tick = per_tick(rate);
+    let ticks = seconds * 1000 / TICK.as_millis() as u64;
+    let mut ticker = tokio::time::interval(TICK);
     let mut records = input.iter().cycle();
     let mut samples = Vec::new();
     // Input not yet read, summed over partitions: a replica that falls behind buffers more.
@@ -150,7 +158,7 @@ async fn soak(broker: &Broker, input: &[support::Keyed], rate: u64, seconds: u64
                 produced += 1;
             }
         }
-        if n % (10_000 / tick.as_millis() as u64) == 0 {
+        if n % (10_000 / TICK.as_millis() as u64) == 0 {
             samples.push(rss_mib(pipeline.id()));
             lags.push(metric_sum(metrics_port, "newsflow_consumer_lag_messages"));
         }
@@ -359,8 +367,7 @@ async fn main() {
     let offered = (rate * (WARM_UP_SECONDS + seconds)) as usize;
     let (paced, _) = bench_articles(offered);
     let mut pipeline = start_pipeline(&broker, "rate.in", "rate.out", "bench-rate");
-    // Let the group form before the clock starts.
-    tokio::time::sleep(Duration::from_secs(8)).await;
+    tokio::time::sleep(GROUP_FORMING).await;
     let producer = broker.producer();
     let brokers = broker.address();
     let reading = tokio::task::spawn_blocking(move || {
@@ -372,9 +379,8 @@ async fn main() {
         )
     });
     let mut sent = HashMap::with_capacity(offered);
-    let tick = Duration::from_millis(20);
-    let per_tick = (rate as usize * tick.as_millis() as usize / 1000).max(1);
-    let mut ticker = tokio::time::interval(tick);
+    let per_tick = per_tick(rate);
+    let mut ticker = tokio::time::interval(TICK);
     for (index, chunk) in paced.chunks(per_tick).enumerate() {
         ticker.tick().await;
         let now = Instant::now();

@@ -3,7 +3,7 @@
 //! lines are recognised from the title, which the feed gives or the text repeats.
 
 use super::boilerplate::{Furniture, Verdict};
-use super::normalize::normalize;
+use super::normalize::{normalize, word_count};
 use super::{Extracted, Removals};
 
 /// The first lines, where a page's header (breadcrumbs, title, counters) sits.
@@ -157,10 +157,7 @@ fn breadcrumb_trail(line: &str) -> Option<String> {
 }
 
 fn words_in(paragraphs: &[String]) -> usize {
-    paragraphs
-        .iter()
-        .map(|p| p.split_whitespace().count())
-        .sum()
+    paragraphs.iter().map(|p| word_count(p)).sum()
 }
 
 /// The last crumb of a trail; without separators, the words after the root.

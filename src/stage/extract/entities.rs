@@ -358,7 +358,7 @@ pub fn find(doc: &Document) -> Vec<Found> {
         if covered(&claimed, &span) {
             continue;
         }
-        if let Some(&i) = registry.by_key.get(token.lower()) {
+        if let Some(&i) = registry.by_key.get(&*token.lower()) {
             registry.found[i].spans.push(span);
         } else if let Some((country, kind)) = place_at(doc, &span) {
             match kind {

@@ -19,6 +19,7 @@
 //! compatible date, place and modality join each other.
 
 use rustc_hash::FxHashMap;
+use std::borrow::Cow;
 use std::ops::Range;
 use std::sync::LazyLock;
 
@@ -220,7 +221,7 @@ impl Lexicon {
                         .zip(&tokens[i + 1..])
                         .all(|(w, tok)| tok.text.eq_ignore_ascii_case(w))
             };
-            let candidates = self.by_first.get(lower);
+            let candidates = self.by_first.get(&*lower);
             let longest = candidates.and_then(|c| c.iter().find(fits));
             // "will visit" is a verb, "the visit" a noun.
             let as_verb = i > sentence.start && tokens[i - 1].is(VERB_CUES);
@@ -282,8 +283,8 @@ fn number_word(word: &str) -> Option<usize> {
     })
 }
 
-fn lower<'t>(tokens: &'t [Token], i: usize) -> &'t str {
-    tokens.get(i).map_or("", Token::lower)
+fn lower<'t>(tokens: &[Token<'t>], i: usize) -> Cow<'t, str> {
+    tokens.get(i).map_or(Cow::Borrowed(""), Token::lower)
 }
 
 /// The code of a person whose country is not known yet.
@@ -477,11 +478,11 @@ impl Sentence<'_, '_> {
         self.range.contains(&i) && self.tokens()[i].is(class)
     }
 
-    fn word(&self, i: usize) -> &str {
+    fn word(&self, i: usize) -> Cow<'_, str> {
         if self.range.contains(&i) {
             lower(self.tokens(), i)
         } else {
-            ""
+            Cow::Borrowed("")
         }
     }
 
@@ -526,7 +527,7 @@ impl Sentence<'_, '_> {
     fn collective(&self, before: &[ActorMention], range: Range<usize>) -> Vec<String> {
         for i in range.clone() {
             let word = self.word(i);
-            let Some(count) = number_word(word) else {
+            let Some(count) = number_word(&word) else {
                 continue;
             };
             if !self.is(i + 1, COLLECTIVE_NOUNS) {
@@ -581,14 +582,14 @@ impl Sentence<'_, '_> {
                 .map(|i| i.abs_diff(at))
                 .min()
         };
-        let own_past = !hit.trigger.noun && is_past_form(self.word(at));
+        let own_past = !hit.trigger.noun && is_past_form(&self.word(at));
         // "has met", "had agreed": a perfect is as past as "was".
         let perfect = self
             .range
             .clone()
             .filter(|&i| {
-                matches!(self.word(i), "has" | "have" | "had")
-                    && (i + 1..i + 3).any(|j| is_past_form(self.word(j)))
+                matches!(&*self.word(i), "has" | "have" | "had")
+                    && (i + 1..i + 3).any(|j| is_past_form(&self.word(j)))
             })
             .map(|i| i.abs_diff(at))
             .min();
@@ -753,7 +754,10 @@ fn mention_for(
             }
         }
         // "a reunion between X and Y", "a summit among the U.S., South Korea, and Japan".
-        if matches!(sentence.word(hit.tokens.end), "between" | "among" | "with") {
+        if matches!(
+            &*sentence.word(hit.tokens.end),
+            "between" | "among" | "with"
+        ) {
             for code in sentence.codes(hit.tokens.end..content_end, false) {
                 push_unique(&mut participants, &code);
             }
@@ -767,7 +771,7 @@ fn mention_for(
         anaphoric = participants.is_empty()
             && named.is_empty()
             && start == at
-            && matches!(determiner, "the" | "this" | "that" | "these" | "those");
+            && matches!(&*determiner, "the" | "this" | "that" | "these" | "those");
         if governed {
             joins = true;
             for code in &subject {
@@ -779,7 +783,7 @@ fn mention_for(
     } else {
         let passive = at > sentence.range.start
             && matches!(
-                sentence.word(at - 1),
+                &*sentence.word(at - 1),
                 "was" | "were" | "been" | "being" | "be" | "is" | "are"
             )
             && sentence.word(at).ends_with("ed");
@@ -1076,7 +1080,7 @@ fn stated_intent(sentence: &Sentence, hit: &Hit, mention: &Mention) -> Option<Me
         && sentence.is(at - 2, INTENT_LEAD_INS);
     let reported_future = window
         .clone()
-        .any(|i| matches!(sentence.word(i), "will" | "would" | "’ll" | "'ll"))
+        .any(|i| matches!(&*sentence.word(i), "will" | "would" | "’ll" | "'ll"))
         && (sentence.range.start..at).any(|i| sentence.is(i, SAYING));
     if !(lead_in || reported_future) || matches!(mention.class, "AGREE" | "THREATEN") {
         return None;

@@ -80,13 +80,7 @@ fn floor_boundary(text: &str, mut at: usize) -> usize {
 fn quoted_spans(paragraph: &str) -> Vec<(usize, Range<usize>, usize)> {
     let mut out = Vec::new();
     let mut position = 0;
-    while let Some((at, open, close)) = paragraph[position..].char_indices().find_map(|(i, c)| {
-        MARKS
-            .iter()
-            .find(|(o, _)| *o == c)
-            .map(|&(o, cl)| (i, o, cl))
-    }) {
-        let open_at = position + at;
+    while let Some((open_at, open, close)) = next_opening_mark(paragraph, position) {
         let inner_start = open_at + open.len_utf8();
         let (inner_end, after) = match paragraph[inner_start..].find(close) {
             Some(end) => (inner_start + end, inner_start + end + close.len_utf8()),
@@ -96,6 +90,27 @@ fn quoted_spans(paragraph: &str) -> Vec<(usize, Range<usize>, usize)> {
         position = after.max(inner_start);
     }
     out
+}
+
+/// The first bytes of the opening [`MARKS`].
+const MARK_LEADS: [u8; 3] = [b'"', 0xE2, 0xC2];
+
+/// The first opening mark at or after byte `from`, with its closing mark. Only bytes that
+/// can start a mark are looked at, so the text between quotes is not decoded.
+fn next_opening_mark(paragraph: &str, from: usize) -> Option<(usize, char, char)> {
+    let bytes = paragraph.as_bytes();
+    let [a, b, c] = MARK_LEADS;
+    let mut at = from;
+    while let Some(found) = memchr::memchr3(a, b, c, bytes.get(at..)?) {
+        let i = at + found;
+        // An ASCII byte or a lead byte: always a character boundary.
+        let c = paragraph[i..].chars().next()?;
+        if let Some(&(open, close)) = MARKS.iter().find(|(open, _)| *open == c) {
+            return Some((i, open, close));
+        }
+        at = i + 1;
+    }
+    None
 }
 
 fn has_attribution_verb(text: &str) -> bool {
@@ -189,6 +204,14 @@ fn last_person_before(entities: &[Found], at: usize) -> Option<String> {
 mod tests {
     use super::super::{entities, Document};
     use super::*;
+
+    #[test]
+    fn every_opening_mark_starts_with_a_searched_byte() {
+        for (open, _) in MARKS {
+            let mut buffer = [0u8; 4];
+            assert!(MARK_LEADS.contains(&open.encode_utf8(&mut buffer).as_bytes()[0]));
+        }
+    }
 
     fn quotes(text: &str) -> Vec<Quote> {
         let doc = Document::new(text);

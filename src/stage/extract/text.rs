@@ -13,9 +13,13 @@ use super::words::{classes_of, WordClass};
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Token<'a> {
     pub text: &'a str,
-    /// `text` in lower case, computed once (most words need no copy).
-    lower: Cow<'a, str>,
     classes: WordClass,
+    /// `text` has an upper-case letter, so its lower case is a new string.
+    has_upper_case: bool,
+    /// The first character is a letter or digit.
+    word: bool,
+    /// The first character is an upper-case letter.
+    capitalised: bool,
     /// Byte offsets into the document text.
     pub start: usize,
     pub end: usize,
@@ -23,18 +27,21 @@ pub struct Token<'a> {
     pub paragraph_start: bool,
 }
 
-impl Token<'_> {
+impl<'a> Token<'a> {
     pub fn is_word(&self) -> bool {
-        self.text.chars().next().is_some_and(char::is_alphanumeric)
+        self.word
     }
 
     /// Starts with an upper-case letter ("Putin", "NATO", "U.S.").
     pub fn is_capitalised(&self) -> bool {
-        self.text.chars().next().is_some_and(char::is_uppercase)
+        self.capitalised
     }
 
     /// Only upper-case letters (and dots): "NATO", "U.N.".
     pub fn is_acronym(&self) -> bool {
+        if !self.capitalised {
+            return false;
+        }
         let letters = self.text.chars().filter(|c| c.is_alphabetic()).count();
         letters >= 2
             && self
@@ -43,8 +50,13 @@ impl Token<'_> {
                 .all(|c| c.is_uppercase() || c == '.' || c == '&')
     }
 
-    pub fn lower(&self) -> &str {
-        &self.lower
+    /// `text` in lower case (most words need no copy).
+    pub fn lower(&self) -> Cow<'a, str> {
+        if self.has_upper_case {
+            Cow::Owned(self.text.to_lowercase())
+        } else {
+            Cow::Borrowed(self.text)
+        }
     }
 
     /// Whether the word belongs to a class of [`super::words`].
@@ -108,15 +120,17 @@ pub fn tokenize(text: &str) -> Vec<Token<'_>> {
             chars.next();
         }
         let word = &text[start..end];
-        let lower = if word.chars().any(char::is_uppercase) {
-            Cow::Owned(word.to_lowercase())
+        let has_upper_case = if word.is_ascii() {
+            word.bytes().any(|b| b.is_ascii_uppercase())
         } else {
-            Cow::Borrowed(word)
+            word.chars().any(char::is_uppercase)
         };
         tokens.push(Token {
             text: word,
-            classes: classes_of(&lower),
-            lower,
+            classes: classes_of_word(word, has_upper_case),
+            has_upper_case,
+            word: c.is_alphanumeric(),
+            capitalised: c.is_uppercase(),
             start,
             end,
             paragraph_start,
@@ -124,6 +138,24 @@ pub fn tokenize(text: &str) -> Vec<Token<'_>> {
         paragraph_start = false;
     }
     tokens
+}
+
+/// The word classes of a word in any letter case. Every token is looked up, so a short
+/// ASCII word is lower-cased on the stack rather than into a new string.
+fn classes_of_word(word: &str, has_upper_case: bool) -> WordClass {
+    const SHORT: usize = 24;
+    if !has_upper_case {
+        return classes_of(word);
+    }
+    let bytes = word.as_bytes();
+    if !word.is_ascii() || bytes.len() > SHORT {
+        return classes_of(&word.to_lowercase());
+    }
+    let mut buffer = [0u8; SHORT];
+    let lower = &mut buffer[..bytes.len()];
+    lower.copy_from_slice(bytes);
+    lower.make_ascii_lowercase();
+    std::str::from_utf8(lower).map_or_else(|_| WordClass::default(), classes_of)
 }
 
 fn is_possessive(rest: &str) -> bool {
@@ -161,7 +193,7 @@ pub fn sentences(tokens: &[Token]) -> Vec<Range<usize>> {
             text if text.ends_with('.') && text.len() > 2 => {
                 // A dotted abbreviation ends a sentence only before a sentence opener.
                 tokens.get(i + 1).is_some_and(|next| {
-                    next.is_capitalised() && SENTENCE_OPENERS.contains(&next.lower())
+                    next.is_capitalised() && SENTENCE_OPENERS.contains(&&*next.lower())
                 })
             }
             _ => false,

@@ -5,6 +5,7 @@
 //! - [`record`]: the records on the wire (raw article, ninjs, enriched article, dead letter).
 //! - [`stage`]: the enrichment stages (clean → classify → extract) behind the `Stage` trait.
 //! - [`geo`]: country reference data shared by the stages.
+//! - [`folded`]: text folded for dictionary matching (countries, topics).
 //! - [`golden`]: checks of an enriched article against an expectations file.
 //! - [`batch`]: `newsflow process`, the stages over JSON Lines files.
 //! - [`kafka`]: `newsflow run`, the stages between Kafka topics with at-least-once delivery.
@@ -18,6 +19,7 @@ pub mod batch;
 pub mod cli;
 pub mod config;
 pub mod demo;
+pub mod folded;
 pub mod geo;
 pub mod golden;
 pub mod kafka;

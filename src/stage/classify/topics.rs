@@ -6,6 +6,7 @@ use std::sync::LazyLock;
 
 use aho_corasick::{AhoCorasick, AhoCorasickBuilder, AhoCorasickKind, MatchKind};
 
+use crate::folded::{self, Folded};
 use crate::record::Topic;
 
 const LEXICON_TSV: &str = include_str!("../../../data/topics/lexicon.tsv");
@@ -85,7 +86,7 @@ impl Lexicon {
                         let pattern = term.trim_end_matches('*');
                         let acronym = pattern.chars().filter(|c| c.is_alphabetic()).count() > 1
                             && !pattern.chars().any(char::is_lowercase);
-                        patterns.push(folded_pattern(pattern));
+                        patterns.push(folded::pattern(pattern));
                         terms.push(Term {
                             topic,
                             weight,
@@ -116,15 +117,14 @@ impl Lexicon {
     pub fn classify(&self, title: &str, body: &str) -> Vec<Topic> {
         let mut scores = vec![0.0; self.topics.len()];
         let mut seen = vec![0u32; self.terms.len()];
-        let mut folded = Vec::new();
         for (text, factor) in [(title, TITLE_FACTOR), (body, 1.0)] {
-            fold_into(text, &mut folded);
-            for m in self.matcher.find_iter(&folded) {
+            let folded = Folded::new(text);
+            for m in self.matcher.find_iter(folded.as_bytes()) {
                 let index = m.pattern().as_usize();
                 let term = self.terms[index];
-                // The pattern's leading space is the byte before the word in `text`.
-                let written = &text[m.start()..m.end() - 1];
-                let whole = term.stem || folded.get(m.end()).is_none_or(|&b| b == b' ');
+                let words = folded.span(&m);
+                let written = &text[words.clone()];
+                let whole = term.stem || folded.is_word_end(words.end);
                 if !whole || (term.acronym && written.chars().any(char::is_lowercase)) {
                     continue;
                 }
@@ -173,60 +173,6 @@ impl Lexicon {
         }
     }
 }
-
-/// Terms are matched in text folded to the shape of [`fold_into`]'s output, with a leading
-/// space so that they start only at the start of a word.
-fn folded_pattern(term: &str) -> String {
-    let mut folded = Vec::new();
-    fold_into(term, &mut folded);
-    String::from_utf8_lossy(&folded).trim_end().to_owned()
-}
-
-/// `text` with ASCII letters lower-cased and every character that is not a letter or a
-/// digit (punctuation, whitespace, curly quotes) turned into as many spaces as it has
-/// bytes, after one leading space: byte `i + 1` of the result is byte `i` of `text`. A
-/// term then matches only at a word start, in any letter case, and the automaton idles
-/// inside words instead of following every substring: a third faster than matching the
-/// text itself case-insensitively.
-fn fold_into(text: &str, folded: &mut Vec<u8>) {
-    folded.clear();
-    folded.reserve(text.len() + 1);
-    folded.push(b' ');
-    let bytes = text.as_bytes();
-    let mut i = 0;
-    while i < bytes.len() {
-        let ascii = bytes[i..].iter().take_while(|b| b.is_ascii()).count();
-        folded.extend(
-            bytes[i..i + ascii]
-                .iter()
-                .map(|&b| ASCII_FOLDED[usize::from(b)]),
-        );
-        i += ascii;
-        let Some(c) = text.get(i..).and_then(|rest| rest.chars().next()) else {
-            break;
-        };
-        let width = c.len_utf8();
-        if c.is_alphanumeric() {
-            folded.extend_from_slice(&bytes[i..i + width]);
-        } else {
-            folded.extend(std::iter::repeat_n(b' ', width));
-        }
-        i += width;
-    }
-}
-
-/// An ASCII byte as [`fold_into`] writes it.
-const ASCII_FOLDED: [u8; 128] = {
-    let mut table = [b' '; 128];
-    let mut byte = 0;
-    while byte < 128 {
-        if (byte as u8).is_ascii_alphanumeric() {
-            table[byte] = (byte as u8).to_ascii_lowercase();
-        }
-        byte += 1;
-    }
-    table
-};
 
 #[cfg(test)]
 mod tests;

@@ -59,9 +59,9 @@ fn plain_run(bytes: &[u8]) -> usize {
     let mut end = 0;
     if bytes.first() != Some(&b' ') {
         while let Some(window) = bytes.get(end..=end + CHUNK) {
-            let needs_work = window[..CHUNK]
-                .iter()
-                .fold(false, |any, &b| any | !(0x20..0x7f).contains(&b) | (b == b'&'));
+            let needs_work = window[..CHUNK].iter().fold(false, |any, &b| {
+                any | !(0x20..0x7f).contains(&b) | (b == b'&')
+            });
             let doubled = window
                 .iter()
                 .zip(&window[1..])

@@ -11,13 +11,14 @@
 
 use std::ops::Range;
 
-/// A text in folded form.
-pub struct Folded {
+/// A text with its folded form.
+pub struct Folded<'a> {
+    text: &'a str,
     bytes: Vec<u8>,
 }
 
-impl Folded {
-    pub fn new(text: &str) -> Self {
+impl<'a> Folded<'a> {
+    pub fn new(text: &'a str) -> Self {
         let mut bytes = Vec::with_capacity(text.len() + 1);
         bytes.push(b' ');
         let raw = text.as_bytes();
@@ -41,7 +42,12 @@ impl Folded {
             }
             i += width;
         }
-        Self { bytes }
+        Self { text, bytes }
+    }
+
+    /// The text as it was written.
+    pub fn text(&self) -> &'a str {
+        self.text
     }
 
     /// What to search, with automata built from [`pattern`]s.

@@ -172,8 +172,13 @@ impl Gazetteer {
 
     /// Like [`Self::mentions`], with whether each mention is weak.
     pub fn matches(&self, text: &str) -> Vec<Match> {
+        self.matches_folded(&Folded::new(text))
+    }
+
+    /// [`Self::matches`] in a text already folded.
+    pub fn matches_folded(&self, folded: &Folded) -> Vec<Match> {
+        let text = folded.text();
         let mut found: Vec<(usize, usize, Term)> = Vec::new();
-        let folded = Folded::new(text);
         for m in self.matcher.find_overlapping_iter(folded.as_bytes()) {
             let words = folded.span(&m);
             let term = self.terms[m.pattern().as_usize()];

@@ -6,6 +6,7 @@ pub mod regions;
 pub mod topics;
 
 use super::{Article, Stage, StageError};
+use crate::folded::Folded;
 use crate::geo::Gazetteer;
 
 pub struct Classify {
@@ -47,9 +48,13 @@ impl Stage for Classify {
             clean.text.as_str()
         };
         let gazetteer = Gazetteer::global();
-        let body_matches = gazetteer.matches(body);
+        // Both dictionaries match over the folded body.
+        let folded_body = Folded::new(body);
+        let body_matches = gazetteer.matches_folded(&folded_body);
         let regions = regions::classify(gazetteer, title, body, &body_matches);
-        let topics = self.topics.classify(title, body);
+        let topics = self
+            .topics
+            .classify_folded(&Folded::new(title), &folded_body);
         article.enriched.regions = regions;
         article.enriched.topics = topics;
         article.body_places = Some(body_matches);

@@ -115,10 +115,15 @@ impl Lexicon {
 
     /// The topics of an article, best first, with scores that sum to one.
     pub fn classify(&self, title: &str, body: &str) -> Vec<Topic> {
+        self.classify_folded(&Folded::new(title), &Folded::new(body))
+    }
+
+    /// [`Self::classify`] of texts already folded.
+    pub fn classify_folded(&self, title: &Folded, body: &Folded) -> Vec<Topic> {
         let mut scores = vec![0.0; self.topics.len()];
         let mut seen = vec![0u32; self.terms.len()];
-        for (text, factor) in [(title, TITLE_FACTOR), (body, 1.0)] {
-            let folded = Folded::new(text);
+        for (folded, factor) in [(title, TITLE_FACTOR), (body, 1.0)] {
+            let text = folded.text();
             for m in self.matcher.find_iter(folded.as_bytes()) {
                 let index = m.pattern().as_usize();
                 let term = self.terms[index];

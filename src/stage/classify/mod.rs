@@ -5,9 +5,22 @@
 pub mod regions;
 pub mod topics;
 
+use std::sync::LazyLock;
+
 use super::{Article, Stage, StageError};
-use crate::folded::Folded;
+use crate::folded::{Dictionary, Folded};
 use crate::geo::Gazetteer;
+
+/// The country and topic terms in one automaton: an article is scanned once for both.
+static DICTIONARY: LazyLock<Dictionary> = LazyLock::new(|| {
+    Dictionary::new([
+        Gazetteer::global().patterns(),
+        topics::Lexicon::global().patterns(),
+    ])
+});
+/// The lists of [`DICTIONARY`].
+const COUNTRIES: usize = 0;
+const TOPICS: usize = 1;
 
 pub struct Classify {
     topics: &'static topics::Lexicon,
@@ -16,7 +29,7 @@ pub struct Classify {
 impl Classify {
     /// Loads the reference data now rather than on the first article.
     pub fn new() -> Self {
-        Gazetteer::global();
+        LazyLock::force(&DICTIONARY);
         Self {
             topics: topics::Lexicon::global(),
         }
@@ -48,13 +61,20 @@ impl Stage for Classify {
             clean.text.as_str()
         };
         let gazetteer = Gazetteer::global();
-        // Both dictionaries match over the folded body.
-        let folded_body = Folded::new(body);
-        let body_matches = gazetteer.matches_folded(&folded_body);
-        let regions = regions::classify(gazetteer, title, body, &body_matches);
+        let (title, body) = (Folded::new(title), Folded::new(body));
+        let (title_hits, body_hits) = (DICTIONARY.scan(&title), DICTIONARY.scan(&body));
+        let body_matches = gazetteer.matches_in(&body, &body_hits, COUNTRIES);
+        let regions = regions::classify(
+            gazetteer,
+            (
+                title.text(),
+                gazetteer.matches_in(&title, &title_hits, COUNTRIES),
+            ),
+            (body.text(), &body_matches),
+        );
         let topics = self
             .topics
-            .classify_folded(&Folded::new(title), &folded_body);
+            .classify_in((&title, &title_hits), (&body, &body_hits), TOPICS);
         article.enriched.regions = regions;
         article.enriched.topics = topics;
         article.body_places = Some(body_matches);

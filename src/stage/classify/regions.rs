@@ -71,9 +71,13 @@ impl Tally {
     }
 }
 
-/// The countries of an article from its title and body, given the body's gazetteer
-/// matches (`body_matches`, which the extract stage reuses).
-pub fn classify(gazetteer: &Gazetteer, title: &str, body: &str, body_matches: &[Match]) -> Regions {
+/// The countries of an article from its title and body, given their gazetteer matches
+/// (the body's are also the extract stage's).
+pub fn classify(
+    gazetteer: &Gazetteer,
+    (title, title_matches): (&str, Vec<Match>),
+    (body, body_matches): (&str, &[Match]),
+) -> Regions {
     let mut tallies: HashMap<usize, Tally> = HashMap::new();
     let mut count = |text: &str, matches: Vec<Match>, factor: &dyn Fn(usize) -> f64| {
         for m in matches {
@@ -90,7 +94,7 @@ pub fn classify(gazetteer: &Gazetteer, title: &str, body: &str, body_matches: &[
         }
     };
 
-    count(title, gazetteer.matches(title), &|_| TITLE_FACTOR);
+    count(title, title_matches, &|_| TITLE_FACTOR);
 
     let dateline = DATELINE.captures(body);
     let dateline_end = dateline
@@ -182,7 +186,11 @@ mod tests {
 
     fn classified(title: &str, body: &str) -> Regions {
         let gazetteer = Gazetteer::global();
-        classify(gazetteer, title, body, &gazetteer.matches(body))
+        classify(
+            gazetteer,
+            (title, gazetteer.matches(title)),
+            (body, &gazetteer.matches(body)),
+        )
     }
 
     fn codes(title: &str, body: &str) -> Vec<String> {

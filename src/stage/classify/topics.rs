@@ -2,11 +2,10 @@
 //! term adds its weight to its topic, title terms count more, and the topics within reach
 //! of the best are kept, best first.
 
-use std::sync::LazyLock;
+use std::cmp::Reverse;
+use std::sync::{LazyLock, OnceLock};
 
-use aho_corasick::{AhoCorasick, AhoCorasickBuilder, AhoCorasickKind, MatchKind};
-
-use crate::folded::{self, Folded};
+use crate::folded::{self, Dictionary, Folded, Hit};
 use crate::record::Topic;
 
 const LEXICON_TSV: &str = include_str!("../../../data/topics/lexicon.tsv");
@@ -44,8 +43,13 @@ struct Term {
 
 pub struct Lexicon {
     topics: Vec<TopicInfo>,
+    /// The terms, folded ([`folded::pattern`]).
+    patterns: Vec<String>,
+    /// By index of `patterns`.
     terms: Vec<Term>,
-    matcher: AhoCorasick,
+    /// An automaton over `patterns` alone, built on first use: the classify stage matches
+    /// them in its own dictionary, together with the country terms.
+    own: OnceLock<Dictionary>,
 }
 
 static GLOBAL: LazyLock<Lexicon> = LazyLock::new(|| Lexicon::parse(LEXICON_TSV));
@@ -98,36 +102,44 @@ impl Lexicon {
                 _ => {}
             }
         }
-        // A DFA, as for the gazetteer: faster than the default NFA for a little memory.
-        let matcher = AhoCorasickBuilder::new()
-            .kind(Some(AhoCorasickKind::DFA))
-            .match_kind(MatchKind::LeftmostLongest)
-            // Every pattern starts with a space: a prefilter would stop at each word.
-            .prefilter(false)
-            .build(&patterns)
-            .expect("the topic terms build an automaton");
         Self {
             topics,
+            patterns,
             terms,
-            matcher,
+            own: OnceLock::new(),
         }
+    }
+
+    /// The terms, for a [`Dictionary`] (see [`Self::classify_in`]).
+    pub fn patterns(&self) -> &[String] {
+        &self.patterns
     }
 
     /// The topics of an article, best first, with scores that sum to one.
     pub fn classify(&self, title: &str, body: &str) -> Vec<Topic> {
-        self.classify_folded(&Folded::new(title), &Folded::new(body))
+        let own = self
+            .own
+            .get_or_init(|| Dictionary::new([&self.patterns[..]]));
+        let (title, body) = (Folded::new(title), Folded::new(body));
+        let (title_hits, body_hits) = (own.scan(&title), own.scan(&body));
+        self.classify_in((&title, &title_hits), (&body, &body_hits), 0)
     }
 
-    /// [`Self::classify`] of texts already folded.
-    pub fn classify_folded(&self, title: &Folded, body: &Folded) -> Vec<Topic> {
+    /// [`Self::classify`] from scans of the folded title and body by a dictionary whose
+    /// list `list` is [`Self::patterns`].
+    pub fn classify_in(
+        &self,
+        title: (&Folded, &[Hit]),
+        body: (&Folded, &[Hit]),
+        list: usize,
+    ) -> Vec<Topic> {
         let mut scores = vec![0.0; self.topics.len()];
         let mut seen = vec![0u32; self.terms.len()];
-        for (folded, factor) in [(title, TITLE_FACTOR), (body, 1.0)] {
+        for ((folded, hits), factor) in [(title, TITLE_FACTOR), (body, 1.0)] {
             let text = folded.text();
-            for m in self.matcher.find_iter(folded.as_bytes()) {
-                let index = m.pattern().as_usize();
+            for hit in leftmost_longest(hits, list) {
+                let (index, words) = (hit.term, hit.words.clone());
                 let term = self.terms[index];
-                let words = folded.span(&m);
                 let written = &text[words.clone()];
                 let whole = term.stem || folded.is_word_end(words.end);
                 if !whole || (term.acronym && written.chars().any(char::is_lowercase)) {
@@ -177,6 +189,23 @@ impl Lexicon {
             ranked[..=position].rotate_right(1);
         }
     }
+}
+
+/// The hits of `list` that a left-to-right reading takes: at each place the longest term
+/// (the first of equal ones), then on after its end. "prime minister" counts once, not
+/// also as "minister".
+fn leftmost_longest(hits: &[Hit], list: usize) -> Vec<&Hit> {
+    let mut ordered: Vec<&Hit> = hits.iter().filter(|hit| hit.list == list).collect();
+    ordered.sort_unstable_by_key(|hit| (hit.words.start, Reverse(hit.words.end), hit.term));
+    let mut covered_to = 0;
+    ordered.retain(|hit| {
+        let taken = hit.words.start >= covered_to;
+        if taken {
+            covered_to = hit.words.end;
+        }
+        taken
+    });
+    ordered
 }
 
 #[cfg(test)]

@@ -146,6 +146,9 @@ async fn soak(broker: &Broker, input: &[support::Keyed], rate: u64, seconds: u64
     let mut samples = Vec::new();
     // Input not yet read, summed over partitions: a replica that falls behind buffers more.
     let mut lags = Vec::new();
+    // Records consumed whose outputs the broker has not acknowledged yet: a broker that
+    // slows down holds more of them in newsflow's memory (up to --max-in-flight).
+    let mut in_flight = Vec::new();
     let mut produced = 0usize;
     for n in 0..ticks {
         ticker.tick().await;
@@ -161,6 +164,7 @@ async fn soak(broker: &Broker, input: &[support::Keyed], rate: u64, seconds: u64
         if n % (10_000 / TICK.as_millis() as u64) == 0 {
             samples.push(rss_mib(pipeline.id()));
             lags.push(metric_sum(metrics_port, "newsflow_consumer_lag_messages"));
+            in_flight.push(metric_sum(metrics_port, "newsflow_in_flight_records"));
         }
     }
     // Every article out before the verdict.
@@ -176,21 +180,20 @@ async fn soak(broker: &Broker, input: &[support::Keyed], rate: u64, seconds: u64
     let settled = samples[6.min(samples.len() - 1)];
     let last = samples.last().copied().unwrap_or_default();
     let highest = samples.iter().skip(6).copied().fold(settled, f64::max);
-    let by_minute: Vec<String> = samples
-        .iter()
-        .step_by(6)
-        .map(|mib| format!("{mib:.0}"))
-        .collect();
-    let lag_by_minute: Vec<String> = lags
-        .iter()
-        .step_by(6)
-        .map(|lag| format!("{lag:.0}"))
-        .collect();
+    let by_minute = |samples: &[f64]| -> String {
+        samples
+            .iter()
+            .step_by(6)
+            .map(|sample| format!("{sample:.0}"))
+            .collect::<Vec<_>>()
+            .join(" ")
+    };
     format!(
-        "| newsflow soak at {rate}/s for {seconds} s ({out} of {stored} stored out; {produced} sent; consumer lag by minute: {}) | {rate} | | | | {highest:.0} (at 1 min {settled:.0}, at the end {last:.0}: {:+.1}%; by minute: {}) |",
-        lag_by_minute.join(" "),
+        "| newsflow soak at {rate}/s for {seconds} s ({out} of {stored} stored out; {produced} sent; by minute, consumer lag: {}, records in flight: {}) | {rate} | | | | {highest:.0} (at 1 min {settled:.0}, at the end {last:.0}: {:+.1}%; by minute: {}) |",
+        by_minute(&lags),
+        by_minute(&in_flight),
         100.0 * (highest - settled) / settled,
-        by_minute.join(" ")
+        by_minute(&samples)
     )
 }
 

@@ -35,6 +35,7 @@ pub fn run(config: RunConfig) -> anyhow::Result<()> {
             .with_context(|| format!("serving metrics on {}", config.metrics_addr))?;
         info!(address = %metrics_at, "Serving /metrics, /healthz and /readyz.");
         tokio::spawn(cancel_on_signal(shutdown.clone()));
+        tokio::spawn(crate::memory::release_periodically(shutdown.clone()));
         let pipeline = Arc::new(Pipeline::standard());
         let result = crate::kafka::run(config, pipeline, health, shutdown.clone()).await;
         shutdown.cancel();

@@ -12,6 +12,7 @@
 //! - [`demo`]: `newsflow demo`, the pipeline on an embedded broker and a sample feed.
 //! - [`config`]: settings from defaults, a TOML file, `NEWSFLOW_*` variables and flags.
 //! - [`telemetry`]: metrics, logs and the HTTP endpoints.
+//! - [`memory`]: freed memory given back to the operating system during long runs.
 //! - [`cli`] and [`app`]: the command line and the commands around the parts above.
 
 pub mod app;
@@ -23,6 +24,7 @@ pub mod folded;
 pub mod geo;
 pub mod golden;
 pub mod kafka;
+pub mod memory;
 pub mod record;
 pub mod stage;
 pub mod telemetry;

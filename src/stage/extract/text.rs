@@ -85,39 +85,45 @@ const SENTENCE_OPENERS: &[&str] = &[
 pub fn tokenize(text: &str) -> Vec<Token<'_>> {
     // About one token per five bytes of news text.
     let mut tokens = Vec::with_capacity(text.len() / 5);
-    let mut chars = text.char_indices().peekable();
+    let bytes = text.as_bytes();
     let mut paragraph_start = true;
-    while let Some((start, c)) = chars.next() {
+    let mut start = 0;
+    while let Some(c) = text[start..].chars().next() {
         if c.is_whitespace() {
-            if c == '\n' && chars.peek().is_some_and(|&(_, n)| n == '\n') {
+            if c == '\n' && bytes.get(start + 1) == Some(&b'\n') {
                 paragraph_start = true;
             }
+            start += c.len_utf8();
             continue;
         }
         let mut end = start + c.len_utf8();
         if c.is_alphanumeric() {
-            while let Some(&(i, n)) = chars.peek() {
+            loop {
+                // ASCII letters and digits, most of any word, in one step.
+                end += bytes[end..]
+                    .iter()
+                    .take_while(|b| b.is_ascii_alphanumeric())
+                    .count();
+                let Some(n) = text[end..].chars().next() else {
+                    break;
+                };
                 let joins = matches!(n, '.' | '-' | '\'' | '’' | '&' | '‑')
-                    && text[i + n.len_utf8()..]
+                    && text[end + n.len_utf8()..]
                         .chars()
                         .next()
                         .is_some_and(char::is_alphanumeric)
-                    && !is_possessive(&text[i..]);
-                if n.is_alphanumeric() || joins {
-                    end = i + n.len_utf8();
-                    chars.next();
-                } else {
+                    && !is_possessive(&text[end..]);
+                if !(n.is_alphanumeric() || joins) {
                     break;
                 }
+                end += n.len_utf8();
             }
             if text[end..].starts_with('.') && keeps_final_dot(&text[start..end]) {
                 end += 1;
-                chars.next();
             }
         } else if is_possessive(&text[start..]) {
             // "China’s": the possessive is a token of its own.
             end = start + c.len_utf8() + 1;
-            chars.next();
         }
         let word = &text[start..end];
         let has_upper_case = if word.is_ascii() {
@@ -136,6 +142,7 @@ pub fn tokenize(text: &str) -> Vec<Token<'_>> {
             paragraph_start,
         });
         paragraph_start = false;
+        start = end;
     }
     tokens
 }

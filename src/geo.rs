@@ -7,10 +7,10 @@
 //! (demonyms, leaders, institutions, companies, currencies, variants and exclusions).
 //!
 //! Matching is linear in the text: one Aho-Corasick automaton over the [`Folded`] text
-//! (the classify stage's, with the topic terms, or the gazetteer's own), so that all-caps wire headlines still match and names end at any
-//! punctuation ("Japan’s", "“Japan”"); cities, people, institutions and words that are also
-//! common nouns (such as "Turkey" or "Chad") count only where they are written as in the
-//! data.
+//! (the classify stage's, with the topic terms, or the gazetteer's own), so that all-caps
+//! wire headlines still match and names end at any punctuation ("Japan’s", "“Japan”");
+//! cities, people, institutions and words that are also common nouns (such as "Turkey" or
+//! "Chad") count only where they are written as in the data.
 
 use std::collections::HashMap;
 use std::sync::{LazyLock, OnceLock};

@@ -104,8 +104,8 @@ fn next_opening_mark(paragraph: &str, from: usize) -> Option<(usize, char, char)
     while let Some(found) = memchr::memchr3(a, b, c, bytes.get(at..)?) {
         let i = at + found;
         // An ASCII byte or a lead byte: always a character boundary.
-        let c = paragraph[i..].chars().next()?;
-        if let Some(&(open, close)) = MARKS.iter().find(|(open, _)| *open == c) {
+        let mark = paragraph[i..].chars().next()?;
+        if let Some(&(open, close)) = MARKS.iter().find(|(open, _)| *open == mark) {
             return Some((i, open, close));
         }
         at = i + 1;

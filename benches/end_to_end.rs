@@ -65,9 +65,9 @@ fn start_pipeline_on(
         // tansu holds a fetch for the whole fetch.wait.max.ms even when records are there.
         .args([
             "-X",
-            "session.timeout.ms=6000",
+            "consumer.session.timeout.ms=6000",
             "-X",
-            "fetch.wait.max.ms=10",
+            "consumer.fetch.wait.max.ms=10",
         ])
         .env("NEWSFLOW_LOG", "warn")
         .stdout(Stdio::null())

@@ -101,7 +101,8 @@ pub struct RunArgs {
     #[arg(long, env = "NEWSFLOW_REVOKE_DRAIN_TIMEOUT_MS")]
     pub revoke_drain_timeout_ms: Option<u64>,
     /// A librdkafka property, passed through unchanged (repeatable); NEWSFLOW_KAFKA_<NAME>
-    /// variables do the same (`NEWSFLOW_KAFKA_SECURITY_PROTOCOL=SASL_SSL`).
+    /// variables do the same (`NEWSFLOW_KAFKA_SECURITY_PROTOCOL=SASL_SSL`). A `consumer.` or
+    /// `producer.` prefix gives it to that client alone (`consumer.fetch.wait.max.ms=10`).
     #[arg(short = 'X', long = "kafka-property", value_name = "KEY=VALUE")]
     pub kafka_properties: Vec<String>,
 }

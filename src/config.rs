@@ -67,7 +67,8 @@ pub struct RunConfig {
     /// consumer's `session.timeout.ms`.
     pub revoke_drain_timeout_ms: u64,
     /// librdkafka properties for both consumer and producer, passed through unchanged
-    /// (e.g. `"security.protocol" = "SASL_SSL"`).
+    /// (e.g. `"security.protocol" = "SASL_SSL"`); a `consumer.` or `producer.` prefix
+    /// gives a property to that client alone (`"consumer.fetch.wait.max.ms" = "10"`).
     pub kafka: BTreeMap<String, String>,
 }
 

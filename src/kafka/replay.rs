@@ -15,7 +15,7 @@ use rdkafka::producer::{FutureProducer, FutureRecord};
 use rdkafka::{Offset, TopicPartitionList};
 use tracing::info;
 
-use super::{client_config, header_value, RunError};
+use super::{client_config, header_value, Client, RunError};
 use crate::config::RunConfig;
 use crate::record::header;
 
@@ -55,6 +55,7 @@ pub async fn replay(
 ) -> Result<ReplaySummary, RunError> {
     let consumer: BaseConsumer = client_config(
         config,
+        Client::Consumer,
         &[
             ("group.id", options.group_id.clone()),
             ("enable.auto.commit", "false".into()),
@@ -66,12 +67,16 @@ pub async fn replay(
         role: "consumer",
         source,
     })?;
-    let producer: FutureProducer = client_config(config, &[("enable.idempotence", "true".into())])
-        .create()
-        .map_err(|source| RunError::Client {
-            role: "producer",
-            source,
-        })?;
+    let producer: FutureProducer = client_config(
+        config,
+        Client::Producer,
+        &[("enable.idempotence", "true".into())],
+    )
+    .create()
+    .map_err(|source| RunError::Client {
+        role: "producer",
+        source,
+    })?;
     let topic = config.dlq_topic.as_str();
     let ends = end_offsets(&consumer, topic)?;
     let mut assignment = TopicPartitionList::new();

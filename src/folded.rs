@@ -137,6 +137,18 @@ impl Dictionary {
     }
 }
 
+/// `word` lower-cased into `buffer` without allocating, if it is ASCII and fits: for the
+/// lookups done once per word (word classes, function words), where most words are short.
+pub fn ascii_lower<'b>(word: &str, buffer: &'b mut [u8]) -> Option<&'b str> {
+    if !word.is_ascii() {
+        return None;
+    }
+    let lower = buffer.get_mut(..word.len())?;
+    lower.copy_from_slice(word.as_bytes());
+    lower.make_ascii_lowercase();
+    std::str::from_utf8(lower).ok()
+}
+
 /// An ASCII byte as [`Folded`] writes it.
 const ASCII_FOLDED: [u8; 128] = {
     let mut table = [b' '; 128];
@@ -167,6 +179,14 @@ mod tests {
         assert_eq!(pattern("Sino-"), " sino");
         let cafe = text.find("café").unwrap();
         assert_eq!(&folded.as_bytes()[cafe + 1..], "café".as_bytes());
+    }
+
+    #[test]
+    fn short_ascii_words_lower_case_on_the_stack() {
+        let mut buffer = [0u8; 8];
+        assert_eq!(ascii_lower("NATO", &mut buffer), Some("nato"));
+        assert_eq!(ascii_lower("Jinping's", &mut buffer), None, "too long");
+        assert_eq!(ascii_lower("Zürich", &mut buffer), None, "not ASCII");
     }
 
     #[test]

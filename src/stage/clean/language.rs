@@ -7,6 +7,7 @@ use std::sync::LazyLock;
 
 use rustc_hash::FxHashMap;
 
+use crate::folded::ascii_lower;
 use crate::record::floor_char_boundary;
 
 /// Bytes of text given to identification: a couple of paragraphs settle the language,
@@ -109,16 +110,13 @@ fn by_function_words(text: &str) -> Option<&'static str> {
         if word.len() > LONGEST_FUNCTION_WORD {
             continue;
         }
-        // Lower-cased without allocating for ASCII words, the usual case.
         let owned;
-        let lower = if word.is_ascii() {
-            let buffer = &mut buffer[..word.len()];
-            buffer.copy_from_slice(word.as_bytes());
-            buffer.make_ascii_lowercase();
-            std::str::from_utf8(buffer).unwrap_or_default()
-        } else {
-            owned = word.to_lowercase();
-            owned.as_str()
+        let lower = match ascii_lower(word, &mut buffer) {
+            Some(lower) => lower,
+            None => {
+                owned = word.to_lowercase();
+                owned.as_str()
+            }
         };
         let languages = FUNCTION_WORD_LANGUAGES.get(lower).copied().unwrap_or(0);
         for (i, count) in counts.iter_mut().enumerate() {

@@ -9,6 +9,7 @@ use std::borrow::Cow;
 use std::ops::Range;
 
 use super::words::{classes_of, WordClass};
+use crate::folded::ascii_lower;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Token<'a> {
@@ -150,19 +151,14 @@ pub fn tokenize(text: &str) -> Vec<Token<'_>> {
 /// The word classes of a word in any letter case. Every token is looked up, so a short
 /// ASCII word is lower-cased on the stack rather than into a new string.
 fn classes_of_word(word: &str, has_upper_case: bool) -> WordClass {
-    const SHORT: usize = 24;
     if !has_upper_case {
         return classes_of(word);
     }
-    let bytes = word.as_bytes();
-    if !word.is_ascii() || bytes.len() > SHORT {
-        return classes_of(&word.to_lowercase());
+    let mut buffer = [0u8; 24];
+    match ascii_lower(word, &mut buffer) {
+        Some(lower) => classes_of(lower),
+        None => classes_of(&word.to_lowercase()),
     }
-    let mut buffer = [0u8; SHORT];
-    let lower = &mut buffer[..bytes.len()];
-    lower.copy_from_slice(bytes);
-    lower.make_ascii_lowercase();
-    std::str::from_utf8(lower).map_or_else(|_| WordClass::default(), classes_of)
 }
 
 fn is_possessive(rest: &str) -> bool {

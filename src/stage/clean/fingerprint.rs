@@ -78,29 +78,26 @@ fn word_hashes(text: &str) -> Vec<u64> {
     let bytes = text.as_bytes();
     let mut i = 0;
     while let Some(&byte) = bytes.get(i) {
-        let (letters, width) = if byte.is_ascii() {
-            (byte.is_ascii_alphanumeric(), 1)
-        } else {
-            let c = text[i..].chars().next().unwrap_or_default();
-            (c.is_alphanumeric(), c.len_utf8())
-        };
+        // ASCII needs no decoding; any other character is decoded once.
+        let decoded = (!byte.is_ascii()).then(|| text[i..].chars().next().unwrap_or_default());
+        let letters = decoded.map_or(byte.is_ascii_alphanumeric(), char::is_alphanumeric);
         if !letters {
             if in_word {
                 hashes.push(hash);
                 hash = FNV_OFFSET;
                 in_word = false;
             }
-        } else if width == 1 {
-            hash = fnv(hash, byte.to_ascii_lowercase());
-            in_word = true;
-        } else {
+        } else if let Some(c) = decoded {
             let mut buffer = [0u8; 4];
-            for lower in text[i..i + width].chars().flat_map(char::to_lowercase) {
+            for lower in c.to_lowercase() {
                 hash = lower.encode_utf8(&mut buffer).bytes().fold(hash, fnv);
             }
             in_word = true;
+        } else {
+            hash = fnv(hash, byte.to_ascii_lowercase());
+            in_word = true;
         }
-        i += width;
+        i += decoded.map_or(1, char::len_utf8);
     }
     if in_word {
         hashes.push(hash);

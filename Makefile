@@ -47,8 +47,10 @@ bench:
 	scripts/install-tansu.sh
 	$(CARGO) bench --bench end_to_end
 
-## soak: `make bench`'s end-to-end runs plus ten minutes at 1,500 articles/s through tansu,
-## sampling newsflow's resident memory (SOAK_SECONDS, SOAK_RATE to change them)
+## soak: `make bench`'s end-to-end runs, ten minutes at saturation on librdkafka's mock broker
+## (it keeps only the newest records), and ten minutes at 1,500 articles/s through tansu,
+## sampling newsflow's resident memory (SOAK_SECONDS, SOAK_RATE to change them; SOAK_RATE=0
+## leaves out the run through tansu)
 SOAK_SECONDS ?= 600
 SOAK_RATE ?= 1500
 soak:

@@ -8,10 +8,12 @@
 //!   `NEWSFLOW_BENCH_SECONDS` (20) after a 2-second warm-up, p50/p99/max latency from
 //!   produce to the enriched record being readable;
 //! - newsflow's peak resident memory in each run;
-//! - with `NEWSFLOW_BENCH_SOAK_SECONDS` set (`make soak`: 600), a long run at
-//!   `NEWSFLOW_BENCH_SOAK_RATE` articles/s (1,500 by default: tansu keeps every record in
-//!   memory, so a ten-minute run at saturation would need tens of GB) with newsflow's
-//!   resident memory sampled every 10 s; the growth after the first minute is reported.
+//! - with `NEWSFLOW_BENCH_SOAK_SECONDS` set (`make soak`: 600), two long runs with
+//!   newsflow's resident memory sampled every 10 s, and its growth after the first minute
+//!   reported: one at saturation on librdkafka's mock broker, which keeps only the newest
+//!   records of each partition (tansu keeps every record in memory, so ten minutes at full
+//!   speed would need tens of GB), then one through tansu at `NEWSFLOW_BENCH_SOAK_RATE`
+//!   articles/s (1,500 by default; 0 leaves it out).
 //!
 //! Everything runs on loopback; the table is printed and written to
 //! bench-results/end-to-end.md.
@@ -28,6 +30,7 @@ use futures::StreamExt;
 use rdkafka::config::ClientConfig;
 use rdkafka::consumer::{Consumer, StreamConsumer};
 use rdkafka::message::Message;
+use rdkafka::mocking::MockCluster;
 use rdkafka::producer::{FutureProducer, FutureRecord, Producer};
 use support::{articles, free_port, newsflow, produce_with, reader, setting, Broker};
 
@@ -45,19 +48,19 @@ fn per_tick(rate: u64) -> usize {
 }
 
 fn start_pipeline(broker: &Broker, input: &str, output: &str, group: &str) -> Child {
-    start_pipeline_on(broker, input, output, group, free_port())
+    start_pipeline_on(&broker.address(), input, output, group, free_port())
 }
 
-/// [`start_pipeline`] with its metrics served on `metrics_port`.
+/// [`start_pipeline`] on any brokers, with its metrics served on `metrics_port`.
 fn start_pipeline_on(
-    broker: &Broker,
+    brokers: &str,
     input: &str,
     output: &str,
     group: &str,
     metrics_port: u16,
 ) -> Child {
     newsflow()
-        .args(["run", "--brokers", &broker.address(), "--group-id", group])
+        .args(["run", "--brokers", brokers, "--group-id", group])
         .args(["--input-topic", input, "--output-topic", output])
         .args(["--events-topic", &format!("{output}.events")])
         .args(["--dlq-topic", &format!("{output}.dlq")])
@@ -110,7 +113,7 @@ fn metric_sum(port: u16, name: &str) -> f64 {
     text.lines()
         .filter(|line| line.starts_with(name))
         .filter_map(|line| line.rsplit(' ').next()?.parse::<f64>().ok())
-        .sum()
+        .fold(0.0, |sum, value| sum + value)
 }
 
 /// Records in `topic`, read from the start until `expected` are in or none came for 10 s.
@@ -128,43 +131,89 @@ fn records_in(brokers: &str, topic: &str, expected: usize) -> usize {
     count
 }
 
-/// The soak: `rate` articles/s for `seconds`, cycling through `input`; newsflow's resident
-/// memory every 10 s. Returns the table row.
+/// newsflow's resident memory, consumer lag and records in flight, sampled through a soak.
+#[derive(Default)]
+struct Samples {
+    rss: Vec<f64>,
+    /// Input not yet read, summed over partitions: a replica that falls behind buffers more.
+    lags: Vec<f64>,
+    /// Records consumed whose outputs the broker has not acknowledged yet: a broker that
+    /// slows down holds more of them in newsflow's memory (up to --max-in-flight).
+    in_flight: Vec<f64>,
+}
+
+impl Samples {
+    /// Soak loops run on [`TICK`]; they sample on every this many ticks (10 s).
+    const EVERY_TICKS: u64 = 10_000 / TICK.as_millis() as u64;
+
+    fn take(&mut self, pid: u32, metrics_port: u16) {
+        self.rss.push(rss_mib(pid));
+        self.lags
+            .push(metric_sum(metrics_port, "newsflow_consumer_lag_messages"));
+        self.in_flight
+            .push(metric_sum(metrics_port, "newsflow_in_flight_records"));
+    }
+
+    /// The table's memory cell: the highest sample after the first minute (which fills
+    /// caches, pools and librdkafka's queues), its growth over the sample at one minute,
+    /// and the samples by minute; then the lag and in-flight samples by minute.
+    fn report(&self, last_rss: f64) -> (String, String) {
+        let by_minute = |samples: &[f64]| -> String {
+            samples
+                .iter()
+                .step_by(6)
+                .map(|sample| format!("{sample:.0}"))
+                .collect::<Vec<_>>()
+                .join(" ")
+        };
+        let settled = self.rss[6.min(self.rss.len() - 1)];
+        let highest = self.rss.iter().skip(6).copied().fold(settled, f64::max);
+        let memory = format!(
+            "{highest:.0} (at 1 min {settled:.0}, at the end {last_rss:.0}: {:+.1}%; by minute: {})",
+            100.0 * (highest - settled) / settled,
+            by_minute(&self.rss)
+        );
+        let queues = format!(
+            "by minute, consumer lag: {}, records in flight: {}",
+            by_minute(&self.lags),
+            by_minute(&self.in_flight)
+        );
+        (memory, queues)
+    }
+}
+
+/// The paced soak: `rate` articles/s for `seconds` through tansu, cycling through `input`.
+/// Returns the table row.
 async fn soak(broker: &Broker, input: &[support::Keyed], rate: u64, seconds: u64) -> String {
     create_topics(
         broker,
         &["soak.in", "soak.out", "soak.out.events", "soak.out.dlq"],
     );
     let metrics_port = free_port();
-    let mut pipeline = start_pipeline_on(broker, "soak.in", "soak.out", "bench-soak", metrics_port);
+    let mut pipeline = start_pipeline_on(
+        &broker.address(),
+        "soak.in",
+        "soak.out",
+        "bench-soak",
+        metrics_port,
+    );
     tokio::time::sleep(GROUP_FORMING).await;
     let producer = broker.producer();
     let per_tick = per_tick(rate);
     let ticks = seconds * 1000 / TICK.as_millis() as u64;
     let mut ticker = tokio::time::interval(TICK);
     let mut records = input.iter().cycle();
-    let mut samples = Vec::new();
-    // Input not yet read, summed over partitions: a replica that falls behind buffers more.
-    let mut lags = Vec::new();
-    // Records consumed whose outputs the broker has not acknowledged yet: a broker that
-    // slows down holds more of them in newsflow's memory (up to --max-in-flight).
-    let mut in_flight = Vec::new();
+    let mut samples = Samples::default();
     let mut produced = 0usize;
     for n in 0..ticks {
         ticker.tick().await;
         for (key, value) in records.by_ref().take(per_tick) {
-            let mut record = FutureRecord::to("soak.in").payload(&value[..]);
-            if let Some(key) = key {
-                record = record.key(key);
-            }
-            if producer.send_result(record).is_ok() {
+            if producer.send_result(keyed("soak.in", key, value)).is_ok() {
                 produced += 1;
             }
         }
-        if n % (10_000 / TICK.as_millis() as u64) == 0 {
-            samples.push(rss_mib(pipeline.id()));
-            lags.push(metric_sum(metrics_port, "newsflow_consumer_lag_messages"));
-            in_flight.push(metric_sum(metrics_port, "newsflow_in_flight_records"));
+        if n % Samples::EVERY_TICKS == 0 {
+            samples.take(pipeline.id(), metrics_port);
         }
     }
     // Every article out before the verdict.
@@ -172,29 +221,104 @@ async fn soak(broker: &Broker, input: &[support::Keyed], rate: u64, seconds: u64
     let brokers = broker.address();
     let stored = records_in(&brokers, "soak.in", produced);
     let out = records_in(&brokers, "soak.out", stored);
-    samples.push(rss_mib(pipeline.id()));
+    let last_rss = rss_mib(pipeline.id());
     let _ = pipeline.kill();
     let _ = pipeline.wait();
-    // The first minute fills caches, pools and librdkafka's queues; growth is what comes
-    // after it.
-    let settled = samples[6.min(samples.len() - 1)];
-    let last = samples.last().copied().unwrap_or_default();
-    let highest = samples.iter().skip(6).copied().fold(settled, f64::max);
-    let by_minute = |samples: &[f64]| -> String {
-        samples
-            .iter()
-            .step_by(6)
-            .map(|sample| format!("{sample:.0}"))
-            .collect::<Vec<_>>()
-            .join(" ")
-    };
+    let (memory, queues) = samples.report(last_rss);
     format!(
-        "| newsflow soak at {rate}/s for {seconds} s ({out} of {stored} stored out; {produced} sent; by minute, consumer lag: {}, records in flight: {}) | {rate} | | | | {highest:.0} (at 1 min {settled:.0}, at the end {last:.0}: {:+.1}%; by minute: {}) |",
-        by_minute(&lags),
-        by_minute(&in_flight),
-        100.0 * (highest - settled) / settled,
-        by_minute(&samples)
+        "| newsflow soak at {rate}/s for {seconds} s ({out} of {stored} stored out; {produced} sent; {queues}) | {rate} | | | | {memory} |"
     )
+}
+
+/// Input the saturation soak keeps waiting for newsflow: more than its prefetch (16 MiB,
+/// about 7,000 articles), so it never runs dry, and little enough that the mock broker's
+/// retention (the newest 5 MB of each partition, compressed) keeps every record not yet
+/// read.
+const SATURATION_BACKLOG: usize = 8_000;
+
+/// The saturation soak: newsflow as fast as it goes for `seconds`, its input topped up to
+/// [`SATURATION_BACKLOG`] records waiting. It runs on librdkafka's mock cluster, whose
+/// partitions keep only their newest records: tansu keeps everything in memory, so ten
+/// minutes at full speed would need tens of GB. Returns the table row.
+async fn saturation_soak(input: &[support::Keyed], seconds: u64) -> String {
+    let cluster = MockCluster::new(1).expect("mock cluster");
+    let (topic, output) = ("flood.in", "flood.out");
+    for name in [topic, output, "flood.out.events", "flood.out.dlq"] {
+        cluster
+            .create_topic(name, PARTITIONS, 1)
+            .expect("mock topic");
+    }
+    let brokers = cluster.bootstrap_servers();
+    let metrics_port = free_port();
+    let mut pipeline = start_pipeline_on(&brokers, topic, output, "bench-flood", metrics_port);
+    let producer: FutureProducer = ClientConfig::new()
+        .set("bootstrap.servers", &brokers)
+        .set("linger.ms", "5")
+        .set("compression.type", "lz4")
+        .create()
+        .expect("producer");
+    let consumed = || metric_sum(metrics_port, "newsflow_articles_consumed_total");
+    let out = || {
+        [output.to_owned(), format!("{output}.dlq")]
+            .iter()
+            .map(|t| {
+                metric_sum(
+                    metrics_port,
+                    &format!("newsflow_records_produced_total{{topic=\"{t}\"}}"),
+                )
+            })
+            .sum::<f64>()
+    };
+    let ticks = seconds * 1000 / TICK.as_millis() as u64;
+    let mut ticker = tokio::time::interval(TICK);
+    let mut records = input.iter().cycle();
+    let mut samples = Samples::default();
+    let mut produced = 0usize;
+    let started = Instant::now();
+    for n in 0..ticks {
+        ticker.tick().await;
+        // Before newsflow serves its metrics, NaN: nothing read yet.
+        let waiting = produced.saturating_sub(consumed() as usize);
+        for (key, value) in records
+            .by_ref()
+            .take(SATURATION_BACKLOG.saturating_sub(waiting))
+        {
+            if producer.send_result(keyed(topic, key, value)).is_ok() {
+                produced += 1;
+            }
+        }
+        if n % Samples::EVERY_TICKS == 0 {
+            samples.take(pipeline.id(), metrics_port);
+        }
+    }
+    let elapsed = started.elapsed().as_secs_f64();
+    let _ = producer.flush(Duration::from_secs(30));
+    let waiting_since = Instant::now();
+    while (out() as usize) < produced && waiting_since.elapsed() < Duration::from_secs(60) {
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    let done = out() as usize;
+    let last_rss = rss_mib(pipeline.id());
+    let _ = pipeline.kill();
+    let _ = pipeline.wait();
+    let (memory, queues) = samples.report(last_rss);
+    format!(
+        "| newsflow soak at saturation for {seconds} s, librdkafka mock broker ({done} of {produced} sent out; {queues}) | {:.0} | | | | {memory} |",
+        done as f64 / elapsed
+    )
+}
+
+/// A record for `topic` with its key, if it has one.
+fn keyed<'a>(
+    topic: &'a str,
+    key: &'a Option<String>,
+    value: &'a [u8],
+) -> FutureRecord<'a, str, [u8]> {
+    let record = FutureRecord::to(topic).payload(value);
+    match key {
+        Some(key) => record.key(key.as_str()),
+        None => record,
+    }
 }
 
 /// When each key of `topic` was first read here, and when the broker got it (the record's
@@ -424,9 +548,13 @@ async fn main() {
 
     let soak_seconds = setting("NEWSFLOW_BENCH_SOAK_SECONDS", 0);
     if soak_seconds > 0 {
-        let soak_rate = setting("NEWSFLOW_BENCH_SOAK_RATE", 1500);
-        let row = soak(&broker, &input, soak_rate, soak_seconds).await;
+        let row = saturation_soak(&input, soak_seconds).await;
         let _ = writeln!(table, "{row}");
+        let soak_rate = setting("NEWSFLOW_BENCH_SOAK_RATE", 1500);
+        if soak_rate > 0 {
+            let row = soak(&broker, &input, soak_rate, soak_seconds).await;
+            let _ = writeln!(table, "{row}");
+        }
     }
 
     print!("{table}");

@@ -10,6 +10,7 @@
 //! substring: matching runs a third faster than over the text itself.
 
 use std::ops::Range;
+use std::sync::OnceLock;
 
 use aho_corasick::{AhoCorasick, AhoCorasickBuilder, AhoCorasickKind, MatchKind};
 
@@ -134,6 +135,34 @@ impl Dictionary {
                 }
             })
             .collect()
+    }
+}
+
+/// One list of [`pattern`]s, with an automaton over it alone built on first use: the
+/// pipeline matches the list in a shared [`Dictionary`], a caller outside it through
+/// [`Self::scan`].
+pub struct Patterns {
+    patterns: Vec<String>,
+    own: OnceLock<Dictionary>,
+}
+
+impl Patterns {
+    pub fn new(patterns: Vec<String>) -> Self {
+        Self {
+            patterns,
+            own: OnceLock::new(),
+        }
+    }
+
+    pub fn as_slice(&self) -> &[String] {
+        &self.patterns
+    }
+
+    /// Every match in `folded`, as [`Dictionary::scan`] (all in list 0).
+    pub fn scan(&self, folded: &Folded) -> Vec<Hit> {
+        self.own
+            .get_or_init(|| Dictionary::new([&self.patterns[..]]))
+            .scan(folded)
     }
 }
 

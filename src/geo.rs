@@ -13,9 +13,9 @@
 //! "Chad") count only where they are written as in the data.
 
 use std::collections::HashMap;
-use std::sync::{LazyLock, OnceLock};
+use std::sync::LazyLock;
 
-use crate::folded::{self, Dictionary, Folded, Hit};
+use crate::folded::{self, Folded, Hit, Patterns};
 
 const COUNTRIES_TSV: &str = include_str!("../data/geo/countries.tsv");
 const PLACES_TSV: &str = include_str!("../data/geo/places.tsv");
@@ -116,13 +116,11 @@ struct Term {
 
 pub struct Gazetteer {
     countries: Vec<CountryInfo>,
-    /// The terms matched in running text, folded ([`folded::pattern`]).
-    patterns: Vec<String>,
+    /// The terms matched in running text, folded ([`folded::pattern`]); the classify stage
+    /// matches them together with the topic terms.
+    patterns: Patterns,
     /// By index of `patterns`.
     terms: Vec<Term>,
-    /// An automaton over `patterns` alone, built on first use: the classify stage matches
-    /// them in its own dictionary, together with the topic terms.
-    own: OnceLock<Dictionary>,
     /// Lower-cased term → term, for looking up a whole name such as a dateline's city.
     by_name: HashMap<String, Term>,
 }
@@ -137,7 +135,7 @@ impl Gazetteer {
 
     /// The terms matched in running text, for a [`Dictionary`] (see [`Self::matches_in`]).
     pub fn patterns(&self) -> &[String] {
-        &self.patterns
+        self.patterns.as_slice()
     }
 
     pub fn countries(&self) -> &[CountryInfo] {
@@ -180,10 +178,7 @@ impl Gazetteer {
     /// Like [`Self::mentions`], with whether each mention is weak.
     pub fn matches(&self, text: &str) -> Vec<Match> {
         let folded = Folded::new(text);
-        let own = self
-            .own
-            .get_or_init(|| Dictionary::new([&self.patterns[..]]));
-        self.matches_in(&folded, &own.scan(&folded), 0)
+        self.matches_in(&folded, &self.patterns.scan(&folded), 0)
     }
 
     /// [`Self::matches`] from a scan of `folded` by a dictionary whose list `list` is
@@ -307,9 +302,8 @@ impl Gazetteer {
         }
         Self {
             countries,
-            patterns,
+            patterns: Patterns::new(patterns),
             terms,
-            own: OnceLock::new(),
             by_name,
         }
     }

@@ -3,9 +3,9 @@
 //! of the best are kept, best first.
 
 use std::cmp::Reverse;
-use std::sync::{LazyLock, OnceLock};
+use std::sync::LazyLock;
 
-use crate::folded::{self, Dictionary, Folded, Hit};
+use crate::folded::{self, Folded, Hit, Patterns};
 use crate::record::Topic;
 
 const LEXICON_TSV: &str = include_str!("../../../data/topics/lexicon.tsv");
@@ -43,13 +43,11 @@ struct Term {
 
 pub struct Lexicon {
     topics: Vec<TopicInfo>,
-    /// The terms, folded ([`folded::pattern`]).
-    patterns: Vec<String>,
+    /// The terms, folded ([`folded::pattern`]); the classify stage matches them together
+    /// with the country terms.
+    patterns: Patterns,
     /// By index of `patterns`.
     terms: Vec<Term>,
-    /// An automaton over `patterns` alone, built on first use: the classify stage matches
-    /// them in its own dictionary, together with the country terms.
-    own: OnceLock<Dictionary>,
 }
 
 static GLOBAL: LazyLock<Lexicon> = LazyLock::new(|| Lexicon::parse(LEXICON_TSV));
@@ -104,24 +102,20 @@ impl Lexicon {
         }
         Self {
             topics,
-            patterns,
+            patterns: Patterns::new(patterns),
             terms,
-            own: OnceLock::new(),
         }
     }
 
     /// The terms, for a [`Dictionary`] (see [`Self::classify_in`]).
     pub fn patterns(&self) -> &[String] {
-        &self.patterns
+        self.patterns.as_slice()
     }
 
     /// The topics of an article, best first, with scores that sum to one.
     pub fn classify(&self, title: &str, body: &str) -> Vec<Topic> {
-        let own = self
-            .own
-            .get_or_init(|| Dictionary::new([&self.patterns[..]]));
         let (title, body) = (Folded::new(title), Folded::new(body));
-        let (title_hits, body_hits) = (own.scan(&title), own.scan(&body));
+        let (title_hits, body_hits) = (self.patterns.scan(&title), self.patterns.scan(&body));
         self.classify_in((&title, &title_hits), (&body, &body_hits), 0)
     }
 

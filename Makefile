@@ -33,9 +33,10 @@ chaos:
 broker:
 	scripts/broker.sh 9092
 
-## eval: precision/recall/F1 per stage on the development data sets
+## eval: precision/recall/F1 per stage on the development data sets (ONLY=events,topics to
+## score some of them)
 eval:
-	$(CARGO) run --release --quiet --bin newsflow-eval -- $(EVAL_DATA) --seed $(SEED)
+	$(CARGO) run --release --quiet --bin newsflow-eval -- $(EVAL_DATA) --seed $(SEED) $(if $(ONLY),--only $(ONLY))
 
 ## bench: per-stage articles/s on one core (criterion), `newsflow process` per data set,
 ## then end to end through a local tansu broker (results in bench-results/)

@@ -20,5 +20,7 @@ for topic in news.raw news.enriched news.events news.dlq; do
     tansu topic create --broker "$URL" --partitions "$PARTITIONS" "$topic" >/dev/null
 done
 echo "tansu is listening on 127.0.0.1:$PORT with topics news.raw, news.enriched, news.events, news.dlq."
-echo "Try: newsflow run --brokers 127.0.0.1:$PORT"
+# tansu holds each fetch for the consumer's whole fetch.wait.max.ms (500 ms by default), even
+# when records are waiting.
+echo "Try: newsflow run --brokers 127.0.0.1:$PORT -X consumer.fetch.wait.max.ms=10"
 wait $BROKER

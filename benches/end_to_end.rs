@@ -106,6 +106,28 @@ fn memory_mib(pid: u32, field: &str) -> f64 {
         .map_or(0.0, |kib| kib / 1024.0)
 }
 
+/// CPU time a process has used so far (user and system), in seconds.
+fn cpu_seconds(pid: u32) -> f64 {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    // The fields after the command name, which is in parentheses and may hold spaces;
+    // utime and stime are the 14th and 15th fields, in ticks of 1/100 s (USER_HZ).
+    let fields: Vec<&str> = stat
+        .rsplit_once(')')
+        .map_or(vec![], |(_, rest)| rest.split_whitespace().collect());
+    let ticks = |i: usize| {
+        fields
+            .get(i)
+            .and_then(|v| v.parse::<f64>().ok())
+            .unwrap_or(0.0)
+    };
+    (ticks(11) + ticks(12)) / 100.0
+}
+
+/// CPU `seconds` spread over `records`, in µs each.
+fn cpu_us_per(seconds: f64, records: usize) -> f64 {
+    seconds * 1e6 / records as f64
+}
+
 /// The sum of a metric's samples (all label sets) on newsflow's /metrics, or NaN.
 fn metric_sum(port: u16, name: &str) -> f64 {
     let Some((_, text)) = support::http_get(port, "/metrics") else {
@@ -450,10 +472,12 @@ async fn main() {
     // The ceiling: the broker moving the same records without enrichment.
     create_topics(&broker, &["ceiling.in", "ceiling.out"]);
     produce_with(&broker.producer(), "ceiling.in", &input).await;
+    let broker_cpu_before = cpu_seconds(broker.pid());
     let ceiling = pass_through(&broker, "ceiling.in", "ceiling.out", count).await;
+    let broker_cpu = cpu_us_per(cpu_seconds(broker.pid()) - broker_cpu_before, count);
     let _ = writeln!(
         table,
-        "| broker pass-through (no enrichment) | {ceiling:.0} | | | | |"
+        "| broker pass-through (no enrichment; broker CPU per record {broker_cpu:.0} µs) | {ceiling:.0} | | | | |"
     );
 
     // Saturation: everything waiting, newsflow as fast as it goes.
@@ -462,6 +486,7 @@ async fn main() {
         &["sat.in", "sat.out", "sat.out.events", "sat.out.dlq"],
     );
     produce_with(&broker.producer(), "sat.in", &input).await;
+    let broker_cpu_before = cpu_seconds(broker.pid());
     let mut pipeline = start_pipeline(&broker, "sat.in", "sat.out", "bench-saturation");
     let seen = arrivals(
         &broker.address(),
@@ -469,6 +494,9 @@ async fn main() {
         count,
         Duration::from_secs(600),
     );
+    // Start-up included: where the two cores go.
+    let newsflow_cpu = cpu_us_per(cpu_seconds(pipeline.id()), count);
+    let broker_cpu = cpu_us_per(cpu_seconds(broker.pid()) - broker_cpu_before, count);
     let rss = peak_rss_mib(pipeline.id());
     let _ = pipeline.kill();
     let _ = pipeline.wait();
@@ -483,7 +511,7 @@ async fn main() {
     };
     let _ = writeln!(
         table,
-        "| newsflow at saturation ({} of {count} out) | {saturated:.0} ({:.0}% of pass-through) | | | | {rss:.0} |",
+        "| newsflow at saturation ({} of {count} out; CPU per article: newsflow {newsflow_cpu:.0} µs, broker {broker_cpu:.0} µs) | {saturated:.0} ({:.0}% of pass-through) | | | | {rss:.0} |",
         seen.len(),
         100.0 * saturated / ceiling
     );

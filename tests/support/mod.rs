@@ -63,6 +63,11 @@ impl Broker {
         format!("127.0.0.1:{}", self.port)
     }
 
+    /// The broker's process id.
+    pub fn pid(&self) -> u32 {
+        self.process.id()
+    }
+
     pub fn create_topic(&self, name: &str, partitions: u32) {
         let status = Command::new(tansu_binary())
             .args([

@@ -14,6 +14,7 @@ mod topics;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
+use clap::builder::PossibleValuesParser;
 use clap::Parser;
 use newsflow::stage::Pipeline;
 
@@ -32,11 +33,20 @@ struct Args {
     #[arg(long, default_value = "tests/golden/seed")]
     seed: PathBuf,
     /// Only these sets (all by default)
-    #[arg(long, value_delimiter = ',', value_parser = SETS)]
+    #[arg(long, value_delimiter = ',',
+          value_parser = PossibleValuesParser::new(SETS.map(|(name, _)| name)))]
     only: Vec<String>,
 }
 
-const SETS: [&str; 5] = ["seed", "extraction", "regions", "topics", "events"];
+/// The sets in the order they are scored; each development set is in DATA_DIR under its
+/// name.
+const SETS: [(&str, Evaluate); 5] = [
+    ("seed", seed::evaluate),
+    ("extraction", extraction::evaluate),
+    ("regions", regions::evaluate),
+    ("topics", topics::evaluate),
+    ("events", events::evaluate),
+];
 
 fn main() -> ExitCode {
     let Args {
@@ -45,22 +55,16 @@ fn main() -> ExitCode {
         only,
     } = Args::parse();
     let pipeline = Pipeline::standard();
-    let sets: [(&str, PathBuf, Evaluate); 5] = [
-        ("seed", seed, seed::evaluate),
-        (
-            "extraction",
-            data_dir.join("extraction"),
-            extraction::evaluate,
-        ),
-        ("regions", data_dir.join("regions"), regions::evaluate),
-        ("topics", data_dir.join("topics"), topics::evaluate),
-        ("events", data_dir.join("events"), events::evaluate),
-    ];
     let mut failures = 0;
-    for (name, dir, evaluate) in sets {
+    for (name, evaluate) in SETS {
         if !only.is_empty() && !only.iter().any(|set| set == name) {
             continue;
         }
+        let dir = if name == "seed" {
+            seed.clone()
+        } else {
+            data_dir.join(name)
+        };
         if let Err(error) = evaluate(&pipeline, &dir) {
             eprintln!("{name}: could not evaluate: {error:#}");
             failures += 1;

@@ -1,6 +1,7 @@
 //! `newsflow run` against a real Kafka-protocol broker (tansu on loopback): every good
 //! article comes out enriched, every malformed record lands on the dead-letter topic with
-//! its reason, /metrics agrees, and SIGTERM drains, commits and exits 0.
+//! its reason, /metrics agrees, and SIGTERM drains, commits and exits 0. An enriched record
+//! too large to send becomes a dead letter of its original.
 
 mod support;
 
@@ -306,4 +307,54 @@ async fn enriches_good_articles_and_dead_letters_malformed_ones() {
         .all(|r| r.header("newsflow.replayed.from").is_some()
             && r.header("newsflow.reason").is_none()));
     assert_eq!(replay()["replayed"], 0, "a second replay repeats nothing");
+}
+
+/// An enriched record the producer may not send (here `message.max.bytes` is lowered below
+/// its size) is refused for good: the original record goes to the dead-letter topic,
+/// unchanged, with reason `too_large`, and the records after it are enriched as usual.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_enriched_record_refused_as_too_large_becomes_a_dead_letter_of_the_original() {
+    let broker = Broker::start();
+    for topic in ["big.raw", "big.enriched", "big.events", "big.dlq"] {
+        broker.create_topic(topic, 1);
+    }
+    let sentence = "The minister said on Monday that the talks in Geneva would resume next week. ";
+    // About 2 KB as raw input; enriched (text, paragraphs, entities, events) about 4.5 KB.
+    let big = serde_json::json!({"id": "big-1", "title": "Talks", "body": sentence.repeat(25)});
+    let small = serde_json::json!({"id": "small-1", "title": "Talks", "body": sentence});
+    let input: Vec<support::Keyed> = [("big-1", &big), ("small-1", &small)]
+        .into_iter()
+        .map(|(key, value)| (Some(key.to_owned()), value.to_string().into_bytes()))
+        .collect();
+    broker.produce("big.raw", &input).await;
+
+    let mut pipeline = newsflow()
+        .args([
+            "run",
+            "--brokers",
+            &broker.address(),
+            "--group-id",
+            "it-big",
+        ])
+        .args(["--input-topic", "big.raw", "--output-topic", "big.enriched"])
+        .args(["--events-topic", "big.events", "--dlq-topic", "big.dlq"])
+        .args(["--metrics-addr", &format!("127.0.0.1:{}", free_port())])
+        .args(["-X", "session.timeout.ms=6000"])
+        .args(["-X", "producer.message.max.bytes=3000"])
+        .stdout(Stdio::null())
+        .stderr(support::child_log())
+        .spawn()
+        .expect("start newsflow");
+    let dead = broker.consume("big.dlq", 1, 1, Duration::from_secs(60));
+    let enriched = broker.consume("big.enriched", 1, 1, Duration::from_secs(30));
+    terminate(&pipeline);
+    assert_eq!(wait_exit(&mut pipeline, Duration::from_secs(30)), Some(0));
+
+    assert_eq!(dead.len(), 1, "one dead letter");
+    assert_eq!(dead[0].key.as_deref(), Some(&b"big-1"[..]));
+    assert_eq!(dead[0].value, input[0].1, "the original bytes");
+    assert_eq!(dead[0].header("newsflow.reason"), Some("too_large"));
+    assert_eq!(enriched.len(), 1, "the small article, enriched");
+    let value: Value = serde_json::from_slice(&enriched[0].value).expect("enriched JSON");
+    assert_eq!(value["id"], "small-1");
 }

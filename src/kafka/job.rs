@@ -77,9 +77,8 @@ impl Jobs {
     }
 
     fn outputs(&self, origin: &Origin, message: OwnedMessage) -> Vec<Outgoing> {
-        let key = message.key().map(<[u8]>::to_vec);
-        let value = message.payload().unwrap_or_default().to_vec();
-        match self.pipeline.enrich(&value, self.max_record_bytes) {
+        let value = message.payload().unwrap_or_default();
+        match self.pipeline.enrich(value, self.max_record_bytes) {
             Ok(enriched) => {
                 let mut outputs = Vec::with_capacity(1 + enriched.events.len());
                 if !self.events_topic.is_empty() {
@@ -89,18 +88,13 @@ impl Jobs {
                             .map(|event| Outgoing::event(&self.events_topic, event)),
                     );
                 }
-                outputs.push(Outgoing::enriched(
-                    &self.output_topic,
-                    &enriched,
-                    key,
-                    value,
-                ));
+                outputs.push(Outgoing::enriched(&self.output_topic, &enriched, message));
                 outputs
             }
             Err(rejection) => {
-                let letter = rejection.into_dead_letter(origin.dead_letter_source(), &value);
+                let letter = rejection.into_dead_letter(origin.dead_letter_source(), value);
                 DeadLettered { letter: &letter }.emit();
-                vec![Outgoing::dead_letter(&self.dlq_topic, &letter, key, value)]
+                vec![Outgoing::dead_letter(&self.dlq_topic, &letter, &message)]
             }
         }
     }

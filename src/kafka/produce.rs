@@ -10,7 +10,7 @@
 use std::time::Duration;
 
 use rdkafka::error::{KafkaError, RDKafkaErrorCode};
-use rdkafka::message::{Header, OwnedHeaders};
+use rdkafka::message::{Header, Message, OwnedHeaders, OwnedMessage};
 use rdkafka::producer::{DeliveryFuture, FutureProducer, FutureRecord};
 use tokio::sync::OwnedSemaphorePermit;
 use tracing::error;
@@ -36,30 +36,23 @@ pub struct Outgoing {
 
 #[derive(Debug)]
 enum OutgoingKind {
-    /// With the input's key and value, should the enriched record become a dead letter.
+    /// With the input record, should the enriched record become a dead letter.
     Enriched {
-        original: (Option<Vec<u8>>, Vec<u8>),
+        original: OwnedMessage,
     },
     Event,
     DeadLetter,
 }
 
 impl Outgoing {
-    /// The enriched article, keyed by its id.
-    pub fn enriched(
-        topic: &str,
-        article: &EnrichedArticle,
-        key: Option<Vec<u8>>,
-        value: Vec<u8>,
-    ) -> Self {
+    /// The enriched article of `original`, keyed by its id.
+    pub fn enriched(topic: &str, article: &EnrichedArticle, original: OwnedMessage) -> Self {
         Self {
             topic: topic.to_owned(),
             key: Some(article.id.as_bytes().to_vec()),
             value: serde_json::to_vec(article).expect("enriched articles serialise"),
             headers: Vec::new(),
-            kind: OutgoingKind::Enriched {
-                original: (key, value),
-            },
+            kind: OutgoingKind::Enriched { original },
         }
     }
 
@@ -75,16 +68,11 @@ impl Outgoing {
     }
 
     /// The original record, unchanged, with the reason in headers.
-    pub fn dead_letter(
-        topic: &str,
-        letter: &DeadLetter,
-        key: Option<Vec<u8>>,
-        value: Vec<u8>,
-    ) -> Self {
+    pub fn dead_letter(topic: &str, letter: &DeadLetter, original: &OwnedMessage) -> Self {
         Self {
             topic: topic.to_owned(),
-            key,
-            value,
+            key: original.key().map(<[u8]>::to_vec),
+            value: original.payload().unwrap_or_default().to_vec(),
             headers: letter.headers(),
             kind: OutgoingKind::DeadLetter,
         }
@@ -240,10 +228,7 @@ impl Producer {
     /// record as a dead letter, or a dead letter's headers without its value.
     fn fallback(&self, origin: &Origin, out: Outgoing, error: &KafkaError) -> Option<Outgoing> {
         let reason = refused_for_good(error).unwrap_or(DeadLetterReason::ProduceRefused);
-        if let OutgoingKind::Enriched {
-            original: (key, value),
-        } = out.kind
-        {
+        if let OutgoingKind::Enriched { original } = out.kind {
             let letter = DeadLetter::new(
                 reason,
                 format!("the enriched record was refused by the broker: {error}"),
@@ -251,7 +236,7 @@ impl Producer {
                 &[],
             );
             DeadLettered { letter: &letter }.emit();
-            return Some(Outgoing::dead_letter(&self.dlq_topic, &letter, key, value));
+            return Some(Outgoing::dead_letter(&self.dlq_topic, &letter, &original));
         }
         if matches!(out.kind, OutgoingKind::DeadLetter)
             && reason == DeadLetterReason::TooLarge

@@ -14,8 +14,10 @@ use support::{articles, free_port, http_get, metric, newsflow, terminate, wait_e
 const PARTITIONS: i32 = 4;
 const GOOD: usize = 2000;
 
-fn start_pipeline(broker: &Broker, metrics_port: u16) -> Child {
-    newsflow()
+/// `newsflow run` on the news.* topics, with extra librdkafka `properties` (`-X`).
+fn start_pipeline(broker: &Broker, metrics_port: u16, properties: &[&str]) -> Child {
+    let mut command = newsflow();
+    command
         .args(["run", "--brokers", &broker.address()])
         .args([
             "--input-topic",
@@ -34,7 +36,11 @@ fn start_pipeline(broker: &Broker, metrics_port: u16) -> Child {
             "--max-in-flight",
             "64",
         ])
-        .args(["-X", "session.timeout.ms=6000"])
+        .args(["-X", "session.timeout.ms=6000"]);
+    for property in properties {
+        command.args(["-X", property]);
+    }
+    command
         .stdout(Stdio::null())
         .stderr(support::child_log())
         .spawn()
@@ -100,7 +106,7 @@ async fn enriches_good_articles_and_dead_letters_malformed_ones() {
     broker.produce("news.raw", &input).await;
 
     let metrics_port = free_port();
-    let mut pipeline = start_pipeline(&broker, metrics_port);
+    let mut pipeline = start_pipeline(&broker, metrics_port, &[]);
     let enriched = broker.consume("news.enriched", PARTITIONS, GOOD, Duration::from_secs(120));
     let dead = broker.consume("news.dlq", PARTITIONS, bad.len(), Duration::from_secs(30));
 
@@ -260,7 +266,7 @@ async fn enriches_good_articles_and_dead_letters_malformed_ones() {
 
     // A restart in the same group resumes after the committed offsets: nothing is redone.
     let metrics_port = free_port();
-    let mut restarted = start_pipeline(&broker, metrics_port);
+    let mut restarted = start_pipeline(&broker, metrics_port, &[]);
     wait_ready(metrics_port, Duration::from_secs(60));
     tokio::time::sleep(Duration::from_secs(3)).await;
     let (_, text) = http_get(metrics_port, "/metrics").expect("metrics after restart");
@@ -315,7 +321,7 @@ async fn enriches_good_articles_and_dead_letters_malformed_ones() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_enriched_record_refused_as_too_large_becomes_a_dead_letter_of_the_original() {
     let broker = Broker::start();
-    for topic in ["big.raw", "big.enriched", "big.events", "big.dlq"] {
+    for topic in ["news.raw", "news.enriched", "news.events", "news.dlq"] {
         broker.create_topic(topic, 1);
     }
     let sentence = "The minister said on Monday that the talks in Geneva would resume next week. ";
@@ -326,27 +332,11 @@ async fn an_enriched_record_refused_as_too_large_becomes_a_dead_letter_of_the_or
         .into_iter()
         .map(|(key, value)| (Some(key.to_owned()), value.to_string().into_bytes()))
         .collect();
-    broker.produce("big.raw", &input).await;
+    broker.produce("news.raw", &input).await;
 
-    let mut pipeline = newsflow()
-        .args([
-            "run",
-            "--brokers",
-            &broker.address(),
-            "--group-id",
-            "it-big",
-        ])
-        .args(["--input-topic", "big.raw", "--output-topic", "big.enriched"])
-        .args(["--events-topic", "big.events", "--dlq-topic", "big.dlq"])
-        .args(["--metrics-addr", &format!("127.0.0.1:{}", free_port())])
-        .args(["-X", "session.timeout.ms=6000"])
-        .args(["-X", "producer.message.max.bytes=3000"])
-        .stdout(Stdio::null())
-        .stderr(support::child_log())
-        .spawn()
-        .expect("start newsflow");
-    let dead = broker.consume("big.dlq", 1, 1, Duration::from_secs(60));
-    let enriched = broker.consume("big.enriched", 1, 1, Duration::from_secs(30));
+    let mut pipeline = start_pipeline(&broker, free_port(), &["producer.message.max.bytes=3000"]);
+    let dead = broker.consume("news.dlq", 1, 1, Duration::from_secs(60));
+    let enriched = broker.consume("news.enriched", 1, 1, Duration::from_secs(30));
     terminate(&pipeline);
     assert_eq!(wait_exit(&mut pipeline, Duration::from_secs(30)), Some(0));
 

@@ -30,6 +30,7 @@ const ATTRIBUTION_WINDOW: usize = 240;
 const MARKS: &[(char, char)] = &[('“', '”'), ('"', '"'), ('«', '»'), ('„', '“')];
 
 pub fn find(doc: &Document, entities: &[Found]) -> Vec<Quote> {
+    let mentions = Mentions::of(entities);
     let mut quotes = Vec::new();
     let mut offset = 0;
     for paragraph in doc.text.split("\n\n") {
@@ -44,7 +45,7 @@ pub fn find(doc: &Document, entities: &[Found]) -> Vec<Quote> {
             let after_end =
                 floor_boundary(paragraph, (close + ATTRIBUTION_WINDOW).min(paragraph.len()));
             let after = offset + close..offset + after_end;
-            let speaker = speaker(doc, entities, before, after, inner.start);
+            let speaker = speaker(doc, &mentions, before, after, inner.start);
             if speaker.is_none() && words < MIN_WORDS_WITHOUT_SPEAKER {
                 continue;
             }
@@ -56,6 +57,69 @@ pub fn find(doc: &Document, entities: &[Found]) -> Vec<Quote> {
         offset += paragraph.len() + 2;
     }
     quotes
+}
+
+/// Every mention of a person or organisation, in text order, so that the names in an
+/// attribution window are found by binary search: a body of many quotes and many names
+/// costs the sum of the two, not their product.
+struct Mentions<'e> {
+    /// (span, entity) of persons and organisations, by start.
+    named: Vec<(Range<usize>, &'e Found)>,
+    /// Person mentions by end: each mention's end, with the person of the latest-starting
+    /// mention among those ending at or before it.
+    persons_by_end: Vec<(usize, &'e Found)>,
+}
+
+impl<'e> Mentions<'e> {
+    fn of(entities: &'e [Found]) -> Self {
+        let mut named: Vec<(Range<usize>, &Found)> = entities
+            .iter()
+            .filter(|e| e.kind != EntityType::Location)
+            .flat_map(|e| e.spans.iter().map(move |s| (s.clone(), e)))
+            .collect();
+        named.sort_by_key(|(span, _)| span.start);
+        let mut persons: Vec<&(Range<usize>, &Found)> = named
+            .iter()
+            .filter(|(_, e)| e.kind == EntityType::Person)
+            .collect();
+        persons.sort_by_key(|(span, _)| span.end);
+        let mut latest: Option<(usize, &Found)> = None;
+        let persons_by_end = persons
+            .into_iter()
+            .map(|(span, e)| {
+                if latest.is_none_or(|(start, _)| span.start >= start) {
+                    latest = Some((span.start, e));
+                }
+                (span.end, latest.map_or(*e, |(_, e)| e))
+            })
+            .collect();
+        Self {
+            named,
+            persons_by_end,
+        }
+    }
+
+    /// The speakers that may be named in `window`: persons first, then organisations,
+    /// each in text order.
+    fn within(&self, window: &Range<usize>) -> Vec<&'e Found> {
+        let from = self.named.partition_point(|(s, _)| s.start < window.start);
+        let mut inside: Vec<(usize, &Found)> = self.named[from..]
+            .iter()
+            .take_while(|(s, _)| s.start < window.end)
+            .filter(|(s, _)| s.end <= window.end)
+            .map(|(s, e)| (s.start, *e))
+            .collect();
+        inside.sort_by_key(|&(at, e)| (e.kind != EntityType::Person, at));
+        inside.into_iter().map(|(_, e)| e).collect()
+    }
+
+    /// The person whose mention ending at or before `at` starts last.
+    fn last_person_before(&self, at: usize) -> Option<String> {
+        let count = self.persons_by_end.partition_point(|&(end, _)| end <= at);
+        count
+            .checked_sub(1)
+            .map(|last| self.persons_by_end[last].1.text.clone())
+    }
 }
 
 /// Where the attribution before a quote may start: the window, not before the paragraph.
@@ -119,25 +183,9 @@ fn has_attribution_verb(text: &str) -> bool {
         .any(|w| ATTRIBUTION_VERBS.iter().any(|v| v.eq_ignore_ascii_case(w)))
 }
 
-/// The speakers that may be named in `window`: persons first, then organisations.
-fn named_in<'e>(entities: &'e [Found], window: &Range<usize>) -> Vec<(usize, &'e Found)> {
-    let mut named: Vec<(usize, &Found)> = entities
-        .iter()
-        .filter(|e| e.kind != EntityType::Location)
-        .flat_map(|e| {
-            e.spans
-                .iter()
-                .filter(|s| s.start >= window.start && s.end <= window.end)
-                .map(move |s| (s.start, e))
-        })
-        .collect();
-    named.sort_by_key(|&(at, e)| (e.kind != EntityType::Person, at));
-    named
-}
-
 fn speaker(
     doc: &Document,
-    entities: &[Found],
+    mentions: &Mentions,
     before: Range<usize>,
     after: Range<usize>,
     quote_start: usize,
@@ -150,11 +198,11 @@ fn speaker(
         .map_or(after.end, |(i, c)| after.start + i + c.len_utf8());
     let after = after.start..sentence_end;
     if has_attribution_verb(&doc.text[after.clone()]) {
-        if let Some((_, e)) = named_in(entities, &after).first() {
+        if let Some(e) = mentions.within(&after).first() {
             return Some(e.text.clone());
         }
         if mentions_pronoun(&doc.text[after]) {
-            return last_person_before(entities, quote_start);
+            return mentions.last_person_before(quote_start);
         }
     }
     // Before it: "Professor Hwang ... said, “...". The attribution is the last clause.
@@ -165,15 +213,12 @@ fn speaker(
         .map_or(before.start, |(i, c)| before.start + i + c.len_utf8());
     let before = clause_start..before.end;
     if has_attribution_verb(&doc.text[before.clone()]) {
-        let named = named_in(entities, &before);
-        if let Some((_, e)) = named.iter().find(|(_, e)| e.kind == EntityType::Person) {
-            return Some(e.text.clone());
-        }
-        if let Some((_, e)) = named.first() {
+        // Persons come first among the names within.
+        if let Some(e) = mentions.within(&before).first() {
             return Some(e.text.clone());
         }
         if mentions_pronoun(&doc.text[before]) {
-            return last_person_before(entities, quote_start);
+            return mentions.last_person_before(quote_start);
         }
     }
     None
@@ -182,22 +227,6 @@ fn speaker(
 fn mentions_pronoun(text: &str) -> bool {
     text.split(|c: char| !c.is_alphabetic())
         .any(|w| matches!(w, "he" | "she" | "He" | "She"))
-}
-
-fn last_person_before(entities: &[Found], at: usize) -> Option<String> {
-    entities
-        .iter()
-        .filter(|e| e.kind == EntityType::Person)
-        .filter_map(|e| {
-            e.spans
-                .iter()
-                .filter(|s| s.end <= at)
-                .map(|s| s.start)
-                .max()
-                .map(|last| (last, e))
-        })
-        .max_by_key(|&(last, _)| last)
-        .map(|(_, e)| e.text.clone())
 }
 
 #[cfg(test)]

@@ -18,7 +18,7 @@ const BREADCRUMB_ROOTS: &[&str] = &["home", "homepage", "main", "start"];
 const BREADCRUMB_SEPARATORS: &[char] = &['>', '»', '›', '/', '|', '→'];
 
 pub fn extract(body: &str, known_title: Option<&str>, furniture: &Furniture) -> Extracted {
-    let lines: Vec<String> = body.lines().map(normalize).collect();
+    let mut lines: Vec<String> = body.lines().map(normalize).collect();
     let title = known_title
         .map(normalize)
         .filter(|t| !t.is_empty())
@@ -30,7 +30,8 @@ pub fn extract(body: &str, known_title: Option<&str>, furniture: &Furniture) -> 
     let mut removed = Removals::default();
     let mut block_open = false;
     let mut seen_content = false;
-    for (index, line) in lines.iter().enumerate() {
+    for index in 0..lines.len() {
+        let line = &lines[index];
         if line.is_empty() {
             block_open = false;
             continue;
@@ -67,7 +68,8 @@ pub fn extract(body: &str, known_title: Option<&str>, furniture: &Furniture) -> 
                         last.push(' ');
                         last.push_str(line);
                     }
-                    _ => out.paragraphs.push(line.clone()),
+                    // Kept lines move into the paragraphs: a long body is not copied.
+                    _ => out.paragraphs.push(std::mem::take(&mut lines[index])),
                 }
                 block_open = true;
             }

@@ -185,7 +185,7 @@ fn trim(doc: &Document, run: Range<usize>) -> Option<Candidate> {
 }
 
 fn span_of(tokens: &[Token], range: &Range<usize>) -> Range<usize> {
-    tokens[range.start].start..tokens[range.end - 1].end
+    tokens[range.start].start()..tokens[range.end - 1].end()
 }
 
 /// The acronym in parentheses right after a run, if its letters fit the run's initials:
@@ -220,7 +220,7 @@ fn looks_like_personal_name(doc: &Document, range: &Range<usize>) -> bool {
                 && !ABSTRACT_ENDINGS.iter().any(|e| lower.ends_with(e))
         })
         && doc
-            .places_in(words[0].start..words[words.len() - 1].end)
+            .places_in(words[0].start()..words[words.len() - 1].end())
             .is_empty()
 }
 
@@ -246,8 +246,8 @@ fn place_at(doc: &Document, span: &Range<usize>) -> Option<(usize, MentionKind)>
 /// The country named right before a title ("Russian President", "China’s President").
 fn country_before(doc: &Document, token: usize) -> Option<usize> {
     let from = token.saturating_sub(4);
-    let start = doc.tokens[from].start;
-    let end = doc.tokens[token].start;
+    let start = doc.tokens[from].start();
+    let end = doc.tokens[token].start();
     doc.places_in(start..end)
         .iter()
         .rev()
@@ -354,7 +354,7 @@ pub fn find(doc: &Document) -> Vec<Found> {
     // known organisation, a country or city.
     for range in singles {
         let token = &tokens[range.start];
-        let span = token.start..token.end;
+        let span = token.start()..token.end();
         if covered(&claimed, &span) {
             continue;
         }
@@ -431,7 +431,7 @@ fn city_with_state(doc: &Document, range: &Range<usize>) -> Option<EntityType> {
         .iter()
         .all(|t| t.text.ends_with('.'));
     let city = doc
-        .places_in(first.start..first.start + 1)
+        .places_in(first.start()..first.start() + 1)
         .iter()
         .any(|m| matches!(m.mention.kind, MentionKind::City));
     (city && rest_abbreviated).then_some(EntityType::Location)

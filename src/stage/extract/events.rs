@@ -261,9 +261,11 @@ struct Hit {
 
 /// A country or organisation named in the text, as an actor code.
 #[derive(Debug, Clone)]
-struct ActorMention {
+struct ActorMention<'e> {
     token: usize,
-    code: String,
+    /// A country's alpha-3 code or an organisation's acronym, borrowed from the
+    /// gazetteer or the entities: a long article has hundreds of thousands of mentions.
+    code: &'e str,
     /// The country, for places ("in Kazakhstan").
     country: Option<usize>,
     /// Written as a place ("in Kazakhstan", "at Geneva") rather than as a party.
@@ -310,20 +312,20 @@ fn country_within(doc: &Document, entity: &Found) -> Option<usize> {
 /// Gives each person of unknown country the country named nearest in their sentence
 /// ("President Yoweri Museveni has banned Ugandan opposition candidates"), or the
 /// document's most named country; drops them when there is none.
-fn resolve_persons(actors: &mut Vec<ActorMention>, sentences: &[Range<usize>]) {
+fn resolve_persons(actors: &mut Vec<ActorMention<'_>>, sentences: &[Range<usize>]) {
     let mut counts: FxHashMap<&str, usize> = FxHashMap::default();
     for m in actors.iter().filter(|m| m.country.is_some()) {
-        *counts.entry(m.code.as_str()).or_default() += 1;
+        *counts.entry(m.code).or_default() += 1;
     }
     let main = counts
         .into_iter()
         .max_by_key(|&(code, n)| (n, std::cmp::Reverse(code)))
-        .map(|(code, _)| code.to_owned());
-    let resolved: Vec<Option<String>> = actors
+        .map(|(code, _)| code);
+    let resolved: Vec<Option<&str>> = actors
         .iter()
         .map(|m| {
             if m.code != UNRESOLVED {
-                return Some(m.code.clone());
+                return Some(m.code);
             }
             let sentence = sentences.get(sentences.partition_point(|s| s.end <= m.token))?;
             let from = actors.partition_point(|o| o.token < sentence.start);
@@ -332,8 +334,8 @@ fn resolve_persons(actors: &mut Vec<ActorMention>, sentences: &[Range<usize>]) {
                 .iter()
                 .filter(|o| o.country.is_some())
                 .min_by_key(|o| o.token.abs_diff(m.token))
-                .map(|o| o.code.clone())
-                .or_else(|| main.clone())
+                .map(|o| o.code)
+                .or(main)
         })
         .collect();
     let mut resolved = resolved.into_iter();
@@ -347,8 +349,8 @@ fn resolve_persons(actors: &mut Vec<ActorMention>, sentences: &[Range<usize>]) {
 }
 
 /// Every actor mention in the document, in order.
-fn actor_mentions(doc: &Document, entities: &[Found]) -> Vec<ActorMention> {
-    let token_at = |byte: usize| doc.tokens.partition_point(|t| t.end <= byte);
+fn actor_mentions<'e>(doc: &Document, entities: &'e [Found]) -> Vec<ActorMention<'e>> {
+    let token_at = |byte: usize| doc.tokens.partition_point(|t| t.end() <= byte);
     let as_place = |token: usize| {
         let mut k = token;
         // Skip "the" in "in the United States".
@@ -379,7 +381,7 @@ fn actor_mentions(doc: &Document, entities: &[Found]) -> Vec<ActorMention> {
             .any(|s| span.end <= s.end && s != span)
     };
     // "North Korea" in "the North Korea-Russia summit" names a party, not a place.
-    let ends_a_word = |end: usize| doc.tokens.binary_search_by_key(&end, |t| t.end).is_ok();
+    let ends_a_word = |end: usize| doc.tokens.binary_search_by_key(&end, |t| t.end()).is_ok();
     let countries = doc.gazetteer.countries();
     let mut out = Vec::new();
     for m in &doc.places {
@@ -394,7 +396,7 @@ fn actor_mentions(doc: &Document, entities: &[Found]) -> Vec<ActorMention> {
         let token = token_at(span.start);
         out.push(ActorMention {
             token,
-            code: countries[m.mention.country].alpha3.clone(),
+            code: &countries[m.mention.country].alpha3,
             country: Some(m.mention.country),
             as_place: as_place(token) && ends_a_word(span.end),
             city: m.mention.kind == MentionKind::City,
@@ -405,14 +407,14 @@ fn actor_mentions(doc: &Document, entities: &[Found]) -> Vec<ActorMention> {
         let (code, country) = match entity.kind {
             // A person of unknown country is resolved per sentence (`UNRESOLVED`).
             EntityType::Person => match entity.country {
-                Some(c) => (countries[c].alpha3.clone(), None),
-                None => (UNRESOLVED.to_owned(), None),
+                Some(c) => (countries[c].alpha3.as_str(), None),
+                None => (UNRESOLVED, None),
             },
             // "the Nigerian Union of Teachers", "US Congress": the country it belongs to;
             // otherwise the organisation itself ("NATO").
             EntityType::Organization => match (country_within(doc, entity), &entity.acronym) {
-                (Some(c), _) => (countries[c].alpha3.clone(), None),
-                (None, Some(acronym)) => (acronym.clone(), None),
+                (Some(c), _) => (countries[c].alpha3.as_str(), None),
+                (None, Some(acronym)) => (acronym.as_str(), None),
                 (None, None) => continue,
             },
             EntityType::Location => continue,
@@ -420,7 +422,7 @@ fn actor_mentions(doc: &Document, entities: &[Found]) -> Vec<ActorMention> {
         for span in &entity.spans {
             out.push(ActorMention {
                 token: token_at(span.start),
-                code: code.clone(),
+                code,
                 country,
                 as_place: false,
                 city: false,
@@ -462,9 +464,9 @@ struct Sentence<'d, 'a> {
     /// Where the first trigger starts: the subject is before it.
     first_trigger: usize,
     /// The actors named in earlier sentences, for "the two leaders".
-    before: &'d [ActorMention],
+    before: &'d [ActorMention<'d>],
     published: Option<NaiveDate>,
-    actors: &'d [ActorMention],
+    actors: &'d [ActorMention<'d>],
     dates: Vec<(Range<usize>, DateMention)>,
 }
 
@@ -490,7 +492,7 @@ impl Sentence<'_, '_> {
         let mut codes: Vec<String> = Vec::new();
         for m in self.actors {
             if range.contains(&m.token) && (places_too || !m.as_place) {
-                push_unique(&mut codes, &m.code);
+                push_unique(&mut codes, m.code);
             }
         }
         codes
@@ -524,7 +526,7 @@ impl Sentence<'_, '_> {
 
     /// The actors "the two leaders" or "both countries" stands for: the last ones named
     /// before `at`.
-    fn collective(&self, before: &[ActorMention], range: Range<usize>) -> Vec<String> {
+    fn collective(&self, before: &[ActorMention<'_>], range: Range<usize>) -> Vec<String> {
         for i in range.clone() {
             let word = self.word(i);
             let Some(count) = number_word(&word) else {
@@ -545,7 +547,7 @@ impl Sentence<'_, '_> {
                 if leaders && !m.person {
                     continue;
                 }
-                push_unique(&mut codes, &m.code);
+                push_unique(&mut codes, m.code);
                 if codes.len() == count {
                     break;
                 }
@@ -621,7 +623,7 @@ impl Sentence<'_, '_> {
     }
 
     /// A place's name as the entities give it ("Washington D.C."), or the country's.
-    fn place_name(&self, m: &ActorMention) -> String {
+    fn place_name(&self, m: &ActorMention<'_>) -> String {
         let token = &self.tokens()[m.token];
         let country = m
             .country
@@ -632,8 +634,8 @@ impl Sentence<'_, '_> {
                     self.tokens()[i].text.ends_with('.') && self.tokens()[i].text.len() > 1
                 })
                 .last()
-                .map_or(token.end, |i| self.tokens()[i].end);
-            return self.doc.text[token.start..end].to_owned();
+                .map_or(token.end(), |i| self.tokens()[i].end());
+            return self.doc.text[token.start()..end].to_owned();
         }
         country.unwrap_or_else(|| token.text.to_owned())
     }
@@ -964,9 +966,9 @@ pub fn find(doc: &Document, entities: &[Found], published: Option<NaiveDate>) ->
         if hits.is_empty() {
             continue;
         }
-        let start_byte = doc.tokens[range.start].start;
+        let start_byte = doc.tokens[range.start].start();
         let text = doc.sentence_text(range);
-        let token_at = |byte: usize| doc.tokens.partition_point(|t| t.end <= byte);
+        let token_at = |byte: usize| doc.tokens.partition_point(|t| t.end() <= byte);
         let first_actor = all_actors.partition_point(|m| m.token < range.start);
         let after_actors = all_actors.partition_point(|m| m.token < range.end);
         // Most sentences name no date: the patterns run only where one may be.

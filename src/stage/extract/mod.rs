@@ -68,7 +68,7 @@ impl<'a> Document<'a> {
 
     /// The text of a sentence.
     pub fn sentence_text(&self, sentence: &Range<usize>) -> &'a str {
-        &self.text[self.tokens[sentence.start].start..self.tokens[sentence.end - 1].end]
+        &self.text[self.tokens[sentence.start].start()..self.tokens[sentence.end - 1].end()]
     }
 }
 

@@ -8,39 +8,46 @@
 use std::borrow::Cow;
 use std::ops::Range;
 
-use super::words::{classes_of, WordClass};
+use super::words::{classes_of, WordClass, CAPITALISED, HAS_UPPER_CASE, PARAGRAPH_START, WORD};
 use crate::folded::ascii_lower;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Token<'a> {
     pub text: &'a str,
+    /// Byte offset into the document text, which is far below 4 GiB (records are capped).
+    start: u32,
+    /// The word classes of its lower-case form, and the marks of its shape and place.
     classes: WordClass,
-    /// `text` has an upper-case letter, so its lower case is a new string.
-    has_upper_case: bool,
-    /// The first character is a letter or digit.
-    word: bool,
-    /// The first character is an upper-case letter.
-    capitalised: bool,
-    /// Byte offsets into the document text.
-    pub start: usize,
-    pub end: usize,
-    /// The token opens a paragraph.
-    pub paragraph_start: bool,
 }
 
 impl<'a> Token<'a> {
+    /// Byte offset of the token in the document text.
+    pub fn start(&self) -> usize {
+        self.start as usize
+    }
+
+    /// Byte offset after the token.
+    pub fn end(&self) -> usize {
+        self.start as usize + self.text.len()
+    }
+
     pub fn is_word(&self) -> bool {
-        self.word
+        self.classes.contains(WORD)
     }
 
     /// Starts with an upper-case letter ("Putin", "NATO", "U.S.").
     pub fn is_capitalised(&self) -> bool {
-        self.capitalised
+        self.classes.contains(CAPITALISED)
+    }
+
+    /// Opens a paragraph.
+    pub fn starts_paragraph(&self) -> bool {
+        self.classes.contains(PARAGRAPH_START)
     }
 
     /// Only upper-case letters (and dots): "NATO", "U.N.".
     pub fn is_acronym(&self) -> bool {
-        if !self.capitalised {
+        if !self.is_capitalised() {
             return false;
         }
         let letters = self.text.chars().filter(|c| c.is_alphabetic()).count();
@@ -53,7 +60,7 @@ impl<'a> Token<'a> {
 
     /// `text` in lower case (most words need no copy).
     pub fn lower(&self) -> Cow<'a, str> {
-        if self.has_upper_case {
+        if self.classes.contains(HAS_UPPER_CASE) {
             Cow::Owned(self.text.to_lowercase())
         } else {
             Cow::Borrowed(self.text)
@@ -82,8 +89,9 @@ const SENTENCE_OPENERS: &[&str] = &[
     "but", "and", "in", "on", "at", "after", "before", "however", "meanwhile", "there",
 ];
 
-/// Splits `text` into tokens.
+/// Splits `text` (shorter than 4 GiB) into tokens.
 pub fn tokenize(text: &str) -> Vec<Token<'_>> {
+    assert!(u32::try_from(text.len()).is_ok(), "text over 4 GiB");
     // About one token per five bytes of news text.
     let mut tokens = Vec::with_capacity(text.len() / 5);
     let bytes = text.as_bytes();
@@ -132,15 +140,15 @@ pub fn tokenize(text: &str) -> Vec<Token<'_>> {
         } else {
             word.chars().any(char::is_uppercase)
         };
+        let classes = classes_of_word(word, has_upper_case)
+            .with(HAS_UPPER_CASE, has_upper_case)
+            .with(WORD, c.is_alphanumeric())
+            .with(CAPITALISED, c.is_uppercase())
+            .with(PARAGRAPH_START, paragraph_start);
         tokens.push(Token {
             text: word,
-            classes: classes_of_word(word, has_upper_case),
-            has_upper_case,
-            word: c.is_alphanumeric(),
-            capitalised: c.is_uppercase(),
-            start,
-            end,
-            paragraph_start,
+            start: start as u32,
+            classes,
         });
         paragraph_start = false;
         start = end;
@@ -185,7 +193,7 @@ pub fn sentences(tokens: &[Token]) -> Vec<Range<usize>> {
     let mut start = 0;
     let mut i = 0;
     while i < tokens.len() {
-        if i > start && (tokens[i].paragraph_start || i - start >= MAX_SENTENCE_TOKENS) {
+        if i > start && (tokens[i].starts_paragraph() || i - start >= MAX_SENTENCE_TOKENS) {
             out.push(start..i);
             start = i;
         }
@@ -205,12 +213,12 @@ pub fn sentences(tokens: &[Token]) -> Vec<Range<usize>> {
             while tokens
                 .get(end)
                 .is_some_and(|t| matches!(t.text, "”" | "\"" | "’" | "'" | ")" | "»"))
-                && !tokens[end].paragraph_start
+                && !tokens[end].starts_paragraph()
             {
                 end += 1;
             }
             let next_opens = tokens.get(end).is_none_or(|next| {
-                next.paragraph_start
+                next.starts_paragraph()
                     || next.is_capitalised()
                     || next.text.chars().next().is_some_and(|c| c.is_ascii_digit())
                     || matches!(next.text, "“" | "\"" | "‘" | "(" | "«")
@@ -236,7 +244,7 @@ mod tests {
         let tokens = tokenize(text);
         sentences(&tokens)
             .into_iter()
-            .map(|r| text[tokens[r.start].start..tokens[r.end - 1].end].to_owned())
+            .map(|r| text[tokens[r.start].start()..tokens[r.end - 1].end()].to_owned())
             .collect()
     }
 

@@ -16,7 +16,29 @@ impl WordClass {
     pub fn contains(self, other: WordClass) -> bool {
         self.0 & other.0 != 0
     }
+
+    /// These classes and `other`'s when `on`.
+    pub(super) fn with(self, other: WordClass, on: bool) -> Self {
+        if on {
+            Self(self.0 | other.0)
+        } else {
+            self
+        }
+    }
 }
+
+/// Marks of a token's shape and place, kept in the bits its classes leave free, so that
+/// a token stays small: a 10 MB article has two million of them. The lists below take
+/// the low bits.
+/// Starts with a letter or digit.
+pub(super) const WORD: WordClass = WordClass(1 << 28);
+/// Starts with an upper-case letter.
+pub(super) const CAPITALISED: WordClass = WordClass(1 << 29);
+/// Has an upper-case letter, so its lower case is a new string.
+pub(super) const HAS_UPPER_CASE: WordClass = WordClass(1 << 30);
+/// Opens a paragraph.
+pub(super) const PARAGRAPH_START: WordClass = WordClass(1 << 31);
+const _: () = assert!(TRIGGER_START.0 < WORD.0, "a word list took a shape mark's bit");
 
 /// Words that open a title before a person's name.
 pub const TITLES: WordClass = WordClass(1 << 0);
@@ -308,5 +330,11 @@ mod tests {
         assert!(will.contains(PLANNED) && will.contains(VERB_CUES));
         assert!(!will.contains(OCCURRED));
         assert_eq!(classes_of("kazakhstan"), WordClass::default());
+    }
+
+    #[test]
+    fn the_lists_leave_the_shape_marks_free() {
+        let marks = WORD.0 | CAPITALISED.0 | HAS_UPPER_CASE.0 | PARAGRAPH_START.0;
+        assert!(BY_WORD.values().all(|classes| classes.0 & marks == 0));
     }
 }

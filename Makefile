@@ -60,11 +60,14 @@ soak:
 	NEWSFLOW_EVAL_DATA=$(EVAL_DATA) NEWSFLOW_BENCH_SOAK_SECONDS=$(SOAK_SECONDS) NEWSFLOW_BENCH_SOAK_RATE=$(SOAK_RATE) $(CARGO) bench --bench end_to_end
 
 ## fuzz: mutation fuzzing of the whole record path on a stable toolchain (FUZZ_CASES records
-## from a time-based seed; a failure prints the seed). With a nightly toolchain and
-## cargo-fuzz, `cargo fuzz run clean` (fuzz/) drives the clean stage with libFuzzer.
+## from a time-based seed, every enriched output checked against the schemas; a failure
+## prints the seed), then the stage scaling test on pathological articles up to 10 MB. With
+## a nightly toolchain and cargo-fuzz, `cargo fuzz run clean` (fuzz/) drives the clean stage
+## with libFuzzer.
 FUZZ_CASES ?= 1000000
 fuzz:
 	NEWSFLOW_FUZZ_CASES=$(FUZZ_CASES) NEWSFLOW_FUZZ_SEED=$$(date +%s) $(CARGO) test --release --test hostile_input -- --nocapture
+	$(CARGO) test --release --test stage_scaling -- --nocapture
 
 fmt:
 	$(CARGO) fmt --all

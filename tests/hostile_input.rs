@@ -1,13 +1,18 @@
 //! Mutation fuzzing of the whole record path (decode → clean → classify → extract) on a
 //! stable toolchain: records of the sample feed, as JSON and as HTML, with bytes flipped,
-//! spliced, repeated and cut, plus random bytes. Every record must come out enriched or
-//! rejected with a reason; a stage panic (caught and reported as `stage_failed`) fails.
+//! spliced, repeated and cut, control characters and publication times from the edges of
+//! the calendar put in, plus random bytes. Every record must come out enriched or rejected
+//! with a reason; a stage panic (caught and reported as `stage_failed`) fails, and so does
+//! an enriched article or event that its JSON Schema rejects.
 //!
 //! `cargo test --test hostile_input` runs a fixed-seed round; `make fuzz` runs it in
 //! release for longer (`NEWSFLOW_FUZZ_CASES`, `NEWSFLOW_FUZZ_SEED`).
 
-use newsflow::record::DeadLetterReason;
+mod support;
+
+use newsflow::record::{DeadLetterReason, EventRecord};
 use newsflow::stage::Pipeline;
+use support::schema::{assert_valid, validator};
 
 /// xorshift64*: small, deterministic, good enough to pick mutations.
 struct Rng(u64);
@@ -87,7 +92,7 @@ fn mutate(rng: &mut Rng, input: &[u8], corpus: &[Vec<u8>]) -> Vec<u8> {
                 );
             }
             5 => {
-                let tricky: [&[u8]; 8] = [
+                let tricky: [&[u8]; 14] = [
                     b"\\ud800",
                     b"\xff\xfe",
                     b"\xe2\x80",
@@ -96,6 +101,12 @@ fn mutate(rng: &mut Rng, input: &[u8], corpus: &[Vec<u8>]) -> Vec<u8> {
                     b"<p>",
                     b"\xe2\x80\x9c",
                     b"\0",
+                    b"\\u0000",
+                    b"&#0;",
+                    b"\xe2\x80\xae",
+                    b"\x1b[31m",
+                    b"\xef\xbb\xbf",
+                    b"9999-12-31",
                 ];
                 bytes.splice(at..at, tricky[rng.below(tricky.len())].iter().copied());
             }
@@ -105,12 +116,27 @@ fn mutate(rng: &mut Rng, input: &[u8], corpus: &[Vec<u8>]) -> Vec<u8> {
     bytes
 }
 
+/// Publication times at and past the edges of what a news date can be: dates resolved
+/// against them must still be dates the schemas accept.
+const EDGE_TIMES: [&str; 6] = [
+    "9999-12-31T23:59:59Z",
+    "0000-01-01T00:00:00Z",
+    "2199-12-31T23:00:00-12:00",
+    "1800-01-01",
+    "+10000-01-01T00:00:00Z",
+    "2024-02-29T12:00:00+14:00",
+];
+
 #[test]
 fn no_input_makes_a_stage_fail() {
     let cases = setting("NEWSFLOW_FUZZ_CASES", 300);
     let seed = setting("NEWSFLOW_FUZZ_SEED", 0x6e65_7773_666c_6f77);
     let corpus = corpus();
     let pipeline = Pipeline::standard();
+    let (enriched_schema, event_schema) = (
+        validator("enriched-article.v1.json"),
+        validator("event.v1.json"),
+    );
     let mut rng = Rng(seed | 1);
     let (mut enriched, mut rejected) = (0u64, 0u64);
     for case in 0..cases {
@@ -128,13 +154,25 @@ fn no_input_makes_a_stage_fail() {
                 .to_vec();
             let body = mutate(&mut rng, &body, &corpus);
             record["body"] = String::from_utf8_lossy(&body).into_owned().into();
+            if rng.below(4) == 0 {
+                record["published_at"] = EDGE_TIMES[rng.below(EDGE_TIMES.len())].into();
+            }
             record.to_string().into_bytes()
         } else {
             let base = corpus[rng.below(corpus.len())].clone();
             mutate(&mut rng, &base, &corpus)
         };
         match pipeline.enrich(&input, 10 * 1024 * 1024) {
-            Ok(_) => enriched += 1,
+            Ok(article) => {
+                let what = format!("case {case} (seed {seed:#x})");
+                let json = serde_json::to_value(&article).expect("serialise");
+                assert_valid(&enriched_schema, &json, &what);
+                for event in EventRecord::all_of(&article) {
+                    let json = serde_json::to_value(&event).expect("serialise");
+                    assert_valid(&event_schema, &json, &what);
+                }
+                enriched += 1;
+            }
             Err(rejection) => {
                 assert_ne!(
                     rejection.reason,

@@ -5,44 +5,12 @@
 
 mod support;
 
-use jsonschema::{Registry, Validator};
 use newsflow::batch::process;
 use newsflow::record::{decode, EnrichedArticle, EventRecord};
 use newsflow::stage::Pipeline;
 use serde_json::{json, Value};
 use support::repo_path;
-
-const SCHEMA_BASE: &str = "https://newsflow.invalid/schemas/";
-
-fn schema(name: &str) -> Value {
-    let path = repo_path(&format!("schemas/{name}"));
-    serde_json::from_slice(&std::fs::read(&path).expect("schema file")).expect("schema JSON")
-}
-
-/// A validator for `name`, with the other schema files resolvable by their ids.
-fn validator(name: &str) -> Validator {
-    let registry = Registry::new()
-        .add(
-            format!("{SCHEMA_BASE}enriched-article.v1.json"),
-            schema("enriched-article.v1.json"),
-        )
-        .expect("schema id")
-        .prepare()
-        .expect("registry");
-    jsonschema::options()
-        .with_registry(&registry)
-        .should_validate_formats(true)
-        .build(&schema(name))
-        .unwrap_or_else(|e| panic!("{name} is not a valid schema: {e}"))
-}
-
-fn assert_valid(validator: &Validator, instance: &Value, what: &str) {
-    let errors: Vec<String> = validator
-        .iter_errors(instance)
-        .map(|e| format!("{} at {}", e, e.instance_path()))
-        .collect();
-    assert!(errors.is_empty(), "{what}:\n{}", errors.join("\n"));
-}
+use support::schema::{assert_valid, validator};
 
 /// The good records of the sample feed (it also holds two broken ones, for the demo's
 /// dead-letter path), and the seed.
@@ -102,6 +70,30 @@ fn enriched_articles_match_their_schema() {
 }
 
 #[test]
+fn dates_from_a_publication_time_at_the_end_of_the_calendar_match_the_schema() {
+    let record = json!({
+        "id": "far-future",
+        "published_at": "9999-12-28T00:00:00Z",
+        "body": "President Xi Jinping and President Vladimir Putin will meet in Moscow next \
+                 week, the Kremlin said. They met on Tuesday and on January 3.",
+    });
+    let article = Pipeline::standard()
+        .enrich(record.to_string().as_bytes(), usize::MAX)
+        .expect("enriched");
+    assert!(!article.events.is_empty(), "the meeting is an event");
+    let value = serde_json::to_value(&article).expect("serialise");
+    assert_valid(
+        &validator("enriched-article.v1.json"),
+        &value,
+        "far-future article",
+    );
+    for event in EventRecord::all_of(&article) {
+        let value = serde_json::to_value(&event).expect("serialise");
+        assert_valid(&validator("event.v1.json"), &value, "far-future event");
+    }
+}
+
+#[test]
 fn event_records_match_their_schema() {
     let schema = validator("event.v1.json");
     let records: Vec<EventRecord> = enriched_inputs()
@@ -156,6 +148,10 @@ fn the_raw_schema_rejects_what_the_decoder_rejects() {
         json!({"id": "x", "body": "b", "content_type": "application/pdf"}),
         json!(["not", "an", "object"]),
         json!({"uri": "urn:x", "bodies": []}),
+        json!({"id": "a\u{0}b", "body": "control character in the id"}),
+        json!({"id": "x\u{202E}fdp.exe", "body": "bidi override in the id"}),
+        json!({"id": "\u{200B}\u{FEFF} ", "body": "nothing visible in the id"}),
+        json!({"uri": "urn:\u{7}", "body_text": "control character in the uri"}),
     ];
     for case in cases {
         let bytes = serde_json::to_vec(&case).unwrap();
@@ -169,6 +165,8 @@ fn the_raw_schema_rejects_what_the_decoder_rejects() {
         json!({"id": "x", "body": "b", "extra": {"kept": true}}),
         json!({"id": "x", "body": "<p>b</p>", "content_type": "text/html; charset=utf-8", "published_at": null}),
         json!({"uri": "urn:x", "headlines": [{"value": "T"}], "bodies": [{"role": "main", "contenttype": "text/plain", "value": "b"}]}),
+        json!({"id": "می\u{200C}خواهم", "body": "a joiner inside a word"}),
+        json!({"id": "a", "uri": "u", "body_text": "ninjs keyed by its uri"}),
     ];
     for case in accepted {
         let bytes = serde_json::to_vec(&case).unwrap();

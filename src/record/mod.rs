@@ -12,7 +12,10 @@ pub use enriched::{
     Regions, Removal, Subregion, Topic, SCHEMA_VERSION,
 };
 pub use event_record::EventRecord;
-pub use raw::{decode, floor_char_boundary, parse_timestamp, ContentType, InputFormat, RawArticle};
+pub use raw::{
+    decode, floor_char_boundary, is_invisible, parse_timestamp, ContentType, InputFormat,
+    RawArticle, PLAUSIBLE_YEARS,
+};
 
 /// Why a record could not be decoded into a [`RawArticle`]. Always poison: the same bytes
 /// will fail the same way, so the record goes to the dead-letter topic.

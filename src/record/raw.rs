@@ -3,7 +3,7 @@
 //! Decoding is strict about what the stages need (`id`, `body`, types, size) and lenient
 //! about everything else: unknown fields are kept in `source_fields` and passed through.
 
-use chrono::{DateTime, FixedOffset, NaiveDate, NaiveDateTime};
+use chrono::{DateTime, Datelike, FixedOffset, NaiveDate, NaiveDateTime};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
@@ -71,6 +71,21 @@ pub fn floor_char_boundary(s: &str, max: usize) -> usize {
     i
 }
 
+/// Characters that show nothing: soft hyphens, zero-width spaces and joiners, word
+/// joiners, byte-order marks, and the bidi controls.
+pub fn is_invisible(c: char) -> bool {
+    matches!(
+        c,
+        '\u{00AD}' | '\u{200B}'..='\u{200D}' | '\u{2060}' | '\u{FEFF}'
+    ) || is_bidi_control(c)
+}
+
+/// The bidi embeddings, overrides and isolates (U+202A to U+202E, U+2066 to U+2069): they
+/// make text display other than it is stored.
+fn is_bidi_control(c: char) -> bool {
+    matches!(c, '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}')
+}
+
 /// Which input format a record arrived in.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -129,9 +144,16 @@ pub fn decode(bytes: &[u8], max_bytes: usize) -> Result<RawArticle, DecodeError>
     let text = std::str::from_utf8(bytes).map_err(|e| DecodeError::InvalidUtf8 {
         position: e.valid_up_to(),
     })?;
-    let value: Value = serde_json::from_str(text).map_err(|e| DecodeError::InvalidJson {
-        detail: e.to_string(),
-    })?;
+    // Editors and exporters on some systems start a file with a byte-order mark.
+    let text = text.strip_prefix('\u{FEFF}').unwrap_or(text);
+    if text.trim_ascii().is_empty() {
+        return Err(DecodeError::Empty);
+    }
+    let value = serde_json::from_str::<UniqueKeys>(text)
+        .map_err(|e| DecodeError::InvalidJson {
+            detail: e.to_string(),
+        })?
+        .0;
     let Value::Object(fields) = value else {
         return Err(DecodeError::NotAnObject {
             found: json_type_name(&value),
@@ -144,14 +166,88 @@ pub fn decode(bytes: &[u8], max_bytes: usize) -> Result<RawArticle, DecodeError>
     }
 }
 
-/// ninjs items have a `uri` instead of an `id`, and `bodies`/`headlines` (2.x) or
-/// `body_html`/`body_text` (1.x) instead of `body`.
+/// A record is a ninjs item when it has no `body` but a ninjs body (`bodies` in 2.x,
+/// `body_html` or `body_text` in 1.x), or a `uri` and no `id`; its id is then its `uri`,
+/// and a stray `id` passes through. Anything else is a raw article, so a record with an
+/// `id`, a `uri` and no body of either kind is told that it misses `body`.
 fn is_ninjs(fields: &Map<String, Value>) -> bool {
-    !fields.contains_key("body")
-        && (fields.contains_key("uri")
-            || fields.contains_key("bodies")
-            || fields.contains_key("body_html")
-            || fields.contains_key("body_text"))
+    let has = |field| fields.contains_key(field);
+    !has("body")
+        && (has("bodies") || has("body_html") || has("body_text") || (has("uri") && !has("id")))
+}
+
+/// A JSON value whose objects, at any depth, name each key once. JSON parsers disagree on
+/// which of two equal keys wins, so a record with both would be read differently by
+/// newsflow and by the next program: it is refused instead.
+struct UniqueKeys(Value);
+
+impl<'de> Deserialize<'de> for UniqueKeys {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        deserializer
+            .deserialize_any(UniqueKeysVisitor)
+            .map(UniqueKeys)
+    }
+}
+
+struct UniqueKeysVisitor;
+
+impl<'de> serde::de::Visitor<'de> for UniqueKeysVisitor {
+    type Value = Value;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("a JSON value")
+    }
+
+    fn visit_bool<E>(self, v: bool) -> Result<Value, E> {
+        Ok(Value::Bool(v))
+    }
+
+    fn visit_i64<E>(self, v: i64) -> Result<Value, E> {
+        Ok(Value::from(v))
+    }
+
+    fn visit_u64<E>(self, v: u64) -> Result<Value, E> {
+        Ok(Value::from(v))
+    }
+
+    fn visit_f64<E>(self, v: f64) -> Result<Value, E> {
+        Ok(Value::from(v))
+    }
+
+    fn visit_str<E>(self, v: &str) -> Result<Value, E> {
+        Ok(Value::String(v.to_owned()))
+    }
+
+    fn visit_string<E>(self, v: String) -> Result<Value, E> {
+        Ok(Value::String(v))
+    }
+
+    fn visit_unit<E>(self) -> Result<Value, E> {
+        Ok(Value::Null)
+    }
+
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<Value, A::Error> {
+        let mut items = Vec::with_capacity(seq.size_hint().unwrap_or(0));
+        while let Some(UniqueKeys(item)) = seq.next_element()? {
+            items.push(item);
+        }
+        Ok(Value::Array(items))
+    }
+
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Value, A::Error> {
+        let mut fields = Map::new();
+        while let Some(key) = map.next_key::<String>()? {
+            let UniqueKeys(value) = map.next_value()?;
+            if fields.contains_key(&key) {
+                let shown = &key[..floor_char_boundary(&key, 64)];
+                return Err(serde::de::Error::custom(format_args!(
+                    "duplicate key `{shown}`"
+                )));
+            }
+            fields.insert(key, value);
+        }
+        Ok(Value::Object(fields))
+    }
 }
 
 fn from_raw_article(mut fields: Map<String, Value>) -> Result<RawArticle, DecodeError> {
@@ -277,9 +373,19 @@ fn required_string(
 ) -> Result<String, DecodeError> {
     match fields.remove(field) {
         None | Some(Value::Null) => Err(DecodeError::MissingField { field }),
+        // The id becomes the Kafka key of every output: it must be something a person
+        // can read and type.
         Some(Value::String(s)) if field == "id" || field == "uri" => {
-            if s.trim().is_empty() {
-                Err(DecodeError::invalid(field, "a non-empty string"))
+            if s.chars().all(|c| c.is_whitespace() || is_invisible(c)) {
+                Err(DecodeError::invalid(
+                    field,
+                    "a string with visible characters",
+                ))
+            } else if s.chars().any(|c| c.is_control() || is_bidi_control(c)) {
+                Err(DecodeError::invalid(
+                    field,
+                    "a string without control characters",
+                ))
             } else {
                 Ok(s)
             }
@@ -300,9 +406,18 @@ fn optional_string(
     }
 }
 
+/// The years a news date can fall in. A publication time outside them is a placeholder
+/// or a typo ("9999-12-31"), and dates resolved against it would be nonsense, some of
+/// them not even four-digit years.
+pub const PLAUSIBLE_YEARS: std::ops::RangeInclusive<i32> = 1800..=2199;
+
 /// RFC 3339, and the common near-misses: a space instead of `T`, no offset (taken as
-/// UTC), or a bare date.
+/// UTC), or a bare date; a time outside [`PLAUSIBLE_YEARS`] is not read.
 pub fn parse_timestamp(s: &str) -> Option<DateTime<FixedOffset>> {
+    parse_any_timestamp(s).filter(|t| PLAUSIBLE_YEARS.contains(&t.year()))
+}
+
+fn parse_any_timestamp(s: &str) -> Option<DateTime<FixedOffset>> {
     let s = s.trim();
     if let Ok(t) = DateTime::parse_from_rfc3339(s) {
         return Some(t);
@@ -442,6 +557,74 @@ mod tests {
     }
 
     #[test]
+    fn ids_must_be_visible_and_free_of_control_characters() {
+        for id in [
+            r#""a\u0000b""#,
+            r#""line\nbreak""#,
+            r#""x\u202Egnp.exe""#,
+            r#""\u200B\u00AD ""#,
+        ] {
+            let record = format!(r#"{{"id":{id},"body":"x"}}"#);
+            let error = decode(record.as_bytes(), LIMIT).unwrap_err();
+            assert_eq!(error.reason(), DeadLetterReason::SchemaViolation, "{id}");
+            assert!(error.to_string().contains("`id`"), "{error}");
+        }
+        let ninjs = r#"{"uri":"urn:\u0007","bodies":[{"value":"x"}]}"#;
+        assert!(decode(ninjs.as_bytes(), LIMIT).is_err());
+        // Joiners inside a word are writing, not hiding: "می‌خواهم".
+        assert!(decode(
+            "{\"id\":\"می\u{200C}خواهم\",\"body\":\"x\"}".as_bytes(),
+            LIMIT
+        )
+        .is_ok());
+    }
+
+    #[test]
+    fn duplicate_keys_are_refused_at_any_depth() {
+        for record in [
+            r#"{"id":"a","body":"x","id":"b"}"#,
+            r#"{"id":"a","body":"x","meta":{"k":1,"k":2}}"#,
+            r#"{"id":"a","body":"x","list":[{"k":1,"k":1}]}"#,
+        ] {
+            let error = decode(record.as_bytes(), LIMIT).unwrap_err();
+            assert_eq!(error.reason(), DeadLetterReason::InvalidJson, "{record}");
+            assert!(error.to_string().contains("duplicate key"), "{error}");
+        }
+        let a = decode(
+            br#"{"id":"a","body":"x","n":[1,-2,2.5,null,true,{"k":"v"}]}"#,
+            LIMIT,
+        );
+        assert_eq!(
+            a.unwrap().source_fields["n"],
+            serde_json::json!([1, -2, 2.5, null, true, {"k": "v"}])
+        );
+    }
+
+    #[test]
+    fn a_byte_order_mark_is_skipped() {
+        let a = decode("\u{FEFF}{\"id\":\"a\",\"body\":\"x\"}".as_bytes(), LIMIT).unwrap();
+        assert_eq!(a.id, "a");
+        assert_eq!(reason("\u{FEFF}".as_bytes()), DeadLetterReason::Empty);
+    }
+
+    #[test]
+    fn the_format_follows_the_body_fields() {
+        // A uri beside an id and no body of either kind: a raw article without its body.
+        let error = decode(br#"{"id":"a","uri":"u"}"#, LIMIT).unwrap_err();
+        assert_eq!(error.to_string(), "missing required field `body`");
+        // A ninjs body makes it ninjs, keyed by its uri; the id passes through.
+        let a = decode(br#"{"id":"a","uri":"u","body_text":"x"}"#, LIMIT).unwrap();
+        assert_eq!((a.format, a.id.as_str()), (InputFormat::Ninjs, "u"));
+        assert_eq!(a.source_fields["id"], "a");
+        // A uri alone is a ninjs item without its body.
+        let error = decode(br#"{"uri":"u"}"#, LIMIT).unwrap_err();
+        assert_eq!(error.to_string(), "missing required field `bodies`");
+        // `body` always makes a raw article.
+        let a = decode(br#"{"id":"a","uri":"u","body":"x","bodies":[]}"#, LIMIT).unwrap();
+        assert_eq!((a.format, a.id.as_str()), (InputFormat::RawArticle, "a"));
+    }
+
+    #[test]
     fn error_messages_name_the_field() {
         let err = decode(br#"{"id":"x","body":5}"#, LIMIT).unwrap_err();
         assert_eq!(err.to_string(), "field `body` must be a string");
@@ -455,5 +638,7 @@ mod tests {
         assert!(parse_timestamp("2024-07-01 09:00:00").is_some());
         assert!(parse_timestamp("2024-07-01T09:00:00.123Z").is_some());
         assert!(parse_timestamp("July 1").is_none());
+        assert!(parse_timestamp("9999-12-31T23:59:59Z").is_none());
+        assert!(parse_timestamp("0001-01-01").is_none());
     }
 }

@@ -5,6 +5,8 @@ use std::borrow::Cow;
 
 use unicode_normalization::{is_nfc_quick, IsNormalized, UnicodeNormalization};
 
+use crate::record::is_invisible;
+
 /// Appends `raw` to `out`: entities decoded, soft hyphens and zero-width characters
 /// dropped, every whitespace run turned into one space (none at the start of `out`).
 /// Returns the number of characters appended.
@@ -33,7 +35,7 @@ pub fn push_collapsed(out: &mut String, raw: &str) -> usize {
             c
         };
         rest = &rest[consumed..];
-        if is_invisible(decoded) {
+        if is_dropped(decoded) {
             continue;
         }
         if decoded.is_whitespace() {
@@ -84,7 +86,8 @@ fn plain_run(bytes: &[u8]) -> usize {
                         .is_some_and(|next| next.is_ascii_graphic())
             }
             b'&' => false,
-            _ => byte.is_ascii() && !byte.is_ascii_whitespace(),
+            // Control characters take the slow path, which drops them.
+            _ => byte.is_ascii_graphic(),
         };
         if !plain {
             break;
@@ -165,13 +168,12 @@ pub fn attribute(raw: &str) -> Cow<'_, str> {
     }
 }
 
-/// Soft hyphens, zero-width spaces and joiners, word joiners and byte-order marks: they
-/// change no word but split shingles and tokens.
-fn is_invisible(c: char) -> bool {
-    matches!(
-        c,
-        '\u{00AD}' | '\u{200B}' | '\u{200C}' | '\u{200D}' | '\u{2060}' | '\u{FEFF}'
-    )
+/// Characters dropped from text: the invisible ones (they change no word but split
+/// shingles and tokens, and bidi overrides can make text read other than it is stored),
+/// and control characters other than whitespace (a NUL or an escape byte is no part of an
+/// article, and breaks consumers downstream).
+fn is_dropped(c: char) -> bool {
+    is_invisible(c) || (c.is_control() && !c.is_whitespace())
 }
 
 /// Decodes the character reference at the start of `s` (which starts with `&`): its
@@ -185,8 +187,10 @@ fn decode_entity(s: &str) -> Option<(char, usize)> {
             Some(hex) => u32::from_str_radix(hex, 16).ok()?,
             None => number.parse().ok()?,
         };
-        // Windows-1252 code points that pages send as numeric references.
+        // Windows-1252 code points that pages send as numeric references; NUL becomes
+        // the replacement character, as HTML5 parsers make it.
         match code {
+            0 => char::REPLACEMENT_CHARACTER,
             0x91 => '‘',
             0x92 => '’',
             0x93 => '“',
@@ -298,6 +302,17 @@ mod tests {
         );
         assert_eq!(normalize("a &unknown; b & c"), "a &unknown; b & c");
         assert_eq!(normalize("&#99999999;"), "\u{FFFD}");
+    }
+
+    #[test]
+    fn control_and_bidi_characters_never_reach_the_text() {
+        assert_eq!(normalize("a&#0;b"), "a\u{FFFD}b");
+        assert_eq!(
+            normalize("nul\u{0}byte esc\u{1b}[31m del\u{7f} c1\u{9b}"),
+            "nulbyte esc[31m del c1"
+        );
+        assert_eq!(normalize("&#1;&#x7F;x&#x202E;y\u{202E}z\u{2066}w"), "xyzw");
+        assert_eq!(normalize("tab\there\u{85}next"), "tab here next");
     }
 
     #[test]

@@ -9,6 +9,8 @@ use std::sync::LazyLock;
 use chrono::{Datelike, Days, Months, NaiveDate, Weekday};
 use regex::Regex;
 
+use crate::record::PLAUSIBLE_YEARS;
+
 /// A date expression and the days it covers.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DateMention {
@@ -90,7 +92,7 @@ pub fn find(text: &str, published: Option<NaiveDate>) -> Vec<DateMention> {
     let p = &*PATTERNS;
     let mut found: Vec<DateMention> = Vec::new();
     let mut add = |mention: Option<DateMention>| {
-        if let Some(m) = mention {
+        if let Some(m) = mention.filter(plausible) {
             if !found
                 .iter()
                 .any(|f| f.span.start < m.span.end && m.span.start < f.span.end)
@@ -278,6 +280,13 @@ fn sorted(mut found: Vec<DateMention>, text: &str, p: &Patterns) -> Vec<DateMent
     found
 }
 
+/// Whether every day of a mention falls in [`PLAUSIBLE_YEARS`]: "next week" from a
+/// publication time in 9999 would be in year 10000.
+fn plausible(m: &DateMention) -> bool {
+    let fits = |date: NaiveDate| PLAUSIBLE_YEARS.contains(&date.year());
+    fits(m.start) && m.end.is_none_or(fits)
+}
+
 fn mention(span: Range<usize>, start: NaiveDate, end: Option<NaiveDate>) -> DateMention {
     DateMention {
         span,
@@ -354,5 +363,13 @@ mod tests {
         assert!(dates("They may meet.").is_empty());
         assert!(find("on Tuesday and July 4", None).is_empty());
         assert_eq!(find("on July 4, 2020", None).len(), 1);
+    }
+
+    #[test]
+    fn dates_outside_the_plausible_years_are_left_out() {
+        let end_of_time = Some(day(9999, 12, 28));
+        assert!(find("next week, on January 3 and next year", end_of_time).is_empty());
+        assert!(find("on 0001-01-01 and 2500-01-01", None).is_empty());
+        assert_eq!(find("on 2024-07-01", end_of_time).len(), 1);
     }
 }

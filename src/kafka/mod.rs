@@ -82,9 +82,9 @@ impl Client {
     }
 }
 
-/// Properties newsflow sets itself; the user's librdkafka properties override them. A
-/// property for the other client only is left out, so that librdkafka does not warn
-/// about it.
+/// Properties newsflow sets itself; the user's librdkafka properties override them, and a
+/// property given to this client alone overrides the same one given to both. A property
+/// for the other client only is left out, so that librdkafka does not warn about it.
 fn client_config(config: &RunConfig, client: Client, own: &[(&str, String)]) -> ClientConfig {
     let other = match client {
         Client::Consumer => Client::Producer,
@@ -95,11 +95,17 @@ fn client_config(config: &RunConfig, client: Client, own: &[(&str, String)]) -> 
     for (key, value) in own {
         properties.set(*key, value);
     }
-    for (key, value) in &config.kafka {
-        if key.starts_with(other.prefix()) {
-            continue;
-        }
-        properties.set(key.strip_prefix(client.prefix()).unwrap_or(key), value);
+    let shared = config
+        .kafka
+        .iter()
+        .filter(|(key, _)| !key.starts_with(client.prefix()) && !key.starts_with(other.prefix()))
+        .map(|(key, value)| (key.as_str(), value));
+    let own_only = config
+        .kafka
+        .iter()
+        .filter_map(|(key, value)| Some((key.strip_prefix(client.prefix())?, value)));
+    for (key, value) in shared.chain(own_only) {
+        properties.set(key, value);
     }
     properties
 }
@@ -249,5 +255,34 @@ mod tests {
             .config_map()
             .keys()
             .all(|key| !key.starts_with("consumer.")));
+    }
+
+    /// The prefixed property wins whichever sorts first: `consumer.session.timeout.ms`
+    /// sorts before `session.timeout.ms` and `consumer.auto.offset.reset` after
+    /// `auto.offset.reset`.
+    #[test]
+    fn a_property_for_one_client_overrides_the_same_for_both() {
+        let config = with_properties(&[
+            ("session.timeout.ms", "20000"),
+            ("consumer.session.timeout.ms", "7000"),
+            ("auto.offset.reset", "latest"),
+            ("consumer.auto.offset.reset", "error"),
+        ]);
+        let consumer = consumer_config(&config);
+        assert_eq!(consumer.get("session.timeout.ms"), Some("7000"));
+        assert_eq!(consumer.get("auto.offset.reset"), Some("error"));
+        assert_eq!(
+            producer_config(&config).get("session.timeout.ms"),
+            Some("20000")
+        );
+    }
+
+    /// The default configuration with these librdkafka properties.
+    fn with_properties(properties: &[(&str, &str)]) -> RunConfig {
+        let mut config = RunConfig::default();
+        for (key, value) in properties {
+            config.kafka.insert((*key).into(), (*value).into());
+        }
+        config
     }
 }

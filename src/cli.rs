@@ -88,6 +88,9 @@ pub struct RunArgs {
     /// Records in flight (consumed, outputs not yet acknowledged) at most [default: 1000].
     #[arg(long, env = "NEWSFLOW_MAX_IN_FLIGHT")]
     pub max_in_flight: Option<usize>,
+    /// Payload bytes of the records in flight at most; a larger record goes alone [default: 67108864].
+    #[arg(long, env = "NEWSFLOW_MAX_IN_FLIGHT_BYTES")]
+    pub max_in_flight_bytes: Option<usize>,
     /// Threads that run the stages [default: number of CPUs].
     #[arg(long, env = "NEWSFLOW_WORKERS")]
     pub workers: Option<usize>,
@@ -130,6 +133,7 @@ impl RunArgs {
             guarantee,
             max_record_bytes,
             max_in_flight,
+            max_in_flight_bytes,
             workers,
             commit_interval_ms,
             shutdown_timeout_ms,

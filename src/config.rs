@@ -57,6 +57,10 @@ pub struct RunConfig {
     pub max_record_bytes: usize,
     /// Records consumed but not yet acknowledged by the broker, at most.
     pub max_in_flight: usize,
+    /// Payload bytes of the records in flight, at most: consumption waits while the next
+    /// record would take them past this, and a larger record goes through alone. In
+    /// exactly-once mode a transaction's records stay within it too.
+    pub max_in_flight_bytes: usize,
     /// Threads that run the stages.
     pub workers: usize,
     /// How often delivered offsets are committed.
@@ -88,6 +92,7 @@ impl Default for RunConfig {
             transaction_interval_ms: 100,
             max_record_bytes: 10 * 1024 * 1024,
             max_in_flight: 1000,
+            max_in_flight_bytes: 64 * 1024 * 1024,
             workers: std::thread::available_parallelism().map_or(1, usize::from),
             commit_interval_ms: 1000,
             shutdown_timeout_ms: 10_000,
@@ -170,9 +175,13 @@ impl RunConfig {
                 "the input topic must differ from the output, events and dead-letter topics".into(),
             ));
         }
-        if self.max_in_flight == 0 || self.workers == 0 || self.transaction_max_records == 0 {
+        if self.max_in_flight == 0
+            || self.max_in_flight_bytes == 0
+            || self.workers == 0
+            || self.transaction_max_records == 0
+        {
             return Err(ConfigError::Invalid(
-                "max_in_flight, workers and transaction_max_records must be at least 1".into(),
+                "max_in_flight, max_in_flight_bytes, workers and transaction_max_records must be at least 1".into(),
             ));
         }
         Ok(())

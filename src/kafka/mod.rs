@@ -11,6 +11,7 @@
 //! [`replay`] re-submits dead letters (`newsflow replay-dlq`).
 
 mod at_least_once;
+mod budget;
 mod context;
 mod exactly_once;
 mod job;

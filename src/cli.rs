@@ -4,9 +4,10 @@
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
+use clap::error::{ContextKind, ContextValue, ErrorKind};
 use clap::{Args, Parser, Subcommand};
 
-use crate::config::{ConfigError, Guarantee, RunConfig};
+use crate::config::{ConfigError, Guarantee, RunConfig, MASK};
 use crate::kafka::ReplayOptions;
 use crate::record::DeadLetterReason;
 use crate::telemetry::LogFormat;
@@ -144,7 +145,7 @@ impl RunArgs {
         if self.transactional_id.is_some() {
             config.transactional_id = self.transactional_id;
         }
-        config.apply_kafka_overrides(std::env::vars(), &self.kafka_properties)?;
+        config.apply_kafka_overrides(std::env::vars_os(), &self.kafka_properties)?;
         config.validate()?;
         Ok(config)
     }
@@ -204,7 +205,7 @@ impl ReplayArgs {
         if let Some(topic) = self.dlq_topic {
             config.dlq_topic = topic;
         }
-        config.apply_kafka_overrides(std::env::vars(), &self.kafka_properties)?;
+        config.apply_kafka_overrides(std::env::vars_os(), &self.kafka_properties)?;
         let known: Vec<&str> = DeadLetterReason::ALL.iter().map(|r| r.as_str()).collect();
         if let Some(unknown) = self.reasons.iter().find(|r| !known.contains(&r.as_str())) {
             return Err(ConfigError::Invalid(format!(
@@ -232,6 +233,56 @@ pub struct DemoArgs {
     /// Keep serving /metrics this many seconds after the summary, to look at them.
     #[arg(long, default_value_t = 0)]
     pub linger_secs: u64,
+}
+
+/// clap's message for a command-line error, with what the user typed in place of an option
+/// masked: a value out of place may be a secret (in `-X sasl.password SECRET`, a space
+/// where `=` belongs, SECRET is an unexpected argument, and clap would quote it).
+pub fn usage_error_message(error: &clap::Error) -> String {
+    let mut message = error.render().to_string();
+    for (kind, value) in error.context() {
+        let ContextValue::String(typed) = value else {
+            continue;
+        };
+        let masked = match kind {
+            ContextKind::InvalidValue | ContextKind::InvalidSubcommand => MASK.to_owned(),
+            // An unknown option's name helps ("--brokres"); its value does not.
+            ContextKind::InvalidArg if error.kind() == ErrorKind::UnknownArgument => {
+                match typed.split_once('=') {
+                    Some((name, _)) if name.starts_with('-') => format!("{name}={MASK}"),
+                    None if typed.starts_with('-') => continue,
+                    _ => MASK.to_owned(),
+                }
+            }
+            _ => continue,
+        };
+        message = replace_whole(&message, typed, &masked);
+    }
+    message
+}
+
+/// `text` with each occurrence of `word` that is not part of a longer word (clap quotes
+/// what was typed, or puts it before a space) replaced by `with`: masking a typed `0` must
+/// not turn `1..=1024` into `1..=1****24`.
+fn replace_whole(text: &str, word: &str, with: &str) -> String {
+    if word.is_empty() {
+        return text.to_owned();
+    }
+    let is_word_char = |c: Option<char>| c.is_some_and(char::is_alphanumeric);
+    let mut out = String::with_capacity(text.len());
+    let mut copied = 0;
+    for (at, _) in text.match_indices(word) {
+        let end = at + word.len();
+        let whole = !is_word_char(text[..at].chars().next_back())
+            && !is_word_char(text[end..].chars().next());
+        if whole {
+            out.push_str(&text[copied..at]);
+            out.push_str(with);
+            copied = end;
+        }
+    }
+    out.push_str(&text[copied..]);
+    out
 }
 
 #[cfg(test)]
@@ -271,5 +322,48 @@ mod tests {
         assert_eq!(config.group_id, "from-flag");
         assert_eq!(config.dlq_topic, "file.dlq");
         assert_eq!(config.kafka["linger.ms"], "7");
+    }
+
+    fn usage_error(args: &[&str]) -> String {
+        let error = Cli::try_parse_from(args).unwrap_err();
+        assert_eq!(error.exit_code(), 2, "{error}");
+        usage_error_message(&error)
+    }
+
+    #[test]
+    fn usage_errors_never_quote_what_was_typed_in_place_of_an_option() {
+        const SECRET: &str = "Zq9-secret-value";
+        for args in [
+            &["newsflow", "run", "-X", "sasl.password", SECRET][..],
+            &[
+                "newsflow",
+                "run",
+                "--kafka-property",
+                "sasl.password",
+                SECRET,
+            ],
+            &["newsflow", "run", "--max-in-flight", SECRET],
+            &["newsflow", "run", "--guarantee", SECRET],
+            &["newsflow", "run", "--sasl-password=Zq9-secret-value"],
+            &["newsflow", SECRET],
+            &["newsflow", "process", "--threads", SECRET],
+        ] {
+            let message = usage_error(args);
+            assert!(!message.contains(SECRET), "{message}");
+        }
+        let message = usage_error(&["newsflow", "run", "-X", "sasl.password", SECRET]);
+        assert!(message.contains("unexpected argument '****'"), "{message}");
+        let message = usage_error(&["newsflow", "run", "--brokres", "x"]);
+        assert!(message.contains("'--brokres'"), "{message}");
+        assert!(message.contains("--brokers"), "{message}");
+    }
+
+    #[test]
+    fn masking_leaves_longer_words_alone() {
+        assert_eq!(
+            replace_whole("'0': 0 is not in 1..=1024", "0", "****"),
+            "'****': **** is not in 1..=1024"
+        );
+        assert_eq!(replace_whole("ab a ba a", "a", "*"), "ab * ba *");
     }
 }

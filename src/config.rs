@@ -2,12 +2,22 @@
 //! built-in defaults, a TOML file (`--config`), `NEWSFLOW_*` environment variables and
 //! command-line flags. librdkafka properties pass through unchanged, so SASL/SSL
 //! clusters work without newsflow knowing about them.
+//!
+//! Errors name the setting or property at fault, never its value: a value may be a secret
+//! (a password typed where another setting belongs, or under a mistyped property name).
+
+mod file;
+mod secrets;
 
 use std::collections::BTreeMap;
+use std::ffi::OsString;
 use std::net::SocketAddr;
 use std::path::Path;
 
 use serde::Deserialize;
+
+use secrets::is_secret;
+pub use secrets::MASK;
 
 /// Prefix of environment variables that set librdkafka properties:
 /// `NEWSFLOW_KAFKA_SASL_MECHANISM=PLAIN` sets `sasl.mechanism`.
@@ -109,13 +119,17 @@ pub enum ConfigError {
         path: String,
         source: std::io::Error,
     },
-    #[error("invalid config file {path}: {source}")]
+    /// Says where in the file, never what is there: the line may hold a secret.
+    #[error("invalid config file {path}, {place}: {problem}")]
     Parse {
         path: String,
-        source: Box<toml::de::Error>,
+        place: String,
+        problem: String,
     },
     #[error("invalid setting: {0}")]
     Invalid(String),
+    #[error("environment variable {name} is not valid UTF-8")]
+    NotUnicode { name: String },
 }
 
 impl RunConfig {
@@ -129,17 +143,14 @@ impl RunConfig {
             path: display.clone(),
             source,
         })?;
-        toml::from_str(&text).map_err(|source| ConfigError::Parse {
-            path: display,
-            source: Box::new(source),
-        })
+        toml::from_str(&text).map_err(|error| file::parse_error(display, &text, &error))
     }
 
     /// Adds librdkafka properties from `NEWSFLOW_KAFKA_*` variables (underscores become
     /// dots, lower-cased) and then from `key=value` pairs given on the command line.
     pub fn apply_kafka_overrides<I, S>(
         &mut self,
-        env: impl IntoIterator<Item = (String, String)>,
+        env: impl IntoIterator<Item = (OsString, OsString)>,
         pairs: I,
     ) -> Result<(), ConfigError>
     where
@@ -147,15 +158,28 @@ impl RunConfig {
         S: AsRef<str>,
     {
         for (name, value) in env {
-            if let Some(key) = name.strip_prefix(KAFKA_ENV_PREFIX) {
-                self.kafka
-                    .insert(key.to_ascii_lowercase().replace('_', "."), value);
+            if !name
+                .as_encoded_bytes()
+                .starts_with(KAFKA_ENV_PREFIX.as_bytes())
+            {
+                continue;
             }
+            let not_unicode = || ConfigError::NotUnicode {
+                name: name.to_string_lossy().into_owned(),
+            };
+            let key = name.to_str().ok_or_else(not_unicode)?[KAFKA_ENV_PREFIX.len()..]
+                .to_ascii_lowercase()
+                .replace('_', ".");
+            let value = value.to_str().ok_or_else(not_unicode)?.to_owned();
+            self.kafka.insert(key, value);
         }
-        for pair in pairs {
-            let pair = pair.as_ref();
-            let (key, value) = pair.split_once('=').ok_or_else(|| {
-                ConfigError::Invalid(format!("librdkafka property `{pair}` is not key=value"))
+        for (position, pair) in pairs.into_iter().enumerate() {
+            // Without its `=`, the pair may be a bare secret: it is not quoted.
+            let (key, value) = pair.as_ref().split_once('=').ok_or_else(|| {
+                ConfigError::Invalid(format!(
+                    "librdkafka property number {} on the command line is not KEY=VALUE",
+                    position + 1
+                ))
             })?;
             self.kafka.insert(key.trim().to_owned(), value.to_owned());
         }
@@ -202,10 +226,8 @@ impl RunConfig {
         self.kafka
             .iter()
             .map(|(key, value)| {
-                let secret = ["password", "secret", "key", "token"]
-                    .iter()
-                    .any(|word| key.contains(word));
-                (key.as_str(), if secret { "****" } else { value.as_str() })
+                let shown = if is_secret(key) { MASK } else { value.as_str() };
+                (key.as_str(), shown)
             })
             .collect()
     }
@@ -215,15 +237,27 @@ impl RunConfig {
 mod tests {
     use super::*;
 
-    #[test]
-    fn file_overrides_defaults_and_rejects_unknown_keys() {
+    const SECRET: &str = "Zq9-secret-value";
+
+    fn write_config(text: &str) -> (tempfile::TempDir, std::path::PathBuf) {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("newsflow.toml");
-        std::fs::write(
-            &path,
+        std::fs::write(&path, text).unwrap();
+        (dir, path)
+    }
+
+    fn env(pairs: &[(&str, &str)]) -> Vec<(OsString, OsString)> {
+        pairs
+            .iter()
+            .map(|(name, value)| (name.into(), value.into()))
+            .collect()
+    }
+
+    #[test]
+    fn file_overrides_defaults_and_rejects_unknown_keys() {
+        let (_dir, path) = write_config(
             "brokers = \"10.0.0.1:9092\"\ngroup_id = \"g\"\n[kafka]\n\"security.protocol\" = \"SASL_SSL\"\n",
-        )
-        .unwrap();
+        );
         let config = RunConfig::load(Some(&path)).unwrap();
         assert_eq!(config.brokers, "10.0.0.1:9092");
         assert_eq!(config.group_id, "g");
@@ -238,14 +272,11 @@ mod tests {
     #[test]
     fn kafka_properties_come_from_env_then_flags() {
         let mut config = RunConfig::default();
-        let env = vec![
-            (
-                "NEWSFLOW_KAFKA_SASL_MECHANISM".to_owned(),
-                "PLAIN".to_owned(),
-            ),
-            ("NEWSFLOW_KAFKA_LINGER_MS".to_owned(), "5".to_owned()),
-            ("HOME".to_owned(), "/root".to_owned()),
-        ];
+        let env = env(&[
+            ("NEWSFLOW_KAFKA_SASL_MECHANISM", "PLAIN"),
+            ("NEWSFLOW_KAFKA_LINGER_MS", "5"),
+            ("HOME", "/root"),
+        ]);
         config
             .apply_kafka_overrides(env, ["linger.ms=20", "sasl.password=s3cret"])
             .unwrap();
@@ -253,7 +284,35 @@ mod tests {
         assert_eq!(config.kafka["linger.ms"], "20");
         assert_eq!(config.kafka.len(), 3);
         assert_eq!(config.kafka_for_log()["sasl.password"], "****");
-        assert!(config.apply_kafka_overrides(vec![], ["nonsense"]).is_err());
+    }
+
+    #[test]
+    fn malformed_kafka_overrides_are_errors_that_quote_nothing() {
+        let mut config = RunConfig::default();
+        let err = config
+            .apply_kafka_overrides(vec![], ["linger.ms=5", SECRET])
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("number 2"), "{err}");
+        assert!(!err.contains(SECRET), "{err}");
+
+        // std::env::vars() would panic here, quoting the value.
+        use std::os::unix::ffi::OsStringExt;
+        let mut value = SECRET.as_bytes().to_vec();
+        value.push(0xff);
+        let env = vec![(
+            OsString::from("NEWSFLOW_KAFKA_SASL_PASSWORD"),
+            OsString::from_vec(value),
+        )];
+        let err = config
+            .apply_kafka_overrides(env, [] as [&str; 0])
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("NEWSFLOW_KAFKA_SASL_PASSWORD"), "{err}");
+        assert!(!err.contains(SECRET), "{err}");
+        // Other variables are none of newsflow's business, UTF-8 or not.
+        let env = vec![(OsString::from("OTHER"), OsString::from_vec(vec![0xff]))];
+        config.apply_kafka_overrides(env, [] as [&str; 0]).unwrap();
     }
 
     #[test]

@@ -113,7 +113,8 @@ pub struct RunArgs {
 
 impl RunArgs {
     /// Defaults ← config file ← environment ← flags (clap has already put variables and
-    /// flags together, flags first).
+    /// flags together, flags first), checked: settings by newsflow, librdkafka properties
+    /// by librdkafka.
     pub fn into_config(self) -> Result<RunConfig, ConfigError> {
         let mut config = RunConfig::load(self.config.as_deref())?;
         macro_rules! override_from_args {
@@ -147,6 +148,7 @@ impl RunArgs {
         }
         config.apply_kafka_overrides(std::env::vars_os(), &self.kafka_properties)?;
         config.validate()?;
+        crate::kafka::check_run_clients(&config)?;
         Ok(config)
     }
 }
@@ -218,6 +220,7 @@ impl ReplayArgs {
             reasons: self.reasons,
             group_id: self.group_id,
         };
+        crate::kafka::check_replay_clients(&config, &options)?;
         Ok((config, options))
     }
 }

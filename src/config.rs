@@ -17,7 +17,7 @@ use std::path::Path;
 use serde::Deserialize;
 
 use secrets::is_secret;
-pub use secrets::MASK;
+pub use secrets::{redact, MASK};
 
 /// Prefix of environment variables that set librdkafka properties:
 /// `NEWSFLOW_KAFKA_SASL_MECHANISM=PLAIN` sets `sasl.mechanism`.
@@ -130,6 +130,13 @@ pub enum ConfigError {
     Invalid(String),
     #[error("environment variable {name} is not valid UTF-8")]
     NotUnicode { name: String },
+    #[error("librdkafka property `{property}`: {problem}")]
+    KafkaProperty { property: String, problem: String },
+    #[error("librdkafka refuses the {client}'s properties: {reason}")]
+    KafkaClient {
+        client: &'static str,
+        reason: String,
+    },
 }
 
 impl RunConfig {

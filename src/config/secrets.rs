@@ -1,4 +1,5 @@
-//! Which librdkafka properties hold secrets, so that their values stay out of logs.
+//! Which librdkafka properties hold secrets, and keeping their values out of logs and
+//! error messages.
 
 /// A property whose name contains one of these (in any case) is a secret: passwords, keys
 /// and their passphrases, OAuth client secrets and tokens, JAAS configurations, and the
@@ -21,6 +22,21 @@ pub const MASK: &str = "****";
 pub fn is_secret(name: &str) -> bool {
     let name = name.to_ascii_lowercase();
     SECRET_NAME_PARTS.iter().any(|part| name.contains(part))
+}
+
+/// `text` with the value of every secret property in `properties` replaced by [`MASK`]:
+/// for messages that come from librdkafka, which may quote what it was given.
+pub fn redact<'a>(text: &str, properties: impl IntoIterator<Item = (&'a str, &'a str)>) -> String {
+    let mut secrets: Vec<&str> = properties
+        .into_iter()
+        .filter(|(name, value)| is_secret(name) && !value.is_empty())
+        .map(|(_, value)| value)
+        .collect();
+    // The longest first, so that a secret containing another is masked whole.
+    secrets.sort_by_key(|value| std::cmp::Reverse(value.len()));
+    secrets
+        .into_iter()
+        .fold(text.to_owned(), |text, secret| text.replace(secret, MASK))
 }
 
 #[cfg(test)]
@@ -52,5 +68,22 @@ mod tests {
         ] {
             assert!(!is_secret(name), "{name}");
         }
+    }
+
+    #[test]
+    fn redact_masks_secret_values_only() {
+        let properties = [
+            ("sasl.password", "hunter2"),
+            ("ssl.key.password", "hunter2-longer"),
+            ("ssl.ca.location", "/etc/ca.pem"),
+            ("sasl.oauthbearer.config", ""),
+        ];
+        assert_eq!(
+            redact(
+                "bad password hunter2-longer or hunter2 for /etc/ca.pem",
+                properties
+            ),
+            "bad password **** or **** for /etc/ca.pem"
+        );
     }
 }

@@ -9,9 +9,13 @@
 //!   output once.
 //!
 //! [`replay`] re-submits dead letters (`newsflow replay-dlq`).
+//!
+//! Before anything runs, [`check_run_clients`] (and [`check_replay_clients`]) let librdkafka
+//! check every property by creating the clients offline ([`check`]).
 
 mod at_least_once;
 mod budget;
+mod check;
 mod context;
 mod exactly_once;
 mod job;
@@ -29,21 +33,23 @@ use rdkafka::producer::FutureProducer;
 use tokio_util::sync::CancellationToken;
 use tracing::info;
 
-use crate::config::{Guarantee, RunConfig};
+use crate::config::{ConfigError, Guarantee, RunConfig};
 use crate::stage::Pipeline;
 use crate::telemetry::Health;
+pub use check::check_run_clients;
+use check::{check_clients, client_error};
 use context::{PipelineContext, ProducerContext};
 use job::Jobs;
 pub use offsets::{OffsetTracker, SharedTracker};
 use produce::Producer;
-pub use replay::{replay, ReplayOptions, ReplaySummary, REPLAYED_FROM};
+pub use replay::{check_replay_clients, replay, ReplayOptions, ReplaySummary, REPLAYED_FROM};
 
 #[derive(Debug, thiserror::Error)]
 pub enum RunError {
     #[error("cannot create the Kafka {role}: {source}")]
     Client {
         role: &'static str,
-        source: KafkaError,
+        source: ConfigError,
     },
     #[error("cannot subscribe to {topic}: {source}")]
     Subscribe { topic: String, source: KafkaError },
@@ -53,6 +59,15 @@ pub enum RunError {
     Transaction(KafkaError),
     #[error("replaying dead letters failed: {0}")]
     Replay(KafkaError),
+}
+
+impl RunError {
+    fn client(config: &RunConfig, client: Client, error: &KafkaError) -> Self {
+        Self::Client {
+            role: client.name(),
+            source: client_error(config, client, error),
+        }
+    }
 }
 
 /// The value of a record's header `name`, as text.
@@ -73,6 +88,13 @@ enum Client {
 }
 
 impl Client {
+    fn name(self) -> &'static str {
+        match self {
+            Self::Consumer => "consumer",
+            Self::Producer => "producer",
+        }
+    }
+
     /// The prefix of a user property meant for this client alone
     /// (`consumer.fetch.wait.max.ms`); unprefixed properties go to both clients.
     fn prefix(self) -> &'static str {
@@ -173,16 +195,10 @@ pub async fn run(
     };
     let consumer: StreamConsumer<PipelineContext> = consumer_config(&config)
         .create_with_context(context)
-        .map_err(|source| RunError::Client {
-            role: "consumer",
-            source,
-        })?;
+        .map_err(|error| RunError::client(&config, Client::Consumer, &error))?;
     let producer: FutureProducer<ProducerContext> = producer_config(&config)
         .create_with_context(ProducerContext { health })
-        .map_err(|source| RunError::Client {
-            role: "producer",
-            source,
-        })?;
+        .map_err(|error| RunError::client(&config, Client::Producer, &error))?;
     consumer
         .subscribe(&[&config.input_topic])
         .map_err(|source| RunError::Subscribe {
@@ -279,7 +295,7 @@ mod tests {
     }
 
     /// The default configuration with these librdkafka properties.
-    fn with_properties(properties: &[(&str, &str)]) -> RunConfig {
+    pub(super) fn with_properties(properties: &[(&str, &str)]) -> RunConfig {
         let mut config = RunConfig::default();
         for (key, value) in properties {
             config.kafka.insert((*key).into(), (*value).into());

@@ -4,10 +4,11 @@
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
+use clap::builder::RangedU64ValueParser;
 use clap::error::{ContextKind, ContextValue, ErrorKind};
 use clap::{Args, Parser, Subcommand};
 
-use crate::config::{ConfigError, Guarantee, RunConfig, MASK};
+use crate::config::{check_topic_name, ConfigError, Guarantee, RunConfig, MASK};
 use crate::kafka::ReplayOptions;
 use crate::record::DeadLetterReason;
 use crate::telemetry::LogFormat;
@@ -164,11 +165,15 @@ pub struct ProcessArgs {
     /// Where dead letters go, one JSON line each [default: stderr].
     #[arg(long)]
     pub dlq: Option<PathBuf>,
-    /// Threads that run the stages [default: number of CPUs].
-    #[arg(long)]
+    /// Threads that run the stages, 1 to 1024 [default: number of CPUs].
+    #[arg(long, value_parser = RangedU64ValueParser::<usize>::new().range(1..=1024))]
     pub threads: Option<usize>,
     /// Lines longer than this many bytes are dead-lettered.
-    #[arg(long, default_value_t = 10 * 1024 * 1024)]
+    #[arg(
+        long,
+        default_value_t = 10 * 1024 * 1024,
+        value_parser = RangedU64ValueParser::<usize>::new().range(1..)
+    )]
     pub max_record_bytes: usize,
 }
 
@@ -208,6 +213,13 @@ impl ReplayArgs {
             config.dlq_topic = topic;
         }
         config.apply_kafka_overrides(std::env::vars_os(), &self.kafka_properties)?;
+        config.validate_connection()?;
+        if let Some(topic) = &self.to_topic {
+            check_topic_name("to_topic", topic)?;
+        }
+        if self.group_id.is_empty() {
+            return Err(ConfigError::Invalid("group_id must be set".into()));
+        }
         let known: Vec<&str> = DeadLetterReason::ALL.iter().map(|r| r.as_str()).collect();
         if let Some(unknown) = self.reasons.iter().find(|r| !known.contains(&r.as_str())) {
             return Err(ConfigError::Invalid(format!(
@@ -368,5 +380,22 @@ mod tests {
             "'****': **** is not in 1..=1024"
         );
         assert_eq!(replace_whole("ab a ba a", "a", "*"), "ab * ba *");
+    }
+
+    #[test]
+    fn process_threads_and_record_size_are_range_checked() {
+        for args in [
+            &["newsflow", "process", "--threads", "100000"][..],
+            &["newsflow", "process", "--threads", "0"],
+            &["newsflow", "process", "--max-record-bytes", "0"],
+        ] {
+            let message = usage_error(args);
+            assert!(message.contains("invalid value"), "{message}");
+        }
+        let cli = Cli::try_parse_from(["newsflow", "process", "--threads", "1024"]).unwrap();
+        let Command::Process(args) = cli.command else {
+            panic!("expected process")
+        };
+        assert_eq!(args.threads, Some(1024));
     }
 }

@@ -1,6 +1,7 @@
 //! The `newsflow` binary: parses the command line and hands over to the library.
 //! Exit codes: 0 done (including a clean shutdown on SIGTERM/SIGINT), 1 failed while
-//! running, 2 bad command line or configuration.
+//! running, 2 bad command line or configuration. Configuration is checked in full
+//! (settings, topics, librdkafka properties) before anything starts.
 
 use std::process::ExitCode;
 

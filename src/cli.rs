@@ -4,9 +4,11 @@
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
+use clap::builder::RangedU64ValueParser;
+use clap::error::{ContextKind, ContextValue, ErrorKind};
 use clap::{Args, Parser, Subcommand};
 
-use crate::config::{ConfigError, Guarantee, RunConfig};
+use crate::config::{check_topic_name, ConfigError, Guarantee, RunConfig, MASK};
 use crate::kafka::ReplayOptions;
 use crate::record::DeadLetterReason;
 use crate::telemetry::LogFormat;
@@ -88,6 +90,9 @@ pub struct RunArgs {
     /// Records in flight (consumed, outputs not yet acknowledged) at most [default: 1000].
     #[arg(long, env = "NEWSFLOW_MAX_IN_FLIGHT")]
     pub max_in_flight: Option<usize>,
+    /// Payload bytes of the records in flight at most; a larger record goes alone [default: 67108864].
+    #[arg(long, env = "NEWSFLOW_MAX_IN_FLIGHT_BYTES")]
+    pub max_in_flight_bytes: Option<usize>,
     /// Threads that run the stages [default: number of CPUs].
     #[arg(long, env = "NEWSFLOW_WORKERS")]
     pub workers: Option<usize>,
@@ -109,7 +114,8 @@ pub struct RunArgs {
 
 impl RunArgs {
     /// Defaults ← config file ← environment ← flags (clap has already put variables and
-    /// flags together, flags first).
+    /// flags together, flags first), checked: settings by newsflow, librdkafka properties
+    /// by librdkafka.
     pub fn into_config(self) -> Result<RunConfig, ConfigError> {
         let mut config = RunConfig::load(self.config.as_deref())?;
         macro_rules! override_from_args {
@@ -130,6 +136,7 @@ impl RunArgs {
             guarantee,
             max_record_bytes,
             max_in_flight,
+            max_in_flight_bytes,
             workers,
             commit_interval_ms,
             shutdown_timeout_ms,
@@ -140,8 +147,9 @@ impl RunArgs {
         if self.transactional_id.is_some() {
             config.transactional_id = self.transactional_id;
         }
-        config.apply_kafka_overrides(std::env::vars(), &self.kafka_properties)?;
+        config.apply_kafka_overrides(std::env::vars_os(), &self.kafka_properties)?;
         config.validate()?;
+        crate::kafka::check_run_clients(&config)?;
         Ok(config)
     }
 }
@@ -157,11 +165,15 @@ pub struct ProcessArgs {
     /// Where dead letters go, one JSON line each [default: stderr].
     #[arg(long)]
     pub dlq: Option<PathBuf>,
-    /// Threads that run the stages [default: number of CPUs].
-    #[arg(long)]
+    /// Threads that run the stages, 1 to 1024 [default: number of CPUs].
+    #[arg(long, value_parser = RangedU64ValueParser::<usize>::new().range(1..=1024))]
     pub threads: Option<usize>,
     /// Lines longer than this many bytes are dead-lettered.
-    #[arg(long, default_value_t = 10 * 1024 * 1024)]
+    #[arg(
+        long,
+        default_value_t = 10 * 1024 * 1024,
+        value_parser = RangedU64ValueParser::<usize>::new().range(1..)
+    )]
     pub max_record_bytes: usize,
 }
 
@@ -200,7 +212,14 @@ impl ReplayArgs {
         if let Some(topic) = self.dlq_topic {
             config.dlq_topic = topic;
         }
-        config.apply_kafka_overrides(std::env::vars(), &self.kafka_properties)?;
+        config.apply_kafka_overrides(std::env::vars_os(), &self.kafka_properties)?;
+        config.validate_connection()?;
+        if let Some(topic) = &self.to_topic {
+            check_topic_name("to_topic", topic)?;
+        }
+        if self.group_id.is_empty() {
+            return Err(ConfigError::Invalid("group_id must be set".into()));
+        }
         let known: Vec<&str> = DeadLetterReason::ALL.iter().map(|r| r.as_str()).collect();
         if let Some(unknown) = self.reasons.iter().find(|r| !known.contains(&r.as_str())) {
             return Err(ConfigError::Invalid(format!(
@@ -213,6 +232,7 @@ impl ReplayArgs {
             reasons: self.reasons,
             group_id: self.group_id,
         };
+        crate::kafka::check_replay_clients(&config, &options)?;
         Ok((config, options))
     }
 }
@@ -228,6 +248,56 @@ pub struct DemoArgs {
     /// Keep serving /metrics this many seconds after the summary, to look at them.
     #[arg(long, default_value_t = 0)]
     pub linger_secs: u64,
+}
+
+/// clap's message for a command-line error, with what the user typed in place of an option
+/// masked: a value out of place may be a secret (in `-X sasl.password SECRET`, a space
+/// where `=` belongs, SECRET is an unexpected argument, and clap would quote it).
+pub fn usage_error_message(error: &clap::Error) -> String {
+    let mut message = error.render().to_string();
+    for (kind, value) in error.context() {
+        let ContextValue::String(typed) = value else {
+            continue;
+        };
+        let masked = match kind {
+            ContextKind::InvalidValue | ContextKind::InvalidSubcommand => MASK.to_owned(),
+            // An unknown option's name helps ("--brokres"); its value does not.
+            ContextKind::InvalidArg if error.kind() == ErrorKind::UnknownArgument => {
+                match typed.split_once('=') {
+                    Some((name, _)) if name.starts_with('-') => format!("{name}={MASK}"),
+                    None if typed.starts_with('-') => continue,
+                    _ => MASK.to_owned(),
+                }
+            }
+            _ => continue,
+        };
+        message = replace_whole(&message, typed, &masked);
+    }
+    message
+}
+
+/// `text` with each occurrence of `word` that is not part of a longer word (clap quotes
+/// what was typed, or puts it before a space) replaced by `with`: masking a typed `0` must
+/// not turn `1..=1024` into `1..=1****24`.
+fn replace_whole(text: &str, word: &str, with: &str) -> String {
+    if word.is_empty() {
+        return text.to_owned();
+    }
+    let is_word_char = |c: Option<char>| c.is_some_and(char::is_alphanumeric);
+    let mut out = String::with_capacity(text.len());
+    let mut copied = 0;
+    for (at, _) in text.match_indices(word) {
+        let end = at + word.len();
+        let whole = !is_word_char(text[..at].chars().next_back())
+            && !is_word_char(text[end..].chars().next());
+        if whole {
+            out.push_str(&text[copied..at]);
+            out.push_str(with);
+            copied = end;
+        }
+    }
+    out.push_str(&text[copied..]);
+    out
 }
 
 #[cfg(test)]
@@ -267,5 +337,65 @@ mod tests {
         assert_eq!(config.group_id, "from-flag");
         assert_eq!(config.dlq_topic, "file.dlq");
         assert_eq!(config.kafka["linger.ms"], "7");
+    }
+
+    fn usage_error(args: &[&str]) -> String {
+        let error = Cli::try_parse_from(args).unwrap_err();
+        assert_eq!(error.exit_code(), 2, "{error}");
+        usage_error_message(&error)
+    }
+
+    #[test]
+    fn usage_errors_never_quote_what_was_typed_in_place_of_an_option() {
+        const SECRET: &str = "Zq9-secret-value";
+        for args in [
+            &["newsflow", "run", "-X", "sasl.password", SECRET][..],
+            &[
+                "newsflow",
+                "run",
+                "--kafka-property",
+                "sasl.password",
+                SECRET,
+            ],
+            &["newsflow", "run", "--max-in-flight", SECRET],
+            &["newsflow", "run", "--guarantee", SECRET],
+            &["newsflow", "run", "--sasl-password=Zq9-secret-value"],
+            &["newsflow", SECRET],
+            &["newsflow", "process", "--threads", SECRET],
+        ] {
+            let message = usage_error(args);
+            assert!(!message.contains(SECRET), "{message}");
+        }
+        let message = usage_error(&["newsflow", "run", "-X", "sasl.password", SECRET]);
+        assert!(message.contains("unexpected argument '****'"), "{message}");
+        let message = usage_error(&["newsflow", "run", "--brokres", "x"]);
+        assert!(message.contains("'--brokres'"), "{message}");
+        assert!(message.contains("--brokers"), "{message}");
+    }
+
+    #[test]
+    fn masking_leaves_longer_words_alone() {
+        assert_eq!(
+            replace_whole("'0': 0 is not in 1..=1024", "0", "****"),
+            "'****': **** is not in 1..=1024"
+        );
+        assert_eq!(replace_whole("ab a ba a", "a", "*"), "ab * ba *");
+    }
+
+    #[test]
+    fn process_threads_and_record_size_are_range_checked() {
+        for args in [
+            &["newsflow", "process", "--threads", "100000"][..],
+            &["newsflow", "process", "--threads", "0"],
+            &["newsflow", "process", "--max-record-bytes", "0"],
+        ] {
+            let message = usage_error(args);
+            assert!(message.contains("invalid value"), "{message}");
+        }
+        let cli = Cli::try_parse_from(["newsflow", "process", "--threads", "1024"]).unwrap();
+        let Command::Process(args) = cli.command else {
+            panic!("expected process")
+        };
+        assert_eq!(args.threads, Some(1024));
     }
 }

@@ -2,12 +2,25 @@
 //! built-in defaults, a TOML file (`--config`), `NEWSFLOW_*` environment variables and
 //! command-line flags. librdkafka properties pass through unchanged, so SASL/SSL
 //! clusters work without newsflow knowing about them.
+//!
+//! Errors name the setting or property at fault, never its value: a value may be a secret
+//! (a password typed where another setting belongs, or under a mistyped property name).
+
+mod file;
+mod secrets;
+mod topics;
 
 use std::collections::BTreeMap;
+use std::ffi::OsString;
 use std::net::SocketAddr;
+use std::ops::RangeInclusive;
 use std::path::Path;
 
 use serde::Deserialize;
+
+use secrets::is_secret;
+pub use secrets::{redact, MASK};
+use topics::{is_pattern, pattern_matches, topic_name_problem};
 
 /// Prefix of environment variables that set librdkafka properties:
 /// `NEWSFLOW_KAFKA_SASL_MECHANISM=PLAIN` sets `sasl.mechanism`.
@@ -57,6 +70,10 @@ pub struct RunConfig {
     pub max_record_bytes: usize,
     /// Records consumed but not yet acknowledged by the broker, at most.
     pub max_in_flight: usize,
+    /// Payload bytes of the records in flight, at most: consumption waits while the next
+    /// record would take them past this, and a larger record goes through alone. In
+    /// exactly-once mode a transaction's records stay within it too.
+    pub max_in_flight_bytes: usize,
     /// Threads that run the stages.
     pub workers: usize,
     /// How often delivered offsets are committed.
@@ -88,6 +105,7 @@ impl Default for RunConfig {
             transaction_interval_ms: 100,
             max_record_bytes: 10 * 1024 * 1024,
             max_in_flight: 1000,
+            max_in_flight_bytes: 64 * 1024 * 1024,
             workers: std::thread::available_parallelism().map_or(1, usize::from),
             commit_interval_ms: 1000,
             shutdown_timeout_ms: 10_000,
@@ -97,6 +115,12 @@ impl Default for RunConfig {
     }
 }
 
+/// Durations are at most an hour, so that adding one to the clock cannot overflow.
+const MAX_DURATION_MS: u64 = 3_600_000;
+
+/// Kafka's own limit on a record's size.
+const MAX_RECORD_BYTES: u64 = i32::MAX as u64;
+
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
     #[error("cannot read config file {path}: {source}")]
@@ -104,13 +128,30 @@ pub enum ConfigError {
         path: String,
         source: std::io::Error,
     },
-    #[error("invalid config file {path}: {source}")]
+    /// Says where in the file, never what is there: the line may hold a secret.
+    #[error("invalid config file {path}, {place}: {problem}")]
     Parse {
         path: String,
-        source: Box<toml::de::Error>,
+        place: String,
+        problem: String,
     },
     #[error("invalid setting: {0}")]
     Invalid(String),
+    #[error("invalid setting: {setting} must be between {min} and {max}")]
+    OutOfRange {
+        setting: &'static str,
+        min: u64,
+        max: u64,
+    },
+    #[error("environment variable {name} is not valid UTF-8")]
+    NotUnicode { name: String },
+    #[error("librdkafka property `{property}`: {problem}")]
+    KafkaProperty { property: String, problem: String },
+    #[error("librdkafka refuses the {client}'s properties: {reason}")]
+    KafkaClient {
+        client: &'static str,
+        reason: String,
+    },
 }
 
 impl RunConfig {
@@ -124,17 +165,14 @@ impl RunConfig {
             path: display.clone(),
             source,
         })?;
-        toml::from_str(&text).map_err(|source| ConfigError::Parse {
-            path: display,
-            source: Box::new(source),
-        })
+        toml::from_str(&text).map_err(|error| file::parse_error(display, &text, &error))
     }
 
     /// Adds librdkafka properties from `NEWSFLOW_KAFKA_*` variables (underscores become
     /// dots, lower-cased) and then from `key=value` pairs given on the command line.
     pub fn apply_kafka_overrides<I, S>(
         &mut self,
-        env: impl IntoIterator<Item = (String, String)>,
+        env: impl IntoIterator<Item = (OsString, OsString)>,
         pairs: I,
     ) -> Result<(), ConfigError>
     where
@@ -142,40 +180,148 @@ impl RunConfig {
         S: AsRef<str>,
     {
         for (name, value) in env {
-            if let Some(key) = name.strip_prefix(KAFKA_ENV_PREFIX) {
-                self.kafka
-                    .insert(key.to_ascii_lowercase().replace('_', "."), value);
+            if !name
+                .as_encoded_bytes()
+                .starts_with(KAFKA_ENV_PREFIX.as_bytes())
+            {
+                continue;
             }
+            let not_unicode = || ConfigError::NotUnicode {
+                name: name.to_string_lossy().into_owned(),
+            };
+            let key = name.to_str().ok_or_else(not_unicode)?[KAFKA_ENV_PREFIX.len()..]
+                .to_ascii_lowercase()
+                .replace('_', ".");
+            let value = value.to_str().ok_or_else(not_unicode)?.to_owned();
+            self.kafka.insert(key, value);
         }
-        for pair in pairs {
-            let pair = pair.as_ref();
-            let (key, value) = pair.split_once('=').ok_or_else(|| {
-                ConfigError::Invalid(format!("librdkafka property `{pair}` is not key=value"))
+        for (position, pair) in pairs.into_iter().enumerate() {
+            // Without its `=`, the pair may be a bare secret: it is not quoted.
+            let (key, value) = pair.as_ref().split_once('=').ok_or_else(|| {
+                ConfigError::Invalid(format!(
+                    "librdkafka property number {} on the command line is not KEY=VALUE",
+                    position + 1
+                ))
             })?;
             self.kafka.insert(key.trim().to_owned(), value.to_owned());
         }
         Ok(())
     }
 
+    /// Everything `newsflow run` needs checked before it starts: names, topics and ranges.
+    /// librdkafka properties are checked by librdkafka itself (`kafka::check_run_clients`).
     pub fn validate(&self) -> Result<(), ConfigError> {
-        let topics = [&self.input_topic, &self.output_topic, &self.dlq_topic];
-        if topics.iter().any(|t| t.is_empty()) || self.brokers.is_empty() {
+        self.validate_connection()?;
+        if self.group_id.is_empty() {
+            return Err(ConfigError::Invalid("group_id must be set".into()));
+        }
+        if self.transactional_id.as_deref() == Some("") {
             return Err(ConfigError::Invalid(
-                "brokers and every topic must be set".into(),
+                "transactional_id must not be empty".into(),
             ));
         }
-        let outputs = [&self.output_topic, &self.events_topic, &self.dlq_topic];
-        if outputs.contains(&&self.input_topic) {
-            return Err(ConfigError::Invalid(
-                "the input topic must differ from the output, events and dead-letter topics".into(),
-            ));
-        }
-        if self.max_in_flight == 0 || self.workers == 0 || self.transaction_max_records == 0 {
-            return Err(ConfigError::Invalid(
-                "max_in_flight, workers and transaction_max_records must be at least 1".into(),
-            ));
+        self.validate_topics()?;
+        for (setting, value, range) in self.ranges() {
+            if !range.contains(&value) {
+                return Err(ConfigError::OutOfRange {
+                    setting,
+                    min: *range.start(),
+                    max: *range.end(),
+                });
+            }
         }
         Ok(())
+    }
+
+    /// What every command that talks to Kafka needs: brokers and the dead-letter topic.
+    pub fn validate_connection(&self) -> Result<(), ConfigError> {
+        if let Some(problem) = brokers_problem(&self.brokers) {
+            return Err(ConfigError::Invalid(format!("brokers: {problem}")));
+        }
+        check_topic_name("dlq_topic", &self.dlq_topic)
+    }
+
+    fn validate_topics(&self) -> Result<(), ConfigError> {
+        check_topic_name("output_topic", &self.output_topic)?;
+        if !self.events_topic.is_empty() {
+            check_topic_name("events_topic", &self.events_topic)?;
+        }
+        let outputs: Vec<(&str, &str)> = [
+            ("output_topic", &self.output_topic),
+            ("events_topic", &self.events_topic),
+            ("dlq_topic", &self.dlq_topic),
+        ]
+        .into_iter()
+        .filter(|(_, topic)| !topic.is_empty())
+        .map(|(setting, topic)| (setting, topic.as_str()))
+        .collect();
+        let input = self.input_topic.as_str();
+        if !is_pattern(input) {
+            check_topic_name("input_topic", input)?;
+            if outputs.iter().any(|(_, topic)| *topic == input) {
+                return Err(ConfigError::Invalid(
+                    "the input topic must differ from the output, events and dead-letter topics"
+                        .into(),
+                ));
+            }
+            return Ok(());
+        }
+        let topics: Vec<&str> = outputs.iter().map(|(_, topic)| *topic).collect();
+        let matches = pattern_matches(input, &topics).map_err(|problem| {
+            ConfigError::Invalid(format!("input_topic is not a usable pattern: {problem}"))
+        })?;
+        match outputs.iter().zip(matches).find(|(_, matched)| *matched) {
+            Some(((setting, _), _)) => Err(ConfigError::Invalid(format!(
+                "the input_topic pattern matches the {setting}: newsflow would consume its own output"
+            ))),
+            None => Ok(()),
+        }
+    }
+
+    /// Each numeric setting with its allowed range. Intervals are above zero (a timer
+    /// cannot tick every 0 ms); the upper limits keep a typo from asking for absurd numbers
+    /// of threads, records or bytes.
+    fn ranges(&self) -> [(&'static str, u64, RangeInclusive<u64>); 9] {
+        let count = |n: usize| n as u64;
+        [
+            ("max_in_flight", count(self.max_in_flight), 1..=1_000_000),
+            (
+                "max_in_flight_bytes",
+                count(self.max_in_flight_bytes),
+                1..=u64::from(u32::MAX),
+            ),
+            ("workers", count(self.workers), 1..=1024),
+            (
+                "max_record_bytes",
+                count(self.max_record_bytes),
+                1..=MAX_RECORD_BYTES,
+            ),
+            (
+                "transaction_max_records",
+                count(self.transaction_max_records),
+                1..=1_000_000,
+            ),
+            (
+                "commit_interval_ms",
+                self.commit_interval_ms,
+                1..=MAX_DURATION_MS,
+            ),
+            (
+                "transaction_interval_ms",
+                self.transaction_interval_ms,
+                1..=MAX_DURATION_MS,
+            ),
+            (
+                "shutdown_timeout_ms",
+                self.shutdown_timeout_ms,
+                0..=MAX_DURATION_MS,
+            ),
+            (
+                "revoke_drain_timeout_ms",
+                self.revoke_drain_timeout_ms,
+                0..=MAX_DURATION_MS,
+            ),
+        ]
     }
 
     /// The transactional id to use in exactly-once mode.
@@ -193,12 +339,62 @@ impl RunConfig {
         self.kafka
             .iter()
             .map(|(key, value)| {
-                let secret = ["password", "secret", "key", "token"]
-                    .iter()
-                    .any(|word| key.contains(word));
-                (key.as_str(), if secret { "****" } else { value.as_str() })
+                let shown = if is_secret(key) { MASK } else { value.as_str() };
+                (key.as_str(), shown)
             })
             .collect()
+    }
+}
+
+/// Why `brokers` is not a list librdkafka can connect to, if it is not: comma-separated
+/// `[protocol://]host[:port]`. librdkafka itself only logs a bad entry and runs on without
+/// it, and takes a port above 65535 modulo 65536.
+fn brokers_problem(brokers: &str) -> Option<&'static str> {
+    const PROTOCOLS: [&str; 4] = ["plaintext", "ssl", "sasl_plaintext", "sasl_ssl"];
+    let entries: Vec<&str> = brokers
+        .split(',')
+        .map(str::trim)
+        .filter(|entry| !entry.is_empty())
+        .collect();
+    if entries.is_empty() {
+        return Some("must be set");
+    }
+    for entry in entries {
+        let address = match entry.split_once("://") {
+            Some((protocol, _)) if !PROTOCOLS.contains(&protocol.to_ascii_lowercase().as_str()) => {
+                return Some("a protocol is not PLAINTEXT, SSL, SASL_PLAINTEXT or SASL_SSL");
+            }
+            Some((_, address)) => address,
+            None => entry,
+        };
+        let (host, port) = match address.strip_prefix('[') {
+            Some(bracketed) => match bracketed.split_once(']') {
+                Some((host, "")) => (host, None),
+                Some((host, rest)) => (host, Some(rest.strip_prefix(':').unwrap_or(rest))),
+                None => return Some("an IPv6 address misses its `]`"),
+            },
+            None => match address.rsplit_once(':') {
+                Some((host, port)) => (host, Some(port)),
+                None => (address, None),
+            },
+        };
+        if host.is_empty() {
+            return Some("a host is empty");
+        }
+        if port.is_some_and(|port| !port.parse::<u16>().is_ok_and(|port| port > 0)) {
+            return Some("a port is not a number from 1 to 65535");
+        }
+    }
+    None
+}
+
+/// An error unless `name` is a legal Kafka topic name; `setting` names it in the error.
+pub fn check_topic_name(setting: &str, name: &str) -> Result<(), ConfigError> {
+    match topic_name_problem(name) {
+        Some(problem) => Err(ConfigError::Invalid(format!(
+            "{setting} is not a valid topic name: {problem}"
+        ))),
+        None => Ok(()),
     }
 }
 
@@ -206,15 +402,27 @@ impl RunConfig {
 mod tests {
     use super::*;
 
-    #[test]
-    fn file_overrides_defaults_and_rejects_unknown_keys() {
+    const SECRET: &str = "Zq9-secret-value";
+
+    fn write_config(text: &str) -> (tempfile::TempDir, std::path::PathBuf) {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("newsflow.toml");
-        std::fs::write(
-            &path,
+        std::fs::write(&path, text).unwrap();
+        (dir, path)
+    }
+
+    fn env(pairs: &[(&str, &str)]) -> Vec<(OsString, OsString)> {
+        pairs
+            .iter()
+            .map(|(name, value)| (name.into(), value.into()))
+            .collect()
+    }
+
+    #[test]
+    fn file_overrides_defaults_and_rejects_unknown_keys() {
+        let (_dir, path) = write_config(
             "brokers = \"10.0.0.1:9092\"\ngroup_id = \"g\"\n[kafka]\n\"security.protocol\" = \"SASL_SSL\"\n",
-        )
-        .unwrap();
+        );
         let config = RunConfig::load(Some(&path)).unwrap();
         assert_eq!(config.brokers, "10.0.0.1:9092");
         assert_eq!(config.group_id, "g");
@@ -229,14 +437,11 @@ mod tests {
     #[test]
     fn kafka_properties_come_from_env_then_flags() {
         let mut config = RunConfig::default();
-        let env = vec![
-            (
-                "NEWSFLOW_KAFKA_SASL_MECHANISM".to_owned(),
-                "PLAIN".to_owned(),
-            ),
-            ("NEWSFLOW_KAFKA_LINGER_MS".to_owned(), "5".to_owned()),
-            ("HOME".to_owned(), "/root".to_owned()),
-        ];
+        let env = env(&[
+            ("NEWSFLOW_KAFKA_SASL_MECHANISM", "PLAIN"),
+            ("NEWSFLOW_KAFKA_LINGER_MS", "5"),
+            ("HOME", "/root"),
+        ]);
         config
             .apply_kafka_overrides(env, ["linger.ms=20", "sasl.password=s3cret"])
             .unwrap();
@@ -244,7 +449,35 @@ mod tests {
         assert_eq!(config.kafka["linger.ms"], "20");
         assert_eq!(config.kafka.len(), 3);
         assert_eq!(config.kafka_for_log()["sasl.password"], "****");
-        assert!(config.apply_kafka_overrides(vec![], ["nonsense"]).is_err());
+    }
+
+    #[test]
+    fn malformed_kafka_overrides_are_errors_that_quote_nothing() {
+        let mut config = RunConfig::default();
+        let err = config
+            .apply_kafka_overrides(vec![], ["linger.ms=5", SECRET])
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("number 2"), "{err}");
+        assert!(!err.contains(SECRET), "{err}");
+
+        // std::env::vars() would panic here, quoting the value.
+        use std::os::unix::ffi::OsStringExt;
+        let mut value = SECRET.as_bytes().to_vec();
+        value.push(0xff);
+        let env = vec![(
+            OsString::from("NEWSFLOW_KAFKA_SASL_PASSWORD"),
+            OsString::from_vec(value),
+        )];
+        let err = config
+            .apply_kafka_overrides(env, [] as [&str; 0])
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("NEWSFLOW_KAFKA_SASL_PASSWORD"), "{err}");
+        assert!(!err.contains(SECRET), "{err}");
+        // Other variables are none of newsflow's business, UTF-8 or not.
+        let env = vec![(OsString::from("OTHER"), OsString::from_vec(vec![0xff]))];
+        config.apply_kafka_overrides(env, [] as [&str; 0]).unwrap();
     }
 
     #[test]
@@ -257,11 +490,137 @@ mod tests {
 
     #[test]
     fn validation_rejects_a_loop_back_into_the_input() {
-        let config = RunConfig {
-            output_topic: "news.raw".into(),
-            ..RunConfig::default()
-        };
-        assert!(config.validate().is_err());
+        assert!(with(|c| c.output_topic = "news.raw".into())
+            .validate()
+            .is_err());
         assert!(RunConfig::default().validate().is_ok());
+    }
+
+    fn invalid(config: RunConfig) -> String {
+        config.validate().unwrap_err().to_string()
+    }
+
+    /// What a case expects in the error, and how it changes the default configuration.
+    type Case = (&'static str, fn(&mut RunConfig));
+
+    /// A default configuration changed by `change`.
+    fn with(change: impl FnOnce(&mut RunConfig)) -> RunConfig {
+        let mut config = RunConfig::default();
+        change(&mut config);
+        config
+    }
+
+    #[test]
+    fn every_numeric_setting_is_range_checked() {
+        let cases: [Case; 11] = [
+            ("max_in_flight", |c| c.max_in_flight = 0),
+            ("max_in_flight", |c| c.max_in_flight = usize::MAX),
+            ("max_in_flight_bytes", |c| c.max_in_flight_bytes = 0),
+            ("max_in_flight_bytes", |c| c.max_in_flight_bytes = 1 << 33),
+            ("workers", |c| c.workers = 100_000),
+            ("max_record_bytes", |c| c.max_record_bytes = 0),
+            ("transaction_max_records", |c| c.transaction_max_records = 0),
+            ("commit_interval_ms", |c| c.commit_interval_ms = 0),
+            ("transaction_interval_ms", |c| c.transaction_interval_ms = 0),
+            ("shutdown_timeout_ms", |c| c.shutdown_timeout_ms = u64::MAX),
+            ("revoke_drain_timeout_ms", |c| {
+                c.revoke_drain_timeout_ms = u64::MAX;
+            }),
+        ];
+        for (setting, change) in cases {
+            let message = invalid(with(change));
+            assert!(
+                message.contains(&format!("{setting} must be between")),
+                "{message}"
+            );
+        }
+        with(|c| {
+            c.workers = 1024;
+            c.max_in_flight_bytes = 1;
+            c.shutdown_timeout_ms = 0;
+            c.revoke_drain_timeout_ms = 0;
+        })
+        .validate()
+        .unwrap();
+    }
+
+    #[test]
+    fn brokers_must_be_host_and_port_lists() {
+        for good in [
+            "127.0.0.1:9092",
+            "kafka-1:9093, kafka-2:9093,",
+            "kafka-1",
+            "SASL_SSL://kafka-1:9093",
+            "[::1]:9092",
+            "[::1]",
+        ] {
+            assert_eq!(brokers_problem(good), None, "{good}");
+        }
+        for (bad, problem) in [
+            ("", "must be set"),
+            (" , ", "must be set"),
+            ("127.0.0.1:99999", "a port"),
+            ("127.0.0.1:0", "a port"),
+            ("kafka-1:http", "a port"),
+            (":9092", "a host"),
+            ("http://kafka-1:9092", "a protocol"),
+            ("[::1:9092", "`]`"),
+        ] {
+            assert!(
+                brokers_problem(bad).is_some_and(|said| said.contains(problem)),
+                "{bad}: {:?}",
+                brokers_problem(bad)
+            );
+        }
+    }
+
+    #[test]
+    fn topics_must_be_legal_names_and_names_must_be_set() {
+        let cases: [Case; 8] = [
+            ("output_topic is not a valid", |c| {
+                c.output_topic = "news enriched".into();
+            }),
+            ("dlq_topic is not a valid", |c| c.dlq_topic.clear()),
+            ("events_topic is not a valid", |c| {
+                c.events_topic = "..".into()
+            }),
+            ("input_topic is not a valid", |c| {
+                c.input_topic = "a/b".into()
+            }),
+            ("output_topic is not a valid", |c| {
+                c.output_topic = "x".repeat(250)
+            }),
+            ("brokers", |c| c.brokers = " ".into()),
+            ("group_id", |c| c.group_id.clear()),
+            ("transactional_id", |c| {
+                c.transactional_id = Some(String::new())
+            }),
+        ];
+        for (expected, change) in cases {
+            let message = invalid(with(change));
+            assert!(message.contains(expected), "{message}");
+        }
+        with(|c| c.events_topic.clear()).validate().unwrap();
+    }
+
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    #[test]
+    fn an_input_pattern_must_compile_and_match_no_output() {
+        let with_input = |input: &str| with(|c| c.input_topic = input.into());
+        // The pattern that consumed newsflow's own dead letters forever.
+        let message = invalid(with_input(r"^news\..*"));
+        assert!(message.contains("matches the output_topic"), "{message}");
+        let message = invalid(with_input(r"^news\.(raw|dlq)$"));
+        assert!(message.contains("matches the dlq_topic"), "{message}");
+        let message = invalid(with_input(r"^news\.raw("));
+        assert!(message.contains("not a usable pattern"), "{message}");
+        with_input(r"^news\.raw\..*").validate().unwrap();
+        // With no events topic, a pattern may match the name it would have had.
+        with(|c| {
+            c.input_topic = r"^news\.(raw|events)$".into();
+            c.events_topic.clear();
+        })
+        .validate()
+        .unwrap();
     }
 }

@@ -1,14 +1,26 @@
 //! The `newsflow` binary: parses the command line and hands over to the library.
 //! Exit codes: 0 done (including a clean shutdown on SIGTERM/SIGINT), 1 failed while
-//! running, 2 bad command line or configuration.
+//! running, 2 bad command line or configuration. Configuration is checked in full
+//! (settings, topics, librdkafka properties) before anything starts.
 
 use std::process::ExitCode;
 
 use clap::Parser;
 use newsflow::cli::{Cli, Command};
+use newsflow::config::ConfigError;
+
+/// Bad command line or configuration.
+const CONFIGURATION_ERROR: u8 = 2;
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(error) if !error.use_stderr() => error.exit(), // --help, --version
+        Err(error) => {
+            eprint!("{}", newsflow::cli::usage_error_message(&error));
+            return ExitCode::from(CONFIGURATION_ERROR);
+        }
+    };
     // The demo prints its own summary, dead letters included; its logs would only get in
     // the way.
     let default_level = match cli.command {
@@ -19,19 +31,13 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Run(args) => match args.into_config() {
             Ok(config) => newsflow::app::run(config),
-            Err(error) => {
-                tracing::error!(%error, "Invalid configuration.");
-                return ExitCode::from(2);
-            }
+            Err(error) => return invalid_configuration(&error),
         },
         Command::Process(args) => newsflow::app::process(args),
         Command::Demo(args) => newsflow::app::demo(args),
         Command::ReplayDlq(args) => match args.into_parts() {
             Ok((config, options)) => newsflow::app::replay_dlq(&config, &options),
-            Err(error) => {
-                tracing::error!(%error, "Invalid configuration.");
-                return ExitCode::from(2);
-            }
+            Err(error) => return invalid_configuration(&error),
         },
     };
     match result {
@@ -41,4 +47,9 @@ fn main() -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+fn invalid_configuration(error: &ConfigError) -> ExitCode {
+    tracing::error!(%error, "Invalid configuration.");
+    ExitCode::from(CONFIGURATION_ERROR)
 }

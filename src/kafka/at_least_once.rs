@@ -6,22 +6,25 @@
 //! The two sides run as separate tasks, so a rebalance callback (which runs inside the
 //! consumer's poll) can wait for a revoked partition's records to drain.
 //!
-//! At most `max_in_flight` records are in flight: when the window is full the loop stops
-//! reading until a record is finished. The wait is bounded by how long a record takes, far
-//! below `max.poll.interval.ms`, so the group membership stays alive; pausing partitions
-//! instead was seen to make librdkafka skip buffered records on resume.
+//! At most `max_in_flight` records, and at most `max_in_flight_bytes` of their payloads
+//! ([`ByteBudget`]), are in flight: when either window is full the loop stops reading (or
+//! starting the record it has read) until a record is finished. The wait is bounded by how
+//! long a record takes, far below `max.poll.interval.ms`, so the group membership stays
+//! alive; pausing partitions instead was seen to make librdkafka skip buffered records on
+//! resume.
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use futures::stream::FuturesUnordered;
-use futures::StreamExt;
+use futures::{FutureExt, StreamExt};
 use rdkafka::consumer::{CommitMode, StreamConsumer};
 use rdkafka::message::Message;
 use tokio::sync::{mpsc, OwnedSemaphorePermit, Semaphore};
 use tokio_util::sync::CancellationToken;
 use tracing::{info, warn};
 
+use super::budget::ByteBudget;
 use super::context::{commit_due, PipelineContext};
 use super::job::{Jobs, Origin};
 use super::offsets::SharedTracker;
@@ -32,6 +35,13 @@ use crate::telemetry::metrics;
 
 type Job = std::pin::Pin<Box<dyn std::future::Future<Output = (Origin, Vec<Outgoing>)> + Send>>;
 
+/// A record's places in the two windows, held until it is finished: one of the
+/// `max_in_flight` records, and its payload's bytes of the byte budget.
+struct InFlight {
+    record: OwnedSemaphorePermit,
+    bytes: OwnedSemaphorePermit,
+}
+
 pub async fn run(
     config: &RunConfig,
     consumer: &StreamConsumer<PipelineContext>,
@@ -41,7 +51,8 @@ pub async fn run(
     shutdown: CancellationToken,
 ) {
     let in_flight = Arc::new(Semaphore::new(config.max_in_flight));
-    let (queue, queued) = mpsc::unbounded_channel::<(Job, OwnedSemaphorePermit)>();
+    let byte_window = ByteBudget::new(config.max_in_flight_bytes).window();
+    let (queue, queued) = mpsc::unbounded_channel::<(Job, InFlight)>();
     let delivery = tokio::spawn(deliver_in_order(queued, producer, Arc::clone(&tracker)));
     let mut commit_timer = tokio::time::interval(Duration::from_millis(config.commit_interval_ms));
     let mut stream = consumer.stream();
@@ -67,13 +78,30 @@ pub async fn run(
                 },
             }
         };
+        // A record left here at shutdown was never begun, so no commit passes it.
+        let admission = byte_window.admit(message.payload().map_or(0, <[u8]>::len));
+        tokio::pin!(admission);
+        let bytes = loop {
+            tokio::select! {
+                biased;
+                () = shutdown.cancelled() => break 'consume,
+                _ = commit_timer.tick() => commit_due(consumer, &tracker, CommitMode::Async),
+                bytes = &mut admission => break bytes,
+            }
+        };
         tracker
             .lock()
             .begin(message.topic(), message.partition(), message.offset());
         metrics().in_flight.inc();
         let job: Job = Box::pin(jobs.start(message));
         // The delivery task ends only after this loop closes the queue.
-        let _ = queue.send((job, permit));
+        let _ = queue.send((
+            job,
+            InFlight {
+                record: permit,
+                bytes,
+            },
+        ));
     }
 
     info!(in_flight = tracker.lock().pending(), "Draining.");
@@ -92,7 +120,7 @@ pub async fn run(
 /// Produces each job's outputs in queue order and marks its record finished once they are
 /// all stored. Ends when the queue is closed and everything queued is delivered.
 async fn deliver_in_order(
-    mut queued: mpsc::UnboundedReceiver<(Job, OwnedSemaphorePermit)>,
+    mut queued: mpsc::UnboundedReceiver<(Job, InFlight)>,
     producer: Producer,
     tracker: Arc<SharedTracker>,
 ) {
@@ -100,17 +128,19 @@ async fn deliver_in_order(
     loop {
         tokio::select! {
             next = queued.recv() => match next {
-                Some((job, permit)) => {
+                Some((job, InFlight { record, bytes })) => {
                     let (origin, outputs) = job.await;
                     let sends = producer.enqueue(outputs).await;
-                    deliveries.push(producer.clone().deliver(origin, sends, permit));
+                    let delivery = producer.clone().deliver(origin, sends, record);
+                    deliveries.push(delivery.map(|(origin, record)| (origin, InFlight { record, bytes })));
                 }
                 None => break,
             },
-            Some((origin, _permit)) = deliveries.next() => finish(&tracker, &origin),
+            // The record leaves both windows only after it is counted finished.
+            Some((origin, _in_flight)) = deliveries.next() => finish(&tracker, &origin),
         }
     }
-    while let Some((origin, _permit)) = deliveries.next().await {
+    while let Some((origin, _in_flight)) = deliveries.next().await {
         finish(&tracker, &origin);
     }
 }

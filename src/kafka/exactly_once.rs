@@ -5,6 +5,10 @@
 //! the batch's first offsets, so the batch is read and enriched again; a fatal one stops the
 //! process, whose restart (same transactional id) fences what the old one left open.
 //!
+//! A batch ends at `transaction_max_records`, after `transaction_interval_ms`, or at the byte
+//! budget (`max_in_flight_bytes` of payload): the record that would take it past the budget
+//! is kept for the next batch, and a record larger than the budget is a batch of its own.
+//!
 //! rdkafka's transaction calls block, so they run on the blocking thread pool, never on the
 //! async reactor.
 
@@ -20,6 +24,7 @@ use rdkafka::{Offset, TopicPartitionList};
 use tokio_util::sync::CancellationToken;
 use tracing::{info, warn};
 
+use super::budget::ByteBudget;
 use super::context::PipelineContext;
 use super::job::{Jobs, Origin};
 use super::produce::{Outgoing, Producer};
@@ -43,13 +48,19 @@ pub async fn run(
         .await
         .map_err(RunError::Transaction)?;
     info!(transactional_id = %config.transactional_id(), "Transactions initialised.");
-    let interval = Duration::from_millis(config.transaction_interval_ms);
+    let limits = BatchLimits {
+        records: config.transaction_max_records,
+        interval: Duration::from_millis(config.transaction_interval_ms),
+        bytes: ByteBudget::new(config.max_in_flight_bytes),
+    };
     let mut stream = consumer.stream();
+    // A record read but left for the next batch by the byte budget.
+    let mut carried = None;
     loop {
         let batch = tokio::select! {
             biased;
             () = shutdown.cancelled() => break,
-            batch = read_batch(&mut stream, config.transaction_max_records, interval) => batch,
+            batch = read_batch(&mut stream, &mut carried, &limits) => batch,
         };
         if batch.is_empty() {
             break;
@@ -60,7 +71,7 @@ pub async fn run(
         let outputs = futures::future::join_all(batch.into_iter().map(|m| jobs.start(m))).await;
         let Some(group) = consumer.group_metadata() else {
             warn!("No consumer group metadata; rewinding the batch.");
-            rewind(consumer, &first_offsets);
+            rewind(consumer, first_offsets, carried.take());
             continue;
         };
         let published: Vec<Option<i64>> = outputs.iter().map(|(o, _)| o.published_ms).collect();
@@ -93,7 +104,7 @@ pub async fn run(
                 blocking(move || aborting.abort_transaction(TRANSACTION_TIMEOUT))
                     .await
                     .map_err(RunError::Transaction)?;
-                rewind(consumer, &first_offsets);
+                rewind(consumer, first_offsets, carried.take());
             }
             Err(error) => return Err(RunError::Transaction(error)),
         }
@@ -102,40 +113,63 @@ pub async fn run(
     Ok(())
 }
 
-/// Waits for a first record (however long that takes), then collects more for up to
-/// `interval` or `max_records`. Empty only when the stream ended.
+/// When a batch ends.
+struct BatchLimits {
+    records: usize,
+    interval: Duration,
+    bytes: ByteBudget,
+}
+
+/// Waits for a first record (however long that takes; `carried` first, if a record was
+/// left there), then collects more for up to the interval, the record limit or the byte
+/// budget. A record that does not fit in the budget is left in `carried`. Empty only when
+/// the stream ended.
 async fn read_batch<'a, S>(
     stream: &mut S,
-    max_records: usize,
-    interval: Duration,
+    carried: &mut Option<OwnedMessage>,
+    limits: &BatchLimits,
 ) -> Vec<OwnedMessage>
 where
     S: futures::Stream<Item = Result<rdkafka::message::BorrowedMessage<'a>, KafkaError>> + Unpin,
 {
     let mut batch = Vec::new();
-    let deadline = tokio::time::sleep(interval);
+    let mut bytes = 0;
+    let deadline = tokio::time::sleep(limits.interval);
     tokio::pin!(deadline);
-    while batch.len() < max_records {
-        let next = if batch.is_empty() {
-            stream.next().await
-        } else {
-            tokio::select! {
-                () = &mut deadline => break,
-                next = stream.next() => next,
+    while batch.len() < limits.records {
+        let message = match carried.take() {
+            Some(message) => message,
+            None => {
+                let next = if batch.is_empty() {
+                    stream.next().await
+                } else {
+                    tokio::select! {
+                        () = &mut deadline => break,
+                        next = stream.next() => next,
+                    }
+                };
+                match next {
+                    Some(Ok(message)) => message.detach(),
+                    Some(Err(error)) => {
+                        warn!(%error, "Consumer error.");
+                        continue;
+                    }
+                    None => break,
+                }
             }
         };
-        match next {
-            Some(Ok(message)) => {
-                if batch.is_empty() {
-                    deadline
-                        .as_mut()
-                        .reset(tokio::time::Instant::now() + interval);
-                }
-                batch.push(message.detach());
-            }
-            Some(Err(error)) => warn!(%error, "Consumer error."),
-            None => break,
+        let size = message.payload().map_or(0, <[u8]>::len);
+        if !limits.bytes.fits(bytes, size) {
+            *carried = Some(message);
+            break;
         }
+        if batch.is_empty() {
+            deadline
+                .as_mut()
+                .reset(tokio::time::Instant::now() + limits.interval);
+        }
+        bytes += size;
+        batch.push(message);
     }
     metrics().in_flight.set(batch.len() as i64);
     batch
@@ -208,9 +242,19 @@ fn is_abortable(error: &KafkaError) -> bool {
     }
 }
 
-/// Points the consumer back at the batch's first offsets so it is read again.
-fn rewind(consumer: &StreamConsumer<PipelineContext>, first: &BTreeMap<(String, i32), i64>) {
-    for ((topic, partition), offset) in first {
+/// Points the consumer back at the batch's first offsets, and at the record carried to the
+/// next batch if its partition had none in this one, so that all of them are read again.
+fn rewind(
+    consumer: &StreamConsumer<PipelineContext>,
+    mut first: BTreeMap<(String, i32), i64>,
+    carried: Option<OwnedMessage>,
+) {
+    if let Some(message) = carried {
+        first
+            .entry((message.topic().to_owned(), message.partition()))
+            .or_insert(message.offset());
+    }
+    for ((topic, partition), offset) in &first {
         if let Err(error) = consumer.seek(
             topic,
             *partition,

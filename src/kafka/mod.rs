@@ -9,8 +9,13 @@
 //!   output once.
 //!
 //! [`replay`] re-submits dead letters (`newsflow replay-dlq`).
+//!
+//! Before anything runs, [`check_run_clients`] (and [`check_replay_clients`]) let librdkafka
+//! check every property by creating the clients offline ([`check`]).
 
 mod at_least_once;
+mod budget;
+mod check;
 mod context;
 mod exactly_once;
 mod job;
@@ -28,21 +33,23 @@ use rdkafka::producer::FutureProducer;
 use tokio_util::sync::CancellationToken;
 use tracing::info;
 
-use crate::config::{Guarantee, RunConfig};
+use crate::config::{ConfigError, Guarantee, RunConfig};
 use crate::stage::Pipeline;
 use crate::telemetry::Health;
+pub use check::check_run_clients;
+use check::{check_clients, client_error};
 use context::{PipelineContext, ProducerContext};
 use job::Jobs;
 pub use offsets::{OffsetTracker, SharedTracker};
 use produce::Producer;
-pub use replay::{replay, ReplayOptions, ReplaySummary, REPLAYED_FROM};
+pub use replay::{check_replay_clients, replay, ReplayOptions, ReplaySummary, REPLAYED_FROM};
 
 #[derive(Debug, thiserror::Error)]
 pub enum RunError {
     #[error("cannot create the Kafka {role}: {source}")]
     Client {
         role: &'static str,
-        source: KafkaError,
+        source: ConfigError,
     },
     #[error("cannot subscribe to {topic}: {source}")]
     Subscribe { topic: String, source: KafkaError },
@@ -52,6 +59,15 @@ pub enum RunError {
     Transaction(KafkaError),
     #[error("replaying dead letters failed: {0}")]
     Replay(KafkaError),
+}
+
+impl RunError {
+    fn client(config: &RunConfig, client: Client, error: &KafkaError) -> Self {
+        Self::Client {
+            role: client.name(),
+            source: client_error(config, client, error),
+        }
+    }
 }
 
 /// The value of a record's header `name`, as text.
@@ -72,6 +88,13 @@ enum Client {
 }
 
 impl Client {
+    fn name(self) -> &'static str {
+        match self {
+            Self::Consumer => "consumer",
+            Self::Producer => "producer",
+        }
+    }
+
     /// The prefix of a user property meant for this client alone
     /// (`consumer.fetch.wait.max.ms`); unprefixed properties go to both clients.
     fn prefix(self) -> &'static str {
@@ -82,9 +105,9 @@ impl Client {
     }
 }
 
-/// Properties newsflow sets itself; the user's librdkafka properties override them. A
-/// property for the other client only is left out, so that librdkafka does not warn
-/// about it.
+/// Properties newsflow sets itself; the user's librdkafka properties override them, and a
+/// property given to this client alone overrides the same one given to both. A property
+/// for the other client only is left out, so that librdkafka does not warn about it.
 fn client_config(config: &RunConfig, client: Client, own: &[(&str, String)]) -> ClientConfig {
     let other = match client {
         Client::Consumer => Client::Producer,
@@ -95,11 +118,17 @@ fn client_config(config: &RunConfig, client: Client, own: &[(&str, String)]) -> 
     for (key, value) in own {
         properties.set(*key, value);
     }
-    for (key, value) in &config.kafka {
-        if key.starts_with(other.prefix()) {
-            continue;
-        }
-        properties.set(key.strip_prefix(client.prefix()).unwrap_or(key), value);
+    let shared = config
+        .kafka
+        .iter()
+        .filter(|(key, _)| !key.starts_with(client.prefix()) && !key.starts_with(other.prefix()))
+        .map(|(key, value)| (key.as_str(), value));
+    let own_only = config
+        .kafka
+        .iter()
+        .filter_map(|(key, value)| Some((key.strip_prefix(client.prefix())?, value)));
+    for (key, value) in shared.chain(own_only) {
+        properties.set(key, value);
     }
     properties
 }
@@ -166,16 +195,10 @@ pub async fn run(
     };
     let consumer: StreamConsumer<PipelineContext> = consumer_config(&config)
         .create_with_context(context)
-        .map_err(|source| RunError::Client {
-            role: "consumer",
-            source,
-        })?;
+        .map_err(|error| RunError::client(&config, Client::Consumer, &error))?;
     let producer: FutureProducer<ProducerContext> = producer_config(&config)
         .create_with_context(ProducerContext { health })
-        .map_err(|source| RunError::Client {
-            role: "producer",
-            source,
-        })?;
+        .map_err(|error| RunError::client(&config, Client::Producer, &error))?;
     consumer
         .subscribe(&[&config.input_topic])
         .map_err(|source| RunError::Subscribe {
@@ -249,5 +272,34 @@ mod tests {
             .config_map()
             .keys()
             .all(|key| !key.starts_with("consumer.")));
+    }
+
+    /// The prefixed property wins whichever sorts first: `consumer.session.timeout.ms`
+    /// sorts before `session.timeout.ms` and `consumer.auto.offset.reset` after
+    /// `auto.offset.reset`.
+    #[test]
+    fn a_property_for_one_client_overrides_the_same_for_both() {
+        let config = with_properties(&[
+            ("session.timeout.ms", "20000"),
+            ("consumer.session.timeout.ms", "7000"),
+            ("auto.offset.reset", "latest"),
+            ("consumer.auto.offset.reset", "error"),
+        ]);
+        let consumer = consumer_config(&config);
+        assert_eq!(consumer.get("session.timeout.ms"), Some("7000"));
+        assert_eq!(consumer.get("auto.offset.reset"), Some("error"));
+        assert_eq!(
+            producer_config(&config).get("session.timeout.ms"),
+            Some("20000")
+        );
+    }
+
+    /// The default configuration with these librdkafka properties.
+    pub(super) fn with_properties(properties: &[(&str, &str)]) -> RunConfig {
+        let mut config = RunConfig::default();
+        for (key, value) in properties {
+            config.kafka.insert((*key).into(), (*value).into());
+        }
+        config
     }
 }

@@ -9,14 +9,15 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
+use rdkafka::config::ClientConfig;
 use rdkafka::consumer::{BaseConsumer, CommitMode, Consumer};
 use rdkafka::message::{BorrowedMessage, Header, Headers, Message, OwnedHeaders};
 use rdkafka::producer::{FutureProducer, FutureRecord};
 use rdkafka::{Offset, TopicPartitionList};
 use tracing::info;
 
-use super::{client_config, header_value, Client, RunError};
-use crate::config::RunConfig;
+use super::{check_clients, client_config, header_value, Client, RunError};
+use crate::config::{ConfigError, RunConfig};
 use crate::record::header;
 
 const METADATA_TIMEOUT: Duration = Duration::from_secs(30);
@@ -47,13 +48,8 @@ pub struct ReplaySummary {
     pub without_target: u64,
 }
 
-/// Replays the dead letters of `config.dlq_topic` (brokers and librdkafka properties
-/// from `config`).
-pub async fn replay(
-    config: &RunConfig,
-    options: &ReplayOptions,
-) -> Result<ReplaySummary, RunError> {
-    let consumer: BaseConsumer = client_config(
+fn consumer_config(config: &RunConfig, options: &ReplayOptions) -> ClientConfig {
+    client_config(
         config,
         Client::Consumer,
         &[
@@ -62,21 +58,41 @@ pub async fn replay(
             ("auto.offset.reset", "earliest".into()),
         ],
     )
-    .create()
-    .map_err(|source| RunError::Client {
-        role: "consumer",
-        source,
-    })?;
-    let producer: FutureProducer = client_config(
+}
+
+fn producer_config(config: &RunConfig) -> ClientConfig {
+    client_config(
         config,
         Client::Producer,
         &[("enable.idempotence", "true".into())],
     )
-    .create()
-    .map_err(|source| RunError::Client {
-        role: "producer",
-        source,
-    })?;
+}
+
+/// Lets librdkafka check the replay's properties before anything runs, as
+/// [`super::check_run_clients`] does for `newsflow run`.
+pub fn check_replay_clients(
+    config: &RunConfig,
+    options: &ReplayOptions,
+) -> Result<(), ConfigError> {
+    check_clients(
+        config,
+        consumer_config(config, options),
+        producer_config(config),
+    )
+}
+
+/// Replays the dead letters of `config.dlq_topic` (brokers and librdkafka properties
+/// from `config`).
+pub async fn replay(
+    config: &RunConfig,
+    options: &ReplayOptions,
+) -> Result<ReplaySummary, RunError> {
+    let consumer: BaseConsumer = consumer_config(config, options)
+        .create()
+        .map_err(|error| RunError::client(config, Client::Consumer, &error))?;
+    let producer: FutureProducer = producer_config(config)
+        .create()
+        .map_err(|error| RunError::client(config, Client::Producer, &error))?;
     let topic = config.dlq_topic.as_str();
     let ends = end_offsets(&consumer, topic)?;
     let mut assignment = TopicPartitionList::new();

@@ -1,0 +1,185 @@
+//! librdkafka's own check of the properties, before anything runs: the clients are created
+//! without bootstrap servers, so nothing connects anywhere, and dropped. What librdkafka
+//! refuses is reported without any property's value.
+
+use rdkafka::config::{ClientConfig, RDKafkaLogLevel};
+use rdkafka::consumer::BaseConsumer;
+use rdkafka::error::KafkaError;
+use rdkafka::producer::BaseProducer;
+use rdkafka::types::RDKafkaConfRes;
+
+use super::{consumer_config, producer_config, Client};
+use crate::config::{redact, ConfigError, RunConfig};
+
+/// Creates the consumer and producer `newsflow run` would create, without bootstrap
+/// servers, and drops them: librdkafka then checks every property (names, values, how they
+/// combine, key and certificate files) before anything runs, without connecting anywhere.
+pub fn check_run_clients(config: &RunConfig) -> Result<(), ConfigError> {
+    check_clients(config, consumer_config(config), producer_config(config))
+}
+
+pub(super) fn check_clients(
+    config: &RunConfig,
+    consumer: ClientConfig,
+    producer: ClientConfig,
+) -> Result<(), ConfigError> {
+    let offline = |mut properties: ClientConfig| {
+        properties.remove("bootstrap.servers");
+        // Its warnings (a property the other client ignores, no brokers) would only repeat
+        // or contradict the real clients'.
+        properties.set("log_level", "0");
+        properties.set_log_level(RDKafkaLogLevel::Emerg);
+        properties
+    };
+    offline(consumer)
+        .create::<BaseConsumer>()
+        .map_err(|error| client_error(config, Client::Consumer, &error))?;
+    offline(producer)
+        .create::<BaseProducer>()
+        .map_err(|error| client_error(config, Client::Producer, &error))?;
+    Ok(())
+}
+
+/// What librdkafka refused, without any property's value: its messages quote the value
+/// they reject (`Invalid value "..." for configuration property`), and a mistyped name
+/// (`sasl.passwrd`) does not look like a secret. Names the property as the user wrote it.
+pub(super) fn client_error(config: &RunConfig, client: Client, error: &KafkaError) -> ConfigError {
+    match error {
+        KafkaError::ClientConfig(result, description, key, value) => {
+            let prefixed = format!("{}{key}", client.prefix());
+            let property = [prefixed.as_str(), key]
+                .into_iter()
+                .find(|name| config.kafka.get(*name) == Some(value))
+                .unwrap_or(key);
+            let problem = if *result == RDKafkaConfRes::RD_KAFKA_CONF_UNKNOWN {
+                "no such property".to_owned()
+            } else {
+                invalid_value(description)
+            };
+            ConfigError::KafkaProperty {
+                property: property.to_owned(),
+                problem,
+            }
+        }
+        KafkaError::ClientCreation(reason) => ConfigError::KafkaClient {
+            client: client.name(),
+            reason: redact(reason.trim(), kafka_properties(config)),
+        },
+        KafkaError::Nul(_) => ConfigError::KafkaClient {
+            client: client.name(),
+            reason: "a property name or value contains a NUL character".into(),
+        },
+        other => ConfigError::KafkaClient {
+            client: client.name(),
+            reason: redact(&other.to_string(), kafka_properties(config)),
+        },
+    }
+}
+
+fn kafka_properties(config: &RunConfig) -> impl Iterator<Item = (&str, &str)> {
+    config
+        .kafka
+        .iter()
+        .map(|(key, value)| (key.as_str(), value.as_str()))
+}
+
+/// What is wrong with a property's value, in librdkafka's words when they quote no value:
+/// only its messages about a property as such are read (`Configuration property "x" not
+/// supported in this build: ...`, `... value 0 is outside allowed range 1..3600000`, whose
+/// value it printed as a number itself, and its fixed advice for Java client properties:
+/// `Java JAAS configuration is not supported, ...`); the others may quote a string value.
+fn invalid_value(description: &str) -> String {
+    let description = description.trim();
+    if description.starts_with("Java ") {
+        return description.to_owned();
+    }
+    let about_property = description
+        .strip_prefix("Configuration property \"")
+        .and_then(|rest| rest.split_once("\" "))
+        .map(|(_, said)| said);
+    let unsupported = about_property.filter(|said| said.starts_with("not supported in this build"));
+    let range = about_property
+        .and_then(|said| said.split_once(" is outside allowed range "))
+        .map(|(_, range)| range);
+    match (unsupported, range) {
+        (Some(unsupported), _) => unsupported.to_owned(),
+        (None, Some(range)) => format!("invalid value (allowed range {range})"),
+        (None, None) => "invalid value".to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::Guarantee;
+    use crate::kafka::tests::with_properties;
+
+    const SECRET: &str = "Zq9-secret-value";
+
+    fn check_error(properties: &[(&str, &str)]) -> String {
+        let message = check_run_clients(&with_properties(properties))
+            .unwrap_err()
+            .to_string();
+        assert!(!message.contains(SECRET), "{message}");
+        message
+    }
+
+    #[test]
+    fn librdkafka_checks_the_properties_without_quoting_values() {
+        let message = check_error(&[("sasl.passwrd", SECRET)]);
+        assert_eq!(
+            message,
+            "librdkafka property `sasl.passwrd`: no such property"
+        );
+        // Named as given, prefix and all.
+        let message = check_error(&[("producer.sasl.passwrd", SECRET)]);
+        assert!(message.contains("`producer.sasl.passwrd`"), "{message}");
+        let message = check_error(&[("security.protocol", SECRET)]);
+        assert_eq!(
+            message,
+            "librdkafka property `security.protocol`: invalid value"
+        );
+        let message = check_error(&[("sasl.jaas.config", SECRET)]);
+        assert!(
+            message.contains("`sasl.jaas.config`: Java JAAS configuration is not supported"),
+            "{message}"
+        );
+        let message = check_error(&[("consumer.session.timeout.ms", "0")]);
+        assert!(
+            message.ends_with(
+                "`consumer.session.timeout.ms`: invalid value (allowed range 1..3600000)"
+            ),
+            "{message}"
+        );
+        // Refused when the client is created: the key cannot be read.
+        let message = check_error(&[("security.protocol", "SSL"), ("ssl.key.pem", SECRET)]);
+        assert!(message.contains("ssl.key.pem"), "{message}");
+        let message = check_error(&[("sasl.password", &format!("{SECRET}\0"))]);
+        assert!(message.contains("NUL"), "{message}");
+    }
+
+    #[test]
+    fn valid_properties_pass_the_check_in_both_modes() {
+        let mut config = with_properties(&[
+            ("sasl.password", SECRET),
+            ("sasl.oauthbearer.config", SECRET),
+            ("consumer.fetch.wait.max.ms", "10"),
+            ("producer.linger.ms", "5"),
+        ]);
+        check_run_clients(&config).unwrap();
+        config.guarantee = Guarantee::ExactlyOnce;
+        config.transactional_id = Some("replica-0".into());
+        check_run_clients(&config).unwrap();
+    }
+
+    #[test]
+    fn an_error_from_a_client_never_quotes_a_secret_value() {
+        let config = with_properties(&[("ssl.key.password", SECRET)]);
+        let error = KafkaError::ClientCreation(format!("cannot decrypt key with {SECRET}"));
+        let message = client_error(&config, Client::Producer, &error).to_string();
+        assert_eq!(
+            message,
+            "librdkafka refuses the producer's properties: cannot decrypt key with ****"
+        );
+    }
+}

@@ -1,11 +1,15 @@
 //! `newsflow process`: the stages over JSON Lines, for archives, tests, evaluation and
 //! benchmarks. Good lines become enriched lines in input order; bad lines become dead-letter
-//! lines on their own output, and processing goes on.
+//! lines on their own output, and processing goes on. The files, their checks and their
+//! safe replacement are in `files`.
+
+mod files;
 
 use std::io::{self, BufRead, Write};
 
 use rayon::prelude::*;
 
+pub use self::files::{check_distinct, open_input, FileError, Output};
 use crate::record::DeadLetterSource;
 use crate::stage::Pipeline;
 use crate::telemetry::events::{DeadLettered, RecordConsumed};

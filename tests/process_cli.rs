@@ -257,3 +257,60 @@ fn a_killed_run_leaves_no_output_under_its_name() {
         "{names:?}"
     );
 }
+
+#[test]
+fn a_line_over_the_limit_is_dead_lettered_whole_and_valid() {
+    let dir = tempfile::tempdir().unwrap();
+    let dlq = dir.path().join("dlq.jsonl");
+    let text_line = format!(
+        "{{\"id\":\"big\",\"body\":\"{}\"}}",
+        "Quotes \\\"here\\\", a tab\\t, a euro € and ü. ".repeat(100_000)
+    );
+    let mut binary_line = text_line.clone().into_bytes();
+    binary_line[3_000_000] = 0xff;
+    let mut input = text_line.as_bytes().to_vec();
+    input.extend_from_slice(b"\r\n{\"id\":\"a\",\"body\":\"First article.\"}\n");
+    input.extend_from_slice(&binary_line);
+    input.push(b'\n');
+    let (stdout, _) = process(
+        &[
+            "--output",
+            "-",
+            "--dlq",
+            path_str(&dlq),
+            "--max-record-bytes",
+            "1000",
+        ],
+        &input,
+    );
+    let ids: Vec<Value> = stdout
+        .lines()
+        .map(|l| serde_json::from_str::<Value>(l).unwrap()["id"].clone())
+        .collect();
+    assert_eq!(ids, ["a"]);
+    let letters: Vec<Value> = std::fs::read_to_string(&dlq)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(letters.len(), 2);
+    let schema: Value =
+        serde_json::from_slice(&std::fs::read(repo_path("schemas/dead-letter.v1.json")).unwrap())
+            .unwrap();
+    let validator = jsonschema::validator_for(&schema).unwrap();
+    for (letter, line) in letters.iter().zip([1, 3]) {
+        assert_eq!(letter["reason"], "too_large");
+        assert_eq!(letter["source"]["line"], line);
+        if let Err(error) = validator.validate(letter) {
+            panic!("line {line}: {error}");
+        }
+    }
+    assert!(
+        letters[0]["record"] == text_line.as_str(),
+        "text record differs"
+    );
+    let decoded = data_encoding::BASE64
+        .decode(letters[1]["record_base64"].as_str().unwrap().as_bytes())
+        .unwrap();
+    assert!(decoded == binary_line, "binary record differs");
+}

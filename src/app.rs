@@ -1,9 +1,6 @@
 //! The commands, as the binary runs them: runtime, signals, files and the metrics server
 //! around the library's parts. Errors here are for people, so they are `anyhow` chains.
 
-use std::fs::File;
-use std::io::{self, BufReader, BufWriter, Write};
-use std::path::Path;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -11,6 +8,7 @@ use anyhow::Context;
 use tokio_util::sync::CancellationToken;
 use tracing::info;
 
+use crate::batch::{check_distinct, open_input, Output};
 use crate::cli::{DemoArgs, ProcessArgs};
 use crate::config::RunConfig;
 use crate::kafka::ReplayOptions;
@@ -61,19 +59,18 @@ async fn cancel_on_signal(shutdown: CancellationToken) {
     shutdown.cancel();
 }
 
-/// `newsflow process`: JSON Lines in, enriched JSON Lines out.
+/// `newsflow process`: JSON Lines in, enriched JSON Lines out. Two of its paths on one
+/// file fail it with a [`crate::batch::FileError`] that is a usage error.
 pub fn process(args: ProcessArgs) -> anyhow::Result<()> {
-    let input: Box<dyn io::BufRead> = if args.input == Path::new("-") {
-        Box::new(io::stdin().lock())
-    } else {
-        let file =
-            File::open(&args.input).with_context(|| format!("opening {}", args.input.display()))?;
-        Box::new(BufReader::with_capacity(1 << 20, file))
-    };
-    let output = writer(&args.output)?;
-    let dead_letters: Box<dyn Write> = match &args.dlq {
-        Some(path) => writer(path)?,
-        None => Box::new(io::stderr()),
+    let dlq = args.dlq.as_deref();
+    let mut named = vec![("input", args.input.as_path()), ("output", &args.output)];
+    named.extend(dlq.map(|path| ("dlq", path)));
+    check_distinct(&named)?;
+    let input = open_input(&args.input)?;
+    let mut output = Output::open(&args.output)?;
+    let mut dead_letters = match dlq {
+        Some(path) => Output::open(path)?,
+        None => Output::stderr(),
     };
     let threads = args
         .threads
@@ -83,12 +80,14 @@ pub fn process(args: ProcessArgs) -> anyhow::Result<()> {
         &Pipeline::standard(),
         input,
         &args.input.display().to_string(),
-        output,
-        dead_letters,
+        &mut output,
+        &mut dead_letters,
         threads,
         args.max_record_bytes,
     )
     .context("processing")?;
+    output.finish()?;
+    dead_letters.finish()?;
     let seconds = started.elapsed().as_secs_f64();
     info!(
         lines = summary.lines,
@@ -99,14 +98,6 @@ pub fn process(args: ProcessArgs) -> anyhow::Result<()> {
         "Processing done."
     );
     Ok(())
-}
-
-fn writer(path: &Path) -> anyhow::Result<Box<dyn Write>> {
-    if path == Path::new("-") {
-        return Ok(Box::new(BufWriter::new(io::stdout().lock())));
-    }
-    let file = File::create(path).with_context(|| format!("creating {}", path.display()))?;
-    Ok(Box::new(BufWriter::with_capacity(1 << 20, file)))
 }
 
 /// `newsflow replay-dlq`: prints what was replayed as one JSON line.

@@ -1,11 +1,22 @@
 //! `newsflow process`: the stages over JSON Lines, for archives, tests, evaluation and
 //! benchmarks. Good lines become enriched lines in input order; bad lines become dead-letter
 //! lines on their own output, and processing goes on.
+//!
+//! Memory stays bounded on any input: lines go to the workers in chunks of at most
+//! `CHUNK_LINES` lines and `CHUNK_BYTES` bytes, and of a line over `max_record_bytes` only
+//! the start is held (`lines`), the rest streamed into its dead letter (`overlong`). The
+//! files, their checks and their safe replacement are in `files`.
+
+mod files;
+mod lines;
+mod overlong;
 
 use std::io::{self, BufRead, Write};
 
 use rayon::prelude::*;
 
+pub use self::files::{check_distinct, open_input, FileError, Output};
+use self::lines::{read_line, Line};
 use crate::record::DeadLetterSource;
 use crate::stage::Pipeline;
 use crate::telemetry::events::{DeadLettered, RecordConsumed};
@@ -13,6 +24,11 @@ use crate::telemetry::events::{DeadLettered, RecordConsumed};
 /// Lines handed to the worker threads at a time: large enough to keep every core busy,
 /// small enough to keep memory flat on any input size.
 const CHUNK_LINES: usize = 512;
+
+/// Input bytes handed to the worker threads at a time (a chunk ends at the first line past
+/// it): a chunk's enriched lines, two to four times its input, are held until written, so
+/// long articles must make shorter chunks.
+const CHUNK_BYTES: usize = 32 << 20;
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct BatchSummary {
@@ -25,6 +41,19 @@ pub struct BatchSummary {
 enum LineOutcome {
     Enriched(String),
     DeadLetter(String),
+}
+
+/// Why a chunk ended.
+#[derive(Debug, PartialEq, Eq)]
+enum ChunkEnd {
+    Full,
+    /// At a line over the limit (its number and first bytes), to be dead-lettered after
+    /// the chunk so that dead letters stay in input order.
+    Overlong {
+        line: u64,
+        head: Vec<u8>,
+    },
+    EndOfInput,
 }
 
 /// Enriches every line of `input` with `threads` worker threads, writing enriched records
@@ -47,24 +76,19 @@ pub fn process(
     let mut summary = BatchSummary::default();
     let mut chunk: Vec<(u64, Vec<u8>)> = Vec::with_capacity(CHUNK_LINES);
     loop {
-        chunk.clear();
-        while chunk.len() < CHUNK_LINES {
-            let mut line = Vec::new();
-            if input.read_until(b'\n', &mut line)? == 0 {
-                break;
-            }
-            summary.lines += 1;
-            strip_line_ending(&mut line);
-            chunk.push((summary.lines, line));
-        }
-        if chunk.is_empty() {
-            break;
-        }
+        let end = read_chunk(
+            &mut input,
+            &mut chunk,
+            (CHUNK_LINES, CHUNK_BYTES),
+            max_record_bytes,
+            &mut summary.lines,
+        )?;
+        // Drained, so each line is freed once enriched, while the chunk's outputs build up.
         let outcomes: Vec<LineOutcome> = workers.install(|| {
             chunk
-                .par_iter()
+                .par_drain(..)
                 .map(|(number, line)| {
-                    enrich_line(pipeline, line, input_name, *number, max_record_bytes)
+                    enrich_line(pipeline, &line, input_name, number, max_record_bytes)
                 })
                 .collect()
         });
@@ -82,10 +106,61 @@ pub fn process(
                 }
             }
         }
+        match end {
+            ChunkEnd::Full => {}
+            ChunkEnd::Overlong { line, head } => {
+                RecordConsumed { topic: "-" }.emit();
+                let source = DeadLetterSource::File {
+                    file: input_name.to_owned(),
+                    line,
+                };
+                let letter = overlong::write_dead_letter(
+                    &mut input,
+                    head,
+                    max_record_bytes,
+                    source,
+                    &mut dead_letters,
+                )?;
+                DeadLettered { letter: &letter }.emit();
+                summary.dead_letters += 1;
+            }
+            ChunkEnd::EndOfInput => break,
+        }
     }
     output.flush()?;
     dead_letters.flush()?;
     Ok(summary)
+}
+
+/// Reads lines into `chunk` until it holds `max_lines` lines or `max_bytes` bytes, an
+/// over-long line comes, or the input ends. `lines_read` counts every line read.
+fn read_chunk(
+    input: &mut impl BufRead,
+    chunk: &mut Vec<(u64, Vec<u8>)>,
+    (max_lines, max_bytes): (usize, usize),
+    max_record_bytes: usize,
+    lines_read: &mut u64,
+) -> io::Result<ChunkEnd> {
+    let mut bytes = 0;
+    while chunk.len() < max_lines && bytes < max_bytes {
+        let Some(line) = read_line(input, max_record_bytes)? else {
+            return Ok(ChunkEnd::EndOfInput);
+        };
+        *lines_read += 1;
+        match line {
+            Line::Whole(line) => {
+                bytes += line.len();
+                chunk.push((*lines_read, line));
+            }
+            Line::Overlong(head) => {
+                return Ok(ChunkEnd::Overlong {
+                    line: *lines_read,
+                    head,
+                })
+            }
+        }
+    }
+    Ok(ChunkEnd::Full)
 }
 
 fn enrich_line(
@@ -116,19 +191,13 @@ fn enrich_line(
     LineOutcome::DeadLetter(serde_json::to_string(&letter).expect("dead letters serialise"))
 }
 
-fn strip_line_ending(line: &mut Vec<u8>) {
-    if line.last() == Some(&b'\n') {
-        line.pop();
-        if line.last() == Some(&b'\r') {
-            line.pop();
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use serde_json::Value;
+    use std::cell::Cell;
+    use std::io::Read;
+    use std::rc::Rc;
 
     fn run(input: &[u8], threads: usize) -> (Vec<Value>, Vec<Value>, BatchSummary) {
         let (mut out, mut dlq) = (Vec::new(), Vec::new());
@@ -189,10 +258,189 @@ mod tests {
     }
 
     #[test]
-    fn oversized_lines_are_dead_lettered() {
-        let line = format!("{{\"id\":\"big\",\"body\":\"{}\"}}\n", "x".repeat(2000));
-        let (out, dlq, _) = run(line.as_bytes(), 1);
-        assert!(out.is_empty());
-        assert_eq!(dlq[0]["reason"], "too_large");
+    fn oversized_lines_are_dead_lettered_whole_and_in_order() {
+        let big = format!("{{\"id\":\"big\",\"body\":\"{}\"}}", "x".repeat(2000));
+        let input = format!("not json\n{big}\r\n{{\"id\":\"a\",\"body\":\"b\"}}\n[]\n{big}");
+        let (out, dlq, summary) = run(input.as_bytes(), 2);
+        assert_eq!(
+            summary,
+            BatchSummary {
+                lines: 5,
+                enriched: 1,
+                dead_letters: 4
+            }
+        );
+        assert_eq!(out[0]["id"], "a");
+        let lines: Vec<_> = dlq.iter().map(|l| l["source"]["line"].clone()).collect();
+        assert_eq!(lines, [1, 2, 4, 5]);
+        for letter in [&dlq[1], &dlq[3]] {
+            assert_eq!(letter["reason"], "too_large");
+            assert_eq!(letter["record"], big.as_str());
+        }
+    }
+
+    /// Reads every chunk of `input` with small limits: (line numbers, end) per chunk.
+    fn chunks(input: &[u8], limits: (usize, usize)) -> Vec<(Vec<u64>, ChunkEnd)> {
+        let mut input = input;
+        let (mut chunk, mut lines_read, mut chunks) = (Vec::new(), 0, Vec::new());
+        loop {
+            let end = read_chunk(&mut input, &mut chunk, limits, 10, &mut lines_read).unwrap();
+            let numbers = chunk.drain(..).map(|(number, _)| number).collect();
+            let done = end == ChunkEnd::EndOfInput;
+            if let ChunkEnd::Overlong { .. } = end {
+                input.read_until(b'\n', &mut Vec::new()).unwrap();
+            }
+            chunks.push((numbers, end));
+            if done {
+                return chunks;
+            }
+        }
+    }
+
+    #[test]
+    fn a_chunk_ends_at_its_byte_bound_or_line_bound() {
+        let input = b"aaaa\nbbbb\ncccccc\nd\ne\nf\ng\nh\n";
+        assert_eq!(
+            chunks(input, (3, 10)),
+            [
+                (vec![1, 2, 3], ChunkEnd::Full),
+                (vec![4, 5, 6], ChunkEnd::Full),
+                (vec![7, 8], ChunkEnd::EndOfInput),
+            ]
+        );
+        assert_eq!(
+            chunks(input, (100, 9)),
+            [
+                (vec![1, 2, 3], ChunkEnd::Full),
+                (vec![4, 5, 6, 7, 8], ChunkEnd::EndOfInput),
+            ]
+        );
+    }
+
+    #[test]
+    fn a_chunk_ends_before_an_overlong_line_held_only_up_to_the_limit() {
+        let input = b"a\n0123456789abc\nb\n";
+        assert_eq!(
+            chunks(input, (100, 100)),
+            [
+                (
+                    vec![1],
+                    ChunkEnd::Overlong {
+                        line: 2,
+                        head: b"0123456789a".to_vec()
+                    }
+                ),
+                (vec![3], ChunkEnd::EndOfInput),
+            ]
+        );
+    }
+
+    /// Counts the bytes read from the input, for the writer below.
+    struct CountedInput<R> {
+        inner: R,
+        read: Rc<Cell<usize>>,
+    }
+
+    impl<R: Read> Read for CountedInput<R> {
+        fn read(&mut self, buffer: &mut [u8]) -> io::Result<usize> {
+            let read = self.inner.read(buffer)?;
+            self.read.set(self.read.get() + read);
+            Ok(read)
+        }
+    }
+
+    /// Notes how much input had been read when the first output came.
+    struct FirstWrite {
+        input_read: Rc<Cell<usize>>,
+        input_read_then: Option<usize>,
+    }
+
+    impl Write for FirstWrite {
+        fn write(&mut self, bytes: &[u8]) -> io::Result<usize> {
+            self.input_read_then.get_or_insert(self.input_read.get());
+            Ok(bytes.len())
+        }
+
+        fn flush(&mut self) -> io::Result<()> {
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn reads_at_most_a_chunk_of_bytes_ahead_of_its_outputs() {
+        let (line_bytes, lines) = (1 << 20, 64);
+        let line = [vec![b'x'; line_bytes - 1], vec![b'\n']].concat();
+        let read = Rc::new(Cell::new(0));
+        let input = CountedInput {
+            inner: io::Cursor::new(line.repeat(lines)),
+            read: read.clone(),
+        };
+        let mut dead_letters = FirstWrite {
+            input_read: read,
+            input_read_then: None,
+        };
+        let summary = process(
+            &Pipeline::new(vec![]),
+            io::BufReader::new(input),
+            "in.jsonl",
+            io::sink(),
+            &mut dead_letters,
+            2,
+            2 * line_bytes,
+        )
+        .unwrap();
+        assert_eq!(summary.dead_letters, lines as u64);
+        let read_ahead = dead_letters.input_read_then.unwrap();
+        assert!(
+            read_ahead <= CHUNK_BYTES + 2 * line_bytes,
+            "{read_ahead} bytes read before the first output"
+        );
+    }
+
+    /// Checks a dead letter as it streams by, keeping none of it.
+    struct CountingLetter {
+        bytes: usize,
+        newlines: usize,
+    }
+
+    impl Write for CountingLetter {
+        fn write(&mut self, bytes: &[u8]) -> io::Result<usize> {
+            self.bytes += bytes.len();
+            self.newlines += bytes.iter().filter(|b| **b == b'\n').count();
+            Ok(bytes.len())
+        }
+
+        fn flush(&mut self) -> io::Result<()> {
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn a_line_much_larger_than_the_limit_is_streamed_into_its_dead_letter() {
+        let body_bytes: usize = 64 << 20;
+        let huge = b"{\"id\":\"x\",\"body\":\""
+            .chain(io::repeat(b'x').take(body_bytes as u64))
+            .chain(&b"\"}\n{\"id\":\"a\",\"body\":\"b\"}\n"[..]);
+        let mut out = Vec::new();
+        let mut letter = CountingLetter {
+            bytes: 0,
+            newlines: 0,
+        };
+        let summary = process(
+            &Pipeline::new(vec![]),
+            io::BufReader::new(huge),
+            "in.jsonl",
+            &mut out,
+            &mut letter,
+            1,
+            1000,
+        )
+        .unwrap();
+        assert_eq!(summary.dead_letters, 1);
+        assert_eq!(summary.enriched, 1);
+        assert_eq!(letter.newlines, 1);
+        // The record, escaped (nothing to escape but its quotes), and the letter around it.
+        let record_bytes = body_bytes + 24;
+        assert!(letter.bytes > record_bytes + 8 && letter.bytes < record_bytes + 200);
     }
 }

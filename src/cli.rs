@@ -159,7 +159,8 @@ pub struct ProcessArgs {
     /// JSON Lines of raw articles; `-` for stdin.
     #[arg(long, default_value = "-")]
     pub input: PathBuf,
-    /// Where enriched articles go, one per line; `-` for stdout.
+    /// Where enriched articles go, one per line; `-` for stdout. A file, here or in --dlq,
+    /// replaces what was there only when the run succeeds.
     #[arg(long, default_value = "-")]
     pub output: PathBuf,
     /// Where dead letters go, one JSON line each [default: stderr].

@@ -6,6 +6,7 @@
 use std::process::ExitCode;
 
 use clap::Parser;
+use newsflow::batch::FileError;
 use newsflow::cli::{Cli, Command};
 use newsflow::config::ConfigError;
 
@@ -33,7 +34,13 @@ fn main() -> ExitCode {
             Ok(config) => newsflow::app::run(config),
             Err(error) => return invalid_configuration(&error),
         },
-        Command::Process(args) => newsflow::app::process(args),
+        Command::Process(args) => match newsflow::app::process(args) {
+            Err(error) if error.downcast_ref().is_some_and(FileError::is_usage) => {
+                tracing::error!(error = format!("{error:#}"), "Invalid command line.");
+                return ExitCode::from(2);
+            }
+            result => result,
+        },
         Command::Demo(args) => newsflow::app::demo(args),
         Command::ReplayDlq(args) => match args.into_parts() {
             Ok((config, options)) => newsflow::app::replay_dlq(&config, &options),

@@ -3,13 +3,15 @@
 mod support;
 
 use std::io::Write;
-use std::process::Stdio;
+use std::path::Path;
+use std::process::{Output, Stdio};
+use std::time::{Duration, Instant};
 
 use serde_json::Value;
 use support::{newsflow, repo_path};
 
-/// Runs `newsflow process` with `args`, feeding `stdin`; returns stdout and stderr.
-fn process(args: &[&str], stdin: &[u8]) -> (String, String) {
+/// Runs `newsflow process` with `args`, feeding `stdin`.
+fn run(args: &[&str], stdin: &[u8]) -> Output {
     let mut child = newsflow()
         .arg("process")
         .args(args)
@@ -19,7 +21,12 @@ fn process(args: &[&str], stdin: &[u8]) -> (String, String) {
         .spawn()
         .unwrap();
     child.stdin.take().unwrap().write_all(stdin).unwrap();
-    let output = child.wait_with_output().unwrap();
+    child.wait_with_output().unwrap()
+}
+
+/// Runs `newsflow process` with `args`, feeding `stdin`; returns stdout and stderr.
+fn process(args: &[&str], stdin: &[u8]) -> (String, String) {
+    let output = run(args, stdin);
     assert!(output.status.success(), "exit status {:?}", output.status);
     (
         String::from_utf8(output.stdout).unwrap(),
@@ -140,4 +147,170 @@ fn dead_letters_default_to_stderr() {
         .find(|v| v.get("reason").is_some())
         .expect("a dead-letter line on stderr");
     assert_eq!(letter["reason"], "schema_violation");
+}
+
+fn path_str(path: &Path) -> &str {
+    path.to_str().unwrap()
+}
+
+fn file_names(directory: &Path) -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(directory)
+        .unwrap()
+        .map(|entry| entry.unwrap().file_name().into_string().unwrap())
+        .collect();
+    names.sort();
+    names
+}
+
+#[test]
+fn two_paths_on_one_file_are_refused_with_exit_2_and_the_input_kept() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("in.jsonl");
+    let original = b"{\"id\":\"a\",\"body\":\"First article.\"}\n".repeat(100);
+    std::fs::write(&input, &original).unwrap();
+    let symlink = dir.path().join("symlink.jsonl");
+    std::os::unix::fs::symlink(&input, &symlink).unwrap();
+    let hard_link = dir.path().join("hard-link.jsonl");
+    std::fs::hard_link(&input, &hard_link).unwrap();
+    let (input, symlink, hard_link) = (path_str(&input), path_str(&symlink), path_str(&hard_link));
+    let new = dir.path().join("new.jsonl");
+    let new = path_str(&new);
+    let cases: [&[&str]; 6] = [
+        &["--input", input, "--output", input],
+        &["--input", input, "--output", "-", "--dlq", input],
+        &["--input", input, "--output", symlink],
+        &["--input", symlink, "--output", "-", "--dlq", hard_link],
+        &["--input", input, "--output", hard_link],
+        &["--input", input, "--output", new, "--dlq", new],
+    ];
+    for args in cases {
+        let output = run(args, b"");
+        assert_eq!(output.status.code(), Some(2), "{args:?}");
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(stderr.contains("name the same file"), "{args:?}: {stderr}");
+        assert!(output.stdout.is_empty(), "{args:?}");
+        assert_eq!(std::fs::read(input).unwrap(), original, "{args:?}");
+        assert_eq!(
+            file_names(dir.path()),
+            ["hard-link.jsonl", "in.jsonl", "symlink.jsonl"],
+            "{args:?}"
+        );
+    }
+}
+
+#[test]
+fn a_failed_run_creates_no_output_and_leaves_an_old_one_as_it_was() {
+    let dir = tempfile::tempdir().unwrap();
+    // A directory opens but cannot be read: the run fails after its outputs were opened.
+    let input = dir.path().join("a-directory");
+    std::fs::create_dir(&input).unwrap();
+    let output = dir.path().join("out.jsonl");
+    let dlq = dir.path().join("dlq.jsonl");
+    std::fs::write(&dlq, "previous dead letters\n").unwrap();
+    let result = run(
+        &[
+            "--input",
+            path_str(&input),
+            "--output",
+            path_str(&output),
+            "--dlq",
+            path_str(&dlq),
+        ],
+        b"",
+    );
+    assert_eq!(result.status.code(), Some(1));
+    assert_eq!(file_names(dir.path()), ["a-directory", "dlq.jsonl"]);
+    assert_eq!(
+        std::fs::read_to_string(&dlq).unwrap(),
+        "previous dead letters\n"
+    );
+}
+
+#[test]
+fn a_killed_run_leaves_no_output_under_its_name() {
+    let dir = tempfile::tempdir().unwrap();
+    let output = dir.path().join("out.jsonl");
+    let mut child = newsflow()
+        .args(["process", "--input", "-", "--output", path_str(&output)])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    // Input keeps coming (stdin stays open), so the run is still going when it is killed.
+    let mut stdin = child.stdin.take().unwrap();
+    stdin
+        .write_all(&b"{\"id\":\"a\",\"body\":\"First article.\"}\n".repeat(2000))
+        .unwrap();
+    stdin.flush().unwrap();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while file_names(dir.path()).is_empty() {
+        assert!(Instant::now() < deadline, "newsflow created no file");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    child.kill().unwrap();
+    child.wait().unwrap();
+    assert!(!output.exists(), "a partial output under the final name");
+    let names = file_names(dir.path());
+    assert!(
+        names.iter().all(|name| name.ends_with(".partial")),
+        "{names:?}"
+    );
+}
+
+#[test]
+fn a_line_over_the_limit_is_dead_lettered_whole_and_valid() {
+    let dir = tempfile::tempdir().unwrap();
+    let dlq = dir.path().join("dlq.jsonl");
+    let text_line = format!(
+        "{{\"id\":\"big\",\"body\":\"{}\"}}",
+        "Quotes \\\"here\\\", a tab\\t, a euro € and ü. ".repeat(100_000)
+    );
+    let mut binary_line = text_line.clone().into_bytes();
+    binary_line[3_000_000] = 0xff;
+    let mut input = text_line.as_bytes().to_vec();
+    input.extend_from_slice(b"\r\n{\"id\":\"a\",\"body\":\"First article.\"}\n");
+    input.extend_from_slice(&binary_line);
+    input.push(b'\n');
+    let (stdout, _) = process(
+        &[
+            "--output",
+            "-",
+            "--dlq",
+            path_str(&dlq),
+            "--max-record-bytes",
+            "1000",
+        ],
+        &input,
+    );
+    let ids: Vec<Value> = stdout
+        .lines()
+        .map(|l| serde_json::from_str::<Value>(l).unwrap()["id"].clone())
+        .collect();
+    assert_eq!(ids, ["a"]);
+    let letters: Vec<Value> = std::fs::read_to_string(&dlq)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(letters.len(), 2);
+    let schema: Value =
+        serde_json::from_slice(&std::fs::read(repo_path("schemas/dead-letter.v1.json")).unwrap())
+            .unwrap();
+    let validator = jsonschema::validator_for(&schema).unwrap();
+    for (letter, line) in letters.iter().zip([1, 3]) {
+        assert_eq!(letter["reason"], "too_large");
+        assert_eq!(letter["source"]["line"], line);
+        if let Err(error) = validator.validate(letter) {
+            panic!("line {line}: {error}");
+        }
+    }
+    assert!(
+        letters[0]["record"] == text_line.as_str(),
+        "text record differs"
+    );
+    let decoded = data_encoding::BASE64
+        .decode(letters[1]["record_base64"].as_str().unwrap().as_bytes())
+        .unwrap();
+    assert!(decoded == binary_line, "binary record differs");
 }

@@ -20,7 +20,7 @@ use rdkafka::{Offset, TopicPartitionList};
 use tokio_util::sync::CancellationToken;
 use tracing::{info, warn};
 
-use super::context::PipelineContext;
+use super::context::{report_client_error, PipelineContext};
 use super::job::{Jobs, Origin};
 use super::produce::{Outgoing, Producer};
 use super::RunError;
@@ -133,7 +133,7 @@ where
                 }
                 batch.push(message.detach());
             }
-            Some(Err(error)) => warn!(%error, "Consumer error."),
+            Some(Err(error)) => report_client_error(&error, None),
             None => break,
         }
     }

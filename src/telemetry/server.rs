@@ -28,10 +28,12 @@ struct HealthState {
 }
 
 impl Health {
-    pub fn set_broker_reachable(&self, reachable: bool) {
+    /// Returns whether this changed it.
+    pub fn set_broker_reachable(&self, reachable: bool) -> bool {
         self.inner
             .broker_reachable
-            .store(reachable, Ordering::Relaxed);
+            .swap(reachable, Ordering::Relaxed)
+            != reachable
     }
 
     pub fn set_assigned_partitions(&self, count: usize) {

@@ -13,7 +13,7 @@ use crate::cli::{DemoArgs, ProcessArgs};
 use crate::config::RunConfig;
 use crate::kafka::ReplayOptions;
 use crate::stage::Pipeline;
-use crate::telemetry::{serve, Health};
+use crate::telemetry::{serve, summarize_suppressed, summarize_suppressed_periodically, Health};
 
 fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
     tokio::runtime::Builder::new_multi_thread()
@@ -34,10 +34,12 @@ pub fn run(config: RunConfig) -> anyhow::Result<()> {
         info!(address = %metrics_at, "Serving /metrics, /healthz and /readyz.");
         tokio::spawn(cancel_on_signal(shutdown.clone()));
         tokio::spawn(crate::memory::release_periodically(shutdown.clone()));
+        tokio::spawn(summarize_suppressed_periodically(shutdown.clone()));
         let pipeline = Arc::new(Pipeline::standard());
         let result = crate::kafka::run(config, pipeline, health, shutdown.clone()).await;
         shutdown.cancel();
         let _ = server.await;
+        summarize_suppressed();
         result.context("running the pipeline")
     })
 }
@@ -89,6 +91,7 @@ pub fn process(args: ProcessArgs) -> anyhow::Result<()> {
     output.finish()?;
     dead_letters.finish()?;
     let seconds = started.elapsed().as_secs_f64();
+    summarize_suppressed();
     info!(
         lines = summary.lines,
         enriched = summary.enriched,

@@ -25,7 +25,7 @@ use tokio_util::sync::CancellationToken;
 use tracing::{info, warn};
 
 use super::budget::ByteBudget;
-use super::context::{commit_due, PipelineContext};
+use super::context::{commit_due, report_client_error, PipelineContext};
 use super::job::{Jobs, Origin};
 use super::offsets::SharedTracker;
 use super::produce::{Outgoing, Producer};
@@ -73,7 +73,7 @@ pub async fn run(
                 _ = commit_timer.tick() => commit_due(consumer, &tracker, CommitMode::Async),
                 message = stream.next() => match message {
                     Some(Ok(message)) => break message.detach(),
-                    Some(Err(error)) => warn!(%error, "Consumer error."),
+                    Some(Err(error)) => report_client_error(&error, None),
                     None => break 'consume,
                 },
             }

@@ -5,15 +5,17 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use rdkafka::config::RDKafkaLogLevel;
 use rdkafka::consumer::{BaseConsumer, CommitMode, Consumer, ConsumerContext, Rebalance};
 use rdkafka::error::{KafkaError, KafkaResult, RDKafkaErrorCode};
 use rdkafka::statistics::Statistics;
 use rdkafka::{ClientContext, Offset, TopicPartitionList};
+use tracing::Level;
 
 use super::offsets::SharedTracker;
 use crate::telemetry::events::{
-    BrokerStatus, ClientError, OffsetsCommitted, PartitionLag, ProducerQueue, Rebalanced,
-    RevokeDrained,
+    BrokerReachabilityChanged, BrokerStatus, ClientError, LibrdkafkaLogged, OffsetsCommitted,
+    PartitionLag, ProducerQueue, Rebalanced, RevokeDrained,
 };
 use crate::telemetry::Health;
 
@@ -36,7 +38,61 @@ fn report_brokers(statistics: &Statistics, health: &Health) {
         }
         .emit();
     }
-    health.set_broker_reachable(any_up);
+    set_broker_reachable(health, any_up);
+}
+
+/// Readiness follows the broker; a change is logged once, whichever client saw it.
+fn set_broker_reachable(health: &Health, reachable: bool) {
+    if health.set_broker_reachable(reachable) {
+        BrokerReachabilityChanged { reachable }.emit();
+    }
+}
+
+/// An error from a client's error callback: readiness drops when every broker is down.
+fn on_client_error(health: &Health, error: &KafkaError, reason: &str) {
+    if error.rdkafka_error_code() == Some(RDKafkaErrorCode::AllBrokersDown) {
+        set_broker_reachable(health, false);
+    }
+    report_client_error(error, Some(reason));
+}
+
+/// The level of a log line of librdkafka's own: rdkafka's mapping, except that a failed
+/// connection ("FAIL") goes to debug, because the error callback reports the same failure
+/// with the same text (`BrokerTransportFailure`), limited to one line per window.
+fn librdkafka_log_level(level: RDKafkaLogLevel, facility: &str) -> Level {
+    match level {
+        _ if facility == "FAIL" => Level::DEBUG,
+        RDKafkaLogLevel::Emerg
+        | RDKafkaLogLevel::Alert
+        | RDKafkaLogLevel::Critical
+        | RDKafkaLogLevel::Error => Level::ERROR,
+        RDKafkaLogLevel::Warning => Level::WARN,
+        RDKafkaLogLevel::Notice | RDKafkaLogLevel::Info => Level::INFO,
+        RDKafkaLogLevel::Debug => Level::DEBUG,
+    }
+}
+
+fn log_from_librdkafka(level: RDKafkaLogLevel, facility: &str, message: &str) {
+    LibrdkafkaLogged {
+        level: librdkafka_log_level(level, facility),
+        facility,
+        message,
+    }
+    .emit();
+}
+
+/// Reports an error a client raised outside any one record; the consumer's stream yields
+/// the errors its callback gets too.
+pub fn report_client_error(error: &KafkaError, reason: Option<&str>) {
+    let code = error
+        .rdkafka_error_code()
+        .map_or_else(|| "Unknown".to_owned(), |code| format!("{code:?}"));
+    ClientError {
+        code: &code,
+        error: &error.to_string(),
+        reason,
+    }
+    .emit();
 }
 
 /// The producer's callbacks: its queue depth and broker states from statistics, its errors
@@ -56,14 +112,11 @@ impl ClientContext for ProducerContext {
     }
 
     fn error(&self, error: KafkaError, reason: &str) {
-        if error.rdkafka_error_code() == Some(RDKafkaErrorCode::AllBrokersDown) {
-            self.health.set_broker_reachable(false);
-        }
-        ClientError {
-            error: &error.to_string(),
-            reason,
-        }
-        .emit();
+        on_client_error(&self.health, &error, reason);
+    }
+
+    fn log(&self, level: RDKafkaLogLevel, facility: &str, message: &str) {
+        log_from_librdkafka(level, facility, message);
     }
 }
 
@@ -176,14 +229,11 @@ impl ClientContext for PipelineContext {
     }
 
     fn error(&self, error: KafkaError, reason: &str) {
-        if error.rdkafka_error_code() == Some(RDKafkaErrorCode::AllBrokersDown) {
-            self.health.set_broker_reachable(false);
-        }
-        ClientError {
-            error: &error.to_string(),
-            reason,
-        }
-        .emit();
+        on_client_error(&self.health, &error, reason);
+    }
+
+    fn log(&self, level: RDKafkaLogLevel, facility: &str, message: &str) {
+        log_from_librdkafka(level, facility, message);
     }
 }
 
@@ -209,7 +259,7 @@ impl ConsumerContext for PipelineContext {
                 .assignment()
                 .map_or(partitions.count(), |a| a.count());
             self.health.set_assigned_partitions(now);
-            self.health.set_broker_reachable(true);
+            set_broker_reachable(&self.health, true);
             Rebalanced {
                 kind: "assigned",
                 partitions: &describe(partitions),
@@ -217,5 +267,30 @@ impl ConsumerContext for PipelineContext {
             }
             .emit();
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn failed_connections_are_left_to_the_error_callback() {
+        assert_eq!(
+            librdkafka_log_level(RDKafkaLogLevel::Error, "FAIL"),
+            Level::DEBUG
+        );
+        assert_eq!(
+            librdkafka_log_level(RDKafkaLogLevel::Error, "SSL"),
+            Level::ERROR
+        );
+        assert_eq!(
+            librdkafka_log_level(RDKafkaLogLevel::Warning, "CONFWARN"),
+            Level::WARN
+        );
+        assert_eq!(
+            librdkafka_log_level(RDKafkaLogLevel::Notice, "REQTMOUT"),
+            Level::INFO
+        );
     }
 }

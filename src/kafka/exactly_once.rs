@@ -25,7 +25,7 @@ use tokio_util::sync::CancellationToken;
 use tracing::{info, warn};
 
 use super::budget::ByteBudget;
-use super::context::PipelineContext;
+use super::context::{report_client_error, PipelineContext};
 use super::job::{Jobs, Origin};
 use super::produce::{Outgoing, Producer};
 use super::RunError;
@@ -151,7 +151,7 @@ where
                 match next {
                     Some(Ok(message)) => message.detach(),
                     Some(Err(error)) => {
-                        warn!(%error, "Consumer error.");
+                        report_client_error(&error, None);
                         continue;
                     }
                     None => break,

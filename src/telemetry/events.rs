@@ -2,11 +2,31 @@
 
 use std::time::Duration;
 
-use tracing::{debug, error, info, warn};
+use tokio_util::sync::CancellationToken;
+use tracing::{debug, info, warn, Level};
 
+use super::limiter::{self, event_at, SharedLimiter};
 use super::metrics;
 use crate::geo::Gazetteer;
-use crate::record::{DeadLetter, EnrichedArticle};
+use crate::record::{DeadLetter, DeadLetterSource, EnrichedArticle};
+
+/// Client errors repeat as fast as librdkafka retries (every 50 ms or so while no broker
+/// answers, from the consumer and the producer alike), dead letters as fast as bad input
+/// arrives: their lines are limited per error code and per reason.
+static CLIENT_ERROR_LOGS: SharedLimiter = SharedLimiter::new("Kafka client error.", Level::ERROR);
+static DEAD_LETTER_LOGS: SharedLimiter = SharedLimiter::new("Record dead-lettered.", Level::WARN);
+static LIMITED: [&SharedLimiter; 2] = [&CLIENT_ERROR_LOGS, &DEAD_LETTER_LOGS];
+
+/// Logs how many lines the limits held back, as their windows end, until `shutdown`.
+pub async fn summarize_suppressed_periodically(shutdown: CancellationToken) {
+    limiter::summarize_periodically(&LIMITED, shutdown).await;
+}
+
+/// Logs how many lines the limits hold back now: at the end of a run, so the last window's
+/// count is not lost.
+pub fn summarize_suppressed() {
+    LIMITED.iter().for_each(|limiter| limiter.summarize_all());
+}
 
 /// A record was read from an input (a topic, or "-" for files).
 pub struct RecordConsumed<'a> {
@@ -108,17 +128,36 @@ pub struct DeadLettered<'a> {
 impl DeadLettered<'_> {
     pub fn emit(&self) {
         let letter = self.letter;
-        warn!(
-            reason = letter.reason.as_str(),
+        let reason = letter.reason.as_str();
+        metrics().dead_letters.with_label_values(&[reason]).inc();
+        let (topic, partition, offset, file, line) = match &letter.source {
+            DeadLetterSource::Kafka {
+                topic,
+                partition,
+                offset,
+            } => (
+                Some(topic.as_str()),
+                Some(*partition),
+                Some(*offset),
+                None,
+                None,
+            ),
+            DeadLetterSource::File { file, line } => {
+                (None, None, None, Some(file.as_str()), Some(*line))
+            }
+        };
+        event_at!(
+            DEAD_LETTER_LOGS.level(reason),
+            reason,
             error = letter.error,
             article_id = letter.article_id,
-            source = ?letter.source,
+            topic,
+            partition,
+            offset,
+            file,
+            line,
             "Record dead-lettered."
         );
-        metrics()
-            .dead_letters
-            .with_label_values(&[letter.reason.as_str()])
-            .inc();
     }
 }
 
@@ -201,19 +240,69 @@ impl Rebalanced<'_> {
     }
 }
 
-/// The Kafka client reported an error outside any one record.
+/// The Kafka client reported an error outside any one record (from a client's error
+/// callback, or the consumer's stream). The same outage reaches all three: they share one
+/// limit per error code.
 pub struct ClientError<'a> {
+    /// librdkafka's error code, e.g. `AllBrokersDown`.
+    pub code: &'a str,
     pub error: &'a str,
-    pub reason: &'a str,
+    /// librdkafka's explanation, when it gave one.
+    pub reason: Option<&'a str>,
 }
 
 impl ClientError<'_> {
     pub fn emit(&self) {
-        error!(
+        metrics()
+            .client_errors
+            .with_label_values(&[self.code])
+            .inc();
+        event_at!(
+            CLIENT_ERROR_LOGS.level(self.code),
+            code = self.code,
             error = self.error,
             reason = self.reason,
             "Kafka client error."
         );
+    }
+}
+
+/// A log line of librdkafka's own, at the level the Kafka side chose for it.
+pub struct LibrdkafkaLogged<'a> {
+    pub level: Level,
+    pub facility: &'a str,
+    pub message: &'a str,
+}
+
+impl LibrdkafkaLogged<'_> {
+    pub fn emit(&self) {
+        // The target rdkafka's own logging used, so `NEWSFLOW_LOG=librdkafka=debug` works.
+        event_at!(
+            self.level,
+            target: "librdkafka",
+            "librdkafka: {} {}",
+            self.facility,
+            self.message
+        );
+    }
+}
+
+/// Whether any broker is reachable changed, as the consumer and producer see it together:
+/// one line per change, however many errors and statistics report it.
+pub struct BrokerReachabilityChanged {
+    pub reachable: bool,
+}
+
+impl BrokerReachabilityChanged {
+    pub fn emit(&self) {
+        if self.reachable {
+            // The outage's errors are over: say how many were held back, and log the next
+            // outage's first errors at once.
+            CLIENT_ERROR_LOGS.summarize_all();
+            info!("Broker reachable.");
+        } else {
+            warn!("No broker reachable.");
+        }
     }
 }
 
@@ -319,13 +408,4 @@ impl TransactionEnded<'_> {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::top_level_qcode;
-
-    #[test]
-    fn topics_are_counted_under_their_top_level_code() {
-        assert_eq!(top_level_qcode("medtop:11000000"), "medtop:11000000");
-        assert_eq!(top_level_qcode("medtop:11003000"), "medtop:11000000");
-        assert_eq!(top_level_qcode("medtop:20000621"), "medtop:20000621");
-    }
-}
+mod tests;

@@ -39,6 +39,7 @@ pub struct Metrics {
     pub in_flight: IntGauge,
     pub producer_queue: IntGauge,
     pub produce_errors: IntCounterVec,
+    pub client_errors: IntCounterVec,
     pub commits: IntCounterVec,
     pub transactions: IntCounterVec,
     pub rebalances: IntCounterVec,
@@ -146,6 +147,12 @@ impl Metrics {
                 "newsflow_produce_errors_total",
                 "Failed produce attempts, by output topic.",
                 &["topic"],
+            ),
+            client_errors: counter_vec(
+                &registry,
+                "newsflow_client_errors_total",
+                "Errors the Kafka clients reported outside any one record, by librdkafka error code.",
+                &["code"],
             ),
             commits: counter_vec(
                 &registry,

@@ -149,6 +149,7 @@ impl RunArgs {
         }
         config.apply_kafka_overrides(std::env::vars_os(), &self.kafka_properties)?;
         config.validate()?;
+        crate::config::keep_out_of_logs(config.kafka_properties());
         crate::kafka::check_run_clients(&config)?;
         Ok(config)
     }
@@ -233,6 +234,7 @@ impl ReplayArgs {
             reasons: self.reasons,
             group_id: self.group_id,
         };
+        crate::config::keep_out_of_logs(config.kafka_properties());
         crate::kafka::check_replay_clients(&config, &options)?;
         Ok((config, options))
     }

@@ -19,7 +19,7 @@ use std::path::Path;
 use serde::Deserialize;
 
 use secrets::is_secret;
-pub use secrets::{redact, MASK};
+pub use secrets::{keep_out_of_logs, redact, scrub, MASK};
 use topics::{is_pattern, pattern_matches, topic_name_problem};
 
 /// Prefix of environment variables that set librdkafka properties:
@@ -332,6 +332,13 @@ impl RunConfig {
                 .unwrap_or_else(|_| "local".into());
             format!("newsflow-{}-{host}", self.group_id)
         })
+    }
+
+    /// The librdkafka properties as they were given, names and values.
+    pub fn kafka_properties(&self) -> impl Iterator<Item = (&str, &str)> {
+        self.kafka
+            .iter()
+            .map(|(key, value)| (key.as_str(), value.as_str()))
     }
 
     /// The librdkafka properties, with secrets masked, for logging.

@@ -339,3 +339,45 @@ fn a_started_pipeline_logs_secret_properties_masked() {
         "{started}"
     );
 }
+
+/// A `sasl.oauthbearer.config` that librdkafka cannot read: its error, raised by the
+/// clients while running, quotes the unread part of the value, which is masked.
+#[test]
+fn a_client_error_quoting_part_of_a_secret_is_masked() {
+    let given = given(&[
+        "run",
+        "-X",
+        "security.protocol=SASL_PLAINTEXT",
+        "-X",
+        "sasl.mechanism=OAUTHBEARER",
+        "-X",
+        "enable.sasl.oauthbearer.unsecure.jwt=true",
+        "-X",
+        &format!("sasl.oauthbearer.config=principal=newsflow bogus={SECRET}"),
+    ]);
+    let dir = tempfile::tempdir().unwrap();
+    let mut child = given.spawn(&dir);
+    let stderr = child.stderr.take().unwrap();
+    let (lines, arrived) = mpsc::channel();
+    let reader = std::thread::spawn(move || {
+        let mut seen = String::new();
+        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+            if line.contains("OAUTHBEARER") {
+                let _ = lines.send(());
+            }
+            seen.push_str(&line);
+            seen.push('\n');
+        }
+        seen
+    });
+    let reported = arrived.recv_timeout(Duration::from_secs(30));
+    terminate(&child);
+    let code = wait_exit(&mut child, Duration::from_secs(30));
+    let output = output_of(&mut child, reader.join().unwrap());
+    assert!(reported.is_ok(), "no OAUTHBEARER error reported:\n{output}");
+    assert_eq!(code, Some(0), "{output}");
+    assert!(
+        !output.contains(SECRET) && !output.contains("bogus="),
+        "a secret in the output:\n{output}"
+    );
+}

@@ -32,12 +32,31 @@ pub(super) fn check_clients(
         properties
     };
     offline(consumer)
-        .create::<BaseConsumer>()
+        .create_with_context::<_, BaseConsumer<Silent>>(Silent)
         .map_err(|error| client_error(config, Client::Consumer, &error))?;
     offline(producer)
-        .create::<BaseProducer>()
+        .create_with_context::<_, BaseProducer<Silent>>(Silent)
         .map_err(|error| client_error(config, Client::Producer, &error))?;
     Ok(())
+}
+
+/// The checking clients' callbacks: silent. What they would report (a token that cannot
+/// be made from `sasl.oauthbearer.config`, quoting it) the real clients report again,
+/// with secrets masked.
+struct Silent;
+
+impl rdkafka::ClientContext for Silent {
+    fn log(&self, _: RDKafkaLogLevel, _: &str, _: &str) {}
+
+    fn error(&self, _: KafkaError, _: &str) {}
+}
+
+impl rdkafka::consumer::ConsumerContext for Silent {}
+
+impl rdkafka::producer::ProducerContext for Silent {
+    type DeliveryOpaque = ();
+
+    fn delivery(&self, _: &rdkafka::producer::DeliveryResult<'_>, (): ()) {}
 }
 
 /// What librdkafka refused, without any property's value: its messages quote the value
@@ -63,7 +82,7 @@ pub(super) fn client_error(config: &RunConfig, client: Client, error: &KafkaErro
         }
         KafkaError::ClientCreation(reason) => ConfigError::KafkaClient {
             client: client.name(),
-            reason: redact(reason.trim(), kafka_properties(config)),
+            reason: redact(reason.trim(), config.kafka_properties()),
         },
         KafkaError::Nul(_) => ConfigError::KafkaClient {
             client: client.name(),
@@ -71,16 +90,9 @@ pub(super) fn client_error(config: &RunConfig, client: Client, error: &KafkaErro
         },
         other => ConfigError::KafkaClient {
             client: client.name(),
-            reason: redact(&other.to_string(), kafka_properties(config)),
+            reason: redact(&other.to_string(), config.kafka_properties()),
         },
     }
-}
-
-fn kafka_properties(config: &RunConfig) -> impl Iterator<Item = (&str, &str)> {
-    config
-        .kafka
-        .iter()
-        .map(|(key, value)| (key.as_str(), value.as_str()))
 }
 
 /// What is wrong with a property's value, in librdkafka's words when they quote no value:

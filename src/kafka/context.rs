@@ -13,6 +13,7 @@ use rdkafka::{ClientContext, Offset, TopicPartitionList};
 use tracing::Level;
 
 use super::offsets::SharedTracker;
+use crate::config::scrub;
 use crate::telemetry::events::{
     BrokerReachabilityChanged, BrokerStatus, ClientError, LibrdkafkaLogged, OffsetsCommitted,
     PartitionLag, ProducerQueue, Rebalanced, RevokeDrained,
@@ -76,7 +77,7 @@ fn log_from_librdkafka(level: RDKafkaLogLevel, facility: &str, message: &str) {
     LibrdkafkaLogged {
         level: librdkafka_log_level(level, facility),
         facility,
-        message,
+        message: &scrub(message),
     }
     .emit();
 }
@@ -89,8 +90,8 @@ pub fn report_client_error(error: &KafkaError, reason: Option<&str>) {
         .map_or_else(|| "Unknown".to_owned(), |code| format!("{code:?}"));
     ClientError {
         code: &code,
-        error: &error.to_string(),
-        reason,
+        error: &scrub(&error.to_string()),
+        reason: reason.map(scrub).as_deref(),
     }
     .emit();
 }

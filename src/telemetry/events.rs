@@ -15,7 +15,15 @@ use crate::record::{DeadLetter, DeadLetterSource, EnrichedArticle};
 /// arrives: their lines are limited per error code and per reason.
 static CLIENT_ERROR_LOGS: SharedLimiter = SharedLimiter::new("Kafka client error.", Level::ERROR);
 static DEAD_LETTER_LOGS: SharedLimiter = SharedLimiter::new("Record dead-lettered.", Level::WARN);
-static LIMITED: [&SharedLimiter; 2] = [&CLIENT_ERROR_LOGS, &DEAD_LETTER_LOGS];
+static PRODUCE_FAILED_LOGS: SharedLimiter =
+    SharedLimiter::new("Produce failed; retrying.", Level::WARN);
+static COMMIT_FAILED_LOGS: SharedLimiter = SharedLimiter::new("Offset commit failed.", Level::WARN);
+static LIMITED: [&SharedLimiter; 4] = [
+    &CLIENT_ERROR_LOGS,
+    &DEAD_LETTER_LOGS,
+    &PRODUCE_FAILED_LOGS,
+    &COMMIT_FAILED_LOGS,
+];
 
 /// Logs how many lines the limits held back, as their windows end, until `shutdown`.
 pub async fn summarize_suppressed_periodically(shutdown: CancellationToken) {
@@ -185,7 +193,10 @@ pub struct ProduceFailed<'a> {
 
 impl ProduceFailed<'_> {
     pub fn emit(&self) {
-        warn!(
+        // Every record in flight retries while the broker is away: one line per topic and
+        // window.
+        event_at!(
+            PRODUCE_FAILED_LOGS.level(self.topic),
             topic = self.topic,
             error = self.error,
             attempt = self.attempt,
@@ -213,7 +224,12 @@ impl OffsetsCommitted<'_> {
                 metrics().commits.with_label_values(&["ok"]).inc();
             }
             Some(error) => {
-                warn!(partitions = self.partitions, error, "Offset commit failed.");
+                event_at!(
+                    COMMIT_FAILED_LOGS.level("commit"),
+                    partitions = self.partitions,
+                    error,
+                    "Offset commit failed."
+                );
                 metrics().commits.with_label_values(&["error"]).inc();
             }
         }

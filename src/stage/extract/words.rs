@@ -38,7 +38,10 @@ pub(super) const CAPITALISED: WordClass = WordClass(1 << 29);
 pub(super) const HAS_UPPER_CASE: WordClass = WordClass(1 << 30);
 /// Opens a paragraph.
 pub(super) const PARAGRAPH_START: WordClass = WordClass(1 << 31);
-const _: () = assert!(TRIGGER_START.0 < WORD.0, "a word list took a shape mark's bit");
+const _: () = assert!(
+    TRIGGER_START.0 < WORD.0,
+    "a word list took a shape mark's bit"
+);
 
 /// Words that open a title before a person's name.
 pub const TITLES: WordClass = WordClass(1 << 0);

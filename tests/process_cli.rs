@@ -8,6 +8,7 @@ use std::process::{Output, Stdio};
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
+use support::schema::{assert_valid, validator};
 use support::{newsflow, repo_path};
 
 /// Runs `newsflow process` with `args`, feeding `stdin`.
@@ -114,21 +115,12 @@ fn bad_lines_go_to_the_dead_letter_file_and_the_rest_continue_in_order() {
         ],
         input,
     );
-    let ids: Vec<String> = stdout
-        .lines()
-        .map(|l| {
-            serde_json::from_str::<Value>(l).unwrap()["id"]
-                .as_str()
-                .unwrap()
-                .to_owned()
-        })
+    let ids: Vec<Value> = json_lines(&stdout)
+        .iter()
+        .map(|v| v["id"].clone())
         .collect();
     assert_eq!(ids, ["a", "b", "c"]);
-    let letters: Vec<Value> = std::fs::read_to_string(&dlq)
-        .unwrap()
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect();
+    let letters = json_lines(&std::fs::read_to_string(&dlq).unwrap());
     assert_eq!(letters.len(), 2);
     assert_eq!(letters[0]["reason"], "invalid_json");
     assert_eq!(letters[0]["source"]["line"], 2);
@@ -147,6 +139,13 @@ fn dead_letters_default_to_stderr() {
         .find(|v| v.get("reason").is_some())
         .expect("a dead-letter line on stderr");
     assert_eq!(letter["reason"], "schema_violation");
+}
+
+/// Each line of `text` as JSON.
+fn json_lines(text: &str) -> Vec<Value> {
+    text.lines()
+        .map(|line| serde_json::from_str(line).unwrap())
+        .collect()
 }
 
 fn path_str(path: &Path) -> &str {
@@ -283,27 +282,18 @@ fn a_line_over_the_limit_is_dead_lettered_whole_and_valid() {
         ],
         &input,
     );
-    let ids: Vec<Value> = stdout
-        .lines()
-        .map(|l| serde_json::from_str::<Value>(l).unwrap()["id"].clone())
+    let ids: Vec<Value> = json_lines(&stdout)
+        .iter()
+        .map(|v| v["id"].clone())
         .collect();
     assert_eq!(ids, ["a"]);
-    let letters: Vec<Value> = std::fs::read_to_string(&dlq)
-        .unwrap()
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect();
+    let letters = json_lines(&std::fs::read_to_string(&dlq).unwrap());
     assert_eq!(letters.len(), 2);
-    let schema: Value =
-        serde_json::from_slice(&std::fs::read(repo_path("schemas/dead-letter.v1.json")).unwrap())
-            .unwrap();
-    let validator = jsonschema::validator_for(&schema).unwrap();
+    let validator = validator("dead-letter.v1.json");
     for (letter, line) in letters.iter().zip([1, 3]) {
         assert_eq!(letter["reason"], "too_large");
         assert_eq!(letter["source"]["line"], line);
-        if let Err(error) = validator.validate(letter) {
-            panic!("line {line}: {error}");
-        }
+        assert_valid(&validator, letter, &format!("line {line}"));
     }
     assert!(
         letters[0]["record"] == text_line.as_str(),

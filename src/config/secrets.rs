@@ -152,7 +152,8 @@ mod tests {
                 "Unrecognized sasl.oauthbearer.config beginning at: clientSecret=S3CRETVALUE scope=x",
                 properties
             ),
-            "Unrecognized sasl.oauthbearer.config beginning at: ****"
+            // The space before the quoted part is in the value too.
+            "Unrecognized sasl.oauthbearer.config beginning at:****"
         );
         assert_eq!(
             redact("a short one: abc", [("sasl.password", "abc")]),

@@ -286,6 +286,21 @@ mod tests {
     }
 
     #[test]
+    fn a_token_stays_small() {
+        // Two million of them in a 10 MB article: at 48 bytes they were the largest part
+        // of an article's memory.
+        assert!(std::mem::size_of::<Token>() <= 24);
+        let tokens = tokenize("A\n\nBé c");
+        let spans: Vec<(usize, usize, bool)> = tokens
+            .iter()
+            .map(|t| (t.start(), t.end(), t.starts_paragraph()))
+            .collect();
+        assert_eq!(spans, [(0, 1, true), (3, 6, true), (7, 8, false)]);
+        assert!(tokens[1].is_capitalised() && tokens[1].is_word());
+        assert_eq!(tokens[1].lower(), "bé");
+    }
+
+    #[test]
     fn possessives_and_compounds_tokenize() {
         let tokens: Vec<&str> = tokenize("China’s North Korea-Russia summit, U.S.-led")
             .iter()

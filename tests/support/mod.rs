@@ -1,4 +1,4 @@
-//! Shared helpers for the integration tests: a real tansu broker on a free loopback port,
+//! Shared helpers for the integration tests: Apache Kafka on loopback (scripts/kafka.sh),
 //! the newsflow binary as a child process, and small Kafka and HTTP clients.
 
 #![allow(dead_code)] // each test binary uses its own subset
@@ -9,11 +9,15 @@ use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
+use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
+use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
+use rdkafka::client::DefaultClientContext;
 use rdkafka::config::ClientConfig;
 use rdkafka::consumer::{BaseConsumer, Consumer};
 use rdkafka::message::{Headers, Message};
+use rdkafka::metadata::Metadata;
 use rdkafka::producer::{FutureProducer, FutureRecord};
 use rdkafka::{Offset, TopicPartitionList};
 
@@ -28,61 +32,240 @@ pub fn free_port() -> u16 {
         .port()
 }
 
-/// The tansu binary: `TANSU` if set, else on PATH or in ~/.cargo/bin (scripts/install-tansu.sh
-/// puts it there).
-fn tansu_binary() -> PathBuf {
-    if let Some(path) = std::env::var_os("TANSU") {
-        return PathBuf::from(path);
-    }
-    let in_cargo_home = std::env::var_os("HOME")
-        .map(|home| PathBuf::from(home).join(".cargo/bin/tansu"))
-        .filter(|p| p.exists());
-    in_cargo_home.unwrap_or_else(|| PathBuf::from("tansu"))
+/// Apache Kafka in KRaft mode on 127.0.0.1, run by scripts/kafka.sh in a temporary
+/// directory: one node, or a cluster whose nodes can be killed and restarted. Node ids are
+/// 1 to the node count. Dropping it kills its JVMs; when the test process dies without
+/// dropping it (a shared broker, an abort, a kill), the script's watchdog does it within a
+/// second.
+pub struct Broker {
+    dir: tempfile::TempDir,
+    bootstrap: String,
+    nodes: usize,
 }
 
-/// A tansu broker with in-memory storage, stopped on drop.
-pub struct Broker {
-    process: Child,
-    pub port: u16,
-}
+/// How long a broker operation (a topic created, a leader elected) may take on a loaded
+/// machine.
+const BROKER_TIMEOUT: Duration = Duration::from_secs(60);
 
 impl Broker {
+    /// One node shared by every test of this test binary: a JVM takes seconds to start, so
+    /// tests share it, each with topics and a group of its own ([`Topics`]).
+    pub fn shared() -> &'static Broker {
+        static SHARED: OnceLock<Broker> = OnceLock::new();
+        SHARED.get_or_init(Broker::start)
+    }
+
+    /// A node of one's own.
     pub fn start() -> Self {
-        let port = free_port();
-        let url = format!("tcp://127.0.0.1:{port}");
-        let process = Command::new(tansu_binary())
-            .args(["broker", "--storage-engine", "memory://tansu/"])
-            .args(["--listener-url", &url, "--advertised-listener-url", &url])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("tansu must be installed: run scripts/install-tansu.sh");
-        wait_for_port(port, Duration::from_secs(20));
-        Self { process, port }
+        Self::cluster(1)
     }
 
-    pub fn address(&self) -> String {
-        format!("127.0.0.1:{}", self.port)
+    /// `nodes` nodes, each a controller and a broker. Topics get min(`nodes`, 3) replicas
+    /// and, replicated, need 2 of them in sync to take a write.
+    pub fn cluster(nodes: usize) -> Self {
+        Self::launch(nodes, &[])
     }
 
-    /// The broker's process id.
-    pub fn pid(&self) -> u32 {
-        self.process.id()
+    /// A node with the JVM settings Kafka's own scripts use (1 GiB heap, G1, the optimising
+    /// compiler) instead of the quick-starting ones: for throughput figures.
+    pub fn for_benchmarks() -> Self {
+        Self::launch(
+            1,
+            &[
+                ("KAFKA_HEAP_OPTS", "-Xms1g -Xmx1g"),
+                (
+                    "KAFKA_JVM_PERFORMANCE_OPTS",
+                    "-XX:+UseG1GC -XX:MaxGCPauseMillis=20 -XX:InitiatingHeapOccupancyPercent=35",
+                ),
+            ],
+        )
     }
 
+    fn launch(nodes: usize, env: &[(&str, &str)]) -> Self {
+        let dir = tempfile::Builder::new()
+            .prefix("newsflow-kafka-")
+            .tempdir()
+            .expect("temporary directory");
+        let output = kafka_script()
+            .arg("start")
+            .arg(dir.path())
+            .args(["--nodes", &nodes.to_string()])
+            .args(["--owner", &std::process::id().to_string()])
+            .envs(env.iter().copied())
+            .output()
+            .expect("run scripts/kafka.sh");
+        assert!(
+            output.status.success(),
+            "scripts/kafka.sh could not start Kafka (Java 17 and Maven are needed):\n{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        let bootstrap = String::from_utf8(output.stdout)
+            .expect("bootstrap address")
+            .trim()
+            .to_owned();
+        let broker = Self {
+            dir,
+            bootstrap,
+            nodes,
+        };
+        broker.wait_for(
+            |metadata| metadata.brokers().len() == nodes,
+            "every node to serve",
+        );
+        broker
+    }
+
+    /// The bootstrap address: every node's.
+    pub fn address(&self) -> &str {
+        &self.bootstrap
+    }
+
+    /// The node ids.
+    pub fn nodes(&self) -> std::ops::RangeInclusive<i32> {
+        1..=self.nodes as i32
+    }
+
+    /// The process id of node `node` while it runs (its JVM, known by its command line: a
+    /// killed one may linger a moment as a zombie).
+    pub fn pid(&self, node: i32) -> Option<u32> {
+        // As the script names it.
+        let node_dir = self
+            .dir
+            .path()
+            .canonicalize()
+            .ok()?
+            .join(format!("node-{node}"));
+        let pid: u32 = std::fs::read_to_string(node_dir.join("pid"))
+            .ok()?
+            .trim()
+            .parse()
+            .ok()?;
+        let command_line = std::fs::read(format!("/proc/{pid}/cmdline")).ok()?;
+        let config = node_dir.join("server.properties");
+        let config = config.to_str()?.as_bytes();
+        command_line
+            .split(|&byte| byte == 0)
+            .any(|arg| arg.ends_with(config))
+            .then_some(pid)
+    }
+
+    /// Creates `name` with `partitions` partitions, replicated as [`Broker::cluster`]
+    /// says, and waits until every partition has a leader.
     pub fn create_topic(&self, name: &str, partitions: u32) {
-        let status = Command::new(tansu_binary())
-            .args([
-                "topic",
-                "create",
-                "--broker",
-                &format!("tcp://127.0.0.1:{}", self.port),
-            ])
-            .args(["--partitions", &partitions.to_string(), name])
-            .stdout(Stdio::null())
-            .status()
-            .expect("run tansu topic create");
-        assert!(status.success(), "creating topic {name} failed");
+        let replicas = self.nodes.min(3) as i32;
+        let topic = NewTopic::new(name, partitions as i32, TopicReplication::Fixed(replicas));
+        let options = AdminOptions::new().operation_timeout(Some(BROKER_TIMEOUT));
+        let results = futures::executor::block_on(self.admin().create_topics([&topic], &options))
+            .expect("create topics");
+        for result in results {
+            result.unwrap_or_else(|(topic, code)| panic!("creating topic {topic} failed: {code}"));
+        }
+        self.wait_for(
+            |metadata| {
+                metadata.topics().iter().any(|t| {
+                    t.name() == name
+                        && t.partitions().len() == partitions as usize
+                        && t.partitions().iter().all(|p| p.leader() >= 0)
+                })
+            },
+            &format!("every partition of {name} to have a leader"),
+        );
+    }
+
+    /// The node leading `partition` of `topic` as the cluster's metadata says now (it still
+    /// names a killed leader until the controller fences that node), if any.
+    pub fn leader(&self, topic: &str, partition: i32) -> Option<i32> {
+        let metadata = self.metadata()?;
+        let topic = metadata.topics().iter().find(|t| t.name() == topic)?;
+        let partition = topic.partitions().iter().find(|p| p.id() == partition)?;
+        (partition.leader() >= 0).then_some(partition.leader())
+    }
+
+    /// Waits until a node other than `node` leads `partition` of `topic`, and returns it:
+    /// after `node` was killed, the new leader.
+    pub fn leader_other_than(&self, topic: &str, partition: i32, node: i32) -> i32 {
+        let started = Instant::now();
+        loop {
+            match self.leader(topic, partition) {
+                Some(leader) if leader != node => return leader,
+                _ if started.elapsed() > BROKER_TIMEOUT => {
+                    panic!("no leader but node {node} for {topic}/{partition} after {BROKER_TIMEOUT:?}")
+                }
+                _ => std::thread::sleep(Duration::from_millis(200)),
+            }
+        }
+    }
+
+    /// Waits until every node is an in-sync replica of `partition` of `topic` (one killed
+    /// and restarted has caught up), for a topic replicated on every node.
+    pub fn wait_in_sync(&self, topic: &str, partition: i32) {
+        self.wait_for(
+            |metadata| {
+                let replicas = metadata
+                    .topics()
+                    .iter()
+                    .filter(|t| t.name() == topic)
+                    .flat_map(|t| t.partitions())
+                    .find(|p| p.id() == partition);
+                replicas.is_some_and(|p| p.isr().len() == self.nodes)
+            },
+            &format!("every node in sync on {topic}/{partition}"),
+        );
+    }
+
+    /// SIGKILLs node `node` (its JVM's whole process group) and waits until it is gone.
+    pub fn kill_node(&self, node: i32) {
+        self.script(&["kill", &node.to_string()]);
+    }
+
+    /// Starts node `node` again after [`Broker::kill_node`], on its own log directory and
+    /// ports, and waits until it serves. Kafka takes it back once the controller has fenced
+    /// its former self (`broker.session.timeout.ms`, 5 s here).
+    pub fn restart_node(&self, node: i32) {
+        self.script(&["restart", &node.to_string()]);
+    }
+
+    /// Runs `scripts/kafka.sh COMMAND DIR ARGS...`, which must succeed.
+    fn script(&self, args: &[&str]) {
+        let (command, rest) = args.split_first().expect("a command");
+        let output = kafka_script()
+            .arg(command)
+            .arg(self.dir.path())
+            .args(rest)
+            .output()
+            .expect("run scripts/kafka.sh");
+        assert!(
+            output.status.success(),
+            "scripts/kafka.sh {}:\n{}",
+            args.join(" "),
+            String::from_utf8_lossy(&output.stderr)
+        );
+    }
+
+    fn admin(&self) -> AdminClient<DefaultClientContext> {
+        ClientConfig::new()
+            .set("bootstrap.servers", self.address())
+            .create()
+            .expect("admin client")
+    }
+
+    fn metadata(&self) -> Option<Metadata> {
+        self.admin()
+            .inner()
+            .fetch_metadata(None, Duration::from_secs(5))
+            .ok()
+    }
+
+    /// Polls the cluster's metadata until `done` says so, or fails naming `what`.
+    fn wait_for(&self, done: impl Fn(&Metadata) -> bool, what: &str) {
+        let started = Instant::now();
+        while !self.metadata().is_some_and(|m| done(&m)) {
+            assert!(
+                started.elapsed() < BROKER_TIMEOUT,
+                "waited {BROKER_TIMEOUT:?} for {what}"
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
     }
 
     pub fn producer(&self) -> FutureProducer {
@@ -107,12 +290,12 @@ impl Broker {
         expected: usize,
         timeout: Duration,
     ) -> Vec<Record> {
-        let consumer = reader(&self.address(), topic, partitions, "read_uncommitted");
+        let consumer = reader(self.address(), topic, partitions, "read_uncommitted");
         let mut out = Vec::new();
         let started = Instant::now();
         while out.len() < expected && started.elapsed() < timeout {
-            if let Some(message) = consumer.poll(Duration::from_millis(100)) {
-                let message = message.expect("consume");
+            // Errors such as a node down are transient here: the reader retries.
+            if let Some(Ok(message)) = consumer.poll(Duration::from_millis(100)) {
                 let headers = message
                     .headers()
                     .map(|h| {
@@ -154,8 +337,63 @@ pub async fn produce_with(producer: &FutureProducer, topic: &str, records: &[Key
 
 impl Drop for Broker {
     fn drop(&mut self) {
-        let _ = self.process.kill();
-        let _ = self.process.wait();
+        // SIGKILL, not a clean stop: its data goes with its directory anyway.
+        let _ = kafka_script()
+            .arg("kill")
+            .arg(self.dir.path())
+            .stdout(Stdio::null())
+            .status();
+    }
+}
+
+fn kafka_script() -> Command {
+    Command::new(repo_path("scripts/kafka.sh"))
+}
+
+/// A pipeline's four topics, named after a test so that tests sharing a broker keep apart:
+/// `NAME.raw`, `NAME.enriched`, `NAME.events` and `NAME.dlq`.
+pub struct Topics {
+    pub input: String,
+    pub output: String,
+    pub events: String,
+    pub dlq: String,
+}
+
+impl Topics {
+    pub fn new(name: &str) -> Self {
+        Self {
+            input: format!("{name}.raw"),
+            output: format!("{name}.enriched"),
+            events: format!("{name}.events"),
+            dlq: format!("{name}.dlq"),
+        }
+    }
+
+    /// [`Topics::new`], each topic created on `broker` with `partitions` partitions.
+    pub fn create(broker: &Broker, name: &str, partitions: u32) -> Self {
+        let topics = Self::new(name);
+        for topic in topics.all() {
+            broker.create_topic(topic, partitions);
+        }
+        topics
+    }
+
+    pub fn all(&self) -> [&str; 4] {
+        [&self.input, &self.output, &self.events, &self.dlq]
+    }
+
+    /// The flags of `newsflow run` that name them.
+    pub fn flags(&self) -> [&str; 8] {
+        [
+            "--input-topic",
+            &self.input,
+            "--output-topic",
+            &self.output,
+            "--events-topic",
+            &self.events,
+            "--dlq-topic",
+            &self.dlq,
+        ]
     }
 }
 
@@ -167,8 +405,6 @@ pub fn reader(brokers: &str, topic: &str, partitions: i32, isolation: &str) -> B
         .set("group.id", "newsflow-test-reader")
         .set("isolation.level", isolation)
         .set("enable.auto.commit", "false")
-        // tansu holds a fetch for the whole fetch.wait.max.ms even when records are there.
-        .set("fetch.wait.max.ms", "10")
         .create()
         .expect("consumer");
     let mut list = TopicPartitionList::new();

@@ -33,8 +33,8 @@ fn start_pipeline(broker: &Broker, topics: &Topics, metrics_port: u16) -> Child 
 }
 
 /// Topics named `name` on the shared broker, and the ids of `count` articles that a
-/// background task feeds to the input topic over about `FEED_TIME`, so that faults land
-/// while input still flows.
+/// background task feeds to the input topic over 10 s, so that faults land while input
+/// still flows.
 fn topics_with_input(
     name: &str,
     count: usize,
@@ -43,20 +43,9 @@ fn topics_with_input(
     let topics = Topics::create(broker, name, PARTITIONS as u32);
     let input = articles(count);
     let ids = input.iter().filter_map(|(key, _)| key.clone()).collect();
-    let producer = broker.producer();
-    let input_topic = topics.input.clone();
-    let feeder = tokio::spawn(async move {
-        let chunk = count.div_ceil(FEED_STEPS);
-        for records in input.chunks(chunk) {
-            support::produce_with(&producer, &input_topic, records).await;
-            tokio::time::sleep(FEED_TIME / FEED_STEPS as u32).await;
-        }
-    });
+    let feeder = support::feed(broker, &topics.input, input, Duration::from_secs(10));
     (topics, ids, feeder)
 }
-
-const FEED_TIME: Duration = Duration::from_secs(10);
-const FEED_STEPS: usize = 100;
 
 fn kill(mut child: Child) {
     child.kill().expect("SIGKILL");

@@ -320,6 +320,25 @@ impl Broker {
     }
 }
 
+/// Produces `records` to `topic` from a background task, in 100 slices spread over
+/// `duration`: input that still flows while a test does its worst.
+pub fn feed(
+    broker: &Broker,
+    topic: &str,
+    records: Vec<Keyed>,
+    duration: Duration,
+) -> tokio::task::JoinHandle<()> {
+    const SLICES: usize = 100;
+    let producer = broker.producer();
+    let topic = topic.to_owned();
+    tokio::spawn(async move {
+        for slice in records.chunks(records.len().div_ceil(SLICES).max(1)) {
+            produce_with(&producer, &topic, slice).await;
+            tokio::time::sleep(duration / SLICES as u32).await;
+        }
+    })
+}
+
 /// Produces every value (with its key) through `producer` and waits for all
 /// acknowledgements.
 pub async fn produce_with(producer: &FutureProducer, topic: &str, records: &[Keyed]) {

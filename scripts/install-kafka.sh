@@ -32,6 +32,8 @@ pom() {
       <artifactId>kafka_2.13</artifactId>
       <version>$KAFKA_VERSION</version>
     </dependency>
+    <!-- Its topic command, for make broker; without Kafka Connect, which no tool used here
+         needs. -->
     <dependency>
       <groupId>org.apache.kafka</groupId>
       <artifactId>kafka-tools</artifactId>
@@ -59,7 +61,18 @@ EOF
 }
 
 checksum=$(pom | sha256sum | cut -d' ' -f1)
-if [ "$(cat "$MARKER" 2>/dev/null)" = "$checksum" ]; then
+installed() {
+    [ "$(cat "$MARKER" 2>/dev/null)" = "$checksum" ]
+}
+if installed; then
+    echo "$DEST"
+    exit 0
+fi
+# One install at a time (two test runs starting together): the second finds it done.
+mkdir -p "$(dirname "$DEST")"
+exec 9>"$DEST.lock"
+flock 9
+if installed; then
     echo "$DEST"
     exit 0
 fi

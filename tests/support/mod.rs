@@ -17,7 +17,7 @@ use rdkafka::client::DefaultClientContext;
 use rdkafka::config::ClientConfig;
 use rdkafka::consumer::{BaseConsumer, Consumer};
 use rdkafka::message::{Headers, Message};
-use rdkafka::metadata::Metadata;
+use rdkafka::metadata::{Metadata, MetadataPartition};
 use rdkafka::producer::{FutureProducer, FutureRecord};
 use rdkafka::{Offset, TopicPartitionList};
 
@@ -175,25 +175,25 @@ impl Broker {
     /// The node leading `partition` of `topic` as the cluster's metadata says now (it still
     /// names a killed leader until the controller fences that node), if any.
     pub fn leader(&self, topic: &str, partition: i32) -> Option<i32> {
-        let metadata = self.metadata()?;
-        let topic = metadata.topics().iter().find(|t| t.name() == topic)?;
-        let partition = topic.partitions().iter().find(|p| p.id() == partition)?;
-        (partition.leader() >= 0).then_some(partition.leader())
+        let metadata = self.metadata(&self.admin())?;
+        let leader = partition_metadata(&metadata, topic, partition)?.leader();
+        (leader >= 0).then_some(leader)
     }
 
     /// Waits until a node other than `node` leads `partition` of `topic`, and returns it:
     /// after `node` was killed, the new leader.
     pub fn leader_other_than(&self, topic: &str, partition: i32, node: i32) -> i32 {
-        let started = Instant::now();
-        loop {
-            match self.leader(topic, partition) {
-                Some(leader) if leader != node => return leader,
-                _ if started.elapsed() > BROKER_TIMEOUT => {
-                    panic!("no leader but node {node} for {topic}/{partition} after {BROKER_TIMEOUT:?}")
-                }
-                _ => std::thread::sleep(Duration::from_millis(200)),
-            }
-        }
+        let mut leader = None;
+        self.wait_for(
+            |metadata| {
+                leader = partition_metadata(metadata, topic, partition)
+                    .map(|p| p.leader())
+                    .filter(|&id| id >= 0 && id != node);
+                leader.is_some()
+            },
+            &format!("a leader of {topic}/{partition} other than node {node}"),
+        );
+        leader.expect("a leader")
     }
 
     /// Waits until every node is an in-sync replica of `partition` of `topic` (one killed
@@ -201,13 +201,8 @@ impl Broker {
     pub fn wait_in_sync(&self, topic: &str, partition: i32) {
         self.wait_for(
             |metadata| {
-                let replicas = metadata
-                    .topics()
-                    .iter()
-                    .filter(|t| t.name() == topic)
-                    .flat_map(|t| t.partitions())
-                    .find(|p| p.id() == partition);
-                replicas.is_some_and(|p| p.isr().len() == self.nodes)
+                partition_metadata(metadata, topic, partition)
+                    .is_some_and(|p| p.isr().len() == self.nodes)
             },
             &format!("every node in sync on {topic}/{partition}"),
         );
@@ -249,17 +244,19 @@ impl Broker {
             .expect("admin client")
     }
 
-    fn metadata(&self) -> Option<Metadata> {
-        self.admin()
+    /// The cluster's metadata as `admin` gets it from any node that answers.
+    fn metadata(&self, admin: &AdminClient<DefaultClientContext>) -> Option<Metadata> {
+        admin
             .inner()
             .fetch_metadata(None, Duration::from_secs(5))
             .ok()
     }
 
     /// Polls the cluster's metadata until `done` says so, or fails naming `what`.
-    fn wait_for(&self, done: impl Fn(&Metadata) -> bool, what: &str) {
+    fn wait_for(&self, mut done: impl FnMut(&Metadata) -> bool, what: &str) {
+        let admin = self.admin();
         let started = Instant::now();
-        while !self.metadata().is_some_and(|m| done(&m)) {
+        while !self.metadata(&admin).is_some_and(|m| done(&m)) {
             assert!(
                 started.elapsed() < BROKER_TIMEOUT,
                 "waited {BROKER_TIMEOUT:?} for {what}"
@@ -367,6 +364,15 @@ impl Drop for Broker {
 
 fn kafka_script() -> Command {
     Command::new(repo_path("scripts/kafka.sh"))
+}
+
+fn partition_metadata<'a>(
+    metadata: &'a Metadata,
+    topic: &str,
+    partition: i32,
+) -> Option<&'a MetadataPartition> {
+    let topic = metadata.topics().iter().find(|t| t.name() == topic)?;
+    topic.partitions().iter().find(|p| p.id() == partition)
 }
 
 /// A pipeline's four topics, named after a test so that tests sharing a broker keep apart:

@@ -61,9 +61,14 @@ free_ports() {
     echo "${picked[@]}"
 }
 
-# Kafka's cluster ids are 16 random bytes in unpadded URL-safe base64.
+# Kafka's cluster ids are 16 random bytes in unpadded URL-safe base64, never starting with
+# "-": the storage tool takes one that does (1 in 64) for an option and refuses to format.
 cluster_id() {
-    head -c 16 /dev/urandom | base64 | tr '+/' '-_' | tr -d '='
+    local id=-
+    while [[ "$id" == -* ]]; do
+        id=$(head -c 16 /dev/urandom | base64 | tr '+/' '-_' | tr -d '=')
+    done
+    echo "$id"
 }
 
 node_count() {

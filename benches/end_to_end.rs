@@ -1,4 +1,5 @@
-//! End-to-end throughput and latency through a local tansu broker (`make bench`):
+//! End-to-end throughput and latency through a local Apache Kafka broker (`make bench`;
+//! scripts/kafka.sh, with the JVM settings of Kafka's own scripts):
 //!
 //! - the broker's pass-through ceiling: a plain consume-and-produce loop, no enrichment;
 //! - saturation: N articles (`NEWSFLOW_BENCH_ARTICLES`, 60,000) waiting in the input
@@ -11,9 +12,9 @@
 //! - with `NEWSFLOW_BENCH_SOAK_SECONDS` set (`make soak`: 600), two long runs with
 //!   newsflow's resident memory sampled every 10 s, and its growth after the first minute
 //!   reported: one at saturation on librdkafka's mock broker, which keeps only the newest
-//!   records of each partition (tansu keeps every record in memory, so ten minutes at full
-//!   speed would need tens of GB), then one through tansu at `NEWSFLOW_BENCH_SOAK_RATE`
-//!   articles/s (1,500 by default; 0 leaves it out).
+//!   records of each partition (ten minutes at full speed would write over 10 GB to
+//!   Kafka's disk), then one through Kafka at `NEWSFLOW_BENCH_SOAK_RATE` articles/s (1,500
+//!   by default; 0 leaves it out).
 //!
 //! Everything runs on loopback; the table is printed and written to
 //! bench-results/end-to-end.md.
@@ -32,11 +33,9 @@ use rdkafka::consumer::{Consumer, StreamConsumer};
 use rdkafka::message::Message;
 use rdkafka::mocking::MockCluster;
 use rdkafka::producer::{FutureProducer, FutureRecord, Producer};
-use support::{articles, free_port, newsflow, produce_with, reader, setting, Broker};
+use support::{articles, free_port, newsflow, produce_with, reader, setting, Broker, Topics};
 
 const PARTITIONS: i32 = 4;
-/// tansu holds a fetch for the whole `fetch.wait.max.ms` even when records are there.
-const FETCH_WAIT_MS: &str = "10";
 /// Seconds at the offered rate before latencies count.
 const WARM_UP_SECONDS: u64 = 2;
 /// Paced runs produce a slice of their rate every tick.
@@ -49,41 +48,19 @@ fn per_tick(rate: u64) -> usize {
     (rate as usize * TICK.as_millis() as usize / 1000).max(1)
 }
 
-fn start_pipeline(broker: &Broker, input: &str, output: &str, group: &str) -> Child {
-    start_pipeline_on(&broker.address(), input, output, group, free_port())
-}
-
-/// [`start_pipeline`] on any brokers, with its metrics served on `metrics_port`.
-fn start_pipeline_on(
-    brokers: &str,
-    input: &str,
-    output: &str,
-    group: &str,
-    metrics_port: u16,
-) -> Child {
+/// `newsflow run` on `topics` of `brokers`, in a group named after the input topic, with
+/// its metrics served on `metrics_port`.
+fn start_pipeline(brokers: &str, topics: &Topics, metrics_port: u16) -> Child {
     newsflow()
-        .args(["run", "--brokers", brokers, "--group-id", group])
-        .args(["--input-topic", input, "--output-topic", output])
-        .args(["--events-topic", &format!("{output}.events")])
-        .args(["--dlq-topic", &format!("{output}.dlq")])
+        .args(["run", "--brokers", brokers, "--group-id", &topics.input])
+        .args(topics.flags())
         .args(["--metrics-addr", &format!("127.0.0.1:{metrics_port}")])
-        .args([
-            "-X",
-            "consumer.session.timeout.ms=6000",
-            "-X",
-            &format!("consumer.fetch.wait.max.ms={FETCH_WAIT_MS}"),
-        ])
+        .args(["-X", "consumer.session.timeout.ms=6000"])
         .env("NEWSFLOW_LOG", "warn")
         .stdout(Stdio::null())
         .stderr(Stdio::inherit())
         .spawn()
         .expect("start newsflow")
-}
-
-fn create_topics(broker: &Broker, names: &[&str]) {
-    for name in names {
-        broker.create_topic(name, PARTITIONS as u32);
-    }
 }
 
 /// Peak resident memory of a process, in MiB.
@@ -139,19 +116,29 @@ fn metric_sum(port: u16, name: &str) -> f64 {
         .fold(0.0, |sum, value| sum + value)
 }
 
-/// Records in `topic`, read from the start until `expected` are in or none came for 10 s.
-/// (Counted by reading: tansu's watermarks can trail the records it serves.)
+/// Records in `topic` (its high watermarks summed: no transactions write there), once
+/// `expected` are in or none came for 10 s.
 fn records_in(brokers: &str, topic: &str, expected: usize) -> usize {
     let consumer = reader(brokers, topic, PARTITIONS, "read_uncommitted");
-    let mut count = 0;
-    let mut last_record = Instant::now();
-    while count < expected && last_record.elapsed() < Duration::from_secs(10) {
-        if let Some(Ok(_)) = consumer.poll(Duration::from_millis(100)) {
-            count += 1;
-            last_record = Instant::now();
+    let count = || -> usize {
+        (0..PARTITIONS)
+            .filter_map(|p| {
+                consumer
+                    .fetch_watermarks(topic, p, Duration::from_secs(10))
+                    .ok()
+            })
+            .map(|(_, high)| high as usize)
+            .sum()
+    };
+    let (mut last, mut since) = (count(), Instant::now());
+    while last < expected && since.elapsed() < Duration::from_secs(10) {
+        std::thread::sleep(Duration::from_millis(200));
+        let now = count();
+        if now > last {
+            (last, since) = (now, Instant::now());
         }
     }
-    count
+    last
 }
 
 /// newsflow's resident memory, consumer lag and records in flight, sampled through a soak.
@@ -205,21 +192,12 @@ impl Samples {
     }
 }
 
-/// The paced soak: `rate` articles/s for `seconds` through tansu, cycling through `input`.
+/// The paced soak: `rate` articles/s for `seconds` through Kafka, cycling through `input`.
 /// Returns the table row.
 async fn soak(broker: &Broker, input: &[support::Keyed], rate: u64, seconds: u64) -> String {
-    create_topics(
-        broker,
-        &["soak.in", "soak.out", "soak.out.events", "soak.out.dlq"],
-    );
+    let topics = Topics::create(broker, "soak", PARTITIONS as u32);
     let metrics_port = free_port();
-    let mut pipeline = start_pipeline_on(
-        &broker.address(),
-        "soak.in",
-        "soak.out",
-        "bench-soak",
-        metrics_port,
-    );
+    let mut pipeline = start_pipeline(broker.address(), &topics, metrics_port);
     tokio::time::sleep(GROUP_FORMING).await;
     let producer = broker.producer();
     let per_tick = per_tick(rate);
@@ -231,7 +209,10 @@ async fn soak(broker: &Broker, input: &[support::Keyed], rate: u64, seconds: u64
     for n in 0..ticks {
         ticker.tick().await;
         for (key, value) in records.by_ref().take(per_tick) {
-            if producer.send_result(keyed("soak.in", key, value)).is_ok() {
+            if producer
+                .send_result(keyed(&topics.input, key, value))
+                .is_ok()
+            {
                 produced += 1;
             }
         }
@@ -241,9 +222,8 @@ async fn soak(broker: &Broker, input: &[support::Keyed], rate: u64, seconds: u64
     }
     // Every article out before the verdict.
     let _ = producer.flush(Duration::from_secs(30));
-    let brokers = broker.address();
-    let stored = records_in(&brokers, "soak.in", produced);
-    let out = records_in(&brokers, "soak.out", stored);
+    let stored = records_in(broker.address(), &topics.input, produced);
+    let out = records_in(broker.address(), &topics.output, stored);
     let last_rss = rss_mib(pipeline.id());
     let _ = pipeline.kill();
     let _ = pipeline.wait();
@@ -261,19 +241,19 @@ const SATURATION_BACKLOG: usize = 8_000;
 
 /// The saturation soak: newsflow as fast as it goes for `seconds`, its input topped up to
 /// [`SATURATION_BACKLOG`] records waiting. It runs on librdkafka's mock cluster, whose
-/// partitions keep only their newest records: tansu keeps everything in memory, so ten
-/// minutes at full speed would need tens of GB. Returns the table row.
+/// partitions keep only their newest records: ten minutes at full speed would write over
+/// 10 GB to Kafka's disk. Returns the table row.
 async fn saturation_soak(input: &[support::Keyed], seconds: u64) -> String {
     let cluster = MockCluster::new(1).expect("mock cluster");
-    let (topic, output) = ("flood.in", "flood.out");
-    for name in [topic, output, "flood.out.events", "flood.out.dlq"] {
+    let topics = Topics::new("flood");
+    for name in topics.all() {
         cluster
             .create_topic(name, PARTITIONS, 1)
             .expect("mock topic");
     }
     let brokers = cluster.bootstrap_servers();
     let metrics_port = free_port();
-    let mut pipeline = start_pipeline_on(&brokers, topic, output, "bench-flood", metrics_port);
+    let mut pipeline = start_pipeline(&brokers, &topics, metrics_port);
     let producer: FutureProducer = ClientConfig::new()
         .set("bootstrap.servers", &brokers)
         .set("linger.ms", "5")
@@ -282,7 +262,7 @@ async fn saturation_soak(input: &[support::Keyed], seconds: u64) -> String {
         .expect("producer");
     let consumed = || metric_sum(metrics_port, "newsflow_articles_consumed_total");
     let out = || {
-        [output.to_owned(), format!("{output}.dlq")]
+        [&topics.output, &topics.dlq]
             .iter()
             .map(|t| {
                 metric_sum(
@@ -306,7 +286,10 @@ async fn saturation_soak(input: &[support::Keyed], seconds: u64) -> String {
             .by_ref()
             .take(SATURATION_BACKLOG.saturating_sub(waiting))
         {
-            if producer.send_result(keyed(topic, key, value)).is_ok() {
+            if producer
+                .send_result(keyed(&topics.input, key, value))
+                .is_ok()
+            {
                 produced += 1;
             }
         }
@@ -397,9 +380,6 @@ async fn pass_through(broker: &Broker, input: &str, output: &str, count: usize) 
         .set("group.id", "bench-pass-through")
         .set("auto.offset.reset", "earliest")
         .set("session.timeout.ms", "6000")
-        // As newsflow's: at librdkafka's default (500 ms) tansu holds each fetch that long,
-        // and the loop measured 10,000 records/s instead of over 120,000.
-        .set("fetch.wait.max.ms", FETCH_WAIT_MS)
         .create()
         .expect("consumer");
     consumer.subscribe(&[input]).expect("subscribe");
@@ -453,10 +433,11 @@ async fn main() {
     let count = setting("NEWSFLOW_BENCH_ARTICLES", 60_000) as usize;
     let rate = setting("NEWSFLOW_BENCH_RATE", 500);
     let seconds = setting("NEWSFLOW_BENCH_SECONDS", 20);
-    let broker = Broker::start();
+    let broker = Broker::for_benchmarks();
+    let broker_pid = broker.pid(1).expect("the broker runs");
     let (input, source) = bench_articles(count);
     let mut table = String::new();
-    let _ = writeln!(table, "# newsflow end to end through tansu\n");
+    let _ = writeln!(table, "# newsflow end to end through Apache Kafka\n");
     let _ = writeln!(
         table,
         "{} cores · {} {source} (~{:.1} KB each)\n",
@@ -471,33 +452,32 @@ async fn main() {
     let _ = writeln!(table, "|---|---:|---:|---:|---:|---:|");
 
     // The ceiling: the broker moving the same records without enrichment.
-    create_topics(&broker, &["ceiling.in", "ceiling.out"]);
+    for topic in ["ceiling.in", "ceiling.out"] {
+        broker.create_topic(topic, PARTITIONS as u32);
+    }
     produce_with(&broker.producer(), "ceiling.in", &input).await;
-    let broker_cpu_before = cpu_seconds(broker.pid());
+    let broker_cpu_before = cpu_seconds(broker_pid);
     let ceiling = pass_through(&broker, "ceiling.in", "ceiling.out", count).await;
-    let broker_cpu = cpu_us_per(cpu_seconds(broker.pid()) - broker_cpu_before, count);
+    let broker_cpu = cpu_us_per(cpu_seconds(broker_pid) - broker_cpu_before, count);
     let _ = writeln!(
         table,
         "| broker pass-through (no enrichment; broker CPU per record {broker_cpu:.0} µs) | {ceiling:.0} | | | | |"
     );
 
     // Saturation: everything waiting, newsflow as fast as it goes.
-    create_topics(
-        &broker,
-        &["sat.in", "sat.out", "sat.out.events", "sat.out.dlq"],
-    );
-    produce_with(&broker.producer(), "sat.in", &input).await;
-    let broker_cpu_before = cpu_seconds(broker.pid());
-    let mut pipeline = start_pipeline(&broker, "sat.in", "sat.out", "bench-saturation");
+    let topics = Topics::create(&broker, "saturation", PARTITIONS as u32);
+    produce_with(&broker.producer(), &topics.input, &input).await;
+    let broker_cpu_before = cpu_seconds(broker_pid);
+    let mut pipeline = start_pipeline(broker.address(), &topics, free_port());
     let seen = arrivals(
-        &broker.address(),
-        "sat.out",
+        broker.address(),
+        &topics.output,
         count,
         Duration::from_secs(600),
     );
     // Start-up included: where the two cores go.
     let newsflow_cpu = cpu_us_per(cpu_seconds(pipeline.id()), count);
-    let broker_cpu = cpu_us_per(cpu_seconds(broker.pid()) - broker_cpu_before, count);
+    let broker_cpu = cpu_us_per(cpu_seconds(broker_pid) - broker_cpu_before, count);
     let rss = peak_rss_mib(pipeline.id());
     let _ = pipeline.kill();
     let _ = pipeline.wait();
@@ -518,24 +498,22 @@ async fn main() {
     );
 
     // A fixed offered rate: latency from produce to readable enriched record.
-    create_topics(
-        &broker,
-        &["rate.in", "rate.out", "rate.out.events", "rate.out.dlq"],
-    );
+    let topics = Topics::create(&broker, "rate", PARTITIONS as u32);
     // The first records also pay for connections, metadata and producer ids on both
     // sides: they run the pace but are left out of the latencies, as a steady state is
     // what the figures describe.
     let warm_up = (rate * WARM_UP_SECONDS) as usize;
     let offered = (rate * (WARM_UP_SECONDS + seconds)) as usize;
     let (paced, _) = bench_articles(offered);
-    let mut pipeline = start_pipeline(&broker, "rate.in", "rate.out", "bench-rate");
+    let mut pipeline = start_pipeline(broker.address(), &topics, free_port());
     tokio::time::sleep(GROUP_FORMING).await;
     let producer = broker.producer();
-    let brokers = broker.address();
+    let brokers = broker.address().to_owned();
+    let output = topics.output.clone();
     let reading = tokio::task::spawn_blocking(move || {
         arrivals(
             &brokers,
-            "rate.out",
+            &output,
             offered,
             Duration::from_secs(WARM_UP_SECONDS + seconds + 120),
         )
@@ -548,7 +526,9 @@ async fn main() {
         let now = Instant::now();
         for (key, value) in chunk {
             let key = key.clone().expect("key");
-            let record = FutureRecord::to("rate.in").payload(&value[..]).key(&key);
+            let record = FutureRecord::to(&topics.input)
+                .payload(&value[..])
+                .key(&key);
             let _ = producer.send_result(record);
             if index * per_tick >= warm_up {
                 sent.insert(key, now);

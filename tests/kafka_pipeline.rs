@@ -51,15 +51,23 @@ fn start_pipeline(
         .expect("start newsflow")
 }
 
+/// Waits until newsflow is ready and owns partitions: readiness alone says it can reach
+/// the broker, not that the group has given it work yet.
 fn wait_ready(metrics_port: u16, timeout: Duration) {
     let started = Instant::now();
     while started.elapsed() < timeout {
-        if http_get(metrics_port, "/readyz").is_some_and(|(status, _)| status == 200) {
+        let ready = http_get(metrics_port, "/readyz").is_some_and(|(status, _)| status == 200);
+        let owns_partitions = || {
+            http_get(metrics_port, "/metrics").is_some_and(|(_, text)| {
+                metric(&text, "newsflow_assigned_partitions").is_some_and(|n| n > 0.0)
+            })
+        };
+        if ready && owns_partitions() {
             return;
         }
         std::thread::sleep(Duration::from_millis(100));
     }
-    panic!("newsflow did not become ready within {timeout:?}");
+    panic!("newsflow did not become ready with partitions within {timeout:?}");
 }
 
 /// Malformed records, one per dead-letter reason the decoder knows, with the reason expected.

@@ -244,7 +244,6 @@ impl ConsumerContext for PipelineContext {
             self.release(consumer, partitions);
             let remaining = consumer.assignment().map_or(0, |a| a.count());
             let now = remaining.saturating_sub(partitions.count());
-            self.health.set_assigned_partitions(now);
             Rebalanced {
                 kind: "revoked",
                 partitions: &describe(partitions),
@@ -259,7 +258,6 @@ impl ConsumerContext for PipelineContext {
             let now = consumer
                 .assignment()
                 .map_or(partitions.count(), |a| a.count());
-            self.health.set_assigned_partitions(now);
             set_broker_reachable(&self.health, true);
             Rebalanced {
                 kind: "assigned",

@@ -22,6 +22,11 @@ const ARTICLES: usize = 3000;
 /// output is the restarts' doing and not a backlog.
 const FEED_TIME: Duration = Duration::from_secs(30);
 const TIMEOUT: Duration = Duration::from_secs(180);
+/// Exactly-once batches collect records for this long, ten times the default, so that the
+/// rebalances of a restart fall inside a batch being collected (which once committed the
+/// records of a partition revoked and assigned again meanwhile twice); it also makes the
+/// pauses in output of exactly-once runs about this long, restarts or not.
+const TRANSACTION_INTERVAL_MS: &str = "1000";
 
 #[derive(Clone, Copy)]
 enum Assignment {
@@ -50,6 +55,9 @@ impl Setup {
         let mut command = pipeline_command(Broker::shared().address(), &self.topics, metrics_port);
         self.guarantee
             .apply(&mut command, &format!("{}-{replica}", self.topics.input));
+        if self.guarantee == Guarantee::ExactlyOnce {
+            command.args(["--transaction-interval-ms", TRANSACTION_INTERVAL_MS]);
+        }
         if let Assignment::CooperativeSticky = self.assignment {
             command.args([
                 "-X",

@@ -91,21 +91,28 @@ pub fn free_port() -> u16 {
         .port()
 }
 
-/// Produces `records` to `topic` from a background task, in 100 slices spread over
-/// `duration`: input that still flows while a test does its worst.
+/// Produces `records` to `topic` from a background task, a slice every 50 ms over
+/// `duration`: input that still flows while a test does its worst, evenly enough that a
+/// pause in output longer than that is the test's doing. Slices keep to their schedule
+/// however long the broker takes to acknowledge one.
 pub fn feed(
     broker: &Broker,
     topic: &str,
     records: Vec<Keyed>,
     duration: Duration,
 ) -> tokio::task::JoinHandle<()> {
-    const SLICES: usize = 100;
+    const EVERY: Duration = Duration::from_millis(50);
+    let slices = (duration.as_millis() / EVERY.as_millis()).max(1) as usize;
     let producer = broker.producer();
     let topic = topic.to_owned();
     tokio::spawn(async move {
-        for slice in records.chunks(records.len().div_ceil(SLICES).max(1)) {
+        let started = tokio::time::Instant::now();
+        for (index, slice) in records
+            .chunks(records.len().div_ceil(slices).max(1))
+            .enumerate()
+        {
+            tokio::time::sleep_until(started + EVERY * index as u32).await;
             produce_with(&producer, &topic, slice).await;
-            tokio::time::sleep(duration / SLICES as u32).await;
         }
     })
 }

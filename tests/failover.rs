@@ -81,10 +81,10 @@ async fn leader_failover(name: &str, guarantee: Guarantee) {
     cluster.wait_all_in_sync();
 
     eprintln!(
-        "{name}: longest pause in output from the kill to the restart {:?}, before the kill {:?}, after the restart {:?}",
-        outputs.longest_pause(killed_at, restarted_at),
-        outputs.longest_pause(killed_at - 5000, killed_at),
-        outputs.longest_pause(restarted_at, fed_to),
+        "{name}: longest pauses from the kill to the restart {}; in the 5 s before the kill {}; after the restart {}",
+        outputs.pauses(killed_at, restarted_at),
+        outputs.pauses(killed_at - 5000, killed_at),
+        outputs.pauses(restarted_at, fed_to),
     );
     outputs.assert_delivered(&input, guarantee, name);
     assert_eq!(exit, Some(0), "{name}: newsflow did not drain and exit 0");

@@ -117,11 +117,11 @@ async fn rolling_restart(name: &str, guarantee: Guarantee, assignment: Assignmen
     }
 
     eprintln!(
-        "{name}: restarts took {:.1} s; longest pause in output during them {:?}, before them {:?}, after them {:?}",
+        "{name}: restarts took {:.1} s; longest pauses during them {}; before them {}; after them {}",
         (restarts_to - restarts_from) as f64 / 1000.0,
-        outputs.longest_pause(restarts_from, restarts_to),
-        outputs.longest_pause(fed_from + 1000, restarts_from),
-        outputs.longest_pause(restarts_to, fed_to),
+        outputs.pauses(restarts_from, restarts_to),
+        outputs.pauses(fed_from + 1000, restarts_from),
+        outputs.pauses(restarts_to, fed_to),
     );
     outputs.assert_delivered(&input, guarantee, name);
 }

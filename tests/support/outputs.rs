@@ -34,8 +34,9 @@ pub struct Outputs {
     pub dead_letters: HashMap<String, usize>,
     /// Records read on all three topics, copies included.
     pub records: usize,
-    /// Kafka timestamps (when newsflow produced them) of the enriched records, in ms.
-    produced_ms: Vec<i64>,
+    /// Partitions and Kafka timestamps (when newsflow produced them, in ms) of the enriched
+    /// records.
+    produced_ms: Vec<(i32, i64)>,
 }
 
 /// The part of an enriched article the checks need.
@@ -186,7 +187,9 @@ impl Outputs {
             self.article_events
                 .entry(article.id)
                 .or_insert_with(|| article.events.iter().map(event_json).collect());
-            self.produced_ms.extend(message.timestamp().to_millis());
+            if let Some(ms) = message.timestamp().to_millis() {
+                self.produced_ms.push((message.partition(), ms));
+            }
         } else if message.topic() == self.topics[1] {
             let record: EventRecord = serde_json::from_slice(value).expect("event record");
             let event = (record.article_id, event_json(&record.event));
@@ -239,25 +242,48 @@ impl Outputs {
         result
     }
 
-    /// The longest time without an enriched record produced, between `from` and `to` (ms
-    /// since the epoch): how long output paused around a fault in that span.
+    /// The longest time without an enriched record produced, between `from_ms` and `to_ms`
+    /// (ms since the epoch): how long all output paused around a fault in that span.
     pub fn longest_pause(&self, from_ms: i64, to_ms: i64) -> Duration {
-        let mut times: Vec<i64> = self
-            .produced_ms
-            .iter()
-            .copied()
-            .filter(|t| (from_ms..=to_ms).contains(t))
-            .collect();
-        times.sort_unstable();
-        let bounds = std::iter::once(from_ms)
-            .chain(times)
-            .chain(std::iter::once(to_ms));
-        let gaps = bounds
-            .clone()
-            .zip(bounds.skip(1))
-            .map(|(before, after)| after - before);
-        Duration::from_millis(gaps.max().unwrap_or(0).max(0) as u64)
+        longest_gap(self.produced_ms.iter().map(|&(_, ms)| ms), from_ms, to_ms)
     }
+
+    /// [`Outputs::longest_pause`] of the partition of the enriched topic that paused
+    /// longest: a partition moving between replicas pauses while the others may go on.
+    /// (Keyed records land on the same partition of the enriched topic as of the input,
+    /// which has as many.)
+    pub fn longest_partition_pause(&self, from_ms: i64, to_ms: i64) -> Duration {
+        (0..self.partitions)
+            .map(|partition| {
+                let times = self.produced_ms.iter().filter(|&&(p, _)| p == partition);
+                longest_gap(times.map(|&(_, ms)| ms), from_ms, to_ms)
+            })
+            .max()
+            .unwrap_or_default()
+    }
+
+    /// Both pauses between `from_ms` and `to_ms`, to print.
+    pub fn pauses(&self, from_ms: i64, to_ms: i64) -> String {
+        format!(
+            "{:?} in all output, {:?} in one partition",
+            self.longest_pause(from_ms, to_ms),
+            self.longest_partition_pause(from_ms, to_ms)
+        )
+    }
+}
+
+/// The longest span between `from_ms` and `to_ms` with none of `times_ms` in it.
+fn longest_gap(times_ms: impl Iterator<Item = i64>, from_ms: i64, to_ms: i64) -> Duration {
+    let mut times: Vec<i64> = times_ms.filter(|t| (from_ms..=to_ms).contains(t)).collect();
+    times.sort_unstable();
+    let bounds = std::iter::once(from_ms)
+        .chain(times)
+        .chain(std::iter::once(to_ms));
+    let gaps = bounds
+        .clone()
+        .zip(bounds.skip(1))
+        .map(|(before, after)| after - before);
+    Duration::from_millis(gaps.max().unwrap_or(0).max(0) as u64)
 }
 
 /// An event as JSON, the same whether it came inside its article or on its own.

@@ -5,9 +5,11 @@
 //! - saturation: N articles (`NEWSFLOW_BENCH_ARTICLES`, 60,000) waiting in the input
 //!   topic, `newsflow run` (release build) enriches them; articles/s from the first output
 //!   to the last, and the ratio to the ceiling;
-//! - a fixed offered rate: articles produced at `NEWSFLOW_BENCH_RATE`/s (500 by default) for
-//!   `NEWSFLOW_BENCH_SECONDS` (20) after a 2-second warm-up, p50/p99/max latency from
-//!   produce to the enriched record being readable;
+//! - the Kafka tax: newsflow's CPU per article in that run over its CPU per article in
+//!   `newsflow process` on the same articles (and the broker's CPU on its own);
+//! - fixed offered rates: articles produced at each of `NEWSFLOW_BENCH_RATES`/s (500 and
+//!   2,000 by default) for `NEWSFLOW_BENCH_SECONDS` (20) after a 2-second warm-up,
+//!   p50/p99/max latency from produce to the enriched record being readable;
 //! - newsflow's peak resident memory in each run;
 //! - with `NEWSFLOW_BENCH_SOAK_SECONDS` set (`make soak`: 600), two long runs with
 //!   newsflow's resident memory sampled every 10 s, and its growth after the first minute
@@ -16,11 +18,15 @@
 //!   Kafka's disk), then one through Kafka at `NEWSFLOW_BENCH_SOAK_RATE` articles/s (1,500
 //!   by default; 0 leaves it out).
 //!
-//! Everything runs on loopback; the table is printed and written to
+//! `NEWSFLOW_BENCH_PROPERTIES` adds librdkafka properties to every `newsflow run`
+//! (`"producer.linger.ms=5 producer.compression.type=none"`). Everything runs on loopback; the table is printed and written to
 //! bench-results/end-to-end.md.
 
 #[path = "../tests/support/mod.rs"]
 mod support;
+
+#[path = "end_to_end/soak.rs"]
+mod soak;
 
 use std::collections::HashMap;
 use std::fmt::Write as _;
@@ -31,8 +37,7 @@ use futures::StreamExt;
 use rdkafka::config::ClientConfig;
 use rdkafka::consumer::{Consumer, StreamConsumer};
 use rdkafka::message::Message;
-use rdkafka::mocking::MockCluster;
-use rdkafka::producer::{FutureProducer, FutureRecord, Producer};
+use rdkafka::producer::{FutureProducer, FutureRecord};
 use support::{articles, free_port, newsflow, produce_with, reader, setting, Broker, Topics};
 
 const PARTITIONS: i32 = 4;
@@ -56,11 +61,22 @@ fn start_pipeline(brokers: &str, topics: &Topics, metrics_port: u16) -> Child {
         .args(topics.flags())
         .args(["--metrics-addr", &format!("127.0.0.1:{metrics_port}")])
         .args(["-X", "consumer.session.timeout.ms=6000"])
+        .args(extra_properties())
         .env("NEWSFLOW_LOG", "warn")
         .stdout(Stdio::null())
         .stderr(Stdio::inherit())
         .spawn()
         .expect("start newsflow")
+}
+
+/// `-X` flags for every `newsflow run` of the bench, from `NEWSFLOW_BENCH_PROPERTIES`
+/// (space-separated `name=value` librdkafka properties), to compare settings.
+fn extra_properties() -> Vec<String> {
+    std::env::var("NEWSFLOW_BENCH_PROPERTIES")
+        .unwrap_or_default()
+        .split_whitespace()
+        .flat_map(|property| ["-X".to_owned(), property.to_owned()])
+        .collect()
 }
 
 /// Peak resident memory of a process, in MiB.
@@ -139,180 +155,6 @@ fn records_in(brokers: &str, topic: &str, expected: usize) -> usize {
         }
     }
     last
-}
-
-/// newsflow's resident memory, consumer lag and records in flight, sampled through a soak.
-#[derive(Default)]
-struct Samples {
-    rss: Vec<f64>,
-    /// Input not yet read, summed over partitions: a replica that falls behind buffers more.
-    lags: Vec<f64>,
-    /// Records consumed whose outputs the broker has not acknowledged yet: a broker that
-    /// slows down holds more of them in newsflow's memory (up to --max-in-flight).
-    in_flight: Vec<f64>,
-}
-
-impl Samples {
-    /// Soak loops run on [`TICK`]; they sample on every this many ticks (10 s).
-    const EVERY_TICKS: u64 = 10_000 / TICK.as_millis() as u64;
-
-    fn take(&mut self, pid: u32, metrics_port: u16) {
-        self.rss.push(rss_mib(pid));
-        self.lags
-            .push(metric_sum(metrics_port, "newsflow_consumer_lag_messages"));
-        self.in_flight
-            .push(metric_sum(metrics_port, "newsflow_in_flight_records"));
-    }
-
-    /// The table's memory cell: the highest sample after the first minute (which fills
-    /// caches, pools and librdkafka's queues), its growth over the sample at one minute,
-    /// and the samples by minute; then the lag and in-flight samples by minute.
-    fn report(&self, last_rss: f64) -> (String, String) {
-        let by_minute = |samples: &[f64]| -> String {
-            samples
-                .iter()
-                .step_by(6)
-                .map(|sample| format!("{sample:.0}"))
-                .collect::<Vec<_>>()
-                .join(" ")
-        };
-        let settled = self.rss[6.min(self.rss.len() - 1)];
-        let highest = self.rss.iter().skip(6).copied().fold(settled, f64::max);
-        let memory = format!(
-            "{highest:.0} (at 1 min {settled:.0}, at the end {last_rss:.0}: {:+.1}%; by minute: {})",
-            100.0 * (highest - settled) / settled,
-            by_minute(&self.rss)
-        );
-        let queues = format!(
-            "by minute, consumer lag: {}, records in flight: {}",
-            by_minute(&self.lags),
-            by_minute(&self.in_flight)
-        );
-        (memory, queues)
-    }
-}
-
-/// The paced soak: `rate` articles/s for `seconds` through Kafka, cycling through `input`.
-/// Returns the table row.
-async fn soak(broker: &Broker, input: &[support::Keyed], rate: u64, seconds: u64) -> String {
-    let topics = Topics::create(broker, "soak", PARTITIONS as u32);
-    let metrics_port = free_port();
-    let mut pipeline = start_pipeline(broker.address(), &topics, metrics_port);
-    tokio::time::sleep(GROUP_FORMING).await;
-    let producer = broker.producer();
-    let per_tick = per_tick(rate);
-    let ticks = seconds * 1000 / TICK.as_millis() as u64;
-    let mut ticker = tokio::time::interval(TICK);
-    let mut records = input.iter().cycle();
-    let mut samples = Samples::default();
-    let mut produced = 0usize;
-    for n in 0..ticks {
-        ticker.tick().await;
-        for (key, value) in records.by_ref().take(per_tick) {
-            if producer
-                .send_result(keyed(&topics.input, key, value))
-                .is_ok()
-            {
-                produced += 1;
-            }
-        }
-        if n % Samples::EVERY_TICKS == 0 {
-            samples.take(pipeline.id(), metrics_port);
-        }
-    }
-    // Every article out before the verdict.
-    let _ = producer.flush(Duration::from_secs(30));
-    let stored = records_in(broker.address(), &topics.input, produced);
-    let out = records_in(broker.address(), &topics.output, stored);
-    let last_rss = rss_mib(pipeline.id());
-    let _ = pipeline.kill();
-    let _ = pipeline.wait();
-    let (memory, queues) = samples.report(last_rss);
-    format!(
-        "| newsflow soak at {rate}/s for {seconds} s ({out} of {stored} stored out; {produced} sent; {queues}) | {rate} | | | | {memory} |"
-    )
-}
-
-/// Input the saturation soak keeps waiting for newsflow: more than its prefetch (16 MiB,
-/// about 7,000 articles), so it never runs dry, and little enough that the mock broker's
-/// retention (the newest 5 MB of each partition, compressed) keeps every record not yet
-/// read.
-const SATURATION_BACKLOG: usize = 8_000;
-
-/// The saturation soak: newsflow as fast as it goes for `seconds`, its input topped up to
-/// [`SATURATION_BACKLOG`] records waiting. It runs on librdkafka's mock cluster, whose
-/// partitions keep only their newest records: ten minutes at full speed would write over
-/// 10 GB to Kafka's disk. Returns the table row.
-async fn saturation_soak(input: &[support::Keyed], seconds: u64) -> String {
-    let cluster = MockCluster::new(1).expect("mock cluster");
-    let topics = Topics::new("flood");
-    for name in topics.all() {
-        cluster
-            .create_topic(name, PARTITIONS, 1)
-            .expect("mock topic");
-    }
-    let brokers = cluster.bootstrap_servers();
-    let metrics_port = free_port();
-    let mut pipeline = start_pipeline(&brokers, &topics, metrics_port);
-    let producer: FutureProducer = ClientConfig::new()
-        .set("bootstrap.servers", &brokers)
-        .set("linger.ms", "5")
-        .set("compression.type", "lz4")
-        .create()
-        .expect("producer");
-    let consumed = || metric_sum(metrics_port, "newsflow_articles_consumed_total");
-    let out = || {
-        [&topics.output, &topics.dlq]
-            .iter()
-            .map(|t| {
-                metric_sum(
-                    metrics_port,
-                    &format!("newsflow_records_produced_total{{topic=\"{t}\"}}"),
-                )
-            })
-            .sum::<f64>()
-    };
-    let ticks = seconds * 1000 / TICK.as_millis() as u64;
-    let mut ticker = tokio::time::interval(TICK);
-    let mut records = input.iter().cycle();
-    let mut samples = Samples::default();
-    let mut produced = 0usize;
-    let started = Instant::now();
-    for n in 0..ticks {
-        ticker.tick().await;
-        // Before newsflow serves its metrics, NaN: nothing read yet.
-        let waiting = produced.saturating_sub(consumed() as usize);
-        for (key, value) in records
-            .by_ref()
-            .take(SATURATION_BACKLOG.saturating_sub(waiting))
-        {
-            if producer
-                .send_result(keyed(&topics.input, key, value))
-                .is_ok()
-            {
-                produced += 1;
-            }
-        }
-        if n % Samples::EVERY_TICKS == 0 {
-            samples.take(pipeline.id(), metrics_port);
-        }
-    }
-    let elapsed = started.elapsed().as_secs_f64();
-    let _ = producer.flush(Duration::from_secs(30));
-    // Counted on newsflow's metrics: the mock broker has dropped all but the newest outputs.
-    let waiting_since = Instant::now();
-    while (out() as usize) < produced && waiting_since.elapsed() < Duration::from_secs(60) {
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
-    let done = out() as usize;
-    let last_rss = rss_mib(pipeline.id());
-    let _ = pipeline.kill();
-    let _ = pipeline.wait();
-    let (memory, queues) = samples.report(last_rss);
-    format!(
-        "| newsflow soak at saturation for {seconds} s, librdkafka mock broker ({done} of {produced} sent out; {queues}) | {:.0} | | | | {memory} |",
-        done as f64 / elapsed
-    )
 }
 
 /// A record for `topic` with its key, if it has one.
@@ -413,6 +255,128 @@ async fn pass_through(broker: &Broker, input: &str, output: &str, count: usize) 
     count as f64 / first.expect("started").elapsed().as_secs_f64()
 }
 
+/// `rate` articles/s offered for `seconds` after a warm-up: latency from produce to the
+/// enriched record being readable. Returns the table row.
+async fn paced(broker: &Broker, rate: u64, seconds: u64) -> String {
+    let topics = Topics::create(broker, &format!("rate{rate}"), PARTITIONS as u32);
+    // The first records also pay for connections, metadata and producer ids on both
+    // sides: they run the pace but are left out of the latencies, as a steady state is
+    // what the figures describe.
+    let warm_up = (rate * WARM_UP_SECONDS) as usize;
+    let offered = (rate * (WARM_UP_SECONDS + seconds)) as usize;
+    let (paced, _) = bench_articles(offered);
+    let mut pipeline = start_pipeline(broker.address(), &topics, free_port());
+    tokio::time::sleep(GROUP_FORMING).await;
+    let producer = broker.producer();
+    let brokers = broker.address().to_owned();
+    let output = topics.output.clone();
+    let reading = tokio::task::spawn_blocking(move || {
+        arrivals(
+            &brokers,
+            &output,
+            offered,
+            Duration::from_secs(WARM_UP_SECONDS + seconds + 120),
+        )
+    });
+    let mut sent = HashMap::with_capacity(offered);
+    let per_tick = per_tick(rate);
+    let mut ticker = tokio::time::interval(TICK);
+    for (index, chunk) in paced.chunks(per_tick).enumerate() {
+        ticker.tick().await;
+        let now = Instant::now();
+        for (key, value) in chunk {
+            let key = key.clone().expect("key");
+            let record = FutureRecord::to(&topics.input)
+                .payload(&value[..])
+                .key(&key);
+            let _ = producer.send_result(record);
+            if index * per_tick >= warm_up {
+                sent.insert(key, now);
+            }
+        }
+    }
+    let arrived = reading.await.expect("reader");
+    let rss = peak_rss_mib(pipeline.id());
+    let _ = pipeline.kill();
+    let _ = pipeline.wait();
+    let mut latencies: Vec<f64> = arrived
+        .iter()
+        .filter_map(|(key, arrival)| {
+            Some(
+                arrival
+                    .read_at
+                    .duration_since(*sent.get(key)?)
+                    .as_secs_f64()
+                    * 1000.0,
+            )
+        })
+        .collect();
+    latencies.sort_by(f64::total_cmp);
+    format!(
+        "| newsflow at {rate}/s offered for {seconds} s after {WARM_UP_SECONDS} s of warm-up ({} of {offered} out) | {rate} | {:.1} | {:.1} | {:.1} | {rss:.0} |",
+        arrived.len(),
+        percentile(&latencies, 0.5),
+        percentile(&latencies, 0.99),
+        latencies.last().copied().unwrap_or(f64::NAN)
+    )
+}
+
+/// The offered rates of the paced runs: `NEWSFLOW_BENCH_RATES`, comma-separated (500 and
+/// 2,000 articles/s by default; empty for none).
+fn rates() -> Vec<u64> {
+    std::env::var("NEWSFLOW_BENCH_RATES")
+        .unwrap_or_else(|_| "500,2000".into())
+        .split(',')
+        .filter(|rate| !rate.trim().is_empty())
+        .map(|rate| rate.trim().parse().expect("NEWSFLOW_BENCH_RATES: numbers"))
+        .collect()
+}
+
+/// CPU per article of `newsflow process` over `input` (start-up included, as in `run`'s
+/// figure), in µs: the stages' own cost, without Kafka.
+fn process_cpu_us(input: &[support::Keyed]) -> f64 {
+    let dir = std::env::temp_dir().join(format!("newsflow-bench-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    let path = dir.join("articles.jsonl");
+    let mut lines = Vec::new();
+    for (_, value) in input {
+        lines.extend_from_slice(value);
+        lines.push(b'\n');
+    }
+    std::fs::write(&path, lines).expect("write articles");
+    let child = newsflow()
+        .args([
+            "process",
+            "--output",
+            "/dev/null",
+            "--dlq",
+            "/dev/null",
+            "--input",
+        ])
+        .arg(&path)
+        .env("NEWSFLOW_LOG", "warn")
+        .spawn()
+        .expect("start newsflow process");
+    let seconds = cpu_seconds_at_exit(child);
+    let _ = std::fs::remove_dir_all(&dir);
+    cpu_us_per(seconds, input.len())
+}
+
+/// Waits for `child` and returns the CPU time it used (user and system), in seconds.
+fn cpu_seconds_at_exit(child: Child) -> f64 {
+    let mut status = 0;
+    // SAFETY: an all-zero rusage is a valid value for wait4 to fill in.
+    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+    // SAFETY: the pid is our own unreaped child, and both pointers are to live locals.
+    let reaped = unsafe { libc::wait4(child.id() as i32, &mut status, 0, &mut usage) };
+    assert!(
+        reaped > 0 && status == 0,
+        "newsflow process failed ({status})"
+    );
+    let seconds = |t: libc::timeval| t.tv_sec as f64 + t.tv_usec as f64 / 1e6;
+    seconds(usage.ru_utime) + seconds(usage.ru_stime)
+}
+
 fn percentile(sorted: &[f64], p: f64) -> f64 {
     if sorted.is_empty() {
         return f64::NAN;
@@ -431,7 +395,7 @@ async fn main() {
     // 60,000 articles keep each saturated run several seconds long: over 20,000 (two
     // seconds) the start weighed, and back-to-back runs ranged from 7,000 to 9,600/s.
     let count = setting("NEWSFLOW_BENCH_ARTICLES", 60_000) as usize;
-    let rate = setting("NEWSFLOW_BENCH_RATE", 500);
+    let rates = rates();
     let seconds = setting("NEWSFLOW_BENCH_SECONDS", 20);
     let broker = Broker::for_benchmarks();
     let broker_pid = broker.pid(1).expect("the broker runs");
@@ -496,78 +460,27 @@ async fn main() {
         seen.len(),
         100.0 * saturated / ceiling
     );
-
-    // A fixed offered rate: latency from produce to readable enriched record.
-    let topics = Topics::create(&broker, "rate", PARTITIONS as u32);
-    // The first records also pay for connections, metadata and producer ids on both
-    // sides: they run the pace but are left out of the latencies, as a steady state is
-    // what the figures describe.
-    let warm_up = (rate * WARM_UP_SECONDS) as usize;
-    let offered = (rate * (WARM_UP_SECONDS + seconds)) as usize;
-    let (paced, _) = bench_articles(offered);
-    let mut pipeline = start_pipeline(broker.address(), &topics, free_port());
-    tokio::time::sleep(GROUP_FORMING).await;
-    let producer = broker.producer();
-    let brokers = broker.address().to_owned();
-    let output = topics.output.clone();
-    let reading = tokio::task::spawn_blocking(move || {
-        arrivals(
-            &brokers,
-            &output,
-            offered,
-            Duration::from_secs(WARM_UP_SECONDS + seconds + 120),
-        )
-    });
-    let mut sent = HashMap::with_capacity(offered);
-    let per_tick = per_tick(rate);
-    let mut ticker = tokio::time::interval(TICK);
-    for (index, chunk) in paced.chunks(per_tick).enumerate() {
-        ticker.tick().await;
-        let now = Instant::now();
-        for (key, value) in chunk {
-            let key = key.clone().expect("key");
-            let record = FutureRecord::to(&topics.input)
-                .payload(&value[..])
-                .key(&key);
-            let _ = producer.send_result(record);
-            if index * per_tick >= warm_up {
-                sent.insert(key, now);
-            }
-        }
-    }
-    let arrived = reading.await.expect("reader");
-    let rss = peak_rss_mib(pipeline.id());
-    let _ = pipeline.kill();
-    let _ = pipeline.wait();
-    let mut latencies: Vec<f64> = arrived
-        .iter()
-        .filter_map(|(key, arrival)| {
-            Some(
-                arrival
-                    .read_at
-                    .duration_since(*sent.get(key)?)
-                    .as_secs_f64()
-                    * 1000.0,
-            )
-        })
-        .collect();
-    latencies.sort_by(f64::total_cmp);
+    // The Kafka tax: what consuming, producing and committing add to the stages' own work.
+    let offline_cpu = process_cpu_us(&input);
     let _ = writeln!(
         table,
-        "| newsflow at {rate}/s offered for {seconds} s after {WARM_UP_SECONDS} s of warm-up ({} of {offered} out) | {rate} | {:.1} | {:.1} | {:.1} | {rss:.0} |",
-        arrived.len(),
-        percentile(&latencies, 0.5),
-        percentile(&latencies, 0.99),
-        latencies.last().copied().unwrap_or(f64::NAN)
+        "| `newsflow process` on the same {count} articles (CPU per article {offline_cpu:.0} µs): Kafka tax {:.2} (`run` over `process`) | | | | | |",
+        newsflow_cpu / offline_cpu
     );
+
+    // Fixed offered rates: latency from produce to readable enriched record.
+    for rate in rates {
+        let row = paced(&broker, rate, seconds).await;
+        let _ = writeln!(table, "{row}");
+    }
 
     let soak_seconds = setting("NEWSFLOW_BENCH_SOAK_SECONDS", 0);
     if soak_seconds > 0 {
-        let row = saturation_soak(&input, soak_seconds).await;
+        let row = soak::saturation_soak(&input, soak_seconds).await;
         let _ = writeln!(table, "{row}");
         let soak_rate = setting("NEWSFLOW_BENCH_SOAK_RATE", 1500);
         if soak_rate > 0 {
-            let row = soak(&broker, &input, soak_rate, soak_seconds).await;
+            let row = soak::soak(&broker, &input, soak_rate, soak_seconds).await;
             let _ = writeln!(table, "{row}");
         }
     }

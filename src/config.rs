@@ -389,6 +389,11 @@ fn brokers_problem(brokers: &str) -> Option<&'static str> {
         if host.is_empty() {
             return Some("a host is empty");
         }
+        // librdkafka would only fail to resolve such a host, again and again, while running.
+        let host_char = |c: char| c.is_ascii_alphanumeric() || "-._:%".contains(c);
+        if !host.chars().all(host_char) {
+            return Some("a host has a character no host name or address has");
+        }
         if port.is_some_and(|port| !port.parse::<u16>().is_ok_and(|port| port > 0)) {
             return Some("a port is not a number from 1 to 65535");
         }
@@ -573,6 +578,8 @@ mod tests {
             (":9092", "a host"),
             ("http://kafka-1:9092", "a protocol"),
             ("[::1:9092", "`]`"),
+            ("not a host", "a host has a character"),
+            ("kafka/1:9092", "a host has a character"),
         ] {
             assert!(
                 brokers_problem(bad).is_some_and(|said| said.contains(problem)),

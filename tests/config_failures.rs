@@ -223,6 +223,20 @@ fn failures() -> Vec<(Given, &'static str)> {
             "brokers: a port is not a number from 1 to 65535",
         ),
         (
+            given(&["run", "--brokers", "not a host:port"]),
+            "brokers: a host has a character",
+        ),
+        (
+            given(&["run", "--brokers", "not a host"]),
+            "brokers: a host has a character",
+        ),
+        (given(&["run", "--brokers", ":x"]), "brokers: a host is empty"),
+        (
+            given(&["run", "--brokers", "a:99999"]),
+            "brokers: a port is not a number from 1 to 65535",
+        ),
+        (given(&["run", "--brokers", ""]), "brokers: must be set"),
+        (
             given(&["run", "--output-topic", "news enriched"]),
             "output_topic is not a valid topic name",
         ),

@@ -105,6 +105,17 @@ pub struct RunArgs {
     /// Milliseconds a partition revoke may wait for its records in flight [default: 5000].
     #[arg(long, env = "NEWSFLOW_REVOKE_DRAIN_TIMEOUT_MS")]
     pub revoke_drain_timeout_ms: Option<u64>,
+    /// Create the output, events and dead-letter topics that do not exist, instead of
+    /// failing at start-up [default: false].
+    #[arg(long, env = "NEWSFLOW_CREATE_TOPICS", num_args = 0..=1, default_missing_value = "true")]
+    pub create_topics: Option<bool>,
+    /// Partitions of a topic --create-topics creates; 0 for the broker's default [default: 0].
+    #[arg(long, env = "NEWSFLOW_TOPIC_PARTITIONS")]
+    pub topic_partitions: Option<u32>,
+    /// Replication factor of a topic --create-topics creates; 0 for the broker's default
+    /// [default: 0].
+    #[arg(long, env = "NEWSFLOW_TOPIC_REPLICATION_FACTOR")]
+    pub topic_replication_factor: Option<u16>,
     /// A librdkafka property, passed through unchanged (repeatable); NEWSFLOW_KAFKA_<NAME>
     /// variables do the same (`NEWSFLOW_KAFKA_SECURITY_PROTOCOL=SASL_SSL`). A `consumer.` or
     /// `producer.` prefix gives it to that client alone (`consumer.fetch.wait.max.ms=10`).
@@ -142,7 +153,10 @@ impl RunArgs {
             shutdown_timeout_ms,
             transaction_max_records,
             transaction_interval_ms,
-            revoke_drain_timeout_ms
+            revoke_drain_timeout_ms,
+            create_topics,
+            topic_partitions,
+            topic_replication_factor
         );
         if self.transactional_id.is_some() {
             config.transactional_id = self.transactional_id;

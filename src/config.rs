@@ -84,6 +84,15 @@ pub struct RunConfig {
     /// How long a partition revoke may wait for its records in flight; keep it below the
     /// consumer's `session.timeout.ms`.
     pub revoke_drain_timeout_ms: u64,
+    /// Whether start-up creates the output, events and dead-letter topics that do not exist
+    /// (otherwise it fails, naming them): a cluster without topic auto-creation would hold
+    /// their records back silently.
+    pub create_topics: bool,
+    /// Partitions of a topic start-up creates; 0 for the broker's `num.partitions`.
+    pub topic_partitions: u32,
+    /// Replication factor of a topic start-up creates; 0 for the broker's
+    /// `default.replication.factor`.
+    pub topic_replication_factor: u16,
     /// librdkafka properties for both consumer and producer, passed through unchanged
     /// (e.g. `"security.protocol" = "SASL_SSL"`); a `consumer.` or `producer.` prefix
     /// gives a property to that client alone (`"consumer.fetch.wait.max.ms" = "10"`).
@@ -111,6 +120,9 @@ impl Default for RunConfig {
             commit_interval_ms: 1000,
             shutdown_timeout_ms: 10_000,
             revoke_drain_timeout_ms: 5_000,
+            create_topics: false,
+            topic_partitions: 0,
+            topic_replication_factor: 0,
             kafka: BTreeMap::new(),
         }
     }
@@ -282,7 +294,7 @@ impl RunConfig {
     /// Each numeric setting with its allowed range. Intervals are above zero (a timer
     /// cannot tick every 0 ms); the upper limits keep a typo from asking for absurd numbers
     /// of threads, records or bytes.
-    fn ranges(&self) -> [(&'static str, u64, RangeInclusive<u64>); 9] {
+    fn ranges(&self) -> [(&'static str, u64, RangeInclusive<u64>); 11] {
         let count = |n: usize| n as u64;
         [
             ("max_in_flight", count(self.max_in_flight), 1..=1_000_000),
@@ -322,6 +334,16 @@ impl RunConfig {
                 self.revoke_drain_timeout_ms,
                 0..=MAX_DURATION_MS,
             ),
+            (
+                "topic_partitions",
+                u64::from(self.topic_partitions),
+                0..=100_000,
+            ),
+            (
+                "topic_replication_factor",
+                u64::from(self.topic_replication_factor),
+                0..=100,
+            ),
         ]
     }
 
@@ -333,6 +355,15 @@ impl RunConfig {
                 .unwrap_or_else(|_| "local".into());
             format!("newsflow-{}-{host}", self.group_id)
         })
+    }
+
+    /// The topics `newsflow run` produces to: output, events (when set) and dead letters.
+    pub fn output_topics(&self) -> Vec<&str> {
+        [&self.output_topic, &self.events_topic, &self.dlq_topic]
+            .into_iter()
+            .filter(|topic| !topic.is_empty())
+            .map(String::as_str)
+            .collect()
     }
 
     /// The librdkafka properties as they were given, names and values.

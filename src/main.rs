@@ -9,6 +9,7 @@ use clap::Parser;
 use newsflow::batch::FileError;
 use newsflow::cli::{Cli, Command};
 use newsflow::config::ConfigError;
+use newsflow::kafka::RunError;
 
 /// Bad command line or configuration.
 const CONFIGURATION_ERROR: u8 = 2;
@@ -49,6 +50,10 @@ fn main() -> ExitCode {
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
+        Err(error) if error.downcast_ref().is_some_and(RunError::is_configuration) => {
+            tracing::error!(error = format!("{error:#}"), "Invalid configuration.");
+            ExitCode::from(CONFIGURATION_ERROR)
+        }
         Err(error) => {
             tracing::error!(error = format!("{error:#}"), "newsflow failed.");
             ExitCode::FAILURE

@@ -1,15 +1,135 @@
-//! librdkafka's own check of the properties, before anything runs: the clients are created
-//! without bootstrap servers, so nothing connects anywhere, and dropped. What librdkafka
-//! refuses is reported without any property's value.
+//! Start-up checks. librdkafka's own check of the properties, before anything runs: the
+//! clients are created without bootstrap servers, so nothing connects anywhere, and dropped.
+//! What librdkafka refuses is reported without any property's value. Then, on the cluster,
+//! that every output topic exists ([`ensure_output_topics`]).
 
+use std::sync::Arc;
+use std::time::Duration;
+
+use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
+use rdkafka::client::DefaultClientContext;
 use rdkafka::config::{ClientConfig, RDKafkaLogLevel};
 use rdkafka::consumer::BaseConsumer;
-use rdkafka::error::KafkaError;
+use rdkafka::error::{KafkaError, RDKafkaErrorCode};
 use rdkafka::producer::BaseProducer;
 use rdkafka::types::RDKafkaConfRes;
 
-use super::{consumer_config, producer_config, Client};
+use super::{consumer_config, producer_config, Client, RunError};
 use crate::config::{redact, ConfigError, RunConfig};
+use crate::telemetry::events::{OutputTopicsUnchecked, TopicCreated};
+
+/// How long start-up waits for a topic's metadata: a running broker answers in
+/// milliseconds, and a pipeline whose brokers are away should not wait long to start.
+const METADATA_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// How long start-up waits for the topics it creates.
+const CREATE_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// Fails with [`RunError::MissingTopics`] unless every output topic exists, or creates the
+/// missing ones when `create_topics` is set. Without this, records for a missing topic wait
+/// in librdkafka for minutes on a cluster without auto-creation, the in-flight window
+/// fills and consumption stops without a word. When no broker answers, the check is left
+/// to the running pipeline (an unreachable broker is retried, not a configuration error).
+pub async fn ensure_output_topics(config: &RunConfig) -> Result<(), RunError> {
+    let mut properties = producer_config(config);
+    // Describing and creating topics needs no transaction.
+    properties.remove("transactional.id");
+    let admin: Arc<AdminClient<DefaultClientContext>> = Arc::new(
+        properties
+            .create()
+            .map_err(|error| RunError::client(config, Client::Producer, &error))?,
+    );
+    let topics: Vec<String> = config.output_topics().into_iter().map(Into::into).collect();
+    let lookup = {
+        let admin = Arc::clone(&admin);
+        // librdkafka's metadata call blocks.
+        tokio::task::spawn_blocking(move || missing_topics(&admin, &topics))
+            .await
+            .unwrap_or(Err(KafkaError::Canceled))
+    };
+    let missing = match lookup {
+        Ok(missing) => missing,
+        Err(error) => {
+            OutputTopicsUnchecked {
+                error: &error.to_string(),
+            }
+            .emit();
+            return Ok(());
+        }
+    };
+    if missing.is_empty() {
+        return Ok(());
+    }
+    if !config.create_topics {
+        return Err(RunError::MissingTopics(missing.join(", ")));
+    }
+    create_topics(config, &admin, &missing).await
+}
+
+/// The topics among `topics` that the cluster says do not exist.
+fn missing_topics(
+    admin: &AdminClient<DefaultClientContext>,
+    topics: &[String],
+) -> Result<Vec<String>, KafkaError> {
+    let mut missing = Vec::new();
+    for topic in topics {
+        let metadata = admin
+            .inner()
+            .fetch_metadata(Some(topic), METADATA_TIMEOUT)?;
+        let error = metadata
+            .topics()
+            .iter()
+            .find(|described| described.name() == topic)
+            .map_or(
+                Some(RDKafkaErrorCode::UnknownTopicOrPartition),
+                |described| described.error().map(RDKafkaErrorCode::from),
+            );
+        if matches!(
+            error,
+            Some(RDKafkaErrorCode::UnknownTopicOrPartition | RDKafkaErrorCode::UnknownTopic)
+        ) {
+            missing.push(topic.clone());
+        }
+    }
+    Ok(missing)
+}
+
+async fn create_topics(
+    config: &RunConfig,
+    admin: &AdminClient<DefaultClientContext>,
+    topics: &[String],
+) -> Result<(), RunError> {
+    // -1 asks the broker for its default.
+    let or_default = |n: i32| if n == 0 { -1 } else { n };
+    let partitions = or_default(i32::try_from(config.topic_partitions).unwrap_or(i32::MAX));
+    let replication = or_default(i32::from(config.topic_replication_factor));
+    let new_topics: Vec<NewTopic<'_>> = topics
+        .iter()
+        .map(|topic| NewTopic::new(topic, partitions, TopicReplication::Fixed(replication)))
+        .collect();
+    let options = AdminOptions::new().operation_timeout(Some(CREATE_TIMEOUT));
+    let results = admin
+        .create_topics(&new_topics, &options)
+        .await
+        .map_err(|error| RunError::CreateTopic {
+            topic: topics.join(", "),
+            reason: error.to_string(),
+        })?;
+    for result in results {
+        match result {
+            Ok(topic) => TopicCreated { topic: &topic }.emit(),
+            // Another replica, starting at the same time, was first.
+            Err((_, RDKafkaErrorCode::TopicAlreadyExists)) => {}
+            Err((topic, code)) => {
+                return Err(RunError::CreateTopic {
+                    topic,
+                    reason: code.to_string(),
+                })
+            }
+        }
+    }
+    Ok(())
+}
 
 /// Creates the consumer and producer `newsflow run` would create, without bootstrap
 /// servers, and drops them: librdkafka then checks every property (names, values, how they

@@ -37,7 +37,7 @@ use crate::config::{ConfigError, Guarantee, RunConfig};
 use crate::stage::Pipeline;
 use crate::telemetry::Health;
 pub use check::check_run_clients;
-use check::{check_clients, client_error};
+use check::{check_clients, client_error, ensure_output_topics};
 use context::{PipelineContext, ProducerContext};
 use job::Jobs;
 pub use offsets::{OffsetTracker, SharedTracker};
@@ -59,9 +59,18 @@ pub enum RunError {
     Transaction(KafkaError),
     #[error("replaying dead letters failed: {0}")]
     Replay(KafkaError),
+    #[error("output topics missing on the cluster: {0}; create them, or set create_topics")]
+    MissingTopics(String),
+    #[error("cannot create topic {topic}: {reason}")]
+    CreateTopic { topic: String, reason: String },
 }
 
 impl RunError {
+    /// Whether the settings are at fault (exit code 2), not the run.
+    pub fn is_configuration(&self) -> bool {
+        matches!(self, Self::MissingTopics(_))
+    }
+
     fn client(config: &RunConfig, client: Client, error: &KafkaError) -> Self {
         Self::Client {
             role: client.name(),
@@ -187,6 +196,7 @@ pub async fn run(
     health: Health,
     shutdown: CancellationToken,
 ) -> Result<(), RunError> {
+    ensure_output_topics(&config).await?;
     let tracker = Arc::new(SharedTracker::default());
     let context = PipelineContext {
         tracker: Arc::clone(&tracker),
@@ -197,7 +207,9 @@ pub async fn run(
         .create_with_context(context)
         .map_err(|error| RunError::client(&config, Client::Consumer, &error))?;
     let producer: FutureProducer<ProducerContext> = producer_config(&config)
-        .create_with_context(ProducerContext { health })
+        .create_with_context(ProducerContext {
+            health: health.clone(),
+        })
         .map_err(|error| RunError::client(&config, Client::Producer, &error))?;
     consumer
         .subscribe(&[&config.input_topic])
@@ -233,7 +245,7 @@ pub async fn run(
         config.events_topic.as_str(),
         config.dlq_topic.as_str(),
     ]);
-    let producer = Producer::new(producer, &config);
+    let producer = Producer::new(producer, &config, health);
     match config.guarantee {
         Guarantee::AtLeastOnce => {
             at_least_once::run(&config, &consumer, producer, jobs, tracker, shutdown).await;

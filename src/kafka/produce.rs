@@ -19,7 +19,8 @@ use super::context::ProducerContext;
 use super::job::Origin;
 use crate::config::RunConfig;
 use crate::record::{header, DeadLetter, DeadLetterReason, EnrichedArticle, EventRecord};
-use crate::telemetry::events::{DeadLettered, ProduceFailed, RecordProduced};
+use crate::telemetry::events::{DeadLettered, OutputTopicMissing, ProduceFailed, RecordProduced};
+use crate::telemetry::Health;
 
 const FIRST_BACKOFF: Duration = Duration::from_millis(100);
 const MAX_BACKOFF: Duration = Duration::from_secs(10);
@@ -119,13 +120,15 @@ impl Pending {
 pub struct Producer {
     inner: FutureProducer<ProducerContext>,
     dlq_topic: String,
+    health: Health,
 }
 
 impl Producer {
-    pub fn new(inner: FutureProducer<ProducerContext>, config: &RunConfig) -> Self {
+    pub fn new(inner: FutureProducer<ProducerContext>, config: &RunConfig, health: Health) -> Self {
         Self {
             inner,
             dlq_topic: config.dlq_topic.clone(),
+            health,
         }
     }
 
@@ -196,6 +199,7 @@ impl Producer {
             loop {
                 match outcome {
                     Ok(()) => {
+                        self.note_topic_missing(&out.topic, false);
                         RecordProduced { topic: &out.topic }.emit();
                         break;
                     }
@@ -206,6 +210,7 @@ impl Producer {
                         }
                     }
                     Err(error) => {
+                        self.note_topic_missing(&out.topic, is_unknown_topic(&error));
                         ProduceFailed {
                             topic: &out.topic,
                             error: &error.to_string(),
@@ -222,6 +227,13 @@ impl Producer {
             }
         }
         (origin, permit)
+    }
+
+    /// Tells health and telemetry whether `topic` is missing, when that changed.
+    fn note_topic_missing(&self, topic: &str, missing: bool) {
+        if self.health.set_topic_missing(topic, missing) {
+            OutputTopicMissing { topic, missing }.emit();
+        }
     }
 
     /// What to produce instead of an output the broker will never take: the original
@@ -262,6 +274,15 @@ impl Producer {
     }
 }
 
+/// Whether a delivery failed because the cluster does not know the topic (deleted while
+/// running, or never created on a cluster without auto-creation).
+fn is_unknown_topic(error: &KafkaError) -> bool {
+    matches!(
+        error.rdkafka_error_code(),
+        Some(RDKafkaErrorCode::UnknownTopicOrPartition | RDKafkaErrorCode::UnknownTopic)
+    )
+}
+
 /// The dead-letter reason for an error that retrying cannot fix; `None` for errors worth
 /// retrying (a broker away, a leader moving, a timeout): those are retried for as long as
 /// they last, since the input offset must not pass an output that is not stored.
@@ -286,6 +307,19 @@ mod tests {
 
     fn delivery_error(code: RDKafkaErrorCode) -> KafkaError {
         KafkaError::MessageProduction(code)
+    }
+
+    #[test]
+    fn a_missing_topic_is_told_from_other_delivery_errors() {
+        assert!(is_unknown_topic(&delivery_error(
+            RDKafkaErrorCode::UnknownTopicOrPartition
+        )));
+        assert!(is_unknown_topic(&delivery_error(
+            RDKafkaErrorCode::UnknownTopic
+        )));
+        assert!(!is_unknown_topic(&delivery_error(
+            RDKafkaErrorCode::MessageTimedOut
+        )));
     }
 
     #[test]

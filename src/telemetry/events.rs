@@ -441,3 +441,53 @@ impl TransactionEnded<'_> {
 
 #[cfg(test)]
 mod tests;
+
+/// Start-up could not tell whether the output topics exist: no broker answered. The
+/// pipeline starts anyway and retries the brokers like any outage.
+pub struct OutputTopicsUnchecked<'a> {
+    pub error: &'a str,
+}
+
+impl OutputTopicsUnchecked<'_> {
+    pub fn emit(&self) {
+        warn!(
+            error = self.error,
+            "Cannot check that the output topics exist; starting anyway."
+        );
+    }
+}
+
+/// Start-up created a missing output topic (`create_topics`).
+pub struct TopicCreated<'a> {
+    pub topic: &'a str,
+}
+
+impl TopicCreated<'_> {
+    pub fn emit(&self) {
+        info!(topic = self.topic, "Topic created.");
+    }
+}
+
+/// An output topic went missing on the cluster while running, or came back: one line per
+/// change, however many records wait for it.
+pub struct OutputTopicMissing<'a> {
+    pub topic: &'a str,
+    pub missing: bool,
+}
+
+impl OutputTopicMissing<'_> {
+    pub fn emit(&self) {
+        if self.missing {
+            warn!(
+                topic = self.topic,
+                "Output topic missing on the cluster; its records wait and the replica is not ready."
+            );
+        } else {
+            info!(topic = self.topic, "Output topic back.");
+        }
+        metrics()
+            .output_topic_missing
+            .with_label_values(&[self.topic])
+            .set(i64::from(self.missing));
+    }
+}

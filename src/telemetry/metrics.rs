@@ -39,6 +39,7 @@ pub struct Metrics {
     pub in_flight: IntGauge,
     pub producer_queue: IntGauge,
     pub produce_errors: IntCounterVec,
+    pub output_topic_missing: IntGaugeVec,
     pub client_errors: IntCounterVec,
     pub commits: IntCounterVec,
     pub transactions: IntCounterVec,
@@ -155,6 +156,12 @@ impl Metrics {
                 &registry,
                 "newsflow_produce_errors_total",
                 "Failed produce attempts, by output topic.",
+                &["topic"],
+            ),
+            output_topic_missing: gauge_vec(
+                &registry,
+                "newsflow_output_topic_missing",
+                "1 while the cluster says this output topic does not exist (its records wait).",
                 &["topic"],
             ),
             client_errors: counter_vec(
@@ -278,6 +285,7 @@ impl Metrics {
         for topic in topics.into_iter().filter(|t| !t.is_empty()) {
             self.records_produced.with_label_values(&[topic]);
             self.produce_errors.with_label_values(&[topic]);
+            self.output_topic_missing.with_label_values(&[topic]);
         }
     }
 

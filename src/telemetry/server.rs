@@ -5,9 +5,10 @@
 //! not send a request in time, or whose request is not answered and written in time, is
 //! closed, and a bounded number of connections is served at once (see [`Limits`]).
 
+use std::collections::BTreeSet;
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use axum::extract::State;
@@ -35,9 +36,33 @@ use super::metrics;
 #[derive(Debug, Clone, Default)]
 pub struct Health {
     broker_reachable: Arc<AtomicBool>,
+    /// Output topics the cluster says do not exist: their records cannot be delivered, so
+    /// the in-flight window fills and consumption stops.
+    missing_topics: Arc<Mutex<BTreeSet<String>>>,
+    /// Whether `missing_topics` has any, read on every delivery without the lock.
+    any_topic_missing: Arc<AtomicBool>,
 }
 
 impl Health {
+    /// Records whether `topic` is missing on the cluster; returns whether this changed it.
+    pub fn set_topic_missing(&self, topic: &str, missing: bool) -> bool {
+        if !missing && !self.any_topic_missing.load(Ordering::Relaxed) {
+            return false;
+        }
+        let mut topics = self
+            .missing_topics
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
+        let changed = if missing {
+            topics.insert(topic.to_owned())
+        } else {
+            topics.remove(topic)
+        };
+        self.any_topic_missing
+            .store(!topics.is_empty(), Ordering::Relaxed);
+        changed
+    }
+
     /// Returns whether this changed it.
     pub fn set_broker_reachable(&self, reachable: bool) -> bool {
         self.broker_reachable.swap(reachable, Ordering::Relaxed) != reachable
@@ -45,10 +70,12 @@ impl Health {
 
     /// `Ok` when ready, else why not.
     pub fn readiness(&self) -> Result<(), &'static str> {
-        if self.broker_reachable.load(Ordering::Relaxed) {
-            Ok(())
-        } else {
+        if !self.broker_reachable.load(Ordering::Relaxed) {
             Err("broker not reachable")
+        } else if self.any_topic_missing.load(Ordering::Relaxed) {
+            Err("output topic missing")
+        } else {
+            Ok(())
         }
     }
 }
@@ -300,6 +327,21 @@ mod tests {
         assert_eq!(health.readiness(), Ok(()));
         health.set_broker_reachable(false);
         assert_eq!(health.readiness(), Err("broker not reachable"));
+    }
+
+    #[test]
+    fn not_ready_while_an_output_topic_is_missing() {
+        let health = Health::default();
+        health.set_broker_reachable(true);
+        assert!(!health.set_topic_missing("news.events", false));
+        assert!(health.set_topic_missing("news.events", true));
+        assert!(!health.set_topic_missing("news.events", true));
+        assert!(health.set_topic_missing("news.dlq", true));
+        assert_eq!(health.readiness(), Err("output topic missing"));
+        assert!(health.set_topic_missing("news.events", false));
+        assert_eq!(health.readiness(), Err("output topic missing"));
+        assert!(health.set_topic_missing("news.dlq", false));
+        assert_eq!(health.readiness(), Ok(()));
     }
 
     #[tokio::test]

@@ -1,0 +1,69 @@
+//! Output topics that do not exist, on Apache Kafka without topic auto-creation (as
+//! scripts/kafka.sh configures it): start-up fails with exit code 2 naming them, or creates
+//! them when `--create-topics` is given, and records then flow.
+
+mod support;
+
+use std::io::Read;
+use std::process::Stdio;
+use std::time::Duration;
+
+use support::{
+    articles, free_port, pipeline_command, terminate, wait_exit, wait_ready, Broker, Topics,
+};
+
+#[test]
+fn a_missing_events_topic_fails_start_up_with_exit_code_2_naming_it() {
+    let broker = Broker::shared();
+    let topics = Topics::new("missing-events");
+    for topic in [&topics.input, &topics.output, &topics.dlq] {
+        broker.create_topic(topic, 1);
+    }
+    let mut child = pipeline_command(broker.address(), &topics, free_port())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start newsflow");
+    let code = wait_exit(&mut child, Duration::from_secs(60));
+    let mut stderr = String::new();
+    child
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut stderr)
+        .unwrap();
+    assert_eq!(code, Some(2), "{stderr}");
+    assert!(
+        stderr.contains(&format!(
+            "output topics missing on the cluster: {}",
+            topics.events
+        )),
+        "{stderr}"
+    );
+    assert!(!stderr.contains(&topics.output), "{stderr}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn create_topics_creates_the_missing_outputs_and_records_flow() {
+    const COUNT: usize = 20;
+    let broker = Broker::shared();
+    let topics = Topics::new("created-outputs");
+    broker.create_topic(&topics.input, 1);
+    let input = articles(COUNT);
+    broker.produce(&topics.input, &input).await;
+    let metrics_port = free_port();
+    let mut child = pipeline_command(broker.address(), &topics, metrics_port)
+        .args(["--create-topics", "--topic-partitions", "2"])
+        .spawn()
+        .expect("start newsflow");
+    // Ready once the topics are created and the input is assigned.
+    wait_ready(metrics_port, Duration::from_secs(120));
+    let output = broker.consume(&topics.output, 2, COUNT, Duration::from_secs(120));
+    terminate(&child);
+    assert_eq!(wait_exit(&mut child, Duration::from_secs(30)), Some(0));
+    assert_eq!(output.len(), COUNT);
+    let events = broker.consume(&topics.events, 2, 1, Duration::from_secs(30));
+    assert!(
+        !events.is_empty(),
+        "no event reached the created events topic"
+    );
+}

@@ -1,6 +1,7 @@
 //! The commands, as the binary runs them: runtime, signals, files and the metrics server
 //! around the library's parts. Errors here are for people, so they are `anyhow` chains.
 
+use std::path::Path;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -61,19 +62,18 @@ async fn cancel_on_signal(shutdown: CancellationToken) {
     shutdown.cancel();
 }
 
-/// `newsflow process`: JSON Lines in, enriched JSON Lines out. Two of its paths on one
-/// file fail it with a [`crate::batch::FileError`] that is a usage error.
-pub fn process(args: ProcessArgs) -> anyhow::Result<()> {
-    let dlq = args.dlq.as_deref();
-    let mut named = vec![("input", args.input.as_path()), ("output", &args.output)];
-    named.extend(dlq.map(|path| ("dlq", path)));
-    check_distinct(&named)?;
+/// `newsflow process`: JSON Lines in, enriched JSON Lines out, dead letters to `dlq`. Two
+/// of its paths on one file fail it with a [`crate::batch::FileError`] that is a usage
+/// error.
+pub fn process(args: ProcessArgs, dlq: &Path) -> anyhow::Result<()> {
+    check_distinct(&[
+        ("input", args.input.as_path()),
+        ("output", &args.output),
+        ("dlq", dlq),
+    ])?;
     let input = open_input(&args.input)?;
     let mut output = Output::open(&args.output)?;
-    let mut dead_letters = match dlq {
-        Some(path) => Output::open(path)?,
-        None => Output::stderr(),
-    };
+    let mut dead_letters = Output::open(dlq)?;
     let threads = args
         .threads
         .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, usize::from));

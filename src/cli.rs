@@ -2,7 +2,7 @@
 //! of the TOML config file; flags win over variables, variables over the file.
 
 use std::net::SocketAddr;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use clap::builder::RangedU64ValueParser;
 use clap::error::{ContextKind, ContextValue, ErrorKind};
@@ -178,7 +178,8 @@ pub struct ProcessArgs {
     /// replaces what was there only when the run succeeds.
     #[arg(long, default_value = "-")]
     pub output: PathBuf,
-    /// Where dead letters go, one JSON line each [default: stderr].
+    /// Where dead letters go, one JSON line each [default: beside --output, its name
+    /// ending in `.dlq.jsonl`; required when --output is stdout].
     #[arg(long)]
     pub dlq: Option<PathBuf>,
     /// Threads that run the stages, 1 to 1024 [default: number of CPUs].
@@ -191,6 +192,26 @@ pub struct ProcessArgs {
         value_parser = RangedU64ValueParser::<usize>::new().range(1..)
     )]
     pub max_record_bytes: usize,
+}
+
+impl ProcessArgs {
+    /// Where dead letters go: `--dlq`, else beside the output file (`out.jsonl` →
+    /// `out.dlq.jsonl`). Never stderr, whose JSON log lines they would be mixed with, so an
+    /// output on stdout needs `--dlq`.
+    pub fn dead_letter_path(&self) -> Result<PathBuf, ConfigError> {
+        if let Some(path) = &self.dlq {
+            return Ok(path.clone());
+        }
+        if self.output == Path::new("-") {
+            return Err(ConfigError::Invalid(
+                "--dlq is required when --output is stdout: stderr carries the logs".into(),
+            ));
+        }
+        let stem = self.output.file_stem().unwrap_or_default();
+        let mut name = stem.to_os_string();
+        name.push(".dlq.jsonl");
+        Ok(self.output.with_file_name(name))
+    }
 }
 
 #[derive(Debug, Args)]
@@ -325,6 +346,37 @@ mod tests {
     #[test]
     fn cli_definition_is_consistent() {
         Cli::command().debug_assert();
+    }
+
+    fn process_args(args: &[&str]) -> ProcessArgs {
+        let cli = Cli::try_parse_from(["newsflow", "process"].iter().chain(args)).unwrap();
+        let Command::Process(args) = cli.command else {
+            panic!("expected process")
+        };
+        args
+    }
+
+    #[test]
+    fn dead_letters_go_beside_the_output_file_unless_dlq_is_given() {
+        let dlq = |args: &[&str]| process_args(args).dead_letter_path();
+        assert_eq!(
+            dlq(&["--output", "out/enriched.jsonl"]).unwrap(),
+            Path::new("out/enriched.dlq.jsonl")
+        );
+        assert_eq!(
+            dlq(&["--output", "enriched"]).unwrap(),
+            Path::new("enriched.dlq.jsonl")
+        );
+        assert_eq!(
+            dlq(&["--output", "enriched.jsonl", "--dlq", "bad.jsonl"]).unwrap(),
+            Path::new("bad.jsonl")
+        );
+        assert_eq!(
+            dlq(&["--dlq", "bad.jsonl"]).unwrap(),
+            Path::new("bad.jsonl")
+        );
+        let error = dlq(&[]).unwrap_err().to_string();
+        assert!(error.contains("--dlq is required"), "{error}");
     }
 
     #[test]

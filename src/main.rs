@@ -35,12 +35,16 @@ fn main() -> ExitCode {
             Ok(config) => newsflow::app::run(config),
             Err(error) => return invalid_configuration(&error),
         },
-        Command::Process(args) => match newsflow::app::process(args) {
-            Err(error) if error.downcast_ref().is_some_and(FileError::is_usage) => {
+        Command::Process(args) => match args
+            .dead_letter_path()
+            .map(|dlq| newsflow::app::process(args, &dlq))
+        {
+            Err(error) => return invalid_configuration(&error),
+            Ok(Err(error)) if error.downcast_ref().is_some_and(FileError::is_usage) => {
                 tracing::error!(error = format!("{error:#}"), "Invalid command line.");
                 return ExitCode::from(2);
             }
-            result => result,
+            Ok(result) => result,
         },
         Command::Demo(args) => newsflow::app::demo(args),
         Command::ReplayDlq(args) => match args.into_parts() {

@@ -38,7 +38,17 @@ fn process(args: &[&str], stdin: &[u8]) -> (String, String) {
 #[test]
 fn seed_gives_one_record_with_every_documented_path() {
     let seed = repo_path("tests/golden/seed/article.json");
-    let (stdout, _) = process(&["--input", seed.to_str().unwrap(), "--output", "-"], b"");
+    let (stdout, _) = process(
+        &[
+            "--input",
+            seed.to_str().unwrap(),
+            "--output",
+            "-",
+            "--dlq",
+            "/dev/null",
+        ],
+        b"",
+    );
     let lines: Vec<&str> = stdout.lines().collect();
     assert_eq!(lines.len(), 1);
     let record: Value = serde_json::from_str(lines[0]).unwrap();
@@ -129,16 +139,39 @@ fn bad_lines_go_to_the_dead_letter_file_and_the_rest_continue_in_order() {
     assert_eq!(letters[1]["error"], "missing required field `id`");
 }
 
+/// stderr carries the JSON log lines: dead letters never go there, so that no reader has
+/// to tell the two apart.
 #[test]
-fn dead_letters_default_to_stderr() {
-    let (stdout, stderr) = process(&[], b"[1,2,3]\n");
+fn dead_letters_go_beside_the_output_file_and_never_to_stderr() {
+    let dir = tempfile::tempdir().unwrap();
+    let output = dir.path().join("enriched.jsonl");
+    let (stdout, stderr) = process(
+        &["--output", path_str(&output)],
+        b"[1,2,3]\n{\"id\":\"a\",\"body\":\"First article.\"}\n",
+    );
     assert!(stdout.is_empty());
-    let letter = stderr
-        .lines()
-        .filter_map(|l| serde_json::from_str::<Value>(l).ok())
-        .find(|v| v.get("reason").is_some())
-        .expect("a dead-letter line on stderr");
-    assert_eq!(letter["reason"], "schema_violation");
+    assert!(!stderr.contains("[1,2,3]"), "{stderr}");
+    let letters =
+        json_lines(&std::fs::read_to_string(dir.path().join("enriched.dlq.jsonl")).unwrap());
+    assert_eq!(letters.len(), 1);
+    assert_eq!(letters[0]["reason"], "schema_violation");
+    assert_eq!(
+        json_lines(&std::fs::read_to_string(&output).unwrap()).len(),
+        1
+    );
+}
+
+#[test]
+fn output_on_stdout_without_dlq_is_refused_with_exit_2() {
+    let output = run(&[], b"[1,2,3]\n");
+    assert_eq!(output.status.code(), Some(2));
+    assert!(output.stdout.is_empty());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("--dlq is required when --output is stdout"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("[1,2,3]"), "{stderr}");
 }
 
 /// Each line of `text` as JSON.

@@ -136,14 +136,6 @@ impl Output {
         Self::create(path)
     }
 
-    /// Unbuffered, so dead letters interleave with the log lines whole.
-    pub fn stderr() -> Self {
-        Self {
-            path: PathBuf::from("stderr"),
-            sink: Sink::InPlace(Box::new(io::stderr())),
-        }
-    }
-
     fn create(path: &Path) -> Result<Self, FileError> {
         let write_error = |source| FileError::Write {
             path: path.to_owned(),

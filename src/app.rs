@@ -103,11 +103,10 @@ pub fn process(args: ProcessArgs, dlq: &Path) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// `newsflow replay-dlq`: prints what was replayed as one JSON line.
+/// `newsflow replay-dlq`: prints what was replayed as one JSON line. The replay blocks in
+/// librdkafka throughout and needs no async runtime: it runs on this thread.
 pub fn replay_dlq(config: &RunConfig, options: &ReplayOptions) -> anyhow::Result<()> {
-    let summary = runtime()?
-        .block_on(crate::kafka::replay(config, options))
-        .context("replaying dead letters")?;
+    let summary = crate::kafka::replay(config, options).context("replaying dead letters")?;
     println!(
         "{}",
         serde_json::json!({

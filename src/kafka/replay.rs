@@ -82,11 +82,10 @@ pub fn check_replay_clients(
 }
 
 /// Replays the dead letters of `config.dlq_topic` (brokers and librdkafka properties
-/// from `config`).
-pub async fn replay(
-    config: &RunConfig,
-    options: &ReplayOptions,
-) -> Result<ReplaySummary, RunError> {
+/// from `config`). Every librdkafka call here blocks (metadata, watermarks, polls, the
+/// synchronous commit), so this is a plain function for a thread of its own, never for an
+/// async runtime's worker.
+pub fn replay(config: &RunConfig, options: &ReplayOptions) -> Result<ReplaySummary, RunError> {
     let consumer: BaseConsumer = consumer_config(config, options)
         .create()
         .map_err(|error| RunError::client(config, Client::Consumer, &error))?;
@@ -162,7 +161,8 @@ pub async fn replay(
         }
     }
     for delivery in deliveries {
-        match delivery.await {
+        // The producer's own thread completes the delivery; nothing else needs to run.
+        match futures::executor::block_on(delivery) {
             Ok(Ok(_)) => {}
             Ok(Err((error, _))) => return Err(RunError::Replay(error)),
             Err(_) => return Err(RunError::Replay(rdkafka::error::KafkaError::Canceled)),

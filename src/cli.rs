@@ -340,6 +340,8 @@ fn replace_whole(text: &str, word: &str, with: &str) -> String {
 
 #[cfg(test)]
 mod tests {
+    use std::collections::BTreeMap;
+
     use super::*;
     use clap::CommandFactory;
 
@@ -377,6 +379,78 @@ mod tests {
         );
         let error = dlq(&[]).unwrap_err().to_string();
         assert!(error.contains("--dlq is required"), "{error}");
+    }
+
+    /// Settings whose default depends on the machine or on other settings: the help and
+    /// the README describe them in words.
+    const DESCRIBED_DEFAULTS: [&str; 2] = ["workers", "transactional_id"];
+
+    /// Each setting's default as the help text or the README writes it.
+    fn code_defaults() -> BTreeMap<String, String> {
+        let serde_json::Value::Object(fields) = serde_json::to_value(RunConfig::default()).unwrap()
+        else {
+            panic!("RunConfig is a struct")
+        };
+        fields
+            .into_iter()
+            .filter(|(key, _)| !DESCRIBED_DEFAULTS.contains(&key.as_str()) && key != "kafka")
+            .map(|(key, value)| match value {
+                serde_json::Value::String(text) => (key, text),
+                other => (key, other.to_string()),
+            })
+            .collect()
+    }
+
+    /// The `[default: X]` in the help of each `run` flag named after a setting, and of the
+    /// `replay-dlq` flags that share one, is the code's default.
+    #[test]
+    fn help_texts_state_the_defaults_of_the_code() {
+        let defaults = code_defaults();
+        let command = Cli::command();
+        let mut compared = 0;
+        for name in ["run", "replay-dlq"] {
+            let subcommand = command.find_subcommand(name).unwrap();
+            for arg in subcommand.get_arguments() {
+                let key = arg.get_id().as_str();
+                let help = arg.get_help().map(ToString::to_string).unwrap_or_default();
+                let written = help
+                    .split_once("[default: ")
+                    .and_then(|(_, rest)| rest.split_once(']'))
+                    .map(|(default, _)| default);
+                // `replay-dlq` has settings of its own under the same names (its group).
+                if DESCRIBED_DEFAULTS.contains(&key) || (name == "replay-dlq" && written.is_none())
+                {
+                    continue;
+                }
+                if let Some(code) = defaults.get(key) {
+                    assert_eq!(written, Some(code.as_str()), "{name} --{key}: {help}");
+                    compared += 1;
+                }
+            }
+        }
+        // Every setting of `run`, and brokers and dlq_topic of `replay-dlq`.
+        assert_eq!(compared, defaults.len() + 2);
+    }
+
+    #[test]
+    fn the_readme_configuration_table_states_the_defaults_of_the_code() {
+        let readme = include_str!("../README.md");
+        let section = readme
+            .split_once("## Configuration")
+            .and_then(|(_, rest)| rest.split_once("\n## "))
+            .map(|(section, _)| section)
+            .expect("a Configuration section");
+        let written: BTreeMap<String, String> = section
+            .lines()
+            .filter_map(|line| {
+                let cells: Vec<&str> = line.split('|').map(str::trim).collect();
+                let key = cells.get(1)?.strip_prefix('`')?.strip_suffix('`')?;
+                let default = cells.get(4)?.trim_matches('`');
+                Some((key.to_owned(), default.to_owned()))
+            })
+            .filter(|(key, _)| !DESCRIBED_DEFAULTS.contains(&key.as_str()))
+            .collect();
+        assert_eq!(written, code_defaults());
     }
 
     #[test]

@@ -29,6 +29,7 @@ pub const KAFKA_ENV_PREFIX: &str = "NEWSFLOW_KAFKA_";
 
 /// What newsflow promises about each input record's outputs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, clap::ValueEnum)]
+#[cfg_attr(test, derive(serde::Serialize))]
 #[serde(rename_all = "kebab-case")]
 pub enum Guarantee {
     /// Every record's outputs are stored at least once; after a crash some may be
@@ -40,6 +41,8 @@ pub enum Guarantee {
 }
 
 #[derive(Debug, Clone, PartialEq, Deserialize)]
+// Serialized only by the test that compares the defaults with the help and the README.
+#[cfg_attr(test, derive(serde::Serialize))]
 #[serde(deny_unknown_fields, default)]
 pub struct RunConfig {
     /// Bootstrap brokers, comma-separated `host:port`.

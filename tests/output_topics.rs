@@ -6,10 +6,14 @@ mod support;
 
 use std::io::Read;
 use std::process::Stdio;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
+use rdkafka::admin::{AdminClient, AdminOptions};
+use rdkafka::client::DefaultClientContext;
+use rdkafka::config::ClientConfig;
 use support::{
-    articles, free_port, pipeline_command, terminate, wait_exit, wait_ready, Broker, Topics,
+    articles, free_port, http_get, metric, pipeline_command, terminate, wait_exit, wait_ready,
+    Broker, Topics,
 };
 
 #[test]
@@ -66,4 +70,47 @@ async fn create_topics_creates_the_missing_outputs_and_records_flow() {
         !events.is_empty(),
         "no event reached the created events topic"
     );
+}
+
+/// The events topic deleted while the pipeline runs: the replica turns not ready and says
+/// which topic in `newsflow_output_topic_missing`, instead of stalling without a word.
+#[tokio::test(flavor = "multi_thread")]
+async fn an_output_topic_deleted_while_running_makes_the_replica_not_ready() {
+    let broker = Broker::shared();
+    let topics = Topics::create(broker, "deleted-events", 1);
+    let metrics_port = free_port();
+    let mut child = pipeline_command(broker.address(), &topics, metrics_port)
+        .spawn()
+        .expect("start newsflow");
+    wait_ready(metrics_port, Duration::from_secs(120));
+    let admin: AdminClient<DefaultClientContext> = ClientConfig::new()
+        .set("bootstrap.servers", broker.address())
+        .create()
+        .expect("admin client");
+    let deleted = admin
+        .delete_topics(&[&topics.events], &AdminOptions::new())
+        .await
+        .expect("delete topics");
+    assert!(deleted.iter().all(Result::is_ok), "{deleted:?}");
+    broker.produce(&topics.input, &articles(20)).await;
+    let series = format!(
+        "newsflow_output_topic_missing{{topic=\"{}\"}}",
+        topics.events
+    );
+    let started = Instant::now();
+    let missing = loop {
+        let readiness = http_get(metrics_port, "/readyz");
+        let metrics = http_get(metrics_port, "/metrics").map(|(_, text)| text);
+        let flagged = metrics.as_deref().and_then(|text| metric(text, &series));
+        if readiness.is_some_and(|(status, _)| status == 503) && flagged == Some(1.0) {
+            break true;
+        }
+        if started.elapsed() > Duration::from_secs(150) {
+            break false;
+        }
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    };
+    terminate(&child);
+    let _ = wait_exit(&mut child, Duration::from_secs(30));
+    assert!(missing, "not marked missing and not ready within 150 s");
 }

@@ -9,7 +9,7 @@ use newsflow::record::Event;
 use newsflow::stage::extract::entities::known_organisation;
 use newsflow::stage::Pipeline;
 
-use crate::score::{load, Prf};
+use crate::score::{load, ratio, Prf};
 
 /// The code as the gold writes it: countries as they are, organisations by category.
 fn gold_form(code: &str) -> &str {
@@ -75,5 +75,51 @@ pub fn evaluate(pipeline: &Pipeline, dir: &Path) -> anyhow::Result<()> {
         .map(|(class, (hit, all))| format!("{class} {hit}/{all}"))
         .collect();
     println!("   class recall  {}", recall.join(", "));
+    Ok(())
+}
+
+/// Events on the BBC development articles, per gold label: sport and entertainment have
+/// no political events, so any event there is a false alarm; the other labels show how
+/// much the coder finds where events may be.
+pub fn evaluate_by_topic(pipeline: &Pipeline, dir: &Path) -> anyhow::Result<()> {
+    let (articles, gold) = load(dir, "bbc")?;
+    // label → (articles, articles with an event, events, events per class)
+    let mut per_label: BTreeMap<String, (usize, usize, usize, BTreeMap<String, usize>)> =
+        BTreeMap::new();
+    for article in articles {
+        let Some(label) = gold.get(&article.id).and_then(|g| g["label"].as_str()) else {
+            continue;
+        };
+        let events = pipeline
+            .run(article)
+            .map(|enriched| enriched.events)
+            .unwrap_or_default();
+        let tally = per_label.entry(label.to_owned()).or_default();
+        tally.0 += 1;
+        tally.1 += usize::from(!events.is_empty());
+        tally.2 += events.len();
+        for event in &events {
+            *tally.3.entry(event.plover.clone()).or_default() += 1;
+        }
+    }
+    println!("== events by topic ({}): BBC articles", dir.display());
+    for (label, (articles, with_event, events, classes)) in &per_label {
+        let classes: Vec<String> = classes.iter().map(|(c, n)| format!("{c} {n}")).collect();
+        println!(
+            "   {label:<13} {with_event:>3}/{articles:<3} ({:>5.1}%) with an event, {:.2} events/article  {}",
+            100.0 * ratio(*with_event as f64, *articles as f64),
+            ratio(*events as f64, *articles as f64),
+            classes.join(", ")
+        );
+    }
+    let leisure: Vec<_> = ["sport", "entertainment"]
+        .iter()
+        .filter_map(|label| per_label.get(*label))
+        .collect();
+    let (articles, with_event) = leisure.iter().fold((0, 0), |(a, w), t| (a + t.0, w + t.1));
+    println!(
+        "   sport and entertainment: {with_event}/{articles} ({:.1}%) with an event",
+        100.0 * ratio(with_event as f64, articles as f64)
+    );
     Ok(())
 }

@@ -21,7 +21,7 @@ use super::super::entities::{known_organisation, Found};
 use super::super::syntax::{Parse, Rel, Tag};
 use super::super::Document;
 use super::triggers::noun_forms;
-use crate::geo::MentionKind;
+use crate::geo::{Mention, MentionKind};
 use crate::record::{ActorDetail, EntityType};
 
 /// Sectors that make an actor political.
@@ -64,6 +64,18 @@ static CAPITALS: LazyLock<FxHashSet<&'static str>> = LazyLock::new(|| {
         .filter(|l| !l.starts_with('#') && !l.trim().is_empty())
         .collect()
 });
+
+/// Whether a place mention can act for its state: a leader, an institution, a capital,
+/// or (outside sport and entertainment, where it is a team) the country's name. Other
+/// cities, companies and currencies are only places.
+pub fn may_act(doc: &Document, mention: &Mention, names_are_states: bool) -> bool {
+    match mention.kind {
+        MentionKind::Leader | MentionKind::Institution => true,
+        MentionKind::Name | MentionKind::Demonym => names_are_states,
+        MentionKind::City => CAPITALS.contains(&doc.text[mention.start..mention.end]),
+        _ => false,
+    }
+}
 
 /// The sector of an agent word or two-word phrase ("police", "riot police").
 pub fn sector_of(lower: &str) -> Option<&'static str> {
@@ -153,14 +165,17 @@ impl<'d> DocumentActors<'d> {
         }
     }
 
-    /// Whether a person or organisation is named within `bytes`.
-    pub fn names_anyone_in(&self, bytes: Range<usize>) -> bool {
+    /// Whether an organisation is named within `bytes`. A person alone is no candidate:
+    /// one acts politically only through a title (an agent word) or as a known leader (a
+    /// place mention).
+    pub fn names_organisation_in(&self, bytes: Range<usize>) -> bool {
         let from = self
             .mentions
             .partition_point(|(s, _)| s.start < bytes.start);
-        self.mentions
-            .get(from)
-            .is_some_and(|(s, _)| s.start < bytes.end)
+        self.mentions[from..]
+            .iter()
+            .take_while(|(s, _)| s.start < bytes.end)
+            .any(|&(_, e)| self.entities[e].kind == EntityType::Organization)
     }
 
     /// The country an agent with none of its own belongs to, failing the clause's place.

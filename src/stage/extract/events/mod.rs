@@ -115,16 +115,47 @@ fn find_hits(doc: &Document, sentence: Range<usize>) -> Vec<Hit> {
     hits
 }
 
-/// Whether anyone who could act is named in the sentence.
-fn has_candidate(context: &DocumentActors, sentence: &Range<usize>) -> bool {
+/// Whether a hit can make an event, as far as the words tell before parsing: a governor
+/// alone ("plans", "wants") makes none, nor a trigger that needs a particular object ("cut
+/// ties", "close the border") with none of them after it. Most sentences the lexicon
+/// matches fail this and are not parsed.
+fn may_code(doc: &Document, sentence: &Range<usize>, hit: &Hit) -> bool {
+    let after = || {
+        doc.tokens[sentence.start + hit.tokens.end..sentence.end]
+            .iter()
+            .map(|t| t.lower())
+            .collect::<Vec<_>>()
+            .join(" ")
+    };
+    let mut rest: Option<String> = None;
+    hit.triggers.iter().any(|t| {
+        !t.only_governs()
+            && (t.objects.is_empty()
+                || t.needs_any_object()
+                || t.takes_object(rest.get_or_insert_with(after)))
+    })
+}
+
+/// Whether anyone who could act politically is named in the sentence.
+fn has_candidate(
+    context: &DocumentActors,
+    sentence: &Range<usize>,
+    previous: Option<&Actor>,
+    names_are_states: bool,
+) -> bool {
     let doc = context.doc;
     let tokens = &doc.tokens[sentence.clone()];
     let bytes = tokens[0].start()..tokens[tokens.len() - 1].end();
-    !doc.places_in(bytes.clone()).is_empty()
-        || context.names_anyone_in(bytes)
-        || tokens
-            .iter()
-            .any(|t| actors::sector_of(&t.lower()).is_some())
+    doc.places_in(bytes.clone())
+        .iter()
+        .any(|m| actors::may_act(doc, &m.mention, names_are_states))
+        || context.names_organisation_in(bytes)
+        || tokens.iter().any(|t| {
+            let word = t.lower();
+            // A pronoun may stand for the actor of an earlier sentence.
+            (previous.is_some() && matches!(&*word, "it" | "they" | "he" | "she" | "we"))
+                || actors::sector_of(&word).is_some()
+        })
 }
 
 /// Hedges that make every event of the sentence uncertain.
@@ -208,7 +239,9 @@ pub fn find(
     let mut previous: Option<Actor> = None;
     for (index, range) in doc.sentences.iter().enumerate() {
         let hits = find_hits(doc, range.clone());
-        if hits.is_empty() || !has_candidate(&context, range) {
+        if !hits.iter().any(|hit| may_code(doc, range, hit))
+            || !has_candidate(&context, range, previous.as_ref(), names_are_states)
+        {
             continue;
         }
         let words: Vec<&str> = doc.tokens[range.clone()].iter().map(|t| t.text).collect();

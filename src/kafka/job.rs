@@ -49,6 +49,8 @@ pub struct Jobs {
     pub output_topic: Arc<str>,
     /// Empty when events are not published on their own.
     pub events_topic: Arc<str>,
+    /// Events below this confidence are not published on the events topic.
+    pub min_event_confidence: f64,
     pub dlq_topic: Arc<str>,
     pub max_record_bytes: usize,
 }
@@ -85,6 +87,7 @@ impl Jobs {
                     outputs.extend(
                         EventRecord::all_of(&enriched)
                             .iter()
+                            .filter(|record| record.event.confidence >= self.min_event_confidence)
                             .map(|event| Outgoing::event(&self.events_topic, event)),
                     );
                 }

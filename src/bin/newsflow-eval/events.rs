@@ -31,6 +31,8 @@ pub fn evaluate(pipeline: &Pipeline, dir: &Path) -> anyhow::Result<()> {
     let (mut classes, mut actors) = (Prf::default(), Prf::default());
     let mut per_class: BTreeMap<String, (usize, usize)> = BTreeMap::new();
     let mut sentences = 0usize;
+    // Confidence band (tenths) → (events of the gold class, events).
+    let mut bands: BTreeMap<u8, (usize, usize)> = BTreeMap::new();
     for article in articles {
         let Some(truth) = gold.get(&article.id) else {
             continue;
@@ -55,6 +57,13 @@ pub fn evaluate(pipeline: &Pipeline, dir: &Path) -> anyhow::Result<()> {
             classes.false_negatives += 1.0;
         }
         classes.false_positives += events.iter().filter(|e| e.plover != class).count() as f64;
+        for event in &events {
+            let band = bands
+                .entry((event.confidence * 10.0).floor() as u8)
+                .or_default();
+            band.0 += usize::from(event.plover == class);
+            band.1 += 1;
+        }
         let found: Vec<&str> = matched
             .map(|e| e.actors.iter().map(|a| gold_form(a)).collect())
             .unwrap_or_default();
@@ -75,6 +84,17 @@ pub fn evaluate(pipeline: &Pipeline, dir: &Path) -> anyhow::Result<()> {
         .map(|(class, (hit, all))| format!("{class} {hit}/{all}"))
         .collect();
     println!("   class recall  {}", recall.join(", "));
+    let bands: Vec<String> = bands
+        .iter()
+        .map(|(band, (right, all))| {
+            format!(
+                "{:.1}-{:.1} {right}/{all}",
+                f64::from(*band) / 10.0,
+                f64::from(*band + 1) / 10.0
+            )
+        })
+        .collect();
+    println!("   right by confidence  {}", bands.join(", "));
     Ok(())
 }
 

@@ -186,8 +186,9 @@ pub fn fingerprint(
     format!("{:016x}", fnv1a(key.as_bytes()))
 }
 
-/// How likely the event is right, from what supports it: calibrated on the development
-/// sets (`make eval` prints the share right per confidence band).
+/// How likely the event is right, scored from what supports it (a political actor, a
+/// target, a parse, repeated mentions); `make eval` prints the share of events right per
+/// confidence band on the PLOVER sentences.
 fn confidence(draft: &Draft, actors: &[String], targets: &[String]) -> f64 {
     let m = &draft.mention;
     let explicit = m.actors.iter().any(|a| a.political && !a.by_name);

@@ -433,6 +433,15 @@ impl<'a, 'd> SentenceActors<'a, 'd> {
             }
             _ => {}
         }
+        // "Algerians blocked roads", "Iraqi Kurds demonstrated": a people named by its
+        // country is its civilians.
+        let people = self.parse.tags[head].is_nominal() && self.lower(head).ends_with('s');
+        if sector.is_none()
+            && people
+            && country_place.is_some_and(|(_, kind)| kind == MentionKind::Demonym)
+        {
+            sector = Some("CVL");
+        }
         // A city that does not act for its state is a place, not an actor.
         if head_place.is_some_and(|(_, kind)| kind == MentionKind::City) && !capital {
             return None;

@@ -432,6 +432,18 @@ mod tests {
     }
 
     #[test]
+    fn a_people_that_protests_is_its_country_s_civilians() {
+        let found = events("Young Algerians blocked roads leading to the city centre on Sunday.");
+        assert_eq!(
+            summary(&found),
+            vec![("PROTEST".into(), vec!["DZA".into()], vec![])]
+        );
+        assert_eq!(found[0].actor_details[0].sector.as_deref(), Some("CVL"));
+        // Outside a protest, civilians make no political event.
+        assert!(events("Young Algerians met in the city centre on Sunday.").is_empty());
+    }
+
+    #[test]
     fn mentions_of_one_summit_merge_and_uncertainty_sticks() {
         let found = events(
             "A trilateral summit among the U.S., South Korea, and Japan is expected. \

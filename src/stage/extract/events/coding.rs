@@ -50,6 +50,26 @@ const COOPERATIVE: &[&str] = &[
 /// A negated trigger of these classes is a rejection ("did not accept").
 const NEGATED_IS_REJECTION: &[&str] = &["AGREE", "SUPPORT", "COOPERATE", "AID", "CONCEDE"];
 
+/// Verbs that report what someone said ("the ministry said Iran must ...").
+const SPEECH: &[&str] = &[
+    "said",
+    "says",
+    "say",
+    "declared",
+    "declares",
+    "announced",
+    "announces",
+    "concluded",
+    "insisted",
+    "insists",
+    "stated",
+    "states",
+    "told",
+    "added",
+    "warned",
+    "argued",
+];
+
 /// The words that make an action planned when they govern it ("is expected to attend").
 const PLANNING: &[&str] = &[
     "expected",
@@ -567,6 +587,54 @@ impl Sentence<'_, '_> {
             noun: false,
             from_syntax: source_token.is_some(),
         })
+    }
+
+    /// "The administration declared that China must drop barriers": what someone says
+    /// another must do is a demand (DEMAND 100) of the speaker on the one who must.
+    pub fn code_demands(&self) -> Vec<Mention> {
+        let parse = self.parse();
+        let mut out = Vec::new();
+        for must in 0..parse.tags.len() {
+            if self.lower(must) != "must" || self.rel(must) != Rel::AUX {
+                continue;
+            }
+            let Some(action) = self.head_of(must) else {
+                continue;
+            };
+            let Some(speech) = self.head_of(action) else {
+                continue;
+            };
+            let reported = matches!(self.rel(action), Rel::CCOMP | Rel::PARATAXIS)
+                && SPEECH.contains(&&*self.lower(speech));
+            if !reported || self.negated(action) {
+                continue;
+            }
+            let place = self.place_of(action).map(|(c, _)| c);
+            let actors = self.actors_of(self.clause_subject(speech).as_slice(), place);
+            let mut targets =
+                self.actors_of(self.parse().child(action, Rel::NSUBJ).as_slice(), place);
+            targets.retain(|t| !actors.iter().any(|a| a.code == t.code && a.code.is_some()));
+            out.push(Mention {
+                class: "DEMAND",
+                cameo: "100",
+                actors,
+                targets,
+                owners: Vec::new(),
+                location: self.place_of(action),
+                dates: self.date_near(speech),
+                modality: if self.hedged {
+                    Modality::Uncertain
+                } else {
+                    Modality::Occurred
+                },
+                anaphoric: false,
+                joins: false,
+                sentence: self.index,
+                noun: false,
+                from_syntax: true,
+            });
+        }
+        out
     }
 
     /// The lower-case words of an object phrase ("new economic sanctions").

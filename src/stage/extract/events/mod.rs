@@ -239,7 +239,8 @@ pub fn find(
     let mut previous: Option<Actor> = None;
     for (index, range) in doc.sentences.iter().enumerate() {
         let hits = find_hits(doc, range.clone());
-        if !hits.iter().any(|hit| may_code(doc, range, hit))
+        let demands = doc.tokens[range.clone()].iter().any(|t| t.text == "must");
+        if !(demands || hits.iter().any(|hit| may_code(doc, range, hit)))
             || !has_candidate(&context, range, previous.as_ref(), names_are_states)
         {
             continue;
@@ -255,15 +256,23 @@ pub fn find(
             previous: previous.clone(),
             hedged: hedged(doc.sentence_text(range)),
         };
-        let first_trigger = sentence.hits[0].head();
+        let first_trigger = sentence.hits.first().map_or(range.len(), Hit::head);
         let mut touched: Vec<usize> = Vec::new();
-        for hit in &sentence.hits {
-            let Some(mut mention) = sentence
-                .code_clause(hit)
-                .or_else(|| sentence.code_noun(hit))
-            else {
-                continue;
-            };
+        let mentions: Vec<Mention> = sentence
+            .hits
+            .iter()
+            .filter_map(|hit| {
+                sentence
+                    .code_clause(hit)
+                    .or_else(|| sentence.code_noun(hit))
+            })
+            .chain(if demands {
+                sentence.code_demands()
+            } else {
+                Vec::new()
+            })
+            .collect();
+        for mut mention in mentions {
             let target = drafts
                 .iter()
                 .enumerate()
@@ -429,6 +438,16 @@ mod tests {
         let doc = Document::new("England attacked France from the first minute.");
         let found = entities::find(&doc);
         assert!(find(&doc, &found, None, false).is_empty());
+    }
+
+    #[test]
+    fn what_one_says_another_must_do_is_a_demand_of_the_speaker() {
+        let found = events("Germany's foreign minister said Iran must stop enriching uranium.");
+        assert_eq!(
+            summary(&found),
+            vec![("DEMAND".into(), vec!["DEU".into()], vec!["IRN".into()])]
+        );
+        assert!(events("The coach said his players must improve.").is_empty());
     }
 
     #[test]

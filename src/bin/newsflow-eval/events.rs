@@ -31,6 +31,8 @@ pub fn evaluate(pipeline: &Pipeline, dir: &Path) -> anyhow::Result<()> {
     let (mut classes, mut actors) = (Prf::default(), Prf::default());
     let mut per_class: BTreeMap<String, (usize, usize)> = BTreeMap::new();
     let mut sentences = 0usize;
+    // Gold source actors of the sentences whose class was found: (found, all).
+    let mut matched_actors = (0usize, 0usize);
     // Confidence band (tenths) → (events of the gold class, events).
     let mut bands: BTreeMap<u8, (usize, usize)> = BTreeMap::new();
     for article in articles {
@@ -68,6 +70,10 @@ pub fn evaluate(pipeline: &Pipeline, dir: &Path) -> anyhow::Result<()> {
             .map(|e| e.actors.iter().map(|a| gold_form(a)).collect())
             .unwrap_or_default();
         for actor in &gold_actors {
+            if matched.is_some() {
+                matched_actors.1 += 1;
+                matched_actors.0 += usize::from(found.contains(actor));
+            }
             if found.contains(actor) {
                 actors.true_positives += 1.0;
             } else {
@@ -79,6 +85,12 @@ pub fn evaluate(pipeline: &Pipeline, dir: &Path) -> anyhow::Result<()> {
     println!("== events ({}): {sentences} sentences", dir.display());
     println!("   PLOVER class  {}", classes.summary());
     println!("   actors        {}", actors.summary());
+    println!(
+        "   actor accuracy (events of the gold class)  {:.3} ({}/{})",
+        ratio(matched_actors.0 as f64, matched_actors.1 as f64),
+        matched_actors.0,
+        matched_actors.1
+    );
     let recall: Vec<String> = per_class
         .iter()
         .map(|(class, (hit, all))| format!("{class} {hit}/{all}"))

@@ -4,7 +4,7 @@ CARGO ?= cargo
 EVAL_DATA ?= ../shared/eval
 SEED ?= tests/golden/seed
 
-.PHONY: run test lint broker eval bench soak chaos fuzz fmt
+.PHONY: run test lint broker eval bench soak chaos fuzz fmt train train-syntax
 
 ## run: the pipeline on an embedded broker over the sample feed (no Kafka cluster needed)
 run:
@@ -36,10 +36,23 @@ chaos:
 broker:
 	scripts/kafka.sh run --port 9092 news.raw news.enriched news.events news.dlq
 
+## train: rebuilds the trained models in data/ from their corpora, deterministically
+train: train-syntax
+
+## train-syntax: the tagger and parser (data/syntax/) from UD English EWT, read from
+## UD_EWT (cloned there at the pinned commit if missing)
+UD_EWT ?= $(HOME)/.cache/newsflow/corpora/UD_English-EWT
+UD_EWT_COMMIT ?= 15d613d8447b3478787d4c278730a1e48a945efb
+train-syntax:
+	test -d $(UD_EWT) || (git clone --quiet https://github.com/UniversalDependencies/UD_English-EWT $(UD_EWT) \
+		&& git -C $(UD_EWT) checkout --quiet $(UD_EWT_COMMIT))
+	$(CARGO) build --release --quiet --bin newsflow-train
+	nice -n 10 target/release/newsflow-train syntax --treebank $(UD_EWT) --out data/syntax
+
 ## eval: precision/recall/F1 per stage on the development data sets (ONLY=events,topics to
 ## score some of them)
 eval:
-	$(CARGO) run --release --quiet --bin newsflow-eval -- $(EVAL_DATA) --seed $(SEED) $(if $(ONLY),--only $(ONLY))
+	$(CARGO) run --release --quiet --bin newsflow-eval -- $(EVAL_DATA) --seed $(SEED) --treebank $(UD_EWT) $(if $(ONLY),--only $(ONLY))
 
 ## bench: per-stage articles/s on one core (criterion), `newsflow process` per data set,
 ## then end to end through a local Apache Kafka broker (results in bench-results/)

@@ -63,6 +63,9 @@ pub struct RunArgs {
     /// Topic of events, one record per event; empty for none [default: news.events].
     #[arg(long, env = "NEWSFLOW_EVENTS_TOPIC")]
     pub events_topic: Option<String>,
+    /// Events with a lower confidence (0 to 1) are left off the events topic [default: 0].
+    #[arg(long, env = "NEWSFLOW_MIN_EVENT_CONFIDENCE")]
+    pub min_event_confidence: Option<f64>,
     /// Topic of dead letters [default: news.dlq].
     #[arg(long, env = "NEWSFLOW_DLQ_TOPIC")]
     pub dlq_topic: Option<String>,
@@ -141,6 +144,7 @@ impl RunArgs {
             input_topic,
             output_topic,
             events_topic,
+            min_event_confidence,
             dlq_topic,
             group_id,
             metrics_addr,

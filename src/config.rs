@@ -54,6 +54,9 @@ pub struct RunConfig {
     /// Topic events are produced to, one record per event (key = event fingerprint);
     /// empty to publish events only inside the enriched articles.
     pub events_topic: String,
+    /// Events less likely right than this (their `confidence`, 0 to 1) are left off the
+    /// events topic; the enriched articles keep them all.
+    pub min_event_confidence: f64,
     /// Topic dead letters are produced to (original key and value, reason in headers).
     pub dlq_topic: String,
     /// Consumer group; replicas with the same group share the input partitions.
@@ -109,6 +112,7 @@ impl Default for RunConfig {
             input_topic: "news.raw".into(),
             output_topic: "news.enriched".into(),
             events_topic: "news.events".into(),
+            min_event_confidence: 0.0,
             dlq_topic: "news.dlq".into(),
             group_id: "newsflow".into(),
             metrics_addr: SocketAddr::from(([127, 0, 0, 1], 9898)),
@@ -237,6 +241,11 @@ impl RunConfig {
             ));
         }
         self.validate_topics()?;
+        if !(0.0..=1.0).contains(&self.min_event_confidence) {
+            return Err(ConfigError::Invalid(
+                "min_event_confidence must be between 0 and 1".into(),
+            ));
+        }
         for (setting, value, range) in self.ranges() {
             if !range.contains(&value) {
                 return Err(ConfigError::OutOfRange {
@@ -479,6 +488,22 @@ mod tests {
         std::fs::write(&path, "brokrs = \"x\"\n").unwrap();
         let err = RunConfig::load(Some(&path)).unwrap_err();
         assert!(err.to_string().contains("unknown field `brokrs`"), "{err}");
+    }
+
+    #[test]
+    fn min_event_confidence_comes_from_the_file_and_is_a_probability() {
+        let (_dir, path) = write_config("min_event_confidence = 0.6\n");
+        let config = RunConfig::load(Some(&path)).unwrap();
+        assert_eq!(config.min_event_confidence, 0.6);
+        config.validate().unwrap();
+        for wrong in [-0.1, 1.5, f64::NAN] {
+            let config = RunConfig {
+                min_event_confidence: wrong,
+                ..RunConfig::default()
+            };
+            let err = config.validate().unwrap_err();
+            assert!(err.to_string().contains("min_event_confidence"), "{err}");
+        }
     }
 
     #[test]

@@ -336,6 +336,8 @@ mod tests {
             cameo: "040".into(),
             actors: actors.iter().map(|a| (*a).to_owned()).collect(),
             targets: vec![],
+            actor_details: vec![],
+            target_details: vec![],
             location: None,
             date_start: date.map(str::to_owned),
             date_end: None,

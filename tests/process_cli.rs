@@ -53,7 +53,7 @@ fn seed_gives_one_record_with_every_documented_path() {
     assert_eq!(lines.len(), 1);
     let record: Value = serde_json::from_str(lines[0]).unwrap();
     assert_eq!(record["id"], "seed-xi-putin-kazakhstan");
-    assert_eq!(record["schema_version"], 1);
+    assert_eq!(record["schema_version"], ::newsflow::record::SCHEMA_VERSION);
     assert_eq!(record["published_at"], "2024-07-01T09:00:00+09:00");
     for pointer in [
         "/clean/title",
@@ -68,6 +68,8 @@ fn seed_gives_one_record_with_every_documented_path() {
         "/entities",
         "/quotes",
         "/events",
+        "/events/0/actor_details",
+        "/events/0/target_details",
     ] {
         assert!(record.pointer(pointer).is_some(), "missing {pointer}");
     }

@@ -101,6 +101,12 @@ fn event_records_match_their_schema() {
         .flat_map(EventRecord::all_of)
         .collect();
     assert!(!records.is_empty(), "the inputs report events");
+    assert!(
+        records
+            .iter()
+            .any(|r| r.event.actor_details.iter().any(|a| a.sector.is_some())),
+        "some event names its actor's sector"
+    );
     for record in &records {
         let value = serde_json::to_value(record).expect("serialise");
         assert_valid(&schema, &value, &format!("event of {}", record.article_id));

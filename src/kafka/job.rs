@@ -8,7 +8,7 @@ use rdkafka::message::{Message, OwnedMessage};
 use tokio::sync::oneshot;
 
 use super::produce::Outgoing;
-use crate::record::{DeadLetterSource, EventRecord};
+use crate::record::{DeadLetterSource, EnrichedArticle, EventRecord};
 use crate::stage::Pipeline;
 use crate::telemetry::events::{DeadLettered, RecordConsumed};
 
@@ -49,6 +49,8 @@ pub struct Jobs {
     pub output_topic: Arc<str>,
     /// Empty when events are not published on their own.
     pub events_topic: Arc<str>,
+    /// Events below this confidence are not published on the events topic.
+    pub min_event_confidence: f64,
     pub dlq_topic: Arc<str>,
     pub max_record_bytes: usize,
 }
@@ -83,7 +85,7 @@ impl Jobs {
                 let mut outputs = Vec::with_capacity(1 + enriched.events.len());
                 if !self.events_topic.is_empty() {
                     outputs.extend(
-                        EventRecord::all_of(&enriched)
+                        events_to_publish(&enriched, self.min_event_confidence)
                             .iter()
                             .map(|event| Outgoing::event(&self.events_topic, event)),
                     );
@@ -97,5 +99,41 @@ impl Jobs {
                 vec![Outgoing::dead_letter(&self.dlq_topic, &letter, &message)]
             }
         }
+    }
+}
+
+/// The events of an article that go on the events topic: those at least `min_confidence`
+/// likely right.
+fn events_to_publish(enriched: &EnrichedArticle, min_confidence: f64) -> Vec<EventRecord> {
+    let mut records = EventRecord::all_of(enriched);
+    records.retain(|record| record.event.confidence >= min_confidence);
+    records
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_events_topic_gets_only_events_confident_enough() {
+        let record = serde_json::json!({
+            "id": "a",
+            "published_at": "2024-07-01T00:00:00Z",
+            "body": "Israeli troops arrested more than 100 Palestinians on Saturday. \
+                     China and Russia held a summit in Moscow on May 16.",
+        });
+        let enriched = Pipeline::standard()
+            .enrich(record.to_string().as_bytes(), usize::MAX)
+            .expect("enriched");
+        let all = events_to_publish(&enriched, 0.0);
+        assert_eq!(all.len(), enriched.events.len());
+        assert!(all.len() >= 2, "{:?}", enriched.events);
+        let lowest = all.iter().map(|r| r.event.confidence).fold(1.0, f64::min);
+        let highest = all.iter().map(|r| r.event.confidence).fold(0.0, f64::max);
+        assert!(events_to_publish(&enriched, highest + 0.01).is_empty());
+        let some = events_to_publish(&enriched, highest);
+        assert!(!some.is_empty());
+        assert!(some.iter().all(|r| r.event.confidence >= highest));
+        assert_eq!(events_to_publish(&enriched, lowest).len(), all.len());
     }
 }

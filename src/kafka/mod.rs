@@ -226,6 +226,7 @@ pub async fn run(
         workers: Arc::new(workers),
         output_topic: config.output_topic.as_str().into(),
         events_topic: config.events_topic.as_str().into(),
+        min_event_confidence: config.min_event_confidence,
         dlq_topic: config.dlq_topic.as_str().into(),
         max_record_bytes: config.max_record_bytes,
     };

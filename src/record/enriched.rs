@@ -6,8 +6,9 @@ use serde_json::{Map, Value};
 
 use super::InputFormat;
 
-/// Version of the enriched-article schema; bumped on incompatible changes.
-pub const SCHEMA_VERSION: u32 = 1;
+/// Version of the enriched-article and event schemas; bumped on incompatible changes.
+/// 2: events carry their actors' and targets' sectors and words.
+pub const SCHEMA_VERSION: u32 = 2;
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct EnrichedArticle {
@@ -135,6 +136,13 @@ pub struct Event {
     /// ISO 3166-1 alpha-3 codes or organisation acronyms.
     pub actors: Vec<String>,
     pub targets: Vec<String>,
+    /// Who acted, one entry per actor phrase: its code (`None` when its country is not
+    /// known), CAMEO sector and words.
+    #[serde(default)]
+    pub actor_details: Vec<ActorDetail>,
+    /// Who was acted on, likewise.
+    #[serde(default)]
+    pub target_details: Vec<ActorDetail>,
     pub location: Option<EventLocation>,
     /// YYYY-MM-DD.
     pub date_start: Option<String>,
@@ -145,6 +153,18 @@ pub struct Event {
     pub confidence: f64,
     /// Stable id from class, actors, place and date: articles about the same event share it.
     pub fingerprint: String,
+}
+
+/// An actor as the text names it: "Israeli riot police" is `ISR`, `COP`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ActorDetail {
+    /// ISO 3166-1 alpha-3 code or organisation acronym.
+    pub code: Option<String>,
+    /// CAMEO sector: GOV, MIL, COP, JUD, LEG, OPP, REB, UAF, SPY, PTY, IGO, NGO (political),
+    /// BUS, MED, CVL, EDU, LAB, REF, REL, HLH, CRM.
+    pub sector: Option<String>,
+    /// The phrase as written.
+    pub words: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -8,8 +8,8 @@ mod raw;
 
 pub use dead_letter::{header, DeadLetter, DeadLetterReason, DeadLetterSource};
 pub use enriched::{
-    Clean, Country, EnrichedArticle, Entity, EntityType, Event, EventLocation, Modality, Quote,
-    Regions, Removal, Subregion, Topic, SCHEMA_VERSION,
+    ActorDetail, Clean, Country, EnrichedArticle, Entity, EntityType, Event, EventLocation,
+    Modality, Quote, Regions, Removal, Subregion, Topic, SCHEMA_VERSION,
 };
 pub use event_record::EventRecord;
 pub use raw::{

@@ -9,7 +9,7 @@ use newsflow::record::Event;
 use newsflow::stage::extract::entities::known_organisation;
 use newsflow::stage::Pipeline;
 
-use crate::score::{load, Prf};
+use crate::score::{load, ratio, Prf};
 
 /// The code as the gold writes it: countries as they are, organisations by category.
 fn gold_form(code: &str) -> &str {
@@ -31,6 +31,10 @@ pub fn evaluate(pipeline: &Pipeline, dir: &Path) -> anyhow::Result<()> {
     let (mut classes, mut actors) = (Prf::default(), Prf::default());
     let mut per_class: BTreeMap<String, (usize, usize)> = BTreeMap::new();
     let mut sentences = 0usize;
+    // Gold source actors of the sentences whose class was found: (found, all).
+    let mut matched_actors = (0usize, 0usize);
+    // Confidence band (tenths) → (events of the gold class, events).
+    let mut bands: BTreeMap<u8, (usize, usize)> = BTreeMap::new();
     for article in articles {
         let Some(truth) = gold.get(&article.id) else {
             continue;
@@ -55,10 +59,21 @@ pub fn evaluate(pipeline: &Pipeline, dir: &Path) -> anyhow::Result<()> {
             classes.false_negatives += 1.0;
         }
         classes.false_positives += events.iter().filter(|e| e.plover != class).count() as f64;
+        for event in &events {
+            let band = bands
+                .entry((event.confidence * 10.0).floor() as u8)
+                .or_default();
+            band.0 += usize::from(event.plover == class);
+            band.1 += 1;
+        }
         let found: Vec<&str> = matched
             .map(|e| e.actors.iter().map(|a| gold_form(a)).collect())
             .unwrap_or_default();
         for actor in &gold_actors {
+            if matched.is_some() {
+                matched_actors.1 += 1;
+                matched_actors.0 += usize::from(found.contains(actor));
+            }
             if found.contains(actor) {
                 actors.true_positives += 1.0;
             } else {
@@ -70,10 +85,73 @@ pub fn evaluate(pipeline: &Pipeline, dir: &Path) -> anyhow::Result<()> {
     println!("== events ({}): {sentences} sentences", dir.display());
     println!("   PLOVER class  {}", classes.summary());
     println!("   actors        {}", actors.summary());
+    println!(
+        "   actor accuracy (events of the gold class)  {:.3} ({}/{})",
+        ratio(matched_actors.0 as f64, matched_actors.1 as f64),
+        matched_actors.0,
+        matched_actors.1
+    );
     let recall: Vec<String> = per_class
         .iter()
         .map(|(class, (hit, all))| format!("{class} {hit}/{all}"))
         .collect();
     println!("   class recall  {}", recall.join(", "));
+    let bands: Vec<String> = bands
+        .iter()
+        .map(|(band, (right, all))| {
+            format!(
+                "{:.1}-{:.1} {right}/{all}",
+                f64::from(*band) / 10.0,
+                f64::from(*band + 1) / 10.0
+            )
+        })
+        .collect();
+    println!("   right by confidence  {}", bands.join(", "));
+    Ok(())
+}
+
+/// Events on the BBC development articles, per gold label: sport and entertainment have
+/// no political events, so any event there is a false alarm; the other labels show how
+/// much the coder finds where events may be.
+pub fn evaluate_by_topic(pipeline: &Pipeline, dir: &Path) -> anyhow::Result<()> {
+    let (articles, gold) = load(dir, "bbc")?;
+    // label → (articles, articles with an event, events, events per class)
+    let mut per_label: BTreeMap<String, (usize, usize, usize, BTreeMap<String, usize>)> =
+        BTreeMap::new();
+    for article in articles {
+        let Some(label) = gold.get(&article.id).and_then(|g| g["label"].as_str()) else {
+            continue;
+        };
+        let events = pipeline
+            .run(article)
+            .map(|enriched| enriched.events)
+            .unwrap_or_default();
+        let tally = per_label.entry(label.to_owned()).or_default();
+        tally.0 += 1;
+        tally.1 += usize::from(!events.is_empty());
+        tally.2 += events.len();
+        for event in &events {
+            *tally.3.entry(event.plover.clone()).or_default() += 1;
+        }
+    }
+    println!("== events by topic ({}): BBC articles", dir.display());
+    for (label, (articles, with_event, events, classes)) in &per_label {
+        let classes: Vec<String> = classes.iter().map(|(c, n)| format!("{c} {n}")).collect();
+        println!(
+            "   {label:<13} {with_event:>3}/{articles:<3} ({:>5.1}%) with an event, {:.2} events/article  {}",
+            100.0 * ratio(*with_event as f64, *articles as f64),
+            ratio(*events as f64, *articles as f64),
+            classes.join(", ")
+        );
+    }
+    let leisure: Vec<_> = ["sport", "entertainment"]
+        .iter()
+        .filter_map(|label| per_label.get(*label))
+        .collect();
+    let (articles, with_event) = leisure.iter().fold((0, 0), |(a, w), t| (a + t.0, w + t.1));
+    println!(
+        "   sport and entertainment: {with_event}/{articles} ({:.1}%) with an event",
+        100.0 * ratio(with_event as f64, articles as f64)
+    );
     Ok(())
 }

@@ -1,14 +1,16 @@
 //! `newsflow-eval`: scores the stages on the development data sets (`make eval`).
 //!
-//! Usage: `newsflow-eval [DATA_DIR] [--seed SEED_DIR] [--only SET,...]`, where DATA_DIR
-//! holds `extraction/`, `topics/`, `regions/` and `events/` as JSON Lines (articles and
-//! gold labels side by side). Each module scores one stage and prints its own table.
+//! Usage: `newsflow-eval [DATA_DIR] [--seed SEED_DIR] [--treebank DIR] [--only SET,...]`,
+//! where DATA_DIR holds `extraction/`, `topics/`, `regions/` and `events/` as JSON Lines
+//! (articles and gold labels side by side). Each module scores one stage and prints its
+//! own table.
 
 mod events;
 mod extraction;
 mod regions;
 mod score;
 mod seed;
+mod syntax;
 mod topics;
 
 use std::path::{Path, PathBuf};
@@ -32,6 +34,10 @@ struct Args {
     /// The golden seed: the article and what its enrichment must contain
     #[arg(long, default_value = "tests/golden/seed")]
     seed: PathBuf,
+    /// A checkout of UD_English-EWT, whose test split the tagger and parser are scored on
+    /// (default: ~/.cache/newsflow/corpora/UD_English-EWT, where `make train-syntax` reads)
+    #[arg(long)]
+    treebank: Option<PathBuf>,
     /// Only these sets (all by default)
     #[arg(long, value_delimiter = ',',
           value_parser = PossibleValuesParser::new(SETS.map(|(name, _)| name)))]
@@ -40,30 +46,39 @@ struct Args {
 
 /// The sets in the order they are scored; each development set is in DATA_DIR under its
 /// name.
-const SETS: [(&str, Evaluate); 5] = [
+const SETS: [(&str, Evaluate); 7] = [
     ("seed", seed::evaluate),
     ("extraction", extraction::evaluate),
     ("regions", regions::evaluate),
     ("topics", topics::evaluate),
     ("events", events::evaluate),
+    ("events-by-topic", events::evaluate_by_topic),
+    ("syntax", syntax::evaluate),
 ];
 
 fn main() -> ExitCode {
     let Args {
         data_dir,
         seed,
+        treebank,
         only,
     } = Args::parse();
+    let treebank = treebank.unwrap_or_else(|| {
+        std::env::var_os("HOME")
+            .map_or_else(PathBuf::new, PathBuf::from)
+            .join(".cache/newsflow/corpora/UD_English-EWT")
+    });
     let pipeline = Pipeline::standard();
     let mut failures = 0;
     for (name, evaluate) in SETS {
         if !only.is_empty() && !only.iter().any(|set| set == name) {
             continue;
         }
-        let dir = if name == "seed" {
-            seed.clone()
-        } else {
-            data_dir.join(name)
+        let dir = match name {
+            "seed" => seed.clone(),
+            "syntax" => treebank.clone(),
+            "events-by-topic" => data_dir.join("topics"),
+            _ => data_dir.join(name),
         };
         if let Err(error) = evaluate(&pipeline, &dir) {
             eprintln!("{name}: could not evaluate: {error:#}");

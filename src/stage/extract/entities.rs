@@ -75,6 +75,9 @@ pub struct Found {
     /// The country a person speaks for, from the gazetteer or the title ("Russian
     /// President Vladimir Putin"): an index into the gazetteer's countries.
     pub country: Option<usize>,
+    /// The title a person was first named with, lower case ("president"), or "leader" for
+    /// a head of state the gazetteer knows: what office they act in.
+    pub title: Option<String>,
 }
 
 #[derive(Default)]
@@ -96,6 +99,7 @@ impl Registry {
             spans: vec![span],
             acronym: None,
             country: None,
+            title: None,
         });
         let i = self.found.len() - 1;
         self.by_key.insert(key, i);
@@ -155,7 +159,8 @@ fn runs(tokens: &[Token], sentence: Range<usize>) -> Vec<Range<usize>> {
 /// What a run says about itself.
 struct Candidate {
     tokens: Range<usize>,
-    titled: bool,
+    /// The title before the name ("President"), if any.
+    title: Option<usize>,
 }
 
 /// Drops openers and titles from the front of a run ("While China", "Russian President
@@ -163,7 +168,7 @@ struct Candidate {
 fn trim(doc: &Document, run: Range<usize>) -> Option<Candidate> {
     let tokens = &doc.tokens;
     let mut start = run.start;
-    let mut titled = false;
+    let mut title = None;
     // A title anywhere in the run: the name is what follows the last one.
     if let Some(k) = (run.start..run.end)
         .rev()
@@ -172,7 +177,7 @@ fn trim(doc: &Document, run: Range<usize>) -> Option<Candidate> {
         let has_org_head = (k + 1..run.end).any(|j| tokens[j].is(ORGANISATION_HEADS));
         if !has_org_head {
             start = k + 1;
-            titled = true;
+            title = Some(k);
         }
     }
     while start < run.end && tokens[start].is(STOPWORDS) {
@@ -180,7 +185,7 @@ fn trim(doc: &Document, run: Range<usize>) -> Option<Candidate> {
     }
     (start < run.end).then_some(Candidate {
         tokens: start..run.end,
-        titled,
+        title,
     })
 }
 
@@ -269,6 +274,7 @@ pub fn find(doc: &Document) -> Vec<Found> {
                 continue;
             };
             let range = candidate.tokens;
+            let title = candidate.title.map(|k| tokens[k].lower().into_owned());
             // "(SCO)" right after the name it abbreviates is its definition, not a mention.
             let definition = range.start > 0
                 && tokens[range.start - 1].text == "("
@@ -289,7 +295,7 @@ pub fn find(doc: &Document) -> Vec<Found> {
             let kind = if let Some((_, MentionKind::Leader)) = place {
                 Some(EntityType::Person)
             } else if known.is_some()
-                || headed && !candidate.titled
+                || headed && candidate.title.is_none()
                 || matches!(place, Some((_, MentionKind::Institution)))
             {
                 Some(EntityType::Organization)
@@ -302,7 +308,7 @@ pub fn find(doc: &Document) -> Vec<Found> {
             } else if range.len() == 1 {
                 singles.push(range.clone());
                 None
-            } else if candidate.titled
+            } else if candidate.title.is_some()
                 || (looks_like_personal_name(doc, &range)
                     && (beside_speech_verb(tokens, &range) || range.len() >= 2))
             {
@@ -323,11 +329,16 @@ pub fn find(doc: &Document) -> Vec<Found> {
             let i = registry.add(&name, kind, span.clone());
             claimed.push(span);
             if kind == EntityType::Person {
-                if registry.found[i].country.is_none() {
-                    registry.found[i].country = match place {
+                let leader = matches!(place, Some((_, MentionKind::Leader)));
+                let found = &mut registry.found[i];
+                if found.country.is_none() {
+                    found.country = match place {
                         Some((country, MentionKind::Leader)) => Some(country),
                         _ => country_before(doc, range.start),
                     };
+                }
+                if found.title.is_none() {
+                    found.title = title.or_else(|| leader.then(|| "leader".to_owned()));
                 }
                 // Any part of the name may stand for the person later: "Xi", "Putin",
                 // "Lula" for "Luiz Inacio Lula da Silva".
@@ -372,6 +383,9 @@ pub fn find(doc: &Document) -> Vec<Found> {
                 MentionKind::Leader => {
                     let i = registry.add(token.text, EntityType::Person, span);
                     registry.found[i].country = Some(country);
+                    registry.found[i]
+                        .title
+                        .get_or_insert_with(|| "leader".to_owned());
                 }
                 MentionKind::Institution => {
                     registry.add(token.text, EntityType::Organization, span);

@@ -5,6 +5,7 @@ pub mod dates;
 pub mod entities;
 pub mod events;
 pub mod quotes;
+pub mod syntax;
 pub mod text;
 pub mod words;
 
@@ -78,7 +79,7 @@ impl Extract {
     /// Loads the reference data now rather than on the first article.
     pub fn new() -> Self {
         Gazetteer::global();
-        events::Lexicon::global();
+        events::load();
         Self
     }
 }
@@ -108,7 +109,13 @@ impl Stage for Extract {
         };
         let found = entities::find(&doc);
         let quotes = quotes::find(&doc, &found);
-        let events = events::find(&doc, &found, published);
+        // In sport and entertainment a country's name is a team, not a state.
+        let leisure = article
+            .enriched
+            .topics
+            .first()
+            .is_some_and(|t| matches!(t.qcode.as_str(), "medtop:15000000" | "medtop:01000000"));
+        let events = events::find(&doc, &found, published, !leisure);
         article.enriched.quotes = quotes;
         article.enriched.events = events;
         article.enriched.entities = found

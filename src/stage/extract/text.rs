@@ -1,7 +1,8 @@
 //! Words and sentences: the units the extractors work on.
 //!
 //! A token is a word (letters and digits, with inner apostrophes, hyphens and dots, and
-//! the final dot of an abbreviation such as "U.S." or "Prof.") or one punctuation mark.
+//! the final dot of an abbreviation such as "U.S." or "Prof."), a number ("2,000",
+//! "3:29") or one punctuation mark.
 //! Sentences end at ".", "!" or "?" before a capitalised word, never inside an
 //! abbreviation ("Washington D.C. on July 9", "Prof. Kim"), and never cross a paragraph.
 
@@ -116,12 +117,15 @@ pub fn tokenize(text: &str) -> Vec<Token<'_>> {
                 let Some(n) = text[end..].chars().next() else {
                     break;
                 };
+                let after = text[end + n.len_utf8()..].chars().next();
                 let joins = matches!(n, '.' | '-' | '\'' | '’' | '&' | '‑')
-                    && text[end + n.len_utf8()..]
-                        .chars()
-                        .next()
-                        .is_some_and(char::is_alphanumeric)
+                    && after.is_some_and(char::is_alphanumeric)
                     && !is_possessive(&text[end..]);
+                // "2,000" and "3:29" are one number.
+                let digits = matches!(n, ',' | ':')
+                    && bytes[end - 1].is_ascii_digit()
+                    && after.is_some_and(|c| c.is_ascii_digit());
+                let joins = joins || digits;
                 if !(n.is_alphanumeric() || joins) {
                     break;
                 }
@@ -318,6 +322,20 @@ mod tests {
                 "U.S.",
                 "-",
                 "led"
+            ]
+        );
+    }
+
+    #[test]
+    fn numbers_keep_their_separators() {
+        let tokens: Vec<&str> = tokenize("Some 2,000 officers left at 3:29, then 4, 5.")
+            .iter()
+            .map(|t| t.text)
+            .collect();
+        assert_eq!(
+            tokens,
+            vec![
+                "Some", "2,000", "officers", "left", "at", "3:29", ",", "then", "4", ",", "5", "."
             ]
         );
     }

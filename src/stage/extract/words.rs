@@ -4,8 +4,6 @@
 //! is a bit check rather than a list scan.
 
 use rustc_hash::FxHashMap;
-
-use super::events::Lexicon;
 use std::sync::LazyLock;
 
 /// A set of word classes, as bits.
@@ -38,10 +36,7 @@ pub(super) const CAPITALISED: WordClass = WordClass(1 << 29);
 pub(super) const HAS_UPPER_CASE: WordClass = WordClass(1 << 30);
 /// Opens a paragraph.
 pub(super) const PARAGRAPH_START: WordClass = WordClass(1 << 31);
-const _: () = assert!(
-    TRIGGER_START.0 < WORD.0,
-    "a word list took a shape mark's bit"
-);
+const _: () = assert!(DATE_CUES.0 < WORD.0, "a word list took a shape mark's bit");
 
 /// Words that open a title before a person's name.
 pub const TITLES: WordClass = WordClass(1 << 0);
@@ -294,19 +289,12 @@ const CLASSES: &[(WordClass, &[&str])] = &[
     (SAYING, SAYING_LIST),
 ];
 
-/// The first word of an event trigger (data/extract/triggers.tsv): only these words need
-/// a lexicon lookup.
-pub const TRIGGER_START: WordClass = WordClass(1 << 23);
-
 static BY_WORD: LazyLock<FxHashMap<&'static str, WordClass>> = LazyLock::new(|| {
     let mut by_word: FxHashMap<&'static str, WordClass> = FxHashMap::default();
     for (class, words) in CLASSES {
         for word in *words {
             by_word.entry(word).or_default().0 |= class.0;
         }
-    }
-    for word in Lexicon::global().first_words() {
-        by_word.entry(word).or_default().0 |= TRIGGER_START.0;
     }
     by_word
 });

@@ -1,0 +1,487 @@
+//! Events: who did what to whom, where, when, and whether it happened, coded the way
+//! TABARI and PETRARCH code them, from each sentence's structure.
+//!
+//! A sentence is parsed ([`super::syntax`]) only when it has a trigger ([`triggers`]) and
+//! someone who could act in it (a place, a person, an organisation or an agent word);
+//! most sentences have neither and cost nothing. Then, per trigger:
+//! - [`coding`]: a verb's subject acts on its object or oblique, governed actions
+//!   ("threatened to strike") and intents ("will", "plans to") are coded as what they are,
+//!   and negated actions are dropped;
+//! - [`nouns`]: an event noun's parties come from its modifiers, "between" and the verb
+//!   that takes part in it ("attend the summit");
+//! - [`actors`]: each phrase becomes a country and a sector, and only events with a
+//!   political actor on one side are kept: a club, a company or an earthquake does not make
+//!   one, and in sport and entertainment a country's name is a team;
+//! - [`merging`]: mentions of one event join, and each event gets one fingerprint.
+//!
+//! The place is where the clause says the event happens ("in Baghdad") or where a visit
+//! goes; the date is the date expression nearest the trigger, resolved against
+//! publication; the modality comes from auxiliaries ("will", "could"), governing words ("is
+//! expected to"), "if", hedges ("not officially confirmed"), and, without them, the date.
+
+pub mod actors;
+pub mod coding;
+pub mod merging;
+pub mod nouns;
+pub mod triggers;
+
+use std::ops::Range;
+
+use chrono::NaiveDate;
+
+use super::dates;
+use super::entities::Found;
+use super::syntax::Syntax;
+use super::words::DATE_CUES;
+use super::Document;
+use crate::geo::MentionKind;
+use crate::record::{Event, Modality};
+use actors::{Actor, DocumentActors, SentenceActors};
+use coding::{push_actor, Hit, Sentence};
+use merging::Draft;
+use triggers::Lexicon;
+
+/// One mention of an event in one sentence.
+#[derive(Debug, Clone)]
+pub struct Mention {
+    pub class: &'static str,
+    pub cameo: &'static str,
+    /// Who acts: the source, or every party of a meeting or an agreement.
+    pub actors: Vec<Actor>,
+    pub targets: Vec<Actor>,
+    /// Organisations named as the event's owner ("the NATO meeting", "the SCO summit"):
+    /// the parties only when no one else is named.
+    pub owners: Vec<Actor>,
+    pub location: Option<(usize, String)>,
+    pub dates: Option<(NaiveDate, Option<NaiveDate>)>,
+    pub modality: Modality,
+    /// "the summit", "this meeting": refers back to an earlier event.
+    pub anaphoric: bool,
+    /// Joins the earlier event's parties ("Putin will be present at the summit").
+    pub joins: bool,
+    pub sentence: usize,
+    pub noun: bool,
+    /// The source is a subject or an agent in the parse.
+    pub from_syntax: bool,
+}
+
+/// The most events one article yields: far above any real article, it bounds the merging
+/// work on a pathological one.
+const MAX_EVENTS: usize = 256;
+
+/// Loads the lexicons now rather than on the first article.
+pub fn load() {
+    Lexicon::global();
+    actors::load();
+    Syntax::global();
+}
+
+/// The triggers of one sentence, longest match first, not overlapping, by
+/// sentence-relative token positions.
+fn find_hits(doc: &Document, sentence: Range<usize>) -> Vec<Hit> {
+    let lexicon = Lexicon::global();
+    let tokens = &doc.tokens[sentence.clone()];
+    let mut hits = Vec::new();
+    let mut i = 0;
+    while i < tokens.len() {
+        let token = &tokens[i];
+        // Capitalised words inside a sentence are names ("March", "Deal").
+        if !token.is_word() || (token.is_capitalised() && i != 0) {
+            i += 1;
+            continue;
+        }
+        let candidates = lexicon.starting_with(&token.lower());
+        let fits = |words: &[String]| {
+            words.len() <= tokens.len() - i
+                && words[1..]
+                    .iter()
+                    .zip(&tokens[i + 1..])
+                    .all(|(w, t)| t.text.eq_ignore_ascii_case(w))
+        };
+        let Some(longest) = candidates.iter().find(|t| fits(&t.words)) else {
+            i += 1;
+            continue;
+        };
+        let triggers: Vec<_> = candidates
+            .iter()
+            .filter(|t| t.words == longest.words)
+            .collect();
+        hits.push(Hit {
+            tokens: i..i + longest.words.len(),
+            triggers,
+        });
+        i += longest.words.len();
+    }
+    hits
+}
+
+/// Whether a hit can make an event, as far as the words tell before parsing: a governor
+/// alone ("plans", "wants") makes none, nor a trigger that needs a particular object ("cut
+/// ties", "close the border") with none of them after it. Most sentences the lexicon
+/// matches fail this and are not parsed.
+fn may_code(doc: &Document, sentence: &Range<usize>, hit: &Hit) -> bool {
+    let after = || {
+        doc.tokens[sentence.start + hit.tokens.end..sentence.end]
+            .iter()
+            .map(|t| t.lower())
+            .collect::<Vec<_>>()
+            .join(" ")
+    };
+    let mut rest: Option<String> = None;
+    hit.triggers.iter().any(|t| {
+        !t.only_governs()
+            && (t.objects.is_empty()
+                || t.needs_any_object()
+                || t.takes_object(rest.get_or_insert_with(after)))
+    })
+}
+
+/// Whether anyone who could act politically is named in the sentence.
+fn has_candidate(
+    context: &DocumentActors,
+    sentence: &Range<usize>,
+    previous: Option<&Actor>,
+    names_are_states: bool,
+) -> bool {
+    let doc = context.doc;
+    let tokens = &doc.tokens[sentence.clone()];
+    let bytes = tokens[0].start()..tokens[tokens.len() - 1].end();
+    doc.places_in(bytes.clone())
+        .iter()
+        .any(|m| actors::may_act(doc, &m.mention, names_are_states))
+        || context.names_organisation_in(bytes)
+        || tokens.iter().any(|t| {
+            let word = t.lower();
+            // A pronoun may stand for the actor of an earlier sentence.
+            (previous.is_some() && matches!(&*word, "it" | "they" | "he" | "she" | "we"))
+                || actors::sector_of(&word).is_some()
+        })
+}
+
+/// Hedges that make every event of the sentence uncertain.
+fn hedged(text: &str) -> bool {
+    [
+        "not officially confirmed",
+        "not confirmed",
+        "unconfirmed",
+        "reportedly",
+        "allegedly",
+    ]
+    .iter()
+    .any(|hedge| text.contains(hedge))
+}
+
+/// The date expressions of a sentence, by sentence-relative token range.
+fn sentence_dates(
+    doc: &Document,
+    range: &Range<usize>,
+    published: Option<NaiveDate>,
+) -> Vec<(Range<usize>, dates::DateMention)> {
+    let text = doc.sentence_text(range);
+    // Most sentences name no date: the patterns run only where one may be.
+    let may_have_dates = text.bytes().any(|b| b.is_ascii_digit())
+        || doc.tokens[range.clone()].iter().any(|t| t.is(DATE_CUES));
+    if !may_have_dates {
+        return Vec::new();
+    }
+    let start_byte = doc.tokens[range.start].start();
+    let token_at = |byte: usize| doc.tokens.partition_point(|t| t.end() <= byte) - range.start;
+    dates::find(text, published)
+        .into_iter()
+        .map(|d| {
+            let tokens =
+                token_at(start_byte + d.span.start)..token_at(start_byte + d.span.end - 1) + 1;
+            (tokens, d)
+        })
+        .collect()
+}
+
+/// The countries a sentence names before token `end` (or anywhere, when it names none
+/// there): the parties of an event it refers to without naming them.
+fn sentence_parties(sentence: &Sentence, end: usize) -> Vec<Actor> {
+    let doc = sentence.actors.context.doc;
+    let offset = sentence.actors.range.start;
+    let mut parties = Vec::new();
+    for before in [end, sentence.actors.range.len()] {
+        let last = doc.tokens[offset + before.max(1) - 1].end();
+        for m in doc.places_in(doc.tokens[offset].start()..last) {
+            if matches!(m.mention.kind, MentionKind::Name | MentionKind::Demonym) {
+                push_actor(
+                    &mut parties,
+                    Actor {
+                        code: Some(doc.gazetteer.countries()[m.mention.country].alpha3.clone()),
+                        sector: None,
+                        words: doc.text[m.mention.start..m.mention.end].to_owned(),
+                        political: true,
+                        by_name: true,
+                    },
+                );
+            }
+        }
+        if !parties.is_empty() {
+            break;
+        }
+    }
+    parties
+}
+
+/// The events of a document, in order of first mention (at most [`MAX_EVENTS`]).
+/// `names_are_states` is false in sport and entertainment, where a country's name alone
+/// is a team and makes no political actor.
+pub fn find(
+    doc: &Document,
+    entities: &[Found],
+    published: Option<NaiveDate>,
+    names_are_states: bool,
+) -> Vec<Event> {
+    let context = DocumentActors::new(doc, entities);
+    let mut drafts: Vec<Draft> = Vec::new();
+    let mut previous: Option<Actor> = None;
+    for (index, range) in doc.sentences.iter().enumerate() {
+        let hits = find_hits(doc, range.clone());
+        let demands = doc.tokens[range.clone()].iter().any(|t| t.text == "must");
+        if !(demands || hits.iter().any(|hit| may_code(doc, range, hit)))
+            || !has_candidate(&context, range, previous.as_ref(), names_are_states)
+        {
+            continue;
+        }
+        let words: Vec<&str> = doc.tokens[range.clone()].iter().map(|t| t.text).collect();
+        let parse = Syntax::global().parse(&words);
+        let sentence = Sentence {
+            actors: SentenceActors::new(&context, range.clone(), &parse),
+            index,
+            published,
+            dates: sentence_dates(doc, range, published),
+            hits,
+            previous: previous.clone(),
+            hedged: hedged(doc.sentence_text(range)),
+        };
+        let first_trigger = sentence.hits.first().map_or(range.len(), Hit::head);
+        let mut touched: Vec<usize> = Vec::new();
+        let mentions: Vec<Mention> = sentence
+            .hits
+            .iter()
+            .filter_map(|hit| {
+                sentence
+                    .code_clause(hit)
+                    .or_else(|| sentence.code_noun(hit))
+            })
+            .chain(if demands {
+                sentence.code_demands()
+            } else {
+                Vec::new()
+            })
+            .collect();
+        for mut mention in mentions {
+            let target = drafts
+                .iter()
+                .enumerate()
+                .filter(|(_, d)| d.accepts(&mention))
+                .max_by_key(|(_, d)| d.last_seen)
+                .map(|(i, _)| i);
+            match target {
+                Some(i) => {
+                    drafts[i].absorb(mention);
+                    touched.push(i);
+                }
+                None if drafts.len() >= MAX_EVENTS => {}
+                None => {
+                    if mention.anaphoric && mention.actors.is_empty() {
+                        // "the summit" with nothing before it to refer to: a summit of the
+                        // sentence's parties.
+                        let end = if mention.dates.is_some() {
+                            first_trigger
+                        } else {
+                            range.len()
+                        };
+                        mention.actors = sentence_parties(&sentence, end);
+                    }
+                    mention.anaphoric = false;
+                    drafts.push(Draft::new(mention));
+                    touched.push(drafts.len() - 1);
+                }
+            }
+        }
+        // Events told in one sentence happen in one place: "a bilateral meeting separate
+        // from the SCO summit" is where the summit is. Only between events of one kind: a
+        // past summit named beside a planned one did not happen where the planned one will.
+        let placed: Vec<(Modality, (usize, String))> = touched
+            .iter()
+            .filter_map(|&i| {
+                let e = &drafts[i].mention;
+                e.location.clone().map(|place| (e.modality, place))
+            })
+            .collect();
+        for &i in &touched {
+            let e = &mut drafts[i].mention;
+            if e.location.is_none() && e.class == "CONSULT" {
+                e.location = placed
+                    .iter()
+                    .find(|(modality, _)| *modality == e.modality)
+                    .map(|(_, place)| place.clone());
+            }
+        }
+        if let Some(actor) = touched
+            .iter()
+            .flat_map(|&i| drafts[i].mention.actors.iter())
+            .find(|a| a.code.is_some() && a.political)
+        {
+            previous = Some(actor.clone());
+        }
+    }
+    drafts
+        .into_iter()
+        .filter(|d| d.political(names_are_states))
+        .map(|d| merging::into_event(doc, d))
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::entities;
+    use super::*;
+
+    fn events(text: &str) -> Vec<Event> {
+        let doc = Document::new(text);
+        let found = entities::find(&doc);
+        find(&doc, &found, NaiveDate::from_ymd_opt(2024, 7, 1), true)
+    }
+
+    fn summary(events: &[Event]) -> Vec<(String, Vec<String>, Vec<String>)> {
+        events
+            .iter()
+            .map(|e| (e.plover.clone(), e.actors.clone(), e.targets.clone()))
+            .collect()
+    }
+
+    #[test]
+    fn a_visit_has_actor_target_place_date_and_modality() {
+        let found =
+            events("Starting on July 2, Xi Jinping will visit Kazakhstan as a state guest.");
+        assert_eq!(found.len(), 1, "{found:?}");
+        let visit = &found[0];
+        assert_eq!(
+            (visit.plover.as_str(), visit.cameo.as_str()),
+            ("CONSULT", "042")
+        );
+        assert_eq!(visit.actors, vec!["CHN"]);
+        assert_eq!(visit.targets, vec!["KAZ"]);
+        assert_eq!(
+            visit.location.as_ref().unwrap().country.as_deref(),
+            Some("KZ")
+        );
+        assert_eq!(visit.date_start.as_deref(), Some("2024-07-02"));
+        assert_eq!(visit.modality, Modality::Planned);
+    }
+
+    #[test]
+    fn subjects_act_on_objects_and_passives_turn_round() {
+        let found = events("Israeli troops arrested more than 100 Palestinians on Saturday.");
+        assert_eq!(
+            summary(&found),
+            vec![("COERCE".into(), vec!["ISR".into()], vec!["PSE".into()])]
+        );
+        assert_eq!(found[0].actor_details[0].sector.as_deref(), Some("MIL"));
+        assert_eq!(found[0].actor_details[0].words, "Israeli troops");
+        let found = events("Israel was attacked by Syria on Monday. Jordan did not attack Iraq.");
+        assert_eq!(
+            summary(&found),
+            vec![("ASSAULT".into(), vec!["SYR".into()], vec!["ISR".into()])]
+        );
+        assert_eq!(found[0].modality, Modality::Occurred);
+    }
+
+    #[test]
+    fn reported_speech_codes_the_reported_act_not_the_speaker() {
+        let found = events("The ministry said Russian forces shelled Ukrainian positions.");
+        let classes: Vec<&str> = found.iter().map(|e| e.plover.as_str()).collect();
+        assert_eq!(classes, vec!["ASSAULT"], "{found:?}");
+        assert_eq!(found[0].actors, vec!["RUS"]);
+        assert_eq!(found[0].targets, vec!["UKR"]);
+    }
+
+    #[test]
+    fn intent_is_not_occurrence() {
+        let found = events("Iran threatened to strike Israeli bases.");
+        assert_eq!(
+            summary(&found),
+            vec![("THREATEN".into(), vec!["IRN".into()], vec!["ISR".into()])]
+        );
+        let found = events("Russia wants to attack Ukraine.");
+        assert!(found.iter().all(|e| e.plover != "ASSAULT"), "{found:?}");
+        assert_eq!(found[0].plover, "THREATEN");
+        assert_eq!(found[0].modality, Modality::Planned);
+        let found = events("Syria says it is willing to withdraw its troops from Lebanon.");
+        assert_eq!(found[0].plover, "AGREE", "{found:?}");
+        assert_eq!(found[0].actors, vec!["SYR"]);
+        let found = events("Syria says it will not accept any more refugees.");
+        assert_eq!(found[0].plover, "REJECT", "{found:?}");
+    }
+
+    #[test]
+    fn denials_and_negations_are_no_events() {
+        assert!(events("Russia denied shelling the city of Kharkiv.").is_empty());
+        assert!(events("The army did not attack the protesters in Cairo.").is_empty());
+    }
+
+    #[test]
+    fn non_political_actors_make_no_events() {
+        for text in [
+            "An earthquake killed dozens of people in Turkey on Monday.",
+            "Chelsea deny the meeting took place.",
+            "The company launched a new chip and rejected the offer.",
+            "Gloucester were denied a late try.",
+        ] {
+            assert!(events(text).is_empty(), "{text}: {:?}", events(text));
+        }
+        // In sport, a country's name is a team.
+        let doc = Document::new("England attacked France from the first minute.");
+        let found = entities::find(&doc);
+        assert!(find(&doc, &found, None, false).is_empty());
+    }
+
+    #[test]
+    fn what_one_says_another_must_do_is_a_demand_of_the_speaker() {
+        let found = events("Germany's foreign minister said Iran must stop enriching uranium.");
+        assert_eq!(
+            summary(&found),
+            vec![("DEMAND".into(), vec!["DEU".into()], vec!["IRN".into()])]
+        );
+        assert!(events("The coach said his players must improve.").is_empty());
+    }
+
+    #[test]
+    fn a_people_that_protests_is_its_country_s_civilians() {
+        let found = events("Young Algerians blocked roads leading to the city centre on Sunday.");
+        assert_eq!(
+            summary(&found),
+            vec![("PROTEST".into(), vec!["DZA".into()], vec![])]
+        );
+        assert_eq!(found[0].actor_details[0].sector.as_deref(), Some("CVL"));
+        // Outside a protest, civilians make no political event.
+        assert!(events("Young Algerians met in the city centre on Sunday.").is_empty());
+    }
+
+    #[test]
+    fn mentions_of_one_summit_merge_and_uncertainty_sticks() {
+        let found = events(
+            "A trilateral summit among the U.S., South Korea, and Japan is expected. \
+             Although it is not officially confirmed, if a U.S.-South Korea-Japan summit is \
+             held at the NATO stage, the three countries are expected to respond.",
+        );
+        let summits: Vec<&Event> = found.iter().filter(|e| e.plover == "CONSULT").collect();
+        assert_eq!(summits.len(), 1, "{found:?}");
+        let mut actors = summits[0].actors.clone();
+        actors.sort();
+        assert_eq!(actors, vec!["JPN", "KOR", "USA"]);
+        assert_eq!(summits[0].modality, Modality::Uncertain);
+    }
+
+    #[test]
+    fn fingerprints_ignore_actor_order_wording_and_missing_dates() {
+        let a = events("Russia and China held a summit on May 16.");
+        let b = events("China and Russia met for a summit.");
+        assert_eq!(a[0].fingerprint, b[0].fingerprint, "{a:?} {b:?}");
+        assert_eq!(a[0].fingerprint.len(), 16);
+    }
+}

@@ -4,7 +4,7 @@ CARGO ?= cargo
 EVAL_DATA ?= ../shared/eval
 SEED ?= tests/golden/seed
 
-.PHONY: run test lint broker eval bench soak chaos fuzz fmt
+.PHONY: run test lint broker eval train train-topics bench soak chaos fuzz fmt
 
 ## run: the pipeline on an embedded broker over the sample feed (no Kafka cluster needed)
 run:
@@ -37,6 +37,16 @@ broker:
 ## score some of them)
 eval:
 	$(CARGO) run --release --quiet --bin newsflow-eval -- $(EVAL_DATA) --seed $(SEED) $(if $(ONLY),--only $(ONLY))
+
+## train: rebuild the trained models in data/ from their corpora and print their held-out
+## scores (corpora: scripts/fetch-corpora.sh fills NEWSFLOW_CORPORA, ~/.cache/newsflow/corpora)
+train: train-topics
+
+## train-topics: the IPTC topic classifier (data/topics/model.bin): cross-corpus check,
+## five-fold cross-validation over the BBC development set, calibration, the shipped model
+train-topics:
+	$(CARGO) build --release --quiet --bin newsflow-train
+	nice -n 10 target/release/newsflow-train topics --bbc $(EVAL_DATA)/topics
 
 ## bench: per-stage articles/s on one core (criterion), `newsflow process` per data set,
 ## then end to end through a local tansu broker (results in bench-results/)

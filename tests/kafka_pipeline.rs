@@ -134,7 +134,7 @@ async fn enriches_good_articles_and_dead_letters_malformed_ones() {
             let value: Value = serde_json::from_slice(&record.value).expect("enriched JSON");
             let id = value["id"].as_str().expect("id").to_owned();
             assert_eq!(record.key.as_deref(), Some(id.as_bytes()));
-            assert_eq!(value["schema_version"], 1);
+            assert_eq!(value["schema_version"], newsflow::record::SCHEMA_VERSION);
             assert!(value["clean"]["paragraphs"].is_array());
             id
         })

@@ -43,7 +43,7 @@ fn seed_gives_one_record_with_every_documented_path() {
     assert_eq!(lines.len(), 1);
     let record: Value = serde_json::from_str(lines[0]).unwrap();
     assert_eq!(record["id"], "seed-xi-putin-kazakhstan");
-    assert_eq!(record["schema_version"], 1);
+    assert_eq!(record["schema_version"], newsflow::record::SCHEMA_VERSION);
     assert_eq!(record["published_at"], "2024-07-01T09:00:00+09:00");
     for pointer in [
         "/clean/title",

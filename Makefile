@@ -10,10 +10,10 @@ SEED ?= tests/golden/seed
 run:
 	$(CARGO) run --release --quiet --bin newsflow -- demo
 
-## test: lint, unit, golden and integration tests (installs the tansu test broker and
-## Prometheus if missing)
+## test: lint, unit, golden and integration tests (resolves Apache Kafka, the test broker,
+## from Maven Central and installs Prometheus if missing)
 test: lint
-	scripts/install-tansu.sh
+	scripts/install-kafka.sh >/dev/null
 	$(CARGO) test --all-targets
 
 ## lint: formatting, clippy (warnings are errors), and deploy/ (alert rules and their unit
@@ -25,13 +25,14 @@ lint:
 
 ## chaos: the fault tests at full size (20,000 articles, 3 SIGKILLs; a 5-minute broker outage)
 chaos:
-	scripts/install-tansu.sh
+	scripts/install-kafka.sh >/dev/null
 	NEWSFLOW_CHAOS_ARTICLES=20000 NEWSFLOW_CHAOS_KILLS=3 $(CARGO) test --release --test delivery_faults -- --nocapture
 	NEWSFLOW_OUTAGE_SECS=300 $(CARGO) test --release --test broker_outage -- --nocapture
 
-## broker: a local tansu broker on 127.0.0.1:9092 with newsflow's topics, for manual runs
+## broker: a local Apache Kafka on 127.0.0.1:9092 with newsflow's topics, for manual runs
+## (Ctrl-C stops it)
 broker:
-	scripts/broker.sh 9092
+	scripts/kafka.sh run --port 9092 news.raw news.enriched news.events news.dlq
 
 ## eval: precision/recall/F1 per stage on the development data sets (ONLY=events,topics to
 ## score some of them)
@@ -49,24 +50,24 @@ train-topics:
 	nice -n 10 target/release/newsflow-train topics --bbc $(EVAL_DATA)/topics
 
 ## bench: per-stage articles/s on one core (criterion), `newsflow process` per data set,
-## then end to end through a local tansu broker (results in bench-results/)
+## then end to end through a local Apache Kafka broker (results in bench-results/)
 bench:
 	$(CARGO) bench --bench stages --no-run --quiet
 	NEWSFLOW_EVAL_DATA=$(EVAL_DATA) taskset -c 0 $(CARGO) bench --bench stages
 	$(CARGO) build --release --quiet --bin newsflow
 	scripts/bench.sh $(EVAL_DATA)
-	scripts/install-tansu.sh
+	scripts/install-kafka.sh >/dev/null
 	$(CARGO) bench --bench end_to_end
 
 ## soak: `make bench`'s end-to-end runs, ten minutes at saturation on librdkafka's mock broker
-## (it keeps only the newest records), and ten minutes at 1,500 articles/s through tansu,
+## (it keeps only the newest records), and ten minutes at 1,500 articles/s through Kafka,
 ## sampling newsflow's resident memory (SOAK_SECONDS, SOAK_RATE to change them; SOAK_RATE=0
-## leaves out the run through tansu)
+## leaves out the run through Kafka)
 SOAK_SECONDS ?= 600
 SOAK_RATE ?= 1500
 soak:
 	$(CARGO) build --release --quiet --bin newsflow
-	scripts/install-tansu.sh
+	scripts/install-kafka.sh >/dev/null
 	NEWSFLOW_EVAL_DATA=$(EVAL_DATA) NEWSFLOW_BENCH_SOAK_SECONDS=$(SOAK_SECONDS) NEWSFLOW_BENCH_SOAK_RATE=$(SOAK_RATE) $(CARGO) bench --bench end_to_end
 
 ## fuzz: mutation fuzzing of the whole record path on a stable toolchain (FUZZ_CASES records

@@ -1,25 +1,32 @@
-//! End-to-end throughput and latency through a local tansu broker (`make bench`):
+//! End-to-end throughput and latency through a local Apache Kafka broker (`make bench`;
+//! scripts/kafka.sh, with the JVM settings of Kafka's own scripts):
 //!
 //! - the broker's pass-through ceiling: a plain consume-and-produce loop, no enrichment;
 //! - saturation: N articles (`NEWSFLOW_BENCH_ARTICLES`, 60,000) waiting in the input
 //!   topic, `newsflow run` (release build) enriches them; articles/s from the first output
 //!   to the last, and the ratio to the ceiling;
-//! - a fixed offered rate: articles produced at `NEWSFLOW_BENCH_RATE`/s (500 by default) for
-//!   `NEWSFLOW_BENCH_SECONDS` (20) after a 2-second warm-up, p50/p99/max latency from
-//!   produce to the enriched record being readable;
+//! - the Kafka tax: newsflow's CPU per article in that run over its CPU per article in
+//!   `newsflow process` on the same articles (and the broker's CPU on its own);
+//! - fixed offered rates: articles produced at each of `NEWSFLOW_BENCH_RATES`/s (500 and
+//!   2,000 by default) for `NEWSFLOW_BENCH_SECONDS` (20) after a 2-second warm-up,
+//!   p50/p99/max latency from produce to the enriched record being readable;
 //! - newsflow's peak resident memory in each run;
 //! - with `NEWSFLOW_BENCH_SOAK_SECONDS` set (`make soak`: 600), two long runs with
 //!   newsflow's resident memory sampled every 10 s, and its growth after the first minute
 //!   reported: one at saturation on librdkafka's mock broker, which keeps only the newest
-//!   records of each partition (tansu keeps every record in memory, so ten minutes at full
-//!   speed would need tens of GB), then one through tansu at `NEWSFLOW_BENCH_SOAK_RATE`
-//!   articles/s (1,500 by default; 0 leaves it out).
+//!   records of each partition (ten minutes at full speed would write over 10 GB to
+//!   Kafka's disk), then one through Kafka at `NEWSFLOW_BENCH_SOAK_RATE` articles/s (1,500
+//!   by default; 0 leaves it out).
 //!
-//! Everything runs on loopback; the table is printed and written to
+//! `NEWSFLOW_BENCH_PROPERTIES` adds librdkafka properties to every `newsflow run`
+//! (`"producer.linger.ms=5 producer.compression.type=none"`). Everything runs on loopback; the table is printed and written to
 //! bench-results/end-to-end.md.
 
 #[path = "../tests/support/mod.rs"]
 mod support;
+
+#[path = "end_to_end/soak.rs"]
+mod soak;
 
 use std::collections::HashMap;
 use std::fmt::Write as _;
@@ -30,13 +37,10 @@ use futures::StreamExt;
 use rdkafka::config::ClientConfig;
 use rdkafka::consumer::{Consumer, StreamConsumer};
 use rdkafka::message::Message;
-use rdkafka::mocking::MockCluster;
-use rdkafka::producer::{FutureProducer, FutureRecord, Producer};
-use support::{articles, free_port, newsflow, produce_with, reader, setting, Broker};
+use rdkafka::producer::{FutureProducer, FutureRecord};
+use support::{articles, free_port, newsflow, produce_with, reader, setting, Broker, Topics};
 
 const PARTITIONS: i32 = 4;
-/// tansu holds a fetch for the whole `fetch.wait.max.ms` even when records are there.
-const FETCH_WAIT_MS: &str = "10";
 /// Seconds at the offered rate before latencies count.
 const WARM_UP_SECONDS: u64 = 2;
 /// Paced runs produce a slice of their rate every tick.
@@ -49,30 +53,15 @@ fn per_tick(rate: u64) -> usize {
     (rate as usize * TICK.as_millis() as usize / 1000).max(1)
 }
 
-fn start_pipeline(broker: &Broker, input: &str, output: &str, group: &str) -> Child {
-    start_pipeline_on(&broker.address(), input, output, group, free_port())
-}
-
-/// [`start_pipeline`] on any brokers, with its metrics served on `metrics_port`.
-fn start_pipeline_on(
-    brokers: &str,
-    input: &str,
-    output: &str,
-    group: &str,
-    metrics_port: u16,
-) -> Child {
+/// `newsflow run` on `topics` of `brokers`, in a group named after the input topic, with
+/// its metrics served on `metrics_port`.
+fn start_pipeline(brokers: &str, topics: &Topics, metrics_port: u16) -> Child {
     newsflow()
-        .args(["run", "--brokers", brokers, "--group-id", group])
-        .args(["--input-topic", input, "--output-topic", output])
-        .args(["--events-topic", &format!("{output}.events")])
-        .args(["--dlq-topic", &format!("{output}.dlq")])
+        .args(["run", "--brokers", brokers, "--group-id", &topics.input])
+        .args(topics.flags())
         .args(["--metrics-addr", &format!("127.0.0.1:{metrics_port}")])
-        .args([
-            "-X",
-            "consumer.session.timeout.ms=6000",
-            "-X",
-            &format!("consumer.fetch.wait.max.ms={FETCH_WAIT_MS}"),
-        ])
+        .args(["-X", "consumer.session.timeout.ms=6000"])
+        .args(extra_properties())
         .env("NEWSFLOW_LOG", "warn")
         .stdout(Stdio::null())
         .stderr(Stdio::inherit())
@@ -80,10 +69,14 @@ fn start_pipeline_on(
         .expect("start newsflow")
 }
 
-fn create_topics(broker: &Broker, names: &[&str]) {
-    for name in names {
-        broker.create_topic(name, PARTITIONS as u32);
-    }
+/// `-X` flags for every `newsflow run` of the bench, from `NEWSFLOW_BENCH_PROPERTIES`
+/// (space-separated `name=value` librdkafka properties), to compare settings.
+fn extra_properties() -> Vec<String> {
+    std::env::var("NEWSFLOW_BENCH_PROPERTIES")
+        .unwrap_or_default()
+        .split_whitespace()
+        .flat_map(|property| ["-X".to_owned(), property.to_owned()])
+        .collect()
 }
 
 /// Peak resident memory of a process, in MiB.
@@ -139,197 +132,29 @@ fn metric_sum(port: u16, name: &str) -> f64 {
         .fold(0.0, |sum, value| sum + value)
 }
 
-/// Records in `topic`, read from the start until `expected` are in or none came for 10 s.
-/// (Counted by reading: tansu's watermarks can trail the records it serves.)
+/// Records in `topic` (its high watermarks summed: no transactions write there), once
+/// `expected` are in or none came for 10 s.
 fn records_in(brokers: &str, topic: &str, expected: usize) -> usize {
     let consumer = reader(brokers, topic, PARTITIONS, "read_uncommitted");
-    let mut count = 0;
-    let mut last_record = Instant::now();
-    while count < expected && last_record.elapsed() < Duration::from_secs(10) {
-        if let Some(Ok(_)) = consumer.poll(Duration::from_millis(100)) {
-            count += 1;
-            last_record = Instant::now();
-        }
-    }
-    count
-}
-
-/// newsflow's resident memory, consumer lag and records in flight, sampled through a soak.
-#[derive(Default)]
-struct Samples {
-    rss: Vec<f64>,
-    /// Input not yet read, summed over partitions: a replica that falls behind buffers more.
-    lags: Vec<f64>,
-    /// Records consumed whose outputs the broker has not acknowledged yet: a broker that
-    /// slows down holds more of them in newsflow's memory (up to --max-in-flight).
-    in_flight: Vec<f64>,
-}
-
-impl Samples {
-    /// Soak loops run on [`TICK`]; they sample on every this many ticks (10 s).
-    const EVERY_TICKS: u64 = 10_000 / TICK.as_millis() as u64;
-
-    fn take(&mut self, pid: u32, metrics_port: u16) {
-        self.rss.push(rss_mib(pid));
-        self.lags
-            .push(metric_sum(metrics_port, "newsflow_consumer_lag_messages"));
-        self.in_flight
-            .push(metric_sum(metrics_port, "newsflow_in_flight_records"));
-    }
-
-    /// The table's memory cell: the highest sample after the first minute (which fills
-    /// caches, pools and librdkafka's queues), its growth over the sample at one minute,
-    /// and the samples by minute; then the lag and in-flight samples by minute.
-    fn report(&self, last_rss: f64) -> (String, String) {
-        let by_minute = |samples: &[f64]| -> String {
-            samples
-                .iter()
-                .step_by(6)
-                .map(|sample| format!("{sample:.0}"))
-                .collect::<Vec<_>>()
-                .join(" ")
-        };
-        let settled = self.rss[6.min(self.rss.len() - 1)];
-        let highest = self.rss.iter().skip(6).copied().fold(settled, f64::max);
-        let memory = format!(
-            "{highest:.0} (at 1 min {settled:.0}, at the end {last_rss:.0}: {:+.1}%; by minute: {})",
-            100.0 * (highest - settled) / settled,
-            by_minute(&self.rss)
-        );
-        let queues = format!(
-            "by minute, consumer lag: {}, records in flight: {}",
-            by_minute(&self.lags),
-            by_minute(&self.in_flight)
-        );
-        (memory, queues)
-    }
-}
-
-/// The paced soak: `rate` articles/s for `seconds` through tansu, cycling through `input`.
-/// Returns the table row.
-async fn soak(broker: &Broker, input: &[support::Keyed], rate: u64, seconds: u64) -> String {
-    create_topics(
-        broker,
-        &["soak.in", "soak.out", "soak.out.events", "soak.out.dlq"],
-    );
-    let metrics_port = free_port();
-    let mut pipeline = start_pipeline_on(
-        &broker.address(),
-        "soak.in",
-        "soak.out",
-        "bench-soak",
-        metrics_port,
-    );
-    tokio::time::sleep(GROUP_FORMING).await;
-    let producer = broker.producer();
-    let per_tick = per_tick(rate);
-    let ticks = seconds * 1000 / TICK.as_millis() as u64;
-    let mut ticker = tokio::time::interval(TICK);
-    let mut records = input.iter().cycle();
-    let mut samples = Samples::default();
-    let mut produced = 0usize;
-    for n in 0..ticks {
-        ticker.tick().await;
-        for (key, value) in records.by_ref().take(per_tick) {
-            if producer.send_result(keyed("soak.in", key, value)).is_ok() {
-                produced += 1;
-            }
-        }
-        if n % Samples::EVERY_TICKS == 0 {
-            samples.take(pipeline.id(), metrics_port);
-        }
-    }
-    // Every article out before the verdict.
-    let _ = producer.flush(Duration::from_secs(30));
-    let brokers = broker.address();
-    let stored = records_in(&brokers, "soak.in", produced);
-    let out = records_in(&brokers, "soak.out", stored);
-    let last_rss = rss_mib(pipeline.id());
-    let _ = pipeline.kill();
-    let _ = pipeline.wait();
-    let (memory, queues) = samples.report(last_rss);
-    format!(
-        "| newsflow soak at {rate}/s for {seconds} s ({out} of {stored} stored out; {produced} sent; {queues}) | {rate} | | | | {memory} |"
-    )
-}
-
-/// Input the saturation soak keeps waiting for newsflow: more than its prefetch (16 MiB,
-/// about 7,000 articles), so it never runs dry, and little enough that the mock broker's
-/// retention (the newest 5 MB of each partition, compressed) keeps every record not yet
-/// read.
-const SATURATION_BACKLOG: usize = 8_000;
-
-/// The saturation soak: newsflow as fast as it goes for `seconds`, its input topped up to
-/// [`SATURATION_BACKLOG`] records waiting. It runs on librdkafka's mock cluster, whose
-/// partitions keep only their newest records: tansu keeps everything in memory, so ten
-/// minutes at full speed would need tens of GB. Returns the table row.
-async fn saturation_soak(input: &[support::Keyed], seconds: u64) -> String {
-    let cluster = MockCluster::new(1).expect("mock cluster");
-    let (topic, output) = ("flood.in", "flood.out");
-    for name in [topic, output, "flood.out.events", "flood.out.dlq"] {
-        cluster
-            .create_topic(name, PARTITIONS, 1)
-            .expect("mock topic");
-    }
-    let brokers = cluster.bootstrap_servers();
-    let metrics_port = free_port();
-    let mut pipeline = start_pipeline_on(&brokers, topic, output, "bench-flood", metrics_port);
-    let producer: FutureProducer = ClientConfig::new()
-        .set("bootstrap.servers", &brokers)
-        .set("linger.ms", "5")
-        .set("compression.type", "lz4")
-        .create()
-        .expect("producer");
-    let consumed = || metric_sum(metrics_port, "newsflow_articles_consumed_total");
-    let out = || {
-        [output.to_owned(), format!("{output}.dlq")]
-            .iter()
-            .map(|t| {
-                metric_sum(
-                    metrics_port,
-                    &format!("newsflow_records_produced_total{{topic=\"{t}\"}}"),
-                )
+    let count = || -> usize {
+        (0..PARTITIONS)
+            .filter_map(|p| {
+                consumer
+                    .fetch_watermarks(topic, p, Duration::from_secs(10))
+                    .ok()
             })
-            .sum::<f64>()
+            .map(|(_, high)| high as usize)
+            .sum()
     };
-    let ticks = seconds * 1000 / TICK.as_millis() as u64;
-    let mut ticker = tokio::time::interval(TICK);
-    let mut records = input.iter().cycle();
-    let mut samples = Samples::default();
-    let mut produced = 0usize;
-    let started = Instant::now();
-    for n in 0..ticks {
-        ticker.tick().await;
-        // Before newsflow serves its metrics, NaN: nothing read yet.
-        let waiting = produced.saturating_sub(consumed() as usize);
-        for (key, value) in records
-            .by_ref()
-            .take(SATURATION_BACKLOG.saturating_sub(waiting))
-        {
-            if producer.send_result(keyed(topic, key, value)).is_ok() {
-                produced += 1;
-            }
-        }
-        if n % Samples::EVERY_TICKS == 0 {
-            samples.take(pipeline.id(), metrics_port);
+    let (mut last, mut since) = (count(), Instant::now());
+    while last < expected && since.elapsed() < Duration::from_secs(10) {
+        std::thread::sleep(Duration::from_millis(200));
+        let now = count();
+        if now > last {
+            (last, since) = (now, Instant::now());
         }
     }
-    let elapsed = started.elapsed().as_secs_f64();
-    let _ = producer.flush(Duration::from_secs(30));
-    // Counted on newsflow's metrics: the mock broker has dropped all but the newest outputs.
-    let waiting_since = Instant::now();
-    while (out() as usize) < produced && waiting_since.elapsed() < Duration::from_secs(60) {
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
-    let done = out() as usize;
-    let last_rss = rss_mib(pipeline.id());
-    let _ = pipeline.kill();
-    let _ = pipeline.wait();
-    let (memory, queues) = samples.report(last_rss);
-    format!(
-        "| newsflow soak at saturation for {seconds} s, librdkafka mock broker ({done} of {produced} sent out; {queues}) | {:.0} | | | | {memory} |",
-        done as f64 / elapsed
-    )
+    last
 }
 
 /// A record for `topic` with its key, if it has one.
@@ -397,9 +222,6 @@ async fn pass_through(broker: &Broker, input: &str, output: &str, count: usize) 
         .set("group.id", "bench-pass-through")
         .set("auto.offset.reset", "earliest")
         .set("session.timeout.ms", "6000")
-        // As newsflow's: at librdkafka's default (500 ms) tansu holds each fetch that long,
-        // and the loop measured 10,000 records/s instead of over 120,000.
-        .set("fetch.wait.max.ms", FETCH_WAIT_MS)
         .create()
         .expect("consumer");
     consumer.subscribe(&[input]).expect("subscribe");
@@ -433,109 +255,25 @@ async fn pass_through(broker: &Broker, input: &str, output: &str, count: usize) 
     count as f64 / first.expect("started").elapsed().as_secs_f64()
 }
 
-fn percentile(sorted: &[f64], p: f64) -> f64 {
-    if sorted.is_empty() {
-        return f64::NAN;
-    }
-    sorted[((sorted.len() - 1) as f64 * p).round() as usize]
-}
-
-#[tokio::main(flavor = "multi_thread", worker_threads = 2)]
-async fn main() {
-    // `cargo test --all-targets` runs bench targets too, without `--bench`: only
-    // `cargo bench` (`make bench`) should start brokers and pipelines for minutes.
-    if !std::env::args().any(|arg| arg == "--bench") {
-        println!("end_to_end: run with `cargo bench --bench end_to_end` (make bench)");
-        return;
-    }
-    // 60,000 articles keep each saturated run several seconds long: over 20,000 (two
-    // seconds) the start weighed, and back-to-back runs ranged from 7,000 to 9,600/s.
-    let count = setting("NEWSFLOW_BENCH_ARTICLES", 60_000) as usize;
-    let rate = setting("NEWSFLOW_BENCH_RATE", 500);
-    let seconds = setting("NEWSFLOW_BENCH_SECONDS", 20);
-    let broker = Broker::start();
-    let (input, source) = bench_articles(count);
-    let mut table = String::new();
-    let _ = writeln!(table, "# newsflow end to end through tansu\n");
-    let _ = writeln!(
-        table,
-        "{} cores · {} {source} (~{:.1} KB each)\n",
-        std::thread::available_parallelism().map_or(1, usize::from),
-        count,
-        input.iter().map(|(_, v)| v.len()).sum::<usize>() as f64 / count as f64 / 1000.0
-    );
-    let _ = writeln!(
-        table,
-        "| run | articles/s | p50 ms | p99 ms | max ms | peak RSS MiB |"
-    );
-    let _ = writeln!(table, "|---|---:|---:|---:|---:|---:|");
-
-    // The ceiling: the broker moving the same records without enrichment.
-    create_topics(&broker, &["ceiling.in", "ceiling.out"]);
-    produce_with(&broker.producer(), "ceiling.in", &input).await;
-    let broker_cpu_before = cpu_seconds(broker.pid());
-    let ceiling = pass_through(&broker, "ceiling.in", "ceiling.out", count).await;
-    let broker_cpu = cpu_us_per(cpu_seconds(broker.pid()) - broker_cpu_before, count);
-    let _ = writeln!(
-        table,
-        "| broker pass-through (no enrichment; broker CPU per record {broker_cpu:.0} µs) | {ceiling:.0} | | | | |"
-    );
-
-    // Saturation: everything waiting, newsflow as fast as it goes.
-    create_topics(
-        &broker,
-        &["sat.in", "sat.out", "sat.out.events", "sat.out.dlq"],
-    );
-    produce_with(&broker.producer(), "sat.in", &input).await;
-    let broker_cpu_before = cpu_seconds(broker.pid());
-    let mut pipeline = start_pipeline(&broker, "sat.in", "sat.out", "bench-saturation");
-    let seen = arrivals(
-        &broker.address(),
-        "sat.out",
-        count,
-        Duration::from_secs(600),
-    );
-    // Start-up included: where the two cores go.
-    let newsflow_cpu = cpu_us_per(cpu_seconds(pipeline.id()), count);
-    let broker_cpu = cpu_us_per(cpu_seconds(broker.pid()) - broker_cpu_before, count);
-    let rss = peak_rss_mib(pipeline.id());
-    let _ = pipeline.kill();
-    let _ = pipeline.wait();
-    // From the first output stored to the last, by the broker's timestamps: the group join
-    // before the first output is not throughput.
-    let first = seen.values().map(|a| a.stored_ms).min().unwrap_or_default();
-    let last = seen.values().map(|a| a.stored_ms).max().unwrap_or_default();
-    let saturated = if last > first {
-        seen.len() as f64 * 1000.0 / (last - first) as f64
-    } else {
-        0.0
-    };
-    let _ = writeln!(
-        table,
-        "| newsflow at saturation ({} of {count} out; CPU per article: newsflow {newsflow_cpu:.0} µs, broker {broker_cpu:.0} µs) | {saturated:.0} ({:.0}% of pass-through) | | | | {rss:.0} |",
-        seen.len(),
-        100.0 * saturated / ceiling
-    );
-
-    // A fixed offered rate: latency from produce to readable enriched record.
-    create_topics(
-        &broker,
-        &["rate.in", "rate.out", "rate.out.events", "rate.out.dlq"],
-    );
+/// `rate` articles/s offered for `seconds` after a warm-up: latency from produce to the
+/// enriched record being readable. Returns the table row.
+async fn paced(broker: &Broker, rate: u64, seconds: u64) -> String {
+    let topics = Topics::create(broker, &format!("rate{rate}"), PARTITIONS as u32);
     // The first records also pay for connections, metadata and producer ids on both
     // sides: they run the pace but are left out of the latencies, as a steady state is
     // what the figures describe.
     let warm_up = (rate * WARM_UP_SECONDS) as usize;
     let offered = (rate * (WARM_UP_SECONDS + seconds)) as usize;
     let (paced, _) = bench_articles(offered);
-    let mut pipeline = start_pipeline(&broker, "rate.in", "rate.out", "bench-rate");
+    let mut pipeline = start_pipeline(broker.address(), &topics, free_port());
     tokio::time::sleep(GROUP_FORMING).await;
     let producer = broker.producer();
-    let brokers = broker.address();
+    let brokers = broker.address().to_owned();
+    let output = topics.output.clone();
     let reading = tokio::task::spawn_blocking(move || {
         arrivals(
             &brokers,
-            "rate.out",
+            &output,
             offered,
             Duration::from_secs(WARM_UP_SECONDS + seconds + 120),
         )
@@ -548,7 +286,9 @@ async fn main() {
         let now = Instant::now();
         for (key, value) in chunk {
             let key = key.clone().expect("key");
-            let record = FutureRecord::to("rate.in").payload(&value[..]).key(&key);
+            let record = FutureRecord::to(&topics.input)
+                .payload(&value[..])
+                .key(&key);
             let _ = producer.send_result(record);
             if index * per_tick >= warm_up {
                 sent.insert(key, now);
@@ -572,22 +312,175 @@ async fn main() {
         })
         .collect();
     latencies.sort_by(f64::total_cmp);
-    let _ = writeln!(
-        table,
+    format!(
         "| newsflow at {rate}/s offered for {seconds} s after {WARM_UP_SECONDS} s of warm-up ({} of {offered} out) | {rate} | {:.1} | {:.1} | {:.1} | {rss:.0} |",
         arrived.len(),
         percentile(&latencies, 0.5),
         percentile(&latencies, 0.99),
         latencies.last().copied().unwrap_or(f64::NAN)
+    )
+}
+
+/// The offered rates of the paced runs: `NEWSFLOW_BENCH_RATES`, comma-separated (500 and
+/// 2,000 articles/s by default; empty for none).
+fn rates() -> Vec<u64> {
+    std::env::var("NEWSFLOW_BENCH_RATES")
+        .unwrap_or_else(|_| "500,2000".into())
+        .split(',')
+        .filter(|rate| !rate.trim().is_empty())
+        .map(|rate| rate.trim().parse().expect("NEWSFLOW_BENCH_RATES: numbers"))
+        .collect()
+}
+
+/// CPU per article of `newsflow process` over `input` (start-up included, as in `run`'s
+/// figure), in µs: the stages' own cost, without Kafka.
+fn process_cpu_us(input: &[support::Keyed]) -> f64 {
+    let dir = std::env::temp_dir().join(format!("newsflow-bench-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    let path = dir.join("articles.jsonl");
+    let mut lines = Vec::new();
+    for (_, value) in input {
+        lines.extend_from_slice(value);
+        lines.push(b'\n');
+    }
+    std::fs::write(&path, lines).expect("write articles");
+    let child = newsflow()
+        .args([
+            "process",
+            "--output",
+            "/dev/null",
+            "--dlq",
+            "/dev/null",
+            "--input",
+        ])
+        .arg(&path)
+        .env("NEWSFLOW_LOG", "warn")
+        .spawn()
+        .expect("start newsflow process");
+    let seconds = cpu_seconds_at_exit(child);
+    let _ = std::fs::remove_dir_all(&dir);
+    cpu_us_per(seconds, input.len())
+}
+
+/// Waits for `child` and returns the CPU time it used (user and system), in seconds.
+fn cpu_seconds_at_exit(child: Child) -> f64 {
+    let mut status = 0;
+    // SAFETY: an all-zero rusage is a valid value for wait4 to fill in.
+    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+    // SAFETY: the pid is our own unreaped child, and both pointers are to live locals.
+    let reaped = unsafe { libc::wait4(child.id() as i32, &mut status, 0, &mut usage) };
+    assert!(
+        reaped > 0 && status == 0,
+        "newsflow process failed ({status})"
     );
+    let seconds = |t: libc::timeval| t.tv_sec as f64 + t.tv_usec as f64 / 1e6;
+    seconds(usage.ru_utime) + seconds(usage.ru_stime)
+}
+
+fn percentile(sorted: &[f64], p: f64) -> f64 {
+    if sorted.is_empty() {
+        return f64::NAN;
+    }
+    sorted[((sorted.len() - 1) as f64 * p).round() as usize]
+}
+
+#[tokio::main(flavor = "multi_thread", worker_threads = 2)]
+async fn main() {
+    // `cargo test --all-targets` runs bench targets too, without `--bench`: only
+    // `cargo bench` (`make bench`) should start brokers and pipelines for minutes.
+    if !std::env::args().any(|arg| arg == "--bench") {
+        println!("end_to_end: run with `cargo bench --bench end_to_end` (make bench)");
+        return;
+    }
+    // 60,000 articles keep each saturated run several seconds long: over 20,000 (two
+    // seconds) the start weighed, and back-to-back runs ranged from 7,000 to 9,600/s.
+    let count = setting("NEWSFLOW_BENCH_ARTICLES", 60_000) as usize;
+    let rates = rates();
+    let seconds = setting("NEWSFLOW_BENCH_SECONDS", 20);
+    let broker = Broker::for_benchmarks();
+    let broker_pid = broker.pid(1).expect("the broker runs");
+    let (input, source) = bench_articles(count);
+    let mut table = String::new();
+    let _ = writeln!(table, "# newsflow end to end through Apache Kafka\n");
+    let _ = writeln!(
+        table,
+        "{} cores · {} {source} (~{:.1} KB each)\n",
+        std::thread::available_parallelism().map_or(1, usize::from),
+        count,
+        input.iter().map(|(_, v)| v.len()).sum::<usize>() as f64 / count as f64 / 1000.0
+    );
+    let _ = writeln!(
+        table,
+        "| run | articles/s | p50 ms | p99 ms | max ms | peak RSS MiB |"
+    );
+    let _ = writeln!(table, "|---|---:|---:|---:|---:|---:|");
+
+    // The ceiling: the broker moving the same records without enrichment.
+    for topic in ["ceiling.in", "ceiling.out"] {
+        broker.create_topic(topic, PARTITIONS as u32);
+    }
+    produce_with(&broker.producer(), "ceiling.in", &input).await;
+    let broker_cpu_before = cpu_seconds(broker_pid);
+    let ceiling = pass_through(&broker, "ceiling.in", "ceiling.out", count).await;
+    let broker_cpu = cpu_us_per(cpu_seconds(broker_pid) - broker_cpu_before, count);
+    let _ = writeln!(
+        table,
+        "| broker pass-through (no enrichment; broker CPU per record {broker_cpu:.0} µs) | {ceiling:.0} | | | | |"
+    );
+
+    // Saturation: everything waiting, newsflow as fast as it goes.
+    let topics = Topics::create(&broker, "saturation", PARTITIONS as u32);
+    produce_with(&broker.producer(), &topics.input, &input).await;
+    let broker_cpu_before = cpu_seconds(broker_pid);
+    let mut pipeline = start_pipeline(broker.address(), &topics, free_port());
+    let seen = arrivals(
+        broker.address(),
+        &topics.output,
+        count,
+        Duration::from_secs(600),
+    );
+    // Start-up included: where the two cores go.
+    let newsflow_cpu = cpu_us_per(cpu_seconds(pipeline.id()), count);
+    let broker_cpu = cpu_us_per(cpu_seconds(broker_pid) - broker_cpu_before, count);
+    let rss = peak_rss_mib(pipeline.id());
+    let _ = pipeline.kill();
+    let _ = pipeline.wait();
+    // From the first output stored to the last, by the broker's timestamps: the group join
+    // before the first output is not throughput.
+    let first = seen.values().map(|a| a.stored_ms).min().unwrap_or_default();
+    let last = seen.values().map(|a| a.stored_ms).max().unwrap_or_default();
+    let saturated = if last > first {
+        seen.len() as f64 * 1000.0 / (last - first) as f64
+    } else {
+        0.0
+    };
+    let _ = writeln!(
+        table,
+        "| newsflow at saturation ({} of {count} out; CPU per article: newsflow {newsflow_cpu:.0} µs, broker {broker_cpu:.0} µs) | {saturated:.0} ({:.0}% of pass-through) | | | | {rss:.0} |",
+        seen.len(),
+        100.0 * saturated / ceiling
+    );
+    // The Kafka tax: what consuming, producing and committing add to the stages' own work.
+    let offline_cpu = process_cpu_us(&input);
+    let _ = writeln!(
+        table,
+        "| `newsflow process` on the same {count} articles (CPU per article {offline_cpu:.0} µs): Kafka tax {:.2} (`run` over `process`) | | | | | |",
+        newsflow_cpu / offline_cpu
+    );
+
+    // Fixed offered rates: latency from produce to readable enriched record.
+    for rate in rates {
+        let row = paced(&broker, rate, seconds).await;
+        let _ = writeln!(table, "{row}");
+    }
 
     let soak_seconds = setting("NEWSFLOW_BENCH_SOAK_SECONDS", 0);
     if soak_seconds > 0 {
-        let row = saturation_soak(&input, soak_seconds).await;
+        let row = soak::saturation_soak(&input, soak_seconds).await;
         let _ = writeln!(table, "{row}");
         let soak_rate = setting("NEWSFLOW_BENCH_SOAK_RATE", 1500);
         if soak_rate > 0 {
-            let row = soak(&broker, &input, soak_rate, soak_seconds).await;
+            let row = soak::soak(&broker, &input, soak_rate, soak_seconds).await;
             let _ = writeln!(table, "{row}");
         }
     }

@@ -1,6 +1,7 @@
-//! At-least-once under faults, on a real tansu broker: the pipeline SIGKILLed mid-stream
-//! and restarted, and two replicas in one group with one of them killed. Every input id
-//! must come out; duplicates are allowed (at-least-once), counted and reported.
+//! At-least-once under faults, on Apache Kafka (one broker shared by these tests, each with
+//! its own topics and group): the pipeline SIGKILLed mid-stream and restarted, and two
+//! replicas in one group with one of them killed. Every input id must come out; duplicates
+//! are allowed (at-least-once), counted and reported.
 //!
 //! Sizes are small enough for `make test`; `make chaos` runs the same tests at full size
 //! (NEWSFLOW_CHAOS_ARTICLES=20000, NEWSFLOW_CHAOS_KILLS=3).
@@ -11,14 +12,17 @@ use std::process::{Child, Stdio};
 use std::time::Duration;
 
 use support::{
-    articles, child_log, free_port, http_get, metric, newsflow, setting, Broker, KeyTally,
+    articles, child_log, free_port, http_get, metric, newsflow, setting, Broker, KeyTally, Topics,
 };
 
 const PARTITIONS: i32 = 4;
 
-fn start_pipeline(broker: &Broker, metrics_port: u16) -> Child {
+/// `newsflow run` on `topics`, in a group named after the input topic.
+fn start_pipeline(broker: &Broker, topics: &Topics, metrics_port: u16) -> Child {
     newsflow()
-        .args(["run", "--brokers", &broker.address(), "--group-id", "chaos"])
+        .args(["run", "--brokers", broker.address()])
+        .args(topics.flags())
+        .args(["--group-id", &topics.input])
         .args(["--metrics-addr", &format!("127.0.0.1:{metrics_port}")])
         .args(["--commit-interval-ms", "200", "--max-in-flight", "200"])
         .args(["-X", "session.timeout.ms=6000"])
@@ -28,38 +32,30 @@ fn start_pipeline(broker: &Broker, metrics_port: u16) -> Child {
         .expect("start newsflow")
 }
 
-/// A broker with the topics, and the ids of `count` articles that a background task feeds
-/// to the input topic over about `FEED_TIME`, so that faults land while input still flows.
-fn broker_with_input(count: usize) -> (Broker, Vec<String>, tokio::task::JoinHandle<()>) {
-    let broker = Broker::start();
-    for topic in ["news.raw", "news.enriched", "news.events", "news.dlq"] {
-        broker.create_topic(topic, PARTITIONS as u32);
-    }
+/// Topics named `name` on the shared broker, and the ids of `count` articles that a
+/// background task feeds to the input topic over 10 s, so that faults land while input
+/// still flows.
+fn topics_with_input(
+    name: &str,
+    count: usize,
+) -> (Topics, Vec<String>, tokio::task::JoinHandle<()>) {
+    let broker = Broker::shared();
+    let topics = Topics::create(broker, name, PARTITIONS as u32);
     let input = articles(count);
     let ids = input.iter().filter_map(|(key, _)| key.clone()).collect();
-    let producer = broker.producer();
-    let feeder = tokio::spawn(async move {
-        let chunk = count.div_ceil(FEED_STEPS);
-        for records in input.chunks(chunk) {
-            support::produce_with(&producer, "news.raw", records).await;
-            tokio::time::sleep(FEED_TIME / FEED_STEPS as u32).await;
-        }
-    });
-    (broker, ids, feeder)
+    let feeder = support::feed(broker, &topics.input, input, Duration::from_secs(10));
+    (topics, ids, feeder)
 }
-
-const FEED_TIME: Duration = Duration::from_secs(10);
-const FEED_STEPS: usize = 100;
 
 fn kill(mut child: Child) {
     child.kill().expect("SIGKILL");
     let _ = child.wait();
 }
 
-fn output_tally(broker: &Broker) -> KeyTally {
+fn output_tally(topics: &Topics) -> KeyTally {
     KeyTally::new(
-        &broker.address(),
-        "news.enriched",
+        Broker::shared().address(),
+        &topics.output,
         PARTITIONS,
         "read_uncommitted",
     )
@@ -98,16 +94,16 @@ fn assert_nothing_lost(tally: &KeyTally, ids: &[String], what: &str) {
 async fn sigkilled_and_restarted_pipeline_loses_nothing() {
     let count = setting("NEWSFLOW_CHAOS_ARTICLES", 3000) as usize;
     let kills = setting("NEWSFLOW_CHAOS_KILLS", 2) as usize;
-    let (broker, ids, feeder) = broker_with_input(count);
-    let mut tally = output_tally(&broker);
+    let (topics, ids, feeder) = topics_with_input("restarts", count);
+    let broker = Broker::shared();
+    let mut tally = output_tally(&topics);
     for round in 1..=kills {
-        let pipeline = start_pipeline(&broker, free_port());
+        let pipeline = start_pipeline(broker, &topics, free_port());
         // Kill once a further share of the articles is out: mid-stream, with records in flight.
         tally.read_until(count * round / (kills + 1), Duration::from_secs(300));
         kill(pipeline);
     }
-    let metrics_port = free_port();
-    let last = start_pipeline(&broker, metrics_port);
+    let last = start_pipeline(broker, &topics, free_port());
     feeder.await.expect("feeder");
     read_all_then_stop(&mut tally, count, last);
     assert_nothing_lost(&tally, &ids, &format!("{kills} kills"));
@@ -116,21 +112,21 @@ async fn sigkilled_and_restarted_pipeline_loses_nothing() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_replicas_share_the_input_and_survive_one_dying() {
     let count = setting("NEWSFLOW_CHAOS_ARTICLES", 3000) as usize;
-    let (broker, ids, feeder) = broker_with_input(count);
-    let mut tally = output_tally(&broker);
+    let (topics, ids, feeder) = topics_with_input("replicas", count);
+    let broker = Broker::shared();
+    let mut tally = output_tally(&topics);
     let (port_a, port_b) = (free_port(), free_port());
-    let replica_a = start_pipeline(&broker, port_a);
-    let replica_b = start_pipeline(&broker, port_b);
+    let replica_a = start_pipeline(broker, &topics, port_a);
+    let replica_b = start_pipeline(broker, &topics, port_b);
     tally.read_until(count / 2, Duration::from_secs(300));
     // Both joined by now (a group forms in seconds) and share the partitions.
+    let series = format!(
+        "newsflow_articles_consumed_total{{topic=\"{}\"}}",
+        topics.input
+    );
     let consumed = |port| {
         http_get(port, "/metrics")
-            .and_then(|(_, text)| {
-                metric(
-                    &text,
-                    "newsflow_articles_consumed_total{topic=\"news.raw\"}",
-                )
-            })
+            .and_then(|(_, text)| metric(&text, &series))
             .unwrap_or(0.0)
     };
     let (by_a, by_b) = (consumed(port_a), consumed(port_b));

@@ -1,7 +1,8 @@
-//! `newsflow run` against a real Kafka-protocol broker (tansu on loopback): every good
-//! article comes out enriched, every malformed record lands on the dead-letter topic with
-//! its reason, /metrics agrees, and SIGTERM drains, commits and exits 0. An enriched record
-//! too large to send becomes a dead letter of its original.
+//! `newsflow run` against Apache Kafka on loopback (one broker shared by these tests, each
+//! with its own topics and group): every good article comes out enriched, every malformed
+//! record lands on the dead-letter topic with its reason, /metrics agrees, and SIGTERM
+//! drains, commits and exits 0. An enriched record too large to send becomes a dead letter
+//! of its original.
 
 mod support;
 
@@ -9,23 +10,26 @@ use std::process::{Child, Stdio};
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
-use support::{articles, free_port, http_get, metric, newsflow, terminate, wait_exit, Broker};
+use support::{
+    articles, free_port, http_get, metric, newsflow, terminate, wait_exit, Broker, Topics,
+};
 
 const PARTITIONS: i32 = 4;
 const GOOD: usize = 2000;
 
-/// `newsflow run` on the news.* topics, with extra librdkafka `properties` (`-X`).
-fn start_pipeline(broker: &Broker, metrics_port: u16, properties: &[&str]) -> Child {
+/// `newsflow run` on `topics`, in a group named after the input topic, with extra
+/// librdkafka `properties` (`-X`).
+fn start_pipeline(
+    broker: &Broker,
+    topics: &Topics,
+    metrics_port: u16,
+    properties: &[&str],
+) -> Child {
     let mut command = newsflow();
     command
-        .args(["run", "--brokers", &broker.address()])
-        .args([
-            "--input-topic",
-            "news.raw",
-            "--output-topic",
-            "news.enriched",
-        ])
-        .args(["--dlq-topic", "news.dlq", "--group-id", "it-group"])
+        .args(["run", "--brokers", broker.address()])
+        .args(topics.flags())
+        .args(["--group-id", &topics.input])
         .args(["--metrics-addr", &format!("127.0.0.1:{metrics_port}")])
         .args([
             "--max-record-bytes",
@@ -92,10 +96,8 @@ fn malformed() -> Vec<(Option<String>, Vec<u8>, &'static str)> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn enriches_good_articles_and_dead_letters_malformed_ones() {
-    let broker = Broker::start();
-    for topic in ["news.raw", "news.enriched", "news.events", "news.dlq"] {
-        broker.create_topic(topic, PARTITIONS as u32);
-    }
+    let broker = Broker::shared();
+    let topics = Topics::create(broker, "pipeline", PARTITIONS as u32);
     let good = articles(GOOD);
     let bad = malformed();
     let mut input = good.clone();
@@ -103,12 +105,12 @@ async fn enriches_good_articles_and_dead_letters_malformed_ones() {
     for (i, (key, value, _)) in bad.iter().enumerate() {
         input.insert(i * 300 + 1, (key.clone(), value.clone()));
     }
-    broker.produce("news.raw", &input).await;
+    broker.produce(&topics.input, &input).await;
 
     let metrics_port = free_port();
-    let mut pipeline = start_pipeline(&broker, metrics_port, &[]);
-    let enriched = broker.consume("news.enriched", PARTITIONS, GOOD, Duration::from_secs(120));
-    let dead = broker.consume("news.dlq", PARTITIONS, bad.len(), Duration::from_secs(30));
+    let mut pipeline = start_pipeline(broker, &topics, metrics_port, &[]);
+    let enriched = broker.consume(&topics.output, PARTITIONS, GOOD, Duration::from_secs(120));
+    let dead = broker.consume(&topics.dlq, PARTITIONS, bad.len(), Duration::from_secs(30));
 
     // Every good article, once, enriched, keyed by its id.
     if enriched.len() != GOOD {
@@ -167,7 +169,7 @@ async fn enriches_good_articles_and_dead_letters_malformed_ones() {
         "the sample feed reports events"
     );
     let events = broker.consume(
-        "news.events",
+        &topics.events,
         PARTITIONS,
         expected_events.len(),
         Duration::from_secs(30),
@@ -209,7 +211,10 @@ async fn enriches_good_articles_and_dead_letters_malformed_ones() {
         assert!(letter
             .header("newsflow.error")
             .is_some_and(|e| !e.is_empty()));
-        assert_eq!(letter.header("newsflow.source.topic"), Some("news.raw"));
+        assert_eq!(
+            letter.header("newsflow.source.topic"),
+            Some(topics.input.as_str())
+        );
         assert!(letter.header("newsflow.source.offset").is_some());
     }
 
@@ -217,22 +222,15 @@ async fn enriches_good_articles_and_dead_letters_malformed_ones() {
     let (status, text) = http_get(metrics_port, "/metrics").expect("metrics");
     assert_eq!(status, 200);
     let total = (GOOD + bad.len()) as f64;
-    assert_eq!(
-        metric(
-            &text,
-            "newsflow_articles_consumed_total{topic=\"news.raw\"}"
-        ),
-        Some(total)
+    let consumed = format!(
+        "newsflow_articles_consumed_total{{topic=\"{}\"}}",
+        topics.input
     );
+    let produced = |topic: &str| format!("newsflow_records_produced_total{{topic=\"{topic}\"}}");
+    assert_eq!(metric(&text, &consumed), Some(total));
+    assert_eq!(metric(&text, &produced(&topics.output)), Some(GOOD as f64));
     assert_eq!(
-        metric(
-            &text,
-            "newsflow_records_produced_total{topic=\"news.enriched\"}"
-        ),
-        Some(GOOD as f64)
-    );
-    assert_eq!(
-        metric(&text, "newsflow_records_produced_total{topic=\"news.dlq\"}"),
+        metric(&text, &produced(&topics.dlq)),
         Some(bad.len() as f64)
     );
     assert_eq!(
@@ -266,16 +264,12 @@ async fn enriches_good_articles_and_dead_letters_malformed_ones() {
 
     // A restart in the same group resumes after the committed offsets: nothing is redone.
     let metrics_port = free_port();
-    let mut restarted = start_pipeline(&broker, metrics_port, &[]);
+    let mut restarted = start_pipeline(broker, &topics, metrics_port, &[]);
     wait_ready(metrics_port, Duration::from_secs(60));
     tokio::time::sleep(Duration::from_secs(3)).await;
     let (_, text) = http_get(metrics_port, "/metrics").expect("metrics after restart");
     assert_eq!(
-        metric(
-            &text,
-            "newsflow_articles_consumed_total{topic=\"news.raw\"}"
-        )
-        .unwrap_or(0.0),
+        metric(&text, &consumed).unwrap_or(0.0),
         0.0,
         "records consumed again after a clean shutdown"
     );
@@ -283,10 +277,11 @@ async fn enriches_good_articles_and_dead_letters_malformed_ones() {
     assert_eq!(wait_exit(&mut restarted, Duration::from_secs(30)), Some(0));
 
     // replay-dlq re-submits the chosen dead letters, byte for byte, once.
+    let replayed_topic = "pipeline.replayed";
     let replay = || {
         let output = newsflow()
-            .args(["replay-dlq", "--brokers", &broker.address()])
-            .args(["--dlq-topic", "news.dlq", "--to-topic", "news.replayed"])
+            .args(["replay-dlq", "--brokers", broker.address()])
+            .args(["--dlq-topic", &topics.dlq, "--to-topic", replayed_topic])
             .args(["--reason", "schema_violation", "--reason", "invalid_json"])
             .stderr(support::child_log())
             .output()
@@ -294,11 +289,11 @@ async fn enriches_good_articles_and_dead_letters_malformed_ones() {
         assert!(output.status.success(), "replay-dlq failed");
         serde_json::from_slice::<Value>(&output.stdout).expect("replay summary")
     };
-    broker.create_topic("news.replayed", 1);
+    broker.create_topic(replayed_topic, 1);
     let first = replay();
     assert_eq!(first["replayed"], 3, "{first}");
     assert_eq!(first["filtered"], (bad.len() - 3) as u64, "{first}");
-    let replayed = broker.consume("news.replayed", 1, 3, Duration::from_secs(30));
+    let replayed = broker.consume(replayed_topic, 1, 3, Duration::from_secs(30));
     let mut values: Vec<&[u8]> = replayed.iter().map(|r| &r.value[..]).collect();
     let mut expected: Vec<&[u8]> = bad
         .iter()
@@ -320,10 +315,8 @@ async fn enriches_good_articles_and_dead_letters_malformed_ones() {
 /// unchanged, with reason `too_large`, and the records after it are enriched as usual.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_enriched_record_refused_as_too_large_becomes_a_dead_letter_of_the_original() {
-    let broker = Broker::start();
-    for topic in ["news.raw", "news.enriched", "news.events", "news.dlq"] {
-        broker.create_topic(topic, 1);
-    }
+    let broker = Broker::shared();
+    let topics = Topics::create(broker, "too-large", 1);
     let sentence = "The minister said on Monday that the talks in Geneva would resume next week. ";
     // About 2 KB as raw input; enriched (text, paragraphs, entities, events) about 4.5 KB.
     let big = serde_json::json!({"id": "big-1", "title": "Talks", "body": sentence.repeat(25)});
@@ -332,11 +325,16 @@ async fn an_enriched_record_refused_as_too_large_becomes_a_dead_letter_of_the_or
         .into_iter()
         .map(|(key, value)| (Some(key.to_owned()), value.to_string().into_bytes()))
         .collect();
-    broker.produce("news.raw", &input).await;
+    broker.produce(&topics.input, &input).await;
 
-    let mut pipeline = start_pipeline(&broker, free_port(), &["producer.message.max.bytes=3000"]);
-    let dead = broker.consume("news.dlq", 1, 1, Duration::from_secs(60));
-    let enriched = broker.consume("news.enriched", 1, 1, Duration::from_secs(30));
+    let mut pipeline = start_pipeline(
+        broker,
+        &topics,
+        free_port(),
+        &["producer.message.max.bytes=3000"],
+    );
+    let dead = broker.consume(&topics.dlq, 1, 1, Duration::from_secs(60));
+    let enriched = broker.consume(&topics.output, 1, 1, Duration::from_secs(30));
     terminate(&pipeline);
     assert_eq!(wait_exit(&mut pipeline, Duration::from_secs(30)), Some(0));
 

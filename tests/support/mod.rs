@@ -1,9 +1,13 @@
-//! Shared helpers for the integration tests: a real tansu broker on a free loopback port,
+//! Shared helpers for the integration tests: Apache Kafka on loopback (scripts/kafka.sh),
 //! the newsflow binary as a child process, and small Kafka and HTTP clients.
 
 #![allow(dead_code)] // each test binary uses its own subset
 
+mod broker;
 pub mod schema;
+
+#[allow(unused_imports)] // as above
+pub use broker::{Broker, Topics};
 
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
@@ -13,7 +17,7 @@ use std::time::{Duration, Instant};
 
 use rdkafka::config::ClientConfig;
 use rdkafka::consumer::{BaseConsumer, Consumer};
-use rdkafka::message::{Headers, Message};
+use rdkafka::message::Message;
 use rdkafka::producer::{FutureProducer, FutureRecord};
 use rdkafka::{Offset, TopicPartitionList};
 
@@ -28,113 +32,23 @@ pub fn free_port() -> u16 {
         .port()
 }
 
-/// The tansu binary: `TANSU` if set, else on PATH or in ~/.cargo/bin (scripts/install-tansu.sh
-/// puts it there).
-fn tansu_binary() -> PathBuf {
-    if let Some(path) = std::env::var_os("TANSU") {
-        return PathBuf::from(path);
-    }
-    let in_cargo_home = std::env::var_os("HOME")
-        .map(|home| PathBuf::from(home).join(".cargo/bin/tansu"))
-        .filter(|p| p.exists());
-    in_cargo_home.unwrap_or_else(|| PathBuf::from("tansu"))
-}
-
-/// A tansu broker with in-memory storage, stopped on drop.
-pub struct Broker {
-    process: Child,
-    pub port: u16,
-}
-
-impl Broker {
-    pub fn start() -> Self {
-        let port = free_port();
-        let url = format!("tcp://127.0.0.1:{port}");
-        let process = Command::new(tansu_binary())
-            .args(["broker", "--storage-engine", "memory://tansu/"])
-            .args(["--listener-url", &url, "--advertised-listener-url", &url])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("tansu must be installed: run scripts/install-tansu.sh");
-        wait_for_port(port, Duration::from_secs(20));
-        Self { process, port }
-    }
-
-    pub fn address(&self) -> String {
-        format!("127.0.0.1:{}", self.port)
-    }
-
-    /// The broker's process id.
-    pub fn pid(&self) -> u32 {
-        self.process.id()
-    }
-
-    pub fn create_topic(&self, name: &str, partitions: u32) {
-        let status = Command::new(tansu_binary())
-            .args([
-                "topic",
-                "create",
-                "--broker",
-                &format!("tcp://127.0.0.1:{}", self.port),
-            ])
-            .args(["--partitions", &partitions.to_string(), name])
-            .stdout(Stdio::null())
-            .status()
-            .expect("run tansu topic create");
-        assert!(status.success(), "creating topic {name} failed");
-    }
-
-    pub fn producer(&self) -> FutureProducer {
-        ClientConfig::new()
-            .set("bootstrap.servers", self.address())
-            .set("linger.ms", "5")
-            .create()
-            .expect("producer")
-    }
-
-    /// Produces every value (with its key) and waits for all acknowledgements.
-    pub async fn produce(&self, topic: &str, records: &[Keyed]) {
-        produce_with(&self.producer(), topic, records).await;
-    }
-
-    /// Reads `topic` from the beginning until `expected` records arrived or `timeout`
-    /// passed; returns what arrived.
-    pub fn consume(
-        &self,
-        topic: &str,
-        partitions: i32,
-        expected: usize,
-        timeout: Duration,
-    ) -> Vec<Record> {
-        let consumer = reader(&self.address(), topic, partitions, "read_uncommitted");
-        let mut out = Vec::new();
-        let started = Instant::now();
-        while out.len() < expected && started.elapsed() < timeout {
-            if let Some(message) = consumer.poll(Duration::from_millis(100)) {
-                let message = message.expect("consume");
-                let headers = message
-                    .headers()
-                    .map(|h| {
-                        h.iter()
-                            .map(|header| {
-                                let value = header
-                                    .value
-                                    .map(|v| String::from_utf8_lossy(v).into_owned());
-                                (header.key.to_owned(), value.unwrap_or_default())
-                            })
-                            .collect()
-                    })
-                    .unwrap_or_default();
-                out.push(Record {
-                    key: message.key().map(<[u8]>::to_vec),
-                    value: message.payload().unwrap_or_default().to_vec(),
-                    headers,
-                });
-            }
+/// Produces `records` to `topic` from a background task, in 100 slices spread over
+/// `duration`: input that still flows while a test does its worst.
+pub fn feed(
+    broker: &Broker,
+    topic: &str,
+    records: Vec<Keyed>,
+    duration: Duration,
+) -> tokio::task::JoinHandle<()> {
+    const SLICES: usize = 100;
+    let producer = broker.producer();
+    let topic = topic.to_owned();
+    tokio::spawn(async move {
+        for slice in records.chunks(records.len().div_ceil(SLICES).max(1)) {
+            produce_with(&producer, &topic, slice).await;
+            tokio::time::sleep(duration / SLICES as u32).await;
         }
-        out
-    }
+    })
 }
 
 /// Produces every value (with its key) through `producer` and waits for all
@@ -152,13 +66,6 @@ pub async fn produce_with(producer: &FutureProducer, topic: &str, records: &[Key
     }
 }
 
-impl Drop for Broker {
-    fn drop(&mut self) {
-        let _ = self.process.kill();
-        let _ = self.process.wait();
-    }
-}
-
 /// A consumer assigned to every partition of `topic` from the beginning, outside any
 /// group's committed offsets. `isolation` is `read_committed` or `read_uncommitted`.
 pub fn reader(brokers: &str, topic: &str, partitions: i32, isolation: &str) -> BaseConsumer {
@@ -167,8 +74,6 @@ pub fn reader(brokers: &str, topic: &str, partitions: i32, isolation: &str) -> B
         .set("group.id", "newsflow-test-reader")
         .set("isolation.level", isolation)
         .set("enable.auto.commit", "false")
-        // tansu holds a fetch for the whole fetch.wait.max.ms even when records are there.
-        .set("fetch.wait.max.ms", "10")
         .create()
         .expect("consumer");
     let mut list = TopicPartitionList::new();

@@ -146,4 +146,3 @@ fn the_model_names_the_seventeen_iptc_topics_and_has_a_version() {
         model.version()
     );
 }
-

@@ -28,6 +28,10 @@ pub const MIN_SUBTOPIC_PROBABILITY: f32 = 0.5;
 const MAX_TOPICS: usize = 4;
 /// Terms shown as a topic's evidence.
 const EVIDENCE_TERMS: usize = 5;
+/// A term is shown as evidence only if fewer than 1 in 20 training items have it
+/// (inverse document frequency `ln 20 + 1`): "the" or "it is" may tip a score, but tell an
+/// editor nothing.
+const MIN_EVIDENCE_IDF: f32 = 4.0;
 
 pub struct TopicModel {
     model: Model,
@@ -219,6 +223,7 @@ impl TopicModel {
             .iter()
             .zip(&scored.values)
             .enumerate()
+            .filter(|(_, (feature, _))| model.idf[feature.bucket as usize] >= MIN_EVIDENCE_IDF)
             .map(|(index, (feature, &value))| {
                 let row = feature.bucket as usize;
                 let columns = head.first..head.first + head.count;

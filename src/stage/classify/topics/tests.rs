@@ -146,3 +146,21 @@ fn the_model_names_the_seventeen_iptc_topics_and_has_a_version() {
         model.version()
     );
 }
+
+#[test]
+fn evidence_leaves_out_words_that_every_article_has() {
+    let seed: serde_json::Value =
+        serde_json::from_str(include_str!("../../../../tests/golden/seed/article.json")).unwrap();
+    let body = seed["body"].as_str().unwrap();
+    let topics = TopicModel::global().classify("", body);
+    assert!(
+        topics.len() >= 2,
+        "a topic and its second-level topic: {topics:?}"
+    );
+    for topic in &topics {
+        assert!(!topic.evidence.is_empty(), "{topic:?}");
+        for common in ["the", "a", "that", "of the"] {
+            assert!(!topic.evidence.iter().any(|t| t == common), "{topic:?}");
+        }
+    }
+}

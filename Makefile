@@ -23,10 +23,12 @@ lint:
 	$(CARGO) clippy --all-targets -- -D warnings
 	scripts/check-deploy.sh
 
-## chaos: the fault tests at full size (20,000 articles, 3 SIGKILLs; a 5-minute broker outage)
+## chaos: the fault tests at full size (20,000 articles, 3 SIGKILLs, in both delivery modes;
+## a leader failover under 20,000 articles; a 5-minute broker outage)
 chaos:
 	scripts/install-kafka.sh >/dev/null
-	NEWSFLOW_CHAOS_ARTICLES=20000 NEWSFLOW_CHAOS_KILLS=3 $(CARGO) test --release --test delivery_faults -- --nocapture
+	NEWSFLOW_CHAOS_ARTICLES=20000 NEWSFLOW_CHAOS_KILLS=3 $(CARGO) test --release --test delivery_faults --test exactly_once -- --nocapture
+	NEWSFLOW_FAILOVER_ARTICLES=20000 NEWSFLOW_FAILOVER_FEED_SECS=60 $(CARGO) test --release --test failover -- --nocapture
 	NEWSFLOW_OUTAGE_SECS=300 $(CARGO) test --release --test broker_outage -- --nocapture
 
 ## broker: a local Apache Kafka on 127.0.0.1:9092 with newsflow's topics, for manual runs

@@ -6,6 +6,7 @@
 //! Errors name the setting or property at fault, never its value: a value may be a secret
 //! (a password typed where another setting belongs, or under a mistyped property name).
 
+mod cpu_quota;
 mod file;
 mod secrets;
 mod topics;
@@ -74,7 +75,7 @@ pub struct RunConfig {
     /// record would take them past this, and a larger record goes through alone. In
     /// exactly-once mode a transaction's records stay within it too.
     pub max_in_flight_bytes: usize,
-    /// Threads that run the stages.
+    /// Threads that run the stages; by default one per CPU of the cgroup CPU quota.
     pub workers: usize,
     /// How often delivered offsets are committed.
     pub commit_interval_ms: u64,
@@ -106,7 +107,7 @@ impl Default for RunConfig {
             max_record_bytes: 10 * 1024 * 1024,
             max_in_flight: 1000,
             max_in_flight_bytes: 64 * 1024 * 1024,
-            workers: std::thread::available_parallelism().map_or(1, usize::from),
+            workers: cpu_quota::default_workers(),
             commit_interval_ms: 1000,
             shutdown_timeout_ms: 10_000,
             revoke_drain_timeout_ms: 5_000,

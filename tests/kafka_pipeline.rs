@@ -2,7 +2,7 @@
 //! with its own topics and group): every good article comes out enriched, every malformed
 //! record lands on the dead-letter topic with its reason, /metrics agrees, and SIGTERM
 //! drains, commits and exits 0. An enriched record too large to send becomes a dead letter
-//! of its original.
+//! of its original. A replica the group gives no partition is ready all the same.
 
 mod support;
 
@@ -51,15 +51,23 @@ fn start_pipeline(
         .expect("start newsflow")
 }
 
+/// Waits until newsflow is ready and owns partitions: readiness alone says it can reach
+/// the broker, not that the group has given it work yet.
 fn wait_ready(metrics_port: u16, timeout: Duration) {
     let started = Instant::now();
     while started.elapsed() < timeout {
-        if http_get(metrics_port, "/readyz").is_some_and(|(status, _)| status == 200) {
+        let ready = http_get(metrics_port, "/readyz").is_some_and(|(status, _)| status == 200);
+        let owns_partitions = || {
+            http_get(metrics_port, "/metrics").is_some_and(|(_, text)| {
+                metric(&text, "newsflow_assigned_partitions").is_some_and(|n| n > 0.0)
+            })
+        };
+        if ready && owns_partitions() {
             return;
         }
         std::thread::sleep(Duration::from_millis(100));
     }
-    panic!("newsflow did not become ready within {timeout:?}");
+    panic!("newsflow did not become ready with partitions within {timeout:?}");
 }
 
 /// Malformed records, one per dead-letter reason the decoder knows, with the reason expected.
@@ -345,4 +353,42 @@ async fn an_enriched_record_refused_as_too_large_becomes_a_dead_letter_of_the_or
     assert_eq!(enriched.len(), 1, "the small article, enriched");
     let value: Value = serde_json::from_slice(&enriched[0].value).expect("enriched JSON");
     assert_eq!(value["id"], "small-1");
+}
+
+/// Two replicas in one group on one partition: the replica left without a partition is
+/// ready (readiness is being able to consume and produce), and the gauge says it owns none.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_replica_without_partitions_is_ready() {
+    let broker = Broker::shared();
+    let topics = Topics::create(broker, "idle-replica", 1);
+    let ports = [free_port(), free_port()];
+    let mut replicas: Vec<Child> = ports
+        .iter()
+        .map(|&port| start_pipeline(broker, &topics, port, &[]))
+        .collect();
+    let owned = |port| {
+        http_get(port, "/metrics")
+            .and_then(|(_, text)| metric(&text, "newsflow_assigned_partitions"))
+    };
+    let ready = |port| http_get(port, "/readyz").map(|(status, _)| status) == Some(200);
+    let started = Instant::now();
+    loop {
+        let assignment = ports.map(&owned);
+        let idle_and_ready = ports
+            .iter()
+            .zip(assignment)
+            .any(|(&port, owned)| owned == Some(0.0) && ready(port));
+        if assignment.contains(&Some(1.0)) && idle_and_ready {
+            break;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(60),
+            "no idle replica was ready within 60 s (partitions owned: {assignment:?})"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    for replica in &mut replicas {
+        terminate(replica);
+        assert_eq!(wait_exit(replica, Duration::from_secs(30)), Some(0));
+    }
 }

@@ -40,7 +40,7 @@ fn start_demo(port: u16) -> Killed {
     Killed(child)
 }
 
-/// `newsflow_*` metric names used in the dashboard's queries.
+/// `newsflow_*` and `process_*` metric names used in the dashboard's queries.
 fn dashboard_metrics() -> BTreeSet<String> {
     let text =
         std::fs::read_to_string(repo_path("deploy/grafana/newsflow.json")).expect("dashboard");
@@ -49,14 +49,16 @@ fn dashboard_metrics() -> BTreeSet<String> {
     for panel in dashboard["panels"].as_array().expect("panels") {
         for target in panel["targets"].as_array().expect("targets") {
             let expr = target["expr"].as_str().expect("expr");
-            let mut rest = expr;
-            while let Some(at) = rest.find("newsflow_") {
-                let name: String = rest[at..]
-                    .chars()
-                    .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
-                    .collect();
-                rest = &rest[at + name.len()..];
-                names.insert(name);
+            for prefix in ["newsflow_", "process_"] {
+                let mut rest = expr;
+                while let Some(at) = rest.find(prefix) {
+                    let name: String = rest[at..]
+                        .chars()
+                        .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
+                        .collect();
+                    rest = &rest[at + name.len()..];
+                    names.insert(name);
+                }
             }
         }
     }

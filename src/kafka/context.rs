@@ -16,7 +16,7 @@ use super::offsets::SharedTracker;
 use crate::config::scrub;
 use crate::telemetry::events::{
     BrokerReachabilityChanged, BrokerStatus, ClientError, LibrdkafkaLogged, OffsetsCommitted,
-    PartitionLag, ProducerQueue, Rebalanced, RevokeDrained,
+    PartitionLag, PartitionReleased, ProducerQueue, Rebalanced, RevokeDrained,
 };
 use crate::telemetry::Health;
 
@@ -210,6 +210,13 @@ fn describe(partitions: &TopicPartitionList) -> String {
         .join(",")
 }
 
+/// Whether a partition in the statistics is one this consumer fetches. librdkafka keeps
+/// reporting a revoked partition's last lag (its fetch state back to "none"), which would
+/// bring back the series the revoke removed.
+fn is_fetched(fetch_state: &str) -> bool {
+    !matches!(fetch_state, "none" | "stopping" | "stopped")
+}
+
 impl ClientContext for PipelineContext {
     fn stats(&self, statistics: Statistics) {
         report_brokers(&statistics, &self.health);
@@ -217,7 +224,7 @@ impl ClientContext for PipelineContext {
             for (partition, stats) in &topic.partitions {
                 // Partition -1 is librdkafka's internal "unassigned" partition; -1 lag means
                 // not known yet.
-                if *partition >= 0 && stats.consumer_lag >= 0 {
+                if *partition >= 0 && stats.consumer_lag >= 0 && is_fetched(&stats.fetch_state) {
                     PartitionLag {
                         topic: topic_name,
                         partition: *partition,
@@ -242,9 +249,15 @@ impl ConsumerContext for PipelineContext {
     fn pre_rebalance(&self, consumer: &BaseConsumer<Self>, rebalance: &Rebalance<'_>) {
         if let Rebalance::Revoke(partitions) = rebalance {
             self.release(consumer, partitions);
+            for element in partitions.elements() {
+                PartitionReleased {
+                    topic: element.topic(),
+                    partition: element.partition(),
+                }
+                .emit();
+            }
             let remaining = consumer.assignment().map_or(0, |a| a.count());
             let now = remaining.saturating_sub(partitions.count());
-            self.health.set_assigned_partitions(now);
             Rebalanced {
                 kind: "revoked",
                 partitions: &describe(partitions),
@@ -259,7 +272,6 @@ impl ConsumerContext for PipelineContext {
             let now = consumer
                 .assignment()
                 .map_or(partitions.count(), |a| a.count());
-            self.health.set_assigned_partitions(now);
             set_broker_reachable(&self.health, true);
             Rebalanced {
                 kind: "assigned",
@@ -274,6 +286,21 @@ impl ConsumerContext for PipelineContext {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn only_partitions_being_fetched_report_lag() {
+        for state in [
+            "active",
+            "offset-query",
+            "offset-wait",
+            "validate-epoch-wait",
+        ] {
+            assert!(is_fetched(state), "{state}");
+        }
+        for state in ["none", "stopping", "stopped"] {
+            assert!(!is_fetched(state), "{state}");
+        }
+    }
 
     #[test]
     fn failed_connections_are_left_to_the_error_callback() {

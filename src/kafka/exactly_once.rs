@@ -27,6 +27,7 @@ use tracing::{info, warn};
 use super::budget::ByteBudget;
 use super::context::{report_client_error, PipelineContext};
 use super::job::{Jobs, Origin};
+use super::offsets::SharedTracker;
 use super::produce::{Outgoing, Producer};
 use super::RunError;
 use crate::config::RunConfig;
@@ -53,6 +54,8 @@ pub async fn run(
         interval: Duration::from_millis(config.transaction_interval_ms),
         bytes: ByteBudget::new(config.max_in_flight_bytes),
     };
+    // Where the rebalance callback notes revoked partitions.
+    let tracker = &consumer.context().tracker;
     let mut stream = consumer.stream();
     // A record read but left for the next batch by the byte budget.
     let mut carried = None;
@@ -60,7 +63,7 @@ pub async fn run(
         let batch = tokio::select! {
             biased;
             () = shutdown.cancelled() => break,
-            batch = read_batch(&mut stream, &mut carried, &limits) => batch,
+            batch = read_batch(&mut stream, &mut carried, &limits, tracker) => batch,
         };
         if batch.is_empty() {
             break;
@@ -124,55 +127,98 @@ struct BatchLimits {
 /// left there), then collects more for up to the interval, the record limit or the byte
 /// budget. A record that does not fit in the budget is left in `carried`. Empty only when
 /// the stream ended.
+///
+/// Rebalances happen inside the stream's polls, so between two records of a batch a
+/// partition may be revoked (and, with the eager protocol, assigned again at once, to be read
+/// from its last committed offset). The records of such a partition read before the revoke
+/// are dropped: no transaction holds them yet, and whoever holds the partition now reads
+/// them again; kept, they would be committed a second time.
 async fn read_batch<'a, S>(
     stream: &mut S,
     carried: &mut Option<OwnedMessage>,
     limits: &BatchLimits,
+    tracker: &SharedTracker,
 ) -> Vec<OwnedMessage>
 where
     S: futures::Stream<Item = Result<rdkafka::message::BorrowedMessage<'a>, KafkaError>> + Unpin,
 {
     let mut batch = Vec::new();
     let mut bytes = 0;
+    let mut ended = false;
     let deadline = tokio::time::sleep(limits.interval);
     tokio::pin!(deadline);
-    while batch.len() < limits.records {
-        let message = match carried.take() {
-            Some(message) => message,
-            None => {
-                let next = if batch.is_empty() {
-                    stream.next().await
-                } else {
-                    tokio::select! {
-                        () = &mut deadline => break,
-                        next = stream.next() => next,
+    while batch.is_empty() && !ended {
+        while batch.len() < limits.records {
+            let message = match carried.take() {
+                Some(message) => message,
+                None => {
+                    let next = if batch.is_empty() {
+                        stream.next().await
+                    } else {
+                        tokio::select! {
+                            () = &mut deadline => break,
+                            next = stream.next() => next,
+                        }
+                    };
+                    // Whatever this poll brought is from the assignment as it is now.
+                    bytes = drop_revoked(tracker, &mut batch, carried).unwrap_or(bytes);
+                    match next {
+                        Some(Ok(message)) => message.detach(),
+                        Some(Err(error)) => {
+                            report_client_error(&error, None);
+                            continue;
+                        }
+                        None => {
+                            ended = true;
+                            break;
+                        }
                     }
-                };
-                match next {
-                    Some(Ok(message)) => message.detach(),
-                    Some(Err(error)) => {
-                        report_client_error(&error, None);
-                        continue;
-                    }
-                    None => break,
                 }
+            };
+            let size = message.payload().map_or(0, <[u8]>::len);
+            if !limits.bytes.fits(bytes, size) {
+                *carried = Some(message);
+                break;
             }
-        };
-        let size = message.payload().map_or(0, <[u8]>::len);
-        if !limits.bytes.fits(bytes, size) {
-            *carried = Some(message);
-            break;
+            if batch.is_empty() {
+                deadline
+                    .as_mut()
+                    .reset(tokio::time::Instant::now() + limits.interval);
+            }
+            bytes += size;
+            batch.push(message);
         }
-        if batch.is_empty() {
-            deadline
-                .as_mut()
-                .reset(tokio::time::Instant::now() + limits.interval);
-        }
-        bytes += size;
-        batch.push(message);
+        // A poll that timed out may have revoked partitions too.
+        bytes = drop_revoked(tracker, &mut batch, carried).unwrap_or(bytes);
     }
     metrics().in_flight.set(batch.len() as i64);
     batch
+}
+
+/// Drops from `batch` and `carried` the records of the partitions revoked since the last
+/// look; returns the payload bytes left in the batch, or `None` when nothing was revoked.
+fn drop_revoked(
+    tracker: &SharedTracker,
+    batch: &mut Vec<OwnedMessage>,
+    carried: &mut Option<OwnedMessage>,
+) -> Option<usize> {
+    let revoked = tracker.lock().take_revoked();
+    if revoked.is_empty() {
+        return None;
+    }
+    let kept = |message: &OwnedMessage| {
+        !revoked.contains(&(message.topic().to_owned(), message.partition()))
+    };
+    batch.retain(kept);
+    if carried.as_ref().is_some_and(|message| !kept(message)) {
+        *carried = None;
+    }
+    Some(
+        batch
+            .iter()
+            .map(|m| m.payload().map_or(0, <[u8]>::len))
+            .sum(),
+    )
 }
 
 /// Each (topic, partition)'s first offset in the batch (where to rewind to) and the offsets
@@ -274,4 +320,55 @@ async fn blocking<T: Send + 'static>(
     tokio::task::spawn_blocking(call)
         .await
         .expect("transaction calls do not panic")
+}
+
+#[cfg(test)]
+mod tests {
+    use rdkafka::message::Timestamp;
+
+    use super::*;
+
+    fn record(partition: i32, offset: i64, payload: &str) -> OwnedMessage {
+        OwnedMessage::new(
+            Some(payload.as_bytes().to_vec()),
+            None,
+            "news.raw".to_owned(),
+            Timestamp::NotAvailable,
+            partition,
+            offset,
+            None,
+        )
+    }
+
+    fn partitions_and_offsets(batch: &[OwnedMessage]) -> Vec<(i32, i64)> {
+        batch.iter().map(|m| (m.partition(), m.offset())).collect()
+    }
+
+    /// A rebalance between two records of a batch revokes partition 1: its records read
+    /// before the revoke leave the batch (and the carried record with them), the others
+    /// stay, and the byte count follows.
+    #[test]
+    fn records_of_a_partition_revoked_mid_batch_are_dropped() {
+        let tracker = SharedTracker::default();
+        let mut batch = vec![
+            record(0, 10, "aaaa"),
+            record(1, 20, "bb"),
+            record(0, 11, "cccccc"),
+            record(1, 21, "d"),
+        ];
+        let mut carried = Some(record(1, 22, "eeeeeeee"));
+        assert_eq!(drop_revoked(&tracker, &mut batch, &mut carried), None);
+        assert_eq!(batch.len(), 4, "nothing revoked, nothing dropped");
+
+        tracker.lock().revoke("news.raw", 1);
+        assert_eq!(drop_revoked(&tracker, &mut batch, &mut carried), Some(10));
+        assert_eq!(partitions_and_offsets(&batch), vec![(0, 10), (0, 11)]);
+        assert!(carried.is_none());
+
+        // Once looked at, a revoke drops nothing more: records read after it are from the
+        // partition's new assignment.
+        batch.push(record(1, 20, "bb"));
+        assert_eq!(drop_revoked(&tracker, &mut batch, &mut carried), None);
+        assert_eq!(batch.len(), 3);
+    }
 }

@@ -2,7 +2,7 @@
 //! which every record's outputs were acknowledged. A record finished early never lets the
 //! commit jump over one still in flight, so a crash re-delivers rather than loses.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeSet, HashMap, HashSet};
 use std::sync::{Condvar, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
@@ -27,6 +27,9 @@ impl PartitionOffsets {
 #[derive(Debug, Default)]
 pub struct OffsetTracker {
     partitions: HashMap<(String, i32), PartitionOffsets>,
+    /// Partitions revoked since [`OffsetTracker::take_revoked`] last looked: a set, no
+    /// larger than the partitions ever held whether anyone looks or not.
+    revoked: HashSet<(String, i32)>,
 }
 
 impl OffsetTracker {
@@ -77,6 +80,13 @@ impl OffsetTracker {
     /// Forgets a partition handed to another consumer.
     pub fn revoke(&mut self, topic: &str, partition: i32) {
         self.partitions.remove(&(topic.to_owned(), partition));
+        self.revoked.insert((topic.to_owned(), partition));
+    }
+
+    /// The partitions revoked since the last call: the exactly-once loop drops the records
+    /// of theirs it read before the revoke and has not committed yet.
+    pub fn take_revoked(&mut self) -> HashSet<(String, i32)> {
+        std::mem::take(&mut self.revoked)
     }
 
     /// Records of one partition consumed and not yet finished.
@@ -199,5 +209,19 @@ mod tests {
         tracker.finish("t", 3, 1);
         assert!(tracker.committable().is_empty());
         assert_eq!(tracker.pending(), 0);
+    }
+
+    #[test]
+    fn revoked_partitions_are_reported_once() {
+        let mut tracker = OffsetTracker::default();
+        tracker.revoke("t", 3);
+        tracker.revoke("t", 1);
+        tracker.revoke("t", 3);
+        let revoked = tracker.take_revoked();
+        assert_eq!(
+            revoked,
+            HashSet::from([("t".to_owned(), 1), ("t".to_owned(), 3)])
+        );
+        assert!(tracker.take_revoked().is_empty());
     }
 }

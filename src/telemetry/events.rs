@@ -375,6 +375,22 @@ impl PartitionLag<'_> {
     }
 }
 
+/// A partition went to another consumer. Its lag is the new owner's to report now: a
+/// series left behind would count it twice in every sum over replicas.
+pub struct PartitionReleased<'a> {
+    pub topic: &'a str,
+    pub partition: i32,
+}
+
+impl PartitionReleased<'_> {
+    pub fn emit(&self) {
+        // Absent when no statistics came while the partition was owned: nothing to remove.
+        let _ = metrics()
+            .consumer_lag
+            .remove_label_values(&[self.topic, &self.partition.to_string()]);
+    }
+}
+
 /// A revoke waited for the revoked partitions' records in flight.
 pub struct RevokeDrained {
     pub drained: bool,

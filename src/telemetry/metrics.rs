@@ -89,6 +89,15 @@ fn gauge_vec(registry: &Registry, name: &str, help: &str, labels: &[&str]) -> In
 impl Metrics {
     fn new() -> Self {
         let registry = Registry::new();
+        // process_cpu_seconds_total, process_resident_memory_bytes, process_open_fds, ...:
+        // what the container runtime sees, without another exporter. Linux only, like the
+        // collector.
+        #[cfg(target_os = "linux")]
+        registry
+            .register(Box::new(
+                prometheus::process_collector::ProcessCollector::for_self(),
+            ))
+            .expect("unique metric");
         let articles_enriched = register(
             &registry,
             IntCounter::new(
@@ -293,5 +302,22 @@ mod tests {
         assert!(text.contains("# TYPE newsflow_dead_letters_total counter"));
         assert!(text.contains("newsflow_dead_letters_total{reason=\"invalid_json\"}"));
         assert!(text.contains("newsflow_build_info{version="));
+    }
+
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn renders_the_process_metrics() {
+        let text = metrics().render();
+        for name in [
+            "process_cpu_seconds_total",
+            "process_resident_memory_bytes",
+            "process_open_fds",
+            "process_start_time_seconds",
+        ] {
+            assert!(
+                text.contains(&format!("\n{name} ")),
+                "{name} missing:\n{text}"
+            );
+        }
     }
 }

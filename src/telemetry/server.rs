@@ -1,12 +1,12 @@
-//! HTTP endpoints: `/metrics` (Prometheus text), `/healthz` (alive), `/readyz` (partitions
-//! assigned and broker reachable).
+//! HTTP endpoints: `/metrics` (Prometheus text), `/healthz` (alive), `/readyz` (able to
+//! consume and produce: a broker is reachable).
 //!
 //! Whatever reaches the port must not be able to hold the server: a connection that does
 //! not send a request in time, or whose request is not answered and written in time, is
 //! closed, and a bounded number of connections is served at once (see [`Limits`]).
 
 use std::net::SocketAddr;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -27,41 +27,28 @@ use tokio_util::sync::CancellationToken;
 
 use super::metrics;
 
-/// What readiness depends on, updated by the Kafka side.
+/// What readiness depends on, updated by the Kafka side. Owning partitions is not part of
+/// it: a replica beyond the partition count, or one waiting for a rebalance, is healthy and
+/// takes partitions as soon as the group gives it some; failing its probe would only block
+/// node drains under the PodDisruptionBudget. `newsflow_assigned_partitions` says how many
+/// it owns.
 #[derive(Debug, Clone, Default)]
 pub struct Health {
-    inner: Arc<HealthState>,
-}
-
-#[derive(Debug, Default)]
-struct HealthState {
-    broker_reachable: AtomicBool,
-    assigned_partitions: AtomicUsize,
+    broker_reachable: Arc<AtomicBool>,
 }
 
 impl Health {
     /// Returns whether this changed it.
     pub fn set_broker_reachable(&self, reachable: bool) -> bool {
-        self.inner
-            .broker_reachable
-            .swap(reachable, Ordering::Relaxed)
-            != reachable
-    }
-
-    pub fn set_assigned_partitions(&self, count: usize) {
-        self.inner
-            .assigned_partitions
-            .store(count, Ordering::Relaxed);
+        self.broker_reachable.swap(reachable, Ordering::Relaxed) != reachable
     }
 
     /// `Ok` when ready, else why not.
     pub fn readiness(&self) -> Result<(), &'static str> {
-        if !self.inner.broker_reachable.load(Ordering::Relaxed) {
-            Err("broker not reachable")
-        } else if self.inner.assigned_partitions.load(Ordering::Relaxed) == 0 {
-            Err("no partitions assigned")
-        } else {
+        if self.broker_reachable.load(Ordering::Relaxed) {
             Ok(())
+        } else {
+            Err("broker not reachable")
         }
     }
 }
@@ -302,6 +289,17 @@ mod tests {
             while stream.read(&mut buffer).await.unwrap_or(0) > 0 {}
         };
         tokio::time::timeout(PATIENCE, drained).await.is_ok()
+    }
+
+    #[test]
+    fn ready_once_a_broker_is_reachable_whether_or_not_it_owns_partitions() {
+        let health = Health::default();
+        assert_eq!(health.readiness(), Err("broker not reachable"));
+        health.set_broker_reachable(true);
+        // Nothing about partitions was ever set: a replica beyond the partition count.
+        assert_eq!(health.readiness(), Ok(()));
+        health.set_broker_reachable(false);
+        assert_eq!(health.readiness(), Err("broker not reachable"));
     }
 
     #[tokio::test]

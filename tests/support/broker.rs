@@ -190,6 +190,22 @@ impl Broker {
         );
     }
 
+    /// Waits until every partition of every topic (the cluster's own too) has all its
+    /// replicas in sync: after a node was killed and restarted, the cluster is whole again.
+    pub fn wait_all_in_sync(&self) {
+        self.wait_for(
+            |metadata| {
+                metadata.topics().iter().all(|topic| {
+                    topic
+                        .partitions()
+                        .iter()
+                        .all(|p| p.isr().len() == p.replicas().len())
+                })
+            },
+            "every replica of every partition in sync",
+        );
+    }
+
     /// SIGKILLs node `node` (its JVM's whole process group) and waits until it is gone.
     pub fn kill_node(&self, node: i32) {
         self.script(&["kill", &node.to_string()]);
@@ -251,6 +267,9 @@ impl Broker {
         ClientConfig::new()
             .set("bootstrap.servers", self.address())
             .set("linger.ms", "5")
+            // Input fed while a leader fails over is retried; idempotence keeps the retries
+            // from storing a record twice, which would look like a duplicate downstream.
+            .set("enable.idempotence", "true")
             .create()
             .expect("producer")
     }

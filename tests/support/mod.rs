@@ -4,10 +4,69 @@
 #![allow(dead_code)] // each test binary uses its own subset
 
 mod broker;
+mod outputs;
 pub mod schema;
 
 #[allow(unused_imports)] // as above
 pub use broker::{Broker, Topics};
+#[allow(unused_imports)] // as above
+pub use outputs::{now_ms, Outputs, Tally, TransactionWatch};
+
+/// The delivery guarantee newsflow runs with in a test.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Guarantee {
+    AtLeastOnce,
+    ExactlyOnce,
+}
+
+impl Guarantee {
+    /// Adds the flags of `newsflow run` that choose it; exactly-once takes a transactional
+    /// id per replica.
+    pub fn apply<'a>(self, command: &'a mut Command, transactional_id: &str) -> &'a mut Command {
+        match self {
+            Self::AtLeastOnce => command,
+            Self::ExactlyOnce => command
+                .args(["--guarantee", "exactly-once"])
+                .args(["--transactional-id", transactional_id]),
+        }
+    }
+
+    /// How a downstream consumer reads the outputs: only what is committed, under
+    /// exactly-once.
+    pub fn isolation(self) -> &'static str {
+        match self {
+            Self::AtLeastOnce => "read_uncommitted",
+            Self::ExactlyOnce => "read_committed",
+        }
+    }
+}
+
+/// A run's input: articles with malformed records spread among them.
+pub struct Input {
+    pub articles: Vec<Keyed>,
+    pub malformed: Vec<Keyed>,
+}
+
+impl Input {
+    /// `count` articles and one malformed record for every 50 of them.
+    pub fn new(count: usize) -> Self {
+        Self {
+            articles: articles(count),
+            malformed: malformed(count.div_ceil(50)),
+        }
+    }
+
+    /// Every record, fed to `topic` over `duration` in the background (see [`feed`]).
+    pub fn feed(
+        &self,
+        broker: &Broker,
+        topic: &str,
+        duration: Duration,
+    ) -> tokio::task::JoinHandle<()> {
+        let records = interleave(self.articles.clone(), self.malformed.clone());
+        feed(broker, topic, records, duration)
+    }
+}
 
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
@@ -32,21 +91,28 @@ pub fn free_port() -> u16 {
         .port()
 }
 
-/// Produces `records` to `topic` from a background task, in 100 slices spread over
-/// `duration`: input that still flows while a test does its worst.
+/// Produces `records` to `topic` from a background task, a slice every 50 ms over
+/// `duration`: input that still flows while a test does its worst, evenly enough that a
+/// pause in output longer than that is the test's doing. Slices keep to their schedule
+/// however long the broker takes to acknowledge one.
 pub fn feed(
     broker: &Broker,
     topic: &str,
     records: Vec<Keyed>,
     duration: Duration,
 ) -> tokio::task::JoinHandle<()> {
-    const SLICES: usize = 100;
+    const EVERY: Duration = Duration::from_millis(50);
+    let slices = (duration.as_millis() / EVERY.as_millis()).max(1) as usize;
     let producer = broker.producer();
     let topic = topic.to_owned();
     tokio::spawn(async move {
-        for slice in records.chunks(records.len().div_ceil(SLICES).max(1)) {
+        let started = tokio::time::Instant::now();
+        for (index, slice) in records
+            .chunks(records.len().div_ceil(slices).max(1))
+            .enumerate()
+        {
+            tokio::time::sleep_until(started + EVERY * index as u32).await;
             produce_with(&producer, &topic, slice).await;
-            tokio::time::sleep(duration / SLICES as u32).await;
         }
     })
 }
@@ -208,6 +274,35 @@ pub fn child_log() -> Stdio {
     }
 }
 
+/// `newsflow run` over `topics` in a group named after the input topic, with its metrics
+/// on `metrics_port` and a 6 s group session, so that the partitions of a replica killed
+/// mid-stream move on within seconds. Add flags, then spawn.
+pub fn pipeline_command(brokers: &str, topics: &Topics, metrics_port: u16) -> Command {
+    let mut command = newsflow();
+    command
+        .args(["run", "--brokers", brokers])
+        .args(topics.flags())
+        .args(["--group-id", &topics.input])
+        .args(["--metrics-addr", &format!("127.0.0.1:{metrics_port}")])
+        .args(["-X", "session.timeout.ms=6000"])
+        .stdout(Stdio::null())
+        .stderr(child_log());
+    command
+}
+
+/// Waits until the newsflow whose metrics are on `metrics_port` is ready (it holds
+/// partitions and reaches a broker).
+pub fn wait_ready(metrics_port: u16, timeout: Duration) {
+    let started = Instant::now();
+    while http_get(metrics_port, "/readyz").is_none_or(|(status, _)| status != 200) {
+        assert!(
+            started.elapsed() < timeout,
+            "newsflow did not become ready within {timeout:?}"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
 /// Path of a file in the repository.
 pub fn repo_path(relative: &str) -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(relative)
@@ -237,13 +332,96 @@ pub fn articles_from(path: &std::path::Path, n: usize) -> Vec<Keyed> {
         .collect()
 }
 
-/// Sends SIGTERM to a child process.
-pub fn terminate(child: &Child) {
+/// `count` malformed records, each keyed `malformed-NNNNN` so that its dead letter can be
+/// told apart: broken JSON, a missing body, bytes that are not UTF-8, an empty value and an
+/// array, in turn.
+pub fn malformed(count: usize) -> Vec<Keyed> {
+    const SHAPES: [&[u8]; 5] = [
+        b"{\"id\": \"broken\", \"body\": \"cut off",
+        b"{\"id\": \"no-body\"}",
+        b"\xff\xfe not text",
+        b"",
+        b"[1, 2, 3]",
+    ];
+    (0..count)
+        .map(|i| {
+            let key = format!("malformed-{i:05}");
+            (Some(key), SHAPES[i % SHAPES.len()].to_vec())
+        })
+        .collect()
+}
+
+/// `articles` with the `malformed` records spread evenly among them.
+pub fn interleave(articles: Vec<Keyed>, malformed: Vec<Keyed>) -> Vec<Keyed> {
+    let every = (articles.len() / malformed.len().max(1)).max(1);
+    let mut malformed = malformed.into_iter();
+    let mut out = Vec::new();
+    for (i, article) in articles.into_iter().enumerate() {
+        if i % every == every - 1 {
+            out.extend(malformed.next());
+        }
+        out.push(article);
+    }
+    out.extend(malformed);
+    out
+}
+
+/// The keys of `records`.
+pub fn keys(records: &[Keyed]) -> impl Iterator<Item = &str> {
+    records.iter().filter_map(|(key, _)| key.as_deref())
+}
+
+/// A small seeded random number generator (splitmix64): fault tests pick their moments from
+/// it and print the seed, so that a failing run can be repeated.
+pub struct Rng(u64);
+
+impl Rng {
+    /// Seeded from `NEWSFLOW_CHAOS_SEED`, or from the clock; prints the seed.
+    pub fn from_env(test: &str) -> Self {
+        let seed = std::env::var("NEWSFLOW_CHAOS_SEED")
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or_else(|| {
+                std::time::SystemTime::now()
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .expect("a clock after 1970")
+                    .as_nanos() as u64
+            });
+        eprintln!("{test}: NEWSFLOW_CHAOS_SEED={seed}");
+        Self(seed)
+    }
+
+    pub fn next_u64(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        z ^ (z >> 31)
+    }
+
+    /// A number in `range`.
+    pub fn within(&mut self, range: std::ops::Range<u64>) -> u64 {
+        range.start + self.next_u64() % (range.end - range.start).max(1)
+    }
+
+    /// True with probability one half.
+    pub fn coin(&mut self) -> bool {
+        self.next_u64() & 1 == 1
+    }
+}
+
+/// Sends signal `name` (`TERM`, `STOP`, `CONT`, ...) to a child process.
+pub fn signal(child: &Child, name: &str) {
     let status = Command::new("kill")
-        .args(["-TERM", &child.id().to_string()])
+        .args([&format!("-{name}"), &child.id().to_string()])
         .status()
         .expect("kill");
-    assert!(status.success());
+    assert!(status.success(), "kill -{name} {}", child.id());
+}
+
+/// Sends SIGTERM to a child process.
+pub fn terminate(child: &Child) {
+    signal(child, "TERM");
 }
 
 /// Waits up to `timeout` for a child to exit; returns its exit code.

@@ -190,3 +190,38 @@ fn one_outage_reported_by_every_client_logs_once_and_its_end_once() {
         "every report is counted"
     );
 }
+
+#[test]
+fn a_released_partition_leaves_no_lag_series_behind() {
+    // A topic of its own: the metrics are process-wide and other tests run alongside.
+    let topic = "lag.released";
+    let series = |partition: &str| {
+        format!("newsflow_consumer_lag_messages{{partition=\"{partition}\",topic=\"{topic}\"}}")
+    };
+    for partition in [0, 1] {
+        PartitionLag {
+            topic,
+            partition,
+            lag: 7,
+        }
+        .emit();
+    }
+    let before = metrics().render();
+    assert!(before.contains(&format!("{} 7", series("0"))), "{before}");
+    assert!(before.contains(&format!("{} 7", series("1"))), "{before}");
+
+    PartitionReleased {
+        topic,
+        partition: 0,
+    }
+    .emit();
+    // Releasing twice (or a partition never reported) is harmless.
+    PartitionReleased {
+        topic,
+        partition: 0,
+    }
+    .emit();
+    let after = metrics().render();
+    assert!(!after.contains(&series("0")), "{after}");
+    assert!(after.contains(&format!("{} 7", series("1"))), "{after}");
+}

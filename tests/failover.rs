@@ -1,0 +1,101 @@
+//! Leader failover under load on a three-node Apache Kafka cluster (topics replicated three
+//! times, two replicas in sync needed to take a write; newsflow's idempotent producer waits
+//! for all of them): the leader of a partition receiving input is SIGKILLed mid-stream while
+//! input keeps arriving, and restarted later. In at-least-once mode nothing is lost (copies
+//! are counted and reported); in exactly-once mode nothing is lost and nothing comes out
+//! twice. Each test prints the longest pause in output the failover caused.
+//!
+//! The killed node may also be the group or transaction coordinator, or lead output
+//! partitions: whatever it was, the others take over.
+
+mod support;
+
+use std::sync::OnceLock;
+use std::time::Duration;
+
+use support::{
+    free_port, now_ms, pipeline_command, setting, terminate, wait_exit, wait_ready, Broker,
+    Guarantee, Input, Outputs, Topics,
+};
+
+const PARTITIONS: i32 = 3;
+/// The partition whose leader is killed; every partition receives input.
+const BUSY_PARTITION: i32 = 0;
+const TIMEOUT: Duration = Duration::from_secs(180);
+
+/// One cluster for the tests of this binary, which take turns: each kills and restarts a
+/// node, and leaves every replica in sync for the next.
+fn cluster() -> &'static Broker {
+    static CLUSTER: OnceLock<Broker> = OnceLock::new();
+    CLUSTER.get_or_init(|| Broker::cluster(3))
+}
+
+/// One test at a time on the cluster.
+static TURN: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
+async fn leader_failover(name: &str, guarantee: Guarantee) {
+    let _turn = TURN.lock().await;
+    let count = setting("NEWSFLOW_FAILOVER_ARTICLES", 2000) as usize;
+    let feed_time = Duration::from_secs(setting("NEWSFLOW_FAILOVER_FEED_SECS", 20));
+    let cluster = cluster();
+    let topics = Topics::create(cluster, name, PARTITIONS as u32);
+    let input = Input::new(count);
+    let mut outputs = Outputs::new(
+        cluster.address(),
+        &topics,
+        PARTITIONS,
+        guarantee.isolation(),
+    );
+
+    let metrics_port = free_port();
+    let mut command = pipeline_command(cluster.address(), &topics, metrics_port);
+    guarantee.apply(&mut command, &format!("{name}-replica-0"));
+    let mut pipeline = command.spawn().expect("start newsflow");
+    wait_ready(metrics_port, TIMEOUT);
+    let feeder = input.feed(cluster, &topics.input, feed_time);
+    outputs.read_until(count / 4, 0, TIMEOUT);
+
+    let leader = cluster
+        .leader(&topics.input, BUSY_PARTITION)
+        .expect("a leader");
+    let killed_at = now_ms();
+    cluster.kill_node(leader);
+    let successor = cluster.leader_other_than(&topics.input, BUSY_PARTITION, leader);
+    // Output goes on without the node: another quarter of the articles comes out.
+    let out_before = outputs.articles.len();
+    outputs.read_until(out_before + count / 4, 0, TIMEOUT);
+    let restarted_at = now_ms();
+    cluster.restart_node(leader);
+    eprintln!(
+        "{name}: node {leader} killed ({} articles out), node {successor} took over, node {leader} restarted {:.1} s later ({} articles out)",
+        out_before,
+        (restarted_at - killed_at) as f64 / 1000.0,
+        outputs.articles.len()
+    );
+
+    feeder.await.expect("feeder");
+    let fed_to = now_ms();
+    outputs.read_all(&input, TIMEOUT);
+    terminate(&pipeline);
+    let exit = wait_exit(&mut pipeline, Duration::from_secs(30));
+    cluster.wait_all_in_sync();
+
+    eprintln!(
+        "{name}: longest pauses from the kill to the restart {}; in the 5 s before the kill {}; after the restart {}",
+        outputs.pauses(killed_at, restarted_at),
+        outputs.pauses(killed_at - 5000, killed_at),
+        outputs.pauses(restarted_at, fed_to),
+    );
+    outputs.assert_delivered(&input, guarantee, name);
+    assert_eq!(exit, Some(0), "{name}: newsflow did not drain and exit 0");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn at_least_once_loses_nothing_when_a_partition_leader_dies() {
+    leader_failover("failover-alo", Guarantee::AtLeastOnce).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn exactly_once_loses_and_repeats_nothing_when_a_partition_leader_dies() {
+    leader_failover("failover-eos", Guarantee::ExactlyOnce).await;
+}

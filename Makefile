@@ -4,7 +4,7 @@ CARGO ?= cargo
 EVAL_DATA ?= ../shared/eval
 SEED ?= tests/golden/seed
 
-.PHONY: run test lint broker eval bench soak chaos fuzz fmt train train-syntax
+.PHONY: run test lint broker eval train train-syntax train-topics bench soak chaos fuzz fmt
 
 ## run: the pipeline on an embedded broker over the sample feed (no Kafka cluster needed)
 run:
@@ -36,8 +36,10 @@ chaos:
 broker:
 	scripts/kafka.sh run --port 9092 news.raw news.enriched news.events news.dlq
 
-## train: rebuilds the trained models in data/ from their corpora, deterministically
-train: train-syntax
+## train: rebuilds the trained models in data/ from their corpora, deterministically, and
+## prints their held-out scores (corpora: scripts/fetch-corpora.sh fills NEWSFLOW_CORPORA,
+## ~/.cache/newsflow/corpora)
+train: train-syntax train-topics
 
 ## train-syntax: the tagger and parser (data/syntax/) from UD English EWT, read from
 ## UD_EWT (cloned there at the pinned commit if missing)
@@ -53,6 +55,12 @@ train-syntax:
 ## score some of them)
 eval:
 	$(CARGO) run --release --quiet --bin newsflow-eval -- $(EVAL_DATA) --seed $(SEED) --treebank $(UD_EWT) $(if $(ONLY),--only $(ONLY))
+
+## train-topics: the IPTC topic classifier (data/topics/model.bin): cross-corpus check,
+## five-fold cross-validation over the BBC development set, calibration, the shipped model
+train-topics:
+	$(CARGO) build --release --quiet --bin newsflow-train
+	nice -n 10 target/release/newsflow-train topics --bbc $(EVAL_DATA)/topics
 
 ## bench: per-stage articles/s on one core (criterion), `newsflow process` per data set,
 ## then end to end through a local Apache Kafka broker (results in bench-results/)

@@ -63,7 +63,7 @@ pub struct RunArgs {
     /// Topic of events, one record per event; empty for none [default: news.events].
     #[arg(long, env = "NEWSFLOW_EVENTS_TOPIC")]
     pub events_topic: Option<String>,
-    /// Events with a lower confidence (0 to 1) are left off the events topic [default: 0].
+    /// Events with a lower confidence (0 to 1) are left off the events topic [default: 0.0].
     #[arg(long, env = "NEWSFLOW_MIN_EVENT_CONFIDENCE")]
     pub min_event_confidence: Option<f64>,
     /// Topic of dead letters [default: news.dlq].

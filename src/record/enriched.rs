@@ -7,7 +7,8 @@ use serde_json::{Map, Value};
 use super::InputFormat;
 
 /// Version of the enriched-article and event schemas; bumped on incompatible changes.
-/// 2: events carry their actors' and targets' sectors and words.
+/// 2: topic scores are calibrated probabilities with their evidence, `models` names the
+/// trained models, and events carry their actors' and targets' sectors and words.
 pub const SCHEMA_VERSION: u32 = 2;
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -24,6 +25,8 @@ pub struct EnrichedArticle {
     pub regions: Regions,
     /// IPTC Media Topics, best first.
     pub topics: Vec<Topic>,
+    /// Which trained models produced the fields above.
+    pub models: Models,
     pub entities: Vec<Entity>,
     pub quotes: Vec<Quote>,
     pub events: Vec<Event>,
@@ -94,7 +97,22 @@ pub struct Topic {
     /// IPTC Media Topic qcode, e.g. "medtop:11000000".
     pub qcode: String,
     pub name: String,
+    /// The model's calibrated probability that the article is about this topic.
     pub score: f64,
+    /// A second-level topic's top-level topic (which it follows in the list).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub parent: Option<String>,
+    /// The article's terms that raised this topic most, as the model reads them
+    /// (lower-cased, digits as 0).
+    #[serde(default)]
+    pub evidence: Vec<String>,
+}
+
+/// The versions of the trained models that enriched an article.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Models {
+    /// The topic model (`data/topics/model.bin`).
+    pub topics: String,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]

@@ -2,6 +2,7 @@
 //! (`make train`). One subcommand per model; each prints its held-out scores.
 
 mod syntax;
+mod topics;
 
 use std::process::ExitCode;
 
@@ -21,11 +22,14 @@ struct Cli {
 enum Command {
     /// The part-of-speech tagger and dependency parser (data/syntax/tagger.bin, parser.bin)
     Syntax(syntax::Args),
+    /// The IPTC Media Topics classifier (data/topics/model.bin)
+    Topics(topics::Args),
 }
 
 fn main() -> ExitCode {
     let result = match Cli::parse().command {
         Command::Syntax(args) => syntax::run(&args),
+        Command::Topics(args) => topics::run(&args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -1,37 +1,27 @@
 //! The classify stage: which countries an article is about ([`regions`]) and which IPTC
 //! Media Topics it covers ([`topics`]). Both read the clean text when the clean stage has
-//! produced it, and the input's title and body otherwise.
+//! produced it, and the input's title and body otherwise. Countries come from one
+//! Aho-Corasick pass over the folded text, topics from a trained model.
 
 pub mod regions;
 pub mod topics;
 
-use std::sync::LazyLock;
-
 use super::{Article, Stage, StageError};
-use crate::folded::{Dictionary, Folded};
 use crate::geo::Gazetteer;
 
-/// The country and topic terms in one automaton: an article is scanned once for both.
-static DICTIONARY: LazyLock<Dictionary> = LazyLock::new(|| {
-    Dictionary::new([
-        Gazetteer::global().patterns(),
-        topics::Lexicon::global().patterns(),
-    ])
-});
-/// The lists of [`DICTIONARY`].
-const COUNTRIES: usize = 0;
-const TOPICS: usize = 1;
-
 pub struct Classify {
-    topics: &'static topics::Lexicon,
+    gazetteer: &'static Gazetteer,
+    topics: &'static topics::TopicModel,
 }
 
 impl Classify {
-    /// Loads the reference data now rather than on the first article.
+    /// Loads the reference data and the model now rather than on the first article.
     pub fn new() -> Self {
-        LazyLock::force(&DICTIONARY);
+        let gazetteer = Gazetteer::global();
+        gazetteer.matches(""); // builds its automaton
         Self {
-            topics: topics::Lexicon::global(),
+            gazetteer,
+            topics: topics::TopicModel::global(),
         }
     }
 }
@@ -60,23 +50,16 @@ impl Stage for Classify {
         } else {
             clean.text.as_str()
         };
-        let gazetteer = Gazetteer::global();
-        let (title, body) = (Folded::new(title), Folded::new(body));
-        let (title_hits, body_hits) = (DICTIONARY.scan(&title), DICTIONARY.scan(&body));
-        let body_matches = gazetteer.matches_in(&body, &body_hits, COUNTRIES);
+        let body_matches = self.gazetteer.matches(body);
         let regions = regions::classify(
-            gazetteer,
-            (
-                title.text(),
-                gazetteer.matches_in(&title, &title_hits, COUNTRIES),
-            ),
-            (body.text(), &body_matches),
+            self.gazetteer,
+            (title, self.gazetteer.matches(title)),
+            (body, &body_matches),
         );
-        let topics = self
-            .topics
-            .classify_in((&title, &title_hits), (&body, &body_hits), TOPICS);
+        let topics = self.topics.classify(title, body);
         article.enriched.regions = regions;
         article.enriched.topics = topics;
+        article.enriched.models.topics = self.topics.version().to_owned();
         article.body_places = Some(body_matches);
         Ok(())
     }

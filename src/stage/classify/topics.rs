@@ -1,205 +1,285 @@
-//! IPTC Media Topics from weighted term lists (`data/topics/lexicon.tsv`): each matched
-//! term adds its weight to its topic, title terms count more, and the topics within reach
-//! of the best are kept, best first.
+//! IPTC Media Topics from a trained linear model (`data/topics/model.bin`, built by
+//! `make train`): word and word-pair features with TF-IDF weights, plus the mean of the
+//! words' embeddings distilled from a sentence encoder, scored for every topic and turned
+//! into calibrated probabilities. Topics at or above [`MIN_PROBABILITY`] are reported,
+//! best first, each with the terms that raised it most; a second-level topic follows its
+//! top-level one when the model is sure enough of it.
 
-use std::cmp::Reverse;
+pub mod features;
+pub mod model;
+pub mod reliability;
+
 use std::sync::LazyLock;
 
-use crate::folded::{self, Folded, Hit, Patterns};
+use rustc_hash::FxHashMap;
+
 use crate::record::Topic;
+use features::{tf_idf, Article};
+use model::{Head, Model};
 
-const LEXICON_TSV: &str = include_str!("../../../data/topics/lexicon.tsv");
+const MODEL_BYTES: &[u8] = include_bytes!("../../../data/topics/model.bin");
 
-/// A title term says more about the topic than a body term.
-const TITLE_FACTOR: f64 = 3.0;
-/// Topics below this share of the best topic's score are left out.
-const MIN_SHARE: f64 = 0.3;
-/// Below this total weight the text says too little to name any topic.
-const MIN_SCORE: f64 = 1.5;
-/// At most this many topics are reported.
+/// A topic is reported from this calibrated probability on; below it for every topic,
+/// the article gets none.
+pub const MIN_PROBABILITY: f32 = 0.25;
+/// A second-level topic is reported when it is this likely given its top-level topic.
+pub const MIN_SUBTOPIC_PROBABILITY: f32 = 0.5;
+/// At most this many top-level topics are reported.
 const MAX_TOPICS: usize = 4;
-/// Politics leads a facet topic (see [`Lexicon::put_policy_first`]) when it scores at
-/// least this share of the facet's score.
-const POLICY_SHARE: f64 = 0.6;
-const POLITICS: &str = "medtop:11000000";
+/// Terms shown as a topic's evidence.
+const EVIDENCE_TERMS: usize = 5;
+/// A term is shown as evidence only if fewer than 1 in 20 training items have it
+/// (inverse document frequency `ln 20 + 1`): "the" or "it is" may tip a score, but tell an
+/// editor nothing.
+const MIN_EVIDENCE_IDF: f32 = 4.0;
 
-struct TopicInfo {
-    qcode: String,
-    name: String,
-    /// Multiplies the topic's score. Facets that often run through stories of another
-    /// desk (crime in politics, jobs in business) rank first only when they dominate.
-    prior: f64,
+pub struct TopicModel {
+    model: Model,
+    /// Token hash to embedding word.
+    words: FxHashMap<u64, u32>,
 }
 
-#[derive(Clone, Copy)]
-struct Term {
-    topic: usize,
-    weight: f64,
-    /// The term is a stem ("elect*") and may be followed by more letters.
-    stem: bool,
-    /// An acronym ("WHO", "EU") matches only as written, not as the word "who".
-    acronym: bool,
+static GLOBAL: LazyLock<TopicModel> = LazyLock::new(|| {
+    TopicModel::from_bytes(MODEL_BYTES).expect("the embedded topic model is readable")
+});
+
+/// An article's scores, before and after the softmax of each head.
+pub struct Scored {
+    article: Article,
+    values: Vec<f32>,
+    /// By label: the raw scores (the bias, the features, the words).
+    pub scores: Vec<f32>,
+    /// By label: each head's calibrated softmax.
+    pub probabilities: Vec<f32>,
 }
 
-pub struct Lexicon {
-    topics: Vec<TopicInfo>,
-    /// The terms, folded ([`folded::pattern`]); the classify stage matches them together
-    /// with the country terms.
-    patterns: Patterns,
-    /// By index of `patterns`.
-    terms: Vec<Term>,
-}
-
-static GLOBAL: LazyLock<Lexicon> = LazyLock::new(|| Lexicon::parse(LEXICON_TSV));
-
-impl Lexicon {
-    /// The lexicon, loaded once on first use.
-    pub fn global() -> &'static Lexicon {
+impl TopicModel {
+    /// The model built into the binary, loaded once on first use.
+    pub fn global() -> &'static TopicModel {
         &GLOBAL
     }
 
-    /// Lines are `topic<TAB>CODE<TAB>NAME<TAB>PRIOR` to declare a topic, or
-    /// `CODE<TAB>WEIGHT<TAB>term|term|stem*` to add terms to it.
-    fn parse(tsv: &str) -> Self {
-        let mut topics: Vec<TopicInfo> = Vec::new();
-        let mut patterns: Vec<String> = Vec::new();
-        let mut terms: Vec<Term> = Vec::new();
-        let rows = tsv
-            .lines()
-            .filter(|line| !line.trim().is_empty() && !line.starts_with('#'))
-            .map(|line| line.split('\t').collect::<Vec<_>>());
-        for fields in rows {
-            match fields[..] {
-                ["topic", code, name, prior] => topics.push(TopicInfo {
-                    qcode: format!("medtop:{code}"),
-                    name: name.to_owned(),
-                    prior: prior.parse().unwrap_or(1.0),
-                }),
-                [code, weight, list] => {
-                    let qcode = format!("medtop:{code}");
-                    let (Some(topic), Ok(weight)) = (
-                        topics.iter().position(|t| t.qcode == qcode),
-                        weight.parse::<f64>(),
-                    ) else {
-                        continue;
-                    };
-                    for term in list.split('|').map(str::trim).filter(|t| !t.is_empty()) {
-                        let stem = term.ends_with('*');
-                        let pattern = term.trim_end_matches('*');
-                        let acronym = pattern.chars().filter(|c| c.is_alphabetic()).count() > 1
-                            && !pattern.chars().any(char::is_lowercase);
-                        patterns.push(folded::pattern(pattern));
-                        terms.push(Term {
-                            topic,
-                            weight,
-                            stem,
-                            acronym,
-                        });
-                    }
-                }
-                _ => {}
-            }
-        }
-        Self {
-            topics,
-            patterns: Patterns::new(patterns),
-            terms,
-        }
-    }
-
-    /// The terms, for a [`Dictionary`] (see [`Self::classify_in`]).
-    pub fn patterns(&self) -> &[String] {
-        self.patterns.as_slice()
-    }
-
-    /// The topics of an article, best first, with scores that sum to one.
-    pub fn classify(&self, title: &str, body: &str) -> Vec<Topic> {
-        let (title, body) = (Folded::new(title), Folded::new(body));
-        let (title_hits, body_hits) = (self.patterns.scan(&title), self.patterns.scan(&body));
-        self.classify_in((&title, &title_hits), (&body, &body_hits), 0)
-    }
-
-    /// [`Self::classify`] from scans of the folded title and body by a dictionary whose
-    /// list `list` is [`Self::patterns`].
-    pub fn classify_in(
-        &self,
-        title: (&Folded, &[Hit]),
-        body: (&Folded, &[Hit]),
-        list: usize,
-    ) -> Vec<Topic> {
-        let mut scores = vec![0.0; self.topics.len()];
-        let mut seen = vec![0u32; self.terms.len()];
-        for ((folded, hits), factor) in [(title, TITLE_FACTOR), (body, 1.0)] {
-            let text = folded.text();
-            for hit in leftmost_longest(hits, list) {
-                let (index, words) = (hit.term, hit.words.clone());
-                let term = self.terms[index];
-                let written = &text[words.clone()];
-                let whole = term.stem || folded.is_word_end(words.end);
-                if !whole || (term.acronym && written.chars().any(char::is_lowercase)) {
-                    continue;
-                }
-                // Repeats of one term add less and less: the n-th counts 1/n.
-                seen[index] += 1;
-                scores[term.topic] +=
-                    term.weight * factor / f64::from(seen[index]) * self.topics[term.topic].prior;
-            }
-        }
-        let best = scores.iter().copied().fold(0.0, f64::max);
-        if best < MIN_SCORE {
-            return Vec::new();
-        }
-        let mut ranked: Vec<(usize, f64)> = scores
-            .into_iter()
+    pub fn from_bytes(bytes: &[u8]) -> Result<Self, model::ModelError> {
+        let model = Model::from_bytes(bytes)?;
+        let words = model
+            .words
+            .iter()
             .enumerate()
-            .filter(|(_, score)| *score >= MIN_SHARE * best)
+            .map(|(index, &(hash, _))| (hash, index as u32))
             .collect();
-        ranked.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
-        self.put_policy_first(&mut ranked);
-        ranked.truncate(MAX_TOPICS);
-        let total: f64 = ranked.iter().map(|(_, s)| s).sum();
-        ranked
-            .into_iter()
-            .map(|(topic, score)| Topic {
-                qcode: self.topics[topic].qcode.clone(),
-                name: self.topics[topic].name.clone(),
-                score: (score / total * 1000.0).round() / 1000.0,
+        Ok(Self { model, words })
+    }
+
+    /// The model's version, recorded in every enriched article.
+    pub fn version(&self) -> &str {
+        &self.model.version
+    }
+
+    pub fn model(&self) -> &Model {
+        &self.model
+    }
+
+    /// The top-level head's labels and probabilities, in label order.
+    pub fn top_level(&self, scored: &Scored) -> Vec<(&str, f32)> {
+        let head = self.model.heads[0];
+        (head.first..head.first + head.count)
+            .map(|label| {
+                (
+                    self.model.labels[label].qcode.as_str(),
+                    scored.probabilities[label],
+                )
             })
             .collect()
     }
 
-    /// A facet led by government ("ministers plan exam reform") is a policy story: when the
-    /// leading topic is a facet and politics scores close behind, politics leads.
-    fn put_policy_first(&self, ranked: &mut [(usize, f64)]) {
-        let Some(&(first, first_score)) = ranked.first() else {
-            return;
+    /// Every label's score and probability for an article.
+    pub fn score(&self, title: &str, body: &str) -> Scored {
+        let model = &self.model;
+        let labels = model.labels.len();
+        let article = Article::read(title, body, model.bits);
+        let values = tf_idf(&article.features, &model.idf);
+        let mut scores = vec![0f32; labels];
+        for (feature, &value) in article.features.iter().zip(&values) {
+            model
+                .bucket_weights
+                .add_row(feature.bucket as usize, value, &model.heads, &mut scores);
+        }
+        // The mean of the words' embeddings, through the dense weights: the words' scores
+        // averaged with their weights.
+        let mut words = vec![0f32; labels];
+        let mut total_weight = 0.0;
+        for (token, weight) in article.weighted_tokens() {
+            if let Some(&word) = self.words.get(&token.hash) {
+                let weight = weight * model.words[word as usize].1;
+                total_weight += weight;
+                model
+                    .word_scores
+                    .add_row(word as usize, weight, &model.heads, &mut words);
+            }
+        }
+        for ((score, word), bias) in scores.iter_mut().zip(&words).zip(&model.bias) {
+            *score += bias + word / total_weight.max(f32::EPSILON);
+        }
+        let mut probabilities = vec![0.0; labels];
+        for head in &model.heads {
+            softmax(head, &scores, &mut probabilities);
+        }
+        Scored {
+            article,
+            values,
+            scores,
+            probabilities,
+        }
+    }
+
+    /// The topics of an article, best first.
+    pub fn classify(&self, title: &str, body: &str) -> Vec<Topic> {
+        // Without a word the scores are the biases and the numbers' features: the
+        // training data's mix of topics and its sports results, not anything the
+        // article says.
+        let has_word = |text: &str| text.chars().any(char::is_alphabetic);
+        if !has_word(title) && !has_word(body) {
+            return Vec::new();
+        }
+        let scored = self.score(title, body);
+        let model = &self.model;
+        let top = model.heads[0];
+        let mut ranked: Vec<usize> = (top.first..top.first + top.count)
+            .filter(|&label| scored.probabilities[label] >= MIN_PROBABILITY)
+            .collect();
+        ranked.sort_by(|&a, &b| {
+            scored.probabilities[b]
+                .total_cmp(&scored.probabilities[a])
+                .then(a.cmp(&b))
+        });
+        ranked.truncate(MAX_TOPICS);
+        let mut topics = Vec::new();
+        for label in ranked {
+            let probability = scored.probabilities[label];
+            topics.push(self.topic(label, probability, &scored, title, body));
+            if let Some((sub, given)) = self.best_subtopic(label, &scored) {
+                if given >= MIN_SUBTOPIC_PROBABILITY {
+                    topics.push(self.topic(sub, probability * given, &scored, title, body));
+                }
+            }
+        }
+        topics
+    }
+
+    /// The most likely second-level topic under `parent`, and its probability given the
+    /// parent: the second-level head's probabilities of `parent`'s children, renormalised.
+    fn best_subtopic(&self, parent: usize, scored: &Scored) -> Option<(usize, f32)> {
+        let head = *self.model.heads.get(1)?;
+        let children = (head.first..head.first + head.count)
+            .filter(|&label| self.model.labels[label].parent == Some(parent));
+        let total: f32 = children.clone().map(|l| scored.probabilities[l]).sum();
+        let best = children.max_by(|&a, &b| {
+            scored.probabilities[a]
+                .total_cmp(&scored.probabilities[b])
+                .then(b.cmp(&a))
+        })?;
+        (total > 0.0).then(|| (best, scored.probabilities[best] / total))
+    }
+
+    fn topic(
+        &self,
+        label: usize,
+        probability: f32,
+        scored: &Scored,
+        title: &str,
+        body: &str,
+    ) -> Topic {
+        let info = &self.model.labels[label];
+        Topic {
+            qcode: info.qcode.clone(),
+            name: info.name.clone(),
+            score: (f64::from(probability) * 1000.0).round() / 1000.0,
+            parent: info
+                .parent
+                .map(|parent| self.model.labels[parent].qcode.clone()),
+            evidence: self.evidence(label, scored, title, body),
+        }
+    }
+
+    /// The terms whose features raised `label`'s score most above the other labels' of its
+    /// head: what an editor reads to see why.
+    fn evidence(&self, label: usize, scored: &Scored, title: &str, body: &str) -> Vec<String> {
+        let model = &self.model;
+        let (labels, heads) = (model.labels.len(), model.heads.len());
+        let head_index = model
+            .heads
+            .iter()
+            .position(|h| (h.first..h.first + h.count).contains(&label))
+            .expect("every label is in a head");
+        let head = model.heads[head_index];
+        let weight = |row: usize, label: usize| {
+            model
+                .bucket_weights
+                .weight(row, label, labels, head_index, heads)
         };
-        if self.topics[first].prior >= 1.0 {
-            return;
+        let mut contributions: Vec<(f32, usize)> = scored
+            .article
+            .features
+            .iter()
+            .zip(&scored.values)
+            .enumerate()
+            .filter(|(_, (feature, _))| model.idf[feature.bucket as usize] >= MIN_EVIDENCE_IDF)
+            .map(|(index, (feature, &value))| {
+                let row = feature.bucket as usize;
+                let columns = head.first..head.first + head.count;
+                let mean = columns.map(|l| weight(row, l)).sum::<f32>() / head.count as f32;
+                (value * (weight(row, label) - mean), index)
+            })
+            .filter(|(contribution, _)| *contribution > 0.0)
+            .collect();
+        contributions.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)));
+        let mut terms: Vec<String> = Vec::with_capacity(EVIDENCE_TERMS);
+        for (_, index) in contributions {
+            let term = scored.article.features[index].term;
+            let text = scored.article.term_text(term, title, body);
+            if !terms.contains(&text) {
+                terms.push(text);
+            }
+            if terms.len() == EVIDENCE_TERMS {
+                break;
+            }
         }
-        if let Some(position) = ranked.iter().position(|(topic, score)| {
-            self.topics[*topic].qcode == POLITICS && *score >= POLICY_SHARE * first_score
-        }) {
-            ranked[..=position].rotate_right(1);
-        }
+        terms
     }
 }
 
-/// The hits of `list` that a left-to-right reading takes: at each place the longest term
-/// (the first of equal ones), then on after its end. "prime minister" counts once, not
-/// also as "minister".
-fn leftmost_longest(hits: &[Hit], list: usize) -> Vec<&Hit> {
-    let mut ordered: Vec<&Hit> = hits.iter().filter(|hit| hit.list == list).collect();
-    ordered.sort_unstable_by_key(|hit| (hit.words.start, Reverse(hit.words.end), hit.term));
-    let mut covered_to = 0;
-    ordered.retain(|hit| {
-        let taken = hit.words.start >= covered_to;
-        if taken {
-            covered_to = hit.words.end;
+/// The first `count` sentences of `text` (a sentence ends at `.`, `!` or `?` before a
+/// space or the end): the title and the first two make the short form of an article that
+/// the model is measured on, the shape of a wire brief.
+pub fn first_sentences(text: &str, count: usize) -> &str {
+    let bytes = text.as_bytes();
+    let mut seen = 0;
+    for (at, &byte) in bytes.iter().enumerate() {
+        let next = bytes.get(at + 1);
+        if matches!(byte, b'.' | b'!' | b'?') && next.is_none_or(u8::is_ascii_whitespace) {
+            seen += 1;
+            if seen == count {
+                return &text[..=at];
+            }
         }
-        taken
-    });
-    ordered
+    }
+    text
+}
+
+/// `head`'s probabilities from its scores, divided by its temperature.
+fn softmax(head: &Head, scores: &[f32], out: &mut [f32]) {
+    let range = head.first..head.first + head.count;
+    let max = scores[range.clone()]
+        .iter()
+        .fold(f32::NEG_INFINITY, |m, &s| m.max(s));
+    let mut total = 0.0;
+    for label in range.clone() {
+        out[label] = ((scores[label] - max) / head.temperature).exp();
+        total += out[label];
+    }
+    for label in range {
+        out[label] /= total;
+    }
 }
 
 #[cfg(test)]

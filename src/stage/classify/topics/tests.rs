@@ -1,8 +1,9 @@
 //! Short news items (a title and a sentence or two, as other outlets write them) with the
-//! top-level topic a reader would give them: the lexicon must generalise beyond long
-//! articles of one outlet.
+//! top-level topic a reader would give them: the model must generalise beyond long
+//! articles of one outlet. These items were written for these tests; the model has not
+//! seen them.
 
-use super::Lexicon;
+use super::{TopicModel, MIN_PROBABILITY};
 
 const ITEMS: &[(&str, &str, &str)] = &[
     ("01000000", "Veteran actor wins best actor award at Venice film festival", "The star of the period drama thanked the director and the cast."),
@@ -51,57 +52,115 @@ const ITEMS: &[(&str, &str, &str)] = &[
     ("17000000", "Storm brings heavy snow and gale-force winds", "The Met Office issued warnings for rain and ice."),
 ];
 
+fn first_topic(title: &str, body: &str) -> String {
+    let topics = TopicModel::global().classify(title, body);
+    topics.first().map_or("none".into(), |t| t.qcode.clone())
+}
+
 #[test]
 fn short_items_from_other_outlets_get_their_topic() {
-    let lexicon = Lexicon::global();
     let mut misses = Vec::new();
     for (code, title, body) in ITEMS {
-        let topics = lexicon.classify(title, body);
-        let first = topics.first().map(|t| t.qcode.as_str()).unwrap_or("none");
+        let first = first_topic(title, body);
         if first != format!("medtop:{code}") {
             misses.push(format!("{code} <- {first}: {title}"));
         }
     }
     let accuracy = 1.0 - misses.len() as f64 / ITEMS.len() as f64;
     assert!(
-        accuracy >= 0.8,
+        accuracy >= SHORT_ITEMS_ACCURACY,
         "accuracy {accuracy:.2}, misses:\n{}",
         misses.join("\n")
     );
 }
 
+/// What the shipped model reaches on [`ITEMS`], less a margin for retraining.
+const SHORT_ITEMS_ACCURACY: f64 = 0.8;
+
 #[test]
 fn empty_or_topicless_text_gets_no_topic() {
-    assert!(Lexicon::global().classify("", "").is_empty());
-    assert!(Lexicon::global()
-        .classify("Hello", "Nothing to see.")
-        .is_empty());
+    let model = TopicModel::global();
+    assert!(model.classify("", "").is_empty());
+    assert!(model.classify("Hello", "Nothing to see.").is_empty());
+    assert!(model.classify("", "1 2 3 … — !!").is_empty());
 }
 
 #[test]
-fn every_topic_is_declared_once_with_terms() {
-    let lexicon = Lexicon::global();
-    assert_eq!(lexicon.topics.len(), 17);
-    for (index, topic) in lexicon.topics.iter().enumerate() {
+fn long_articles_keep_their_topic() {
+    // A long article is many words that each say little: the model must add them up,
+    // not fall back on the largest topic of its training data (politics).
+    let paragraph = "The striker scored twice in the second half as the club won the league \
+                     match, and the manager praised his players after the final whistle. \
+                     The goalkeeper saved a penalty and the fans sang in the stadium. ";
+    let body = paragraph.repeat(40);
+    assert_eq!(first_topic("Cup run goes on", &body), "medtop:15000000");
+}
+
+#[test]
+fn topics_are_calibrated_probabilities_with_their_evidence() {
+    let topics = TopicModel::global().classify(
+        "Central bank raises interest rates to curb inflation",
+        "Economists had expected the quarter-point increase as prices kept rising, and \
+         shares fell on the stock market.",
+    );
+    assert_eq!(topics[0].qcode, "medtop:04000000", "{topics:?}");
+    let mut previous = 1.0;
+    for topic in &topics {
         assert!(
-            lexicon.terms.iter().any(|t| t.topic == index),
-            "{}",
-            topic.qcode
+            (f64::from(MIN_PROBABILITY)..=1.0).contains(&topic.score),
+            "{topic:?}"
         );
+        if topic.parent.is_none() {
+            assert!(topic.score <= previous, "best first: {topics:?}");
+            previous = topic.score;
+        }
+    }
+    let evidence = &topics[0].evidence;
+    assert!(!evidence.is_empty() && evidence.len() <= 5, "{evidence:?}");
+    let text = "central bank raises interest rates to curb inflation economists had expected \
+                the quarter point increase as prices kept rising and shares fell on the stock \
+                market";
+    for term in evidence {
+        assert!(text.contains(term.as_str()), "{term} is not in the article");
     }
 }
 
 #[test]
-fn a_facet_led_by_government_is_a_policy_story() {
-    let topics = Lexicon::global().classify(
-        "Exam reform plan for secondary schools",
-        "Pupils and teachers will be consulted on the new curriculum, the education \
-         secretary said, and the government backed the plan.",
+fn the_model_names_the_seventeen_iptc_topics_and_has_a_version() {
+    let model = TopicModel::global();
+    let head = model.model().heads[0];
+    assert_eq!(head.count, 17);
+    let list = include_str!("../../../../data/topics/iptc-media-topics.tsv");
+    for label in &model.model().labels[head.first..head.first + head.count] {
+        let row = format!("{}\t1\t-\t{}\t{}\t", label.qcode, label.qcode, label.name);
+        assert!(
+            list.contains(&row),
+            "{} {} is not a top-level topic",
+            label.qcode,
+            label.name
+        );
+    }
+    assert!(
+        model.version().starts_with("iptc-linear-"),
+        "{}",
+        model.version()
     );
-    assert_eq!(topics[0].qcode, "medtop:11000000", "{topics:?}");
-    let topics = Lexicon::global().classify(
-        "Schools face teacher shortage",
-        "Head teachers say classes are being merged; the government said it was recruiting.",
+}
+
+#[test]
+fn evidence_leaves_out_words_that_every_article_has() {
+    let seed: serde_json::Value =
+        serde_json::from_str(include_str!("../../../../tests/golden/seed/article.json")).unwrap();
+    let body = seed["body"].as_str().unwrap();
+    let topics = TopicModel::global().classify("", body);
+    assert!(
+        topics.len() >= 2,
+        "a topic and its second-level topic: {topics:?}"
     );
-    assert_eq!(topics[0].qcode, "medtop:05000000", "{topics:?}");
+    for topic in &topics {
+        assert!(!topic.evidence.is_empty(), "{topic:?}");
+        for common in ["the", "a", "that", "of the"] {
+            assert!(!topic.evidence.iter().any(|t| t == common), "{topic:?}");
+        }
+    }
 }

@@ -1,0 +1,190 @@
+#!/usr/bin/env python3
+"""Maps the raw corpora that scripts/fetch-corpora.sh brought into one JSON Lines file of
+labelled items for `newsflow-train topics`.
+
+Usage: prepare_corpora.py RAW_DIR OUT.jsonl
+
+Each output line: {"corpus", "id", "title", "text", "topics": [top-level qcode, optional
+second-level qcode]}. The category -> IPTC mappings, with their reasons, are in
+data/topics/corpora/*.tsv; the IPTC definitions come from data/topics/iptc-media-topics.tsv.
+Lines are sorted by corpus and id and duplicates of a text dropped, so the file is the same
+on every run. Needs Python 3 with PyYAML (Debian: python3-yaml).
+"""
+import glob
+import json
+import os
+import re
+import sys
+
+import yaml
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+DATA = os.path.join(HERE, "..", "..", "data", "topics")
+
+# The one heading that spans two IPTC topics ("Health and environment"): an item naming
+# one of these is environment, any other is health.
+ENVIRONMENT_TERMS = re.compile(
+    r"\b(climate|emission|carbon|greenhouse|pollut|environment|species|wildlife|forest|"
+    r"deforest|conservation|endangered|extinct|biodiversity|coral|reef|oil spill|glacier|"
+    r"ozone|fossil fuel|renewable|whal|habitat|ecolog|national park|poach|smog|recycl|"
+    r"plastic waste|drought|sea level|temperature record|warming)",
+    re.IGNORECASE,
+)
+# Labour and weather have no heading of their own in the Current Events Portal, nor a desk
+# in the other corpora: items outside the mapped headings ("Uncategorized" and story
+# names) or under business and politics that these patterns find are labelled with them.
+LABOUR_TERMS = re.compile(
+    r"\b(trade unions?|labou?r unions?|general strike|(?:workers|employees|miners|teachers|"
+    r"nurses|doctors|pilots|drivers|dockers|staff) (?:strike|walk out|stage a strike|"
+    r"begin a strike|went on strike|go on strike)|strike by|minimum wage|unemployment rate|"
+    r"jobless rate|collective bargaining|layoffs?|job cuts|walkout|pension reform|"
+    r"labou?r dispute|labou?r law)\b",
+    re.IGNORECASE,
+)
+WEATHER_TERMS = re.compile(
+    r"\b(heat ?wave|cold wave|cold snap|blizzard|snowstorms?|heavy snow|heavy rain(?:fall)?|"
+    r"record temperatures?|hottest|coldest|weather service|meteorolog\w*|monsoon rains|"
+    r"hailstorm|freezing temperatures|frost|weather)\b",
+    re.IGNORECASE,
+)
+# Weather that kills is a disaster story first: those items keep out of the weather ones.
+CASUALTY_TERMS = re.compile(r"\b(kill\w*|dead|die[sd]?|death\w*|injur\w*|missing)\b",
+                            re.IGNORECASE)
+WEAK_HEADINGS = {"uncategorized", "business and economy", "politics and elections"}
+# A source in parentheses closes each Current Events item: "... (Reuters)".
+TRAILING_SOURCE = re.compile(r"\s*\([^()]*\)\s*$")
+MIN_WORDS = 6
+
+
+def mapping(name):
+    table = {}
+    with open(os.path.join(DATA, "corpora", name), encoding="utf-8") as f:
+        for line in f:
+            if line.startswith("#") or not line.strip():
+                continue
+            fields = line.rstrip("\n").split("\t")
+            # huffpost.tsv has the desk's name after its number
+            codes = fields[2:4] if name == "huffpost.tsv" else fields[1:3]
+            key = fields[0]
+            table[key] = codes
+    return table
+
+
+def topics(top, second):
+    out = [f"medtop:{top}"]
+    if second != "-":
+        out.append(f"medtop:{second}")
+    return out
+
+
+def current_events(raw):
+    table = mapping("wcep.tsv")
+    root = os.path.join(raw, "ianrastall+current-events-context")
+    for path in sorted(glob.glob(os.path.join(root, "[0-9]" * 4, "*", "*.yaml"))):
+        try:
+            day = yaml.safe_load(open(path, encoding="utf-8"))
+        except yaml.YAMLError:
+            continue
+        payload = day.get("Intelligence_Payload") if isinstance(day, dict) else None
+        if not isinstance(payload, dict):
+            continue
+        for heading, items in payload.items():
+            key = str(heading).strip().lower().replace("&", "and")
+            codes = table.get(key)
+            if not isinstance(items, list):
+                continue
+            for number, item in enumerate(items):
+                if not isinstance(item, str):
+                    continue
+                text = TRAILING_SOURCE.sub("", " ".join(item.split()))
+                if len(text.split()) < MIN_WORDS:
+                    continue  # a story's name above its items, not an item
+                if not codes or key in WEAK_HEADINGS:
+                    weak = weak_label(text)
+                    if weak:
+                        name = os.path.basename(path)[:-5]
+                        yield f"{name}/{heading}/{number}", "", text, topics(weak, "-")
+                        continue
+                if not codes:
+                    continue
+                top, second = codes
+                if top == "split":
+                    top = "06000000" if ENVIRONMENT_TERMS.search(text) else "07000000"
+                name = os.path.basename(path)[:-5]
+                yield f"{name}/{heading}/{number}", "", text, topics(top, second)
+
+
+def weak_label(text):
+    """Labour or weather for an item these patterns find (see LABOUR_TERMS)."""
+    if LABOUR_TERMS.search(text):
+        return "09000000"
+    if WEATHER_TERMS.search(text) and not CASUALTY_TERMS.search(text):
+        return "17000000"
+    return None
+
+
+def huffpost(raw):
+    table = mapping("huffpost.tsv")
+    path = os.path.join(raw, "ws-jiang+MetaPrompter_public", "data", "huffpost.json")
+    with open(path, encoding="utf-8") as f:
+        for number, line in enumerate(f):
+            record = json.loads(line)
+            top, second = table[str(record["label"])]
+            if top == "-":
+                continue
+            # The subset is lower-cased and tokenised ("trump 's"); the features are too.
+            yield f"{number:05}", record["raw"], "", topics(top, second)
+
+
+def sib200(raw):
+    table = mapping("sib200.tsv")
+    root = os.path.join(raw, "dadelani+sib-200", "data", "annotated", "eng_Latn")
+    for split in ("train", "dev", "test"):
+        with open(os.path.join(root, f"{split}.tsv"), encoding="utf-8") as f:
+            next(f)
+            for line in f:
+                index, category, text = line.rstrip("\n").split("\t", 2)
+                top, second = table[category]
+                if top != "-":
+                    yield f"{split}/{int(index):04}", "", text, topics(top, second)
+
+
+def iptc_definitions(_raw):
+    """Each IPTC topic's name and definition, under its top-level and second-level
+    topics: the only examples of some topics (labour, weather) that news corpora lack."""
+    with open(os.path.join(DATA, "iptc-media-topics.tsv"), encoding="utf-8") as f:
+        rows = [line.rstrip("\n").split("\t") for line in f if not line.startswith("#")]
+    by_code = {row[0]: row for row in rows}
+    for qcode, level, parent, top, name, definition in rows:
+        second = qcode
+        while int(by_code[second][1]) > 2:
+            second = by_code[second][2]
+        label = [top] + ([second] if int(level) >= 2 else [])
+        yield qcode, name, definition, label
+
+
+CORPORA = [("huffpost", huffpost), ("iptc", iptc_definitions), ("sib200", sib200),
+           ("wcep", current_events)]
+
+
+def main(raw, out):
+    seen = set()
+    lines = []
+    counts = {}
+    for corpus, read in CORPORA:
+        for item_id, title, text, labels in read(raw):
+            key = (title + " " + text).lower()
+            if key in seen:
+                continue
+            seen.add(key)
+            counts[corpus] = counts.get(corpus, 0) + 1
+            lines.append(json.dumps({"corpus": corpus, "id": item_id, "title": title,
+                                     "text": text, "topics": labels}, ensure_ascii=False))
+    os.makedirs(os.path.dirname(os.path.abspath(out)), exist_ok=True)
+    with open(out, "w", encoding="utf-8") as f:
+        f.write("\n".join(lines) + "\n")
+    print(f"{out}: " + ", ".join(f"{name} {n}" for name, n in sorted(counts.items())))
+
+
+if __name__ == "__main__":
+    main(*sys.argv[1:])

@@ -23,6 +23,7 @@ pub mod demo;
 pub mod folded;
 pub mod geo;
 pub mod golden;
+mod hash;
 pub mod kafka;
 pub mod memory;
 pub mod record;

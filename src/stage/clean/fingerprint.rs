@@ -2,6 +2,8 @@
 //! a re-scraped page) get fingerprints a few bits apart, so they can be found by Hamming
 //! distance.
 
+use crate::hash::{fnv, mix, FNV_OFFSET};
+
 /// Words per shingle: three keeps word order in the hash without making one edited word
 /// change too many features.
 const SHINGLE: usize = 3;
@@ -105,28 +107,6 @@ fn word_hashes(text: &str) -> Vec<u64> {
     hashes
 }
 
-const FNV_OFFSET: u64 = 0xcbf2_9ce4_8422_2325;
-
-/// The 64-bit FNV-1a hash of `bytes`: stable across builds and platforms, so it can name
-/// things outside the process (event fingerprints).
-pub(crate) fn fnv1a(bytes: &[u8]) -> u64 {
-    bytes.iter().fold(FNV_OFFSET, |hash, &byte| fnv(hash, byte))
-}
-
-/// One FNV-1a step.
-fn fnv(hash: u64, byte: u8) -> u64 {
-    (hash ^ u64::from(byte)).wrapping_mul(0x0100_0000_01b3)
-}
-
-/// The splitmix64 finaliser: spreads the combined word hashes over all 64 bits.
-fn mix(mut x: u64) -> u64 {
-    x ^= x >> 30;
-    x = x.wrapping_mul(0xbf58_476d_1ce4_e5b9);
-    x ^= x >> 27;
-    x = x.wrapping_mul(0x94d0_49bb_1331_11eb);
-    x ^ (x >> 31)
-}
-
 #[cfg(test)]
 mod tests {
     use super::{majority_bits, simhash};
@@ -178,7 +158,7 @@ mod tests {
         let mut state = 0x9e37_79b9_7f4a_7c15u64;
         let features: Vec<u64> = (0..2000)
             .map(|_| {
-                state = super::mix(state.wrapping_add(0x9e37_79b9_7f4a_7c15));
+                state = crate::hash::mix(state.wrapping_add(0x9e37_79b9_7f4a_7c15));
                 // Skew the bits so the majorities are not all coin flips.
                 state | (state >> 7) & 0xff00_ff00_ff00_ff00
             })

@@ -8,6 +8,8 @@
 
 use std::ops::Range;
 
+use crate::hash::{fnv, fnv1a, mix, FNV_OFFSET};
+
 /// A token: the hash of its normalised form and where it is in the text.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Token {
@@ -176,9 +178,7 @@ pub fn hash_normalised(token: &str) -> u64 {
 
 /// FNV-1a of `bytes`, as tokens are hashed.
 pub fn hash_bytes(bytes: &[u8]) -> u64 {
-    bytes.iter().fold(FNV_OFFSET, |hash, &byte| {
-        (hash ^ u64::from(byte)).wrapping_mul(FNV_PRIME)
-    })
+    fnv1a(bytes)
 }
 
 /// The feature of a word pair: order matters ("bank rate" is not "rate bank").
@@ -191,8 +191,6 @@ pub fn bucket(hash: u64, bits: u32) -> usize {
     (mix(hash) >> (64 - bits)) as usize
 }
 
-const FNV_OFFSET: u64 = 0xcbf2_9ce4_8422_2325;
-const FNV_PRIME: u64 = 0x0000_0100_0000_01b3;
 const PAIR_FACTOR: u64 = 0x9e37_79b9_7f4a_7c15;
 
 fn normalised_chars(c: char) -> impl Iterator<Item = char> {
@@ -208,24 +206,15 @@ fn hash_char(mut hash: u64, c: char) -> u64 {
         } else {
             c.to_ascii_lowercase() as u8
         };
-        return (hash ^ u64::from(byte)).wrapping_mul(FNV_PRIME);
+        return fnv(hash, byte);
     }
     let mut buffer = [0u8; 4];
     for lower in normalised_chars(c) {
         for &byte in lower.encode_utf8(&mut buffer).as_bytes() {
-            hash = (hash ^ u64::from(byte)).wrapping_mul(FNV_PRIME);
+            hash = fnv(hash, byte);
         }
     }
     hash
-}
-
-/// A finaliser (splitmix64's): FNV's low bits are poor, and buckets take the high ones.
-fn mix(mut x: u64) -> u64 {
-    x ^= x >> 30;
-    x = x.wrapping_mul(0xbf58_476d_1ce4_e5b9);
-    x ^= x >> 27;
-    x = x.wrapping_mul(0x94d0_49bb_1331_11eb);
-    x ^ (x >> 31)
 }
 
 #[cfg(test)]

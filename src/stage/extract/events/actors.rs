@@ -103,6 +103,17 @@ pub struct Actor {
 }
 
 impl Actor {
+    /// The country a place mention names, as a state acting.
+    pub fn country_named(doc: &Document, mention: &Mention) -> Self {
+        Self {
+            code: Some(doc.gazetteer.countries()[mention.country].alpha3.clone()),
+            sector: None,
+            words: doc.text[mention.start..mention.end].to_owned(),
+            political: true,
+            by_name: true,
+        }
+    }
+
     pub fn detail(&self) -> ActorDetail {
         ActorDetail {
             code: self.code.clone(),

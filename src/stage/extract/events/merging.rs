@@ -12,8 +12,8 @@ use super::super::Document;
 use super::actors::Actor;
 use super::coding::push_actor;
 use super::Mention;
+use crate::hash::fnv1a;
 use crate::record::{Event, EventLocation, Modality};
-use crate::stage::clean::fingerprint::fnv1a;
 
 /// An event being assembled from its mentions.
 #[derive(Debug, Clone)]

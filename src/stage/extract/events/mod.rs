@@ -206,16 +206,7 @@ fn sentence_parties(sentence: &Sentence, end: usize) -> Vec<Actor> {
         let last = doc.tokens[offset + before.max(1) - 1].end();
         for m in doc.places_in(doc.tokens[offset].start()..last) {
             if matches!(m.mention.kind, MentionKind::Name | MentionKind::Demonym) {
-                push_actor(
-                    &mut parties,
-                    Actor {
-                        code: Some(doc.gazetteer.countries()[m.mention.country].alpha3.clone()),
-                        sector: None,
-                        words: doc.text[m.mention.start..m.mention.end].to_owned(),
-                        political: true,
-                        by_name: true,
-                    },
-                );
+                push_actor(&mut parties, Actor::country_named(doc, &m.mention));
             }
         }
         if !parties.is_empty() {

@@ -115,16 +115,7 @@ impl Sentence<'_, '_> {
                 if !matches!(m.mention.kind, MentionKind::Name | MentionKind::Demonym) {
                     continue;
                 }
-                push_actor(
-                    &mut countries,
-                    Actor {
-                        code: Some(doc.gazetteer.countries()[m.mention.country].alpha3.clone()),
-                        sector: None,
-                        words: doc.text[m.mention.start..m.mention.end].to_owned(),
-                        political: true,
-                        by_name: true,
-                    },
-                );
+                push_actor(&mut countries, Actor::country_named(doc, &m.mention));
             }
         }
         let mut owners: Vec<Actor> = Vec::new();

@@ -5,7 +5,7 @@
 //! bytes, a splitmix64 finaliser to combine), so a model file stays valid whatever the
 //! hash crates in the build do.
 
-use crate::stage::clean::fingerprint::fnv1a;
+use crate::hash::{fnv1a, mix};
 
 /// A feature key: never zero, which marks an empty slot in a weight table.
 pub type Key = u64;
@@ -116,15 +116,6 @@ fn shape(text: &str) -> u64 {
         }
     }
     fnv1a(shape.as_bytes())
-}
-
-/// The splitmix64 finaliser.
-fn mix(mut x: u64) -> u64 {
-    x ^= x >> 30;
-    x = x.wrapping_mul(0xbf58_476d_1ce4_e5b9);
-    x ^= x >> 27;
-    x = x.wrapping_mul(0x94d0_49bb_1331_11eb);
-    x ^ (x >> 31)
 }
 
 /// The key of template `template` over values `a`, `b` and `c` (zero where unused).

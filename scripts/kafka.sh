@@ -209,16 +209,17 @@ form_cluster() {
     done
 }
 
-# SIGKILLs node K of DIR, or every node, and waits until they are gone (their ports free).
-kill_nodes() {
-    local dir="$1" only="${2:-}" k pid
+# Sends SIGNAL to node K of DIR (or every node, for an empty K) and waits up to TENTHS
+# tenths of a second until they are gone (their ports free); returns 1 if some still run.
+signal_nodes() {
+    local dir="$1" signal="$2" tenths="$3" only="${4:-}" k pid
     for k in $(seq "$(node_count "$dir")"); do
         [ -z "$only" ] || [ "$only" = "$k" ] || continue
         if pid=$(node_pid "$dir/node-$k"); then
-            kill -KILL -- "-$pid" 2>/dev/null || true
+            kill "-$signal" -- "-$pid" 2>/dev/null || true
         fi
     done
-    for _ in $(seq 100); do
+    for _ in $(seq "$tenths"); do
         local alive=0
         for k in $(seq "$(node_count "$dir")"); do
             [ -z "$only" ] || [ "$only" = "$k" ] || continue
@@ -227,7 +228,12 @@ kill_nodes() {
         [ "$alive" = 0 ] && return 0
         sleep 0.1
     done
-    die "nodes of $dir still run after SIGKILL"
+    return 1
+}
+
+# SIGKILLs node K of DIR, or every node, and waits until they are gone (their ports free).
+kill_nodes() {
+    signal_nodes "$1" KILL 100 "${2:-}" || die "nodes of $1 still run after SIGKILL"
 }
 
 cmd_start() {
@@ -266,20 +272,8 @@ cmd_start() {
 }
 
 cmd_stop() {
-    local dir="$1" k pid
-    for k in $(seq "$(node_count "$dir")"); do
-        if pid=$(node_pid "$dir/node-$k"); then
-            kill -TERM -- "-$pid" 2>/dev/null || true
-        fi
-    done
-    for _ in $(seq 300); do
-        local alive=0
-        for k in $(seq "$(node_count "$dir")"); do
-            node_pid "$dir/node-$k" >/dev/null && alive=1
-        done
-        [ "$alive" = 0 ] && return 0
-        sleep 0.1
-    done
+    local dir="$1"
+    signal_nodes "$dir" TERM 300 && return 0
     # A cluster stopped whole can wait long for a quorum that is leaving too.
     kill_nodes "$dir"
 }

@@ -1,15 +1,18 @@
-//! Event coding on the PLOVER gold sentences: is the sentence's event class among the
-//! events found, and are its source actors among theirs. The gold codes international
-//! organisations by type ("IGO"), so an organisation's acronym is compared by its category.
+//! Event coding on gold sentences (the PLOVER set and the project's own Wikinews set): is
+//! the sentence's event class among the events found, and are its source actors among
+//! theirs; on a sentence with no event, any event found is a false alarm. The gold codes
+//! international organisations by type ("IGO"), so an organisation's acronym is compared by
+//! its category.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
 
-use newsflow::record::Event;
+use newsflow::record::{Event, RawArticle};
 use newsflow::stage::extract::entities::known_organisation;
 use newsflow::stage::Pipeline;
+use serde_json::Value;
 
-use crate::score::{load, ratio, Prf};
+use crate::score::{load, load_files, ratio, Prf};
 
 /// The code as the gold writes it: countries as they are, organisations by category.
 fn gold_form(code: &str) -> &str {
@@ -26,88 +29,141 @@ fn best_match<'e>(events: &'e [Event], class: &str, gold_actors: &[&str]) -> Opt
     })
 }
 
+/// The PLOVER gold sentences, each with one event.
 pub fn evaluate(pipeline: &Pipeline, dir: &Path) -> anyhow::Result<()> {
     let (articles, gold) = load(dir, "plover")?;
-    let (mut classes, mut actors) = (Prf::default(), Prf::default());
-    let mut per_class: BTreeMap<String, (usize, usize)> = BTreeMap::new();
-    let mut sentences = 0usize;
-    // Gold source actors of the sentences whose class was found: (found, all).
-    let mut matched_actors = (0usize, 0usize);
-    // Confidence band (tenths) → (events of the gold class, events).
-    let mut bands: BTreeMap<u8, (usize, usize)> = BTreeMap::new();
+    score_sentences(pipeline, articles, &gold).print(&format!("events ({})", dir.display()));
+    Ok(())
+}
+
+/// The project's own hand-coded Wikinews sentences (data/eval/events-own), where a
+/// sentence may have no event ("NONE") and any event found there is a false alarm.
+pub fn evaluate_own(pipeline: &Pipeline, dir: &Path) -> anyhow::Result<()> {
+    let (articles, gold) = load_files(&dir.join("articles.jsonl"), &dir.join("gold.jsonl"))?;
+    score_sentences(pipeline, articles, &gold).print(&format!("events-own ({})", dir.display()));
+    Ok(())
+}
+
+/// The gold class of a sentence with no political event.
+const NO_EVENT: &str = "NONE";
+
+/// What the coder got right and wrong on gold sentences of one event (or none) each.
+#[derive(Default)]
+struct SentenceScores {
+    sentences: usize,
+    classes: Prf,
+    actors: Prf,
+    /// Class → (sentences whose class was found, sentences).
+    per_class: BTreeMap<String, (usize, usize)>,
+    /// Gold source actors of the sentences whose class was found: (found, all).
+    matched_actors: (usize, usize),
+    /// Confidence band (tenths) → (events of the gold class, events).
+    bands: BTreeMap<u8, (usize, usize)>,
+    /// Sentences without an event: (those given one anyway, all).
+    false_alarms: (usize, usize),
+}
+
+fn score_sentences(
+    pipeline: &Pipeline,
+    articles: Vec<RawArticle>,
+    gold: &HashMap<String, Value>,
+) -> SentenceScores {
+    let mut scores = SentenceScores::default();
     for article in articles {
         let Some(truth) = gold.get(&article.id) else {
             continue;
         };
-        sentences += 1;
+        scores.sentences += 1;
         let events = pipeline
             .run(article)
             .map(|enriched| enriched.events)
             .unwrap_or_default();
         let class = truth["event"].as_str().unwrap_or_default();
+        for event in &events {
+            let band = scores
+                .bands
+                .entry((event.confidence * 10.0).floor() as u8)
+                .or_default();
+            band.0 += usize::from(event.plover == class);
+            band.1 += 1;
+        }
+        scores.classes.false_positives +=
+            events.iter().filter(|e| e.plover != class).count() as f64;
+        if class == NO_EVENT {
+            scores.false_alarms.0 += usize::from(!events.is_empty());
+            scores.false_alarms.1 += 1;
+            continue;
+        }
         let gold_actors: Vec<&str> = truth["source"]
             .as_array()
             .map(|a| a.iter().filter_map(|v| v.as_str()).collect())
             .unwrap_or_default();
         let matched = best_match(&events, class, &gold_actors);
-        let tally = per_class.entry(class.to_owned()).or_default();
+        let tally = scores.per_class.entry(class.to_owned()).or_default();
         tally.1 += 1;
         if matched.is_some() {
-            classes.true_positives += 1.0;
+            scores.classes.true_positives += 1.0;
             tally.0 += 1;
         } else {
-            classes.false_negatives += 1.0;
-        }
-        classes.false_positives += events.iter().filter(|e| e.plover != class).count() as f64;
-        for event in &events {
-            let band = bands
-                .entry((event.confidence * 10.0).floor() as u8)
-                .or_default();
-            band.0 += usize::from(event.plover == class);
-            band.1 += 1;
+            scores.classes.false_negatives += 1.0;
         }
         let found: Vec<&str> = matched
             .map(|e| e.actors.iter().map(|a| gold_form(a)).collect())
             .unwrap_or_default();
         for actor in &gold_actors {
             if matched.is_some() {
-                matched_actors.1 += 1;
-                matched_actors.0 += usize::from(found.contains(actor));
+                scores.matched_actors.1 += 1;
+                scores.matched_actors.0 += usize::from(found.contains(actor));
             }
             if found.contains(actor) {
-                actors.true_positives += 1.0;
+                scores.actors.true_positives += 1.0;
             } else {
-                actors.false_negatives += 1.0;
+                scores.actors.false_negatives += 1.0;
             }
         }
-        actors.false_positives += found.iter().filter(|f| !gold_actors.contains(f)).count() as f64;
+        scores.actors.false_positives +=
+            found.iter().filter(|f| !gold_actors.contains(f)).count() as f64;
     }
-    println!("== events ({}): {sentences} sentences", dir.display());
-    println!("   PLOVER class  {}", classes.summary());
-    println!("   actors        {}", actors.summary());
-    println!(
-        "   actor accuracy (events of the gold class)  {:.3} ({}/{})",
-        ratio(matched_actors.0 as f64, matched_actors.1 as f64),
-        matched_actors.0,
-        matched_actors.1
-    );
-    let recall: Vec<String> = per_class
-        .iter()
-        .map(|(class, (hit, all))| format!("{class} {hit}/{all}"))
-        .collect();
-    println!("   class recall  {}", recall.join(", "));
-    let bands: Vec<String> = bands
-        .iter()
-        .map(|(band, (right, all))| {
-            format!(
-                "{:.1}-{:.1} {right}/{all}",
-                f64::from(*band) / 10.0,
-                f64::from(*band + 1) / 10.0
-            )
-        })
-        .collect();
-    println!("   right by confidence  {}", bands.join(", "));
-    Ok(())
+    scores
+}
+
+impl SentenceScores {
+    fn print(&self, heading: &str) {
+        println!("== {heading}: {} sentences", self.sentences);
+        println!("   PLOVER class  {}", self.classes.summary());
+        println!("   actors        {}", self.actors.summary());
+        println!(
+            "   actor accuracy (events of the gold class)  {:.3} ({}/{})",
+            ratio(self.matched_actors.0 as f64, self.matched_actors.1 as f64),
+            self.matched_actors.0,
+            self.matched_actors.1
+        );
+        let recall: Vec<String> = self
+            .per_class
+            .iter()
+            .map(|(class, (hit, all))| format!("{class} {hit}/{all}"))
+            .collect();
+        println!("   class recall  {}", recall.join(", "));
+        let bands: Vec<String> = self
+            .bands
+            .iter()
+            .map(|(band, (right, all))| {
+                format!(
+                    "{:.1}-{:.1} {right}/{all}",
+                    f64::from(*band) / 10.0,
+                    f64::from(*band + 1) / 10.0
+                )
+            })
+            .collect();
+        println!("   right by confidence  {}", bands.join(", "));
+        let (alarms, quiet) = self.false_alarms;
+        if quiet > 0 {
+            println!(
+                "   no-event sentences given an event  {alarms}/{quiet} ({:.1}%)",
+                100.0 * ratio(alarms as f64, quiet as f64)
+            );
+        }
+    }
 }
 
 /// Events on the BBC development articles, per gold label: sport and entertainment have

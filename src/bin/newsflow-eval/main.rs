@@ -1,8 +1,9 @@
 //! `newsflow-eval`: scores the stages on the development data sets (`make eval`).
 //!
-//! Usage: `newsflow-eval [DATA_DIR] [--seed SEED_DIR] [--treebank DIR] [--only SET,...]`,
-//! where DATA_DIR holds `extraction/`, `topics/`, `regions/` and `events/` as JSON Lines
-//! (articles and gold labels side by side). Each module scores one stage and prints its
+//! Usage: `newsflow-eval [DATA_DIR] [--seed SEED_DIR] [--treebank DIR] [--own-events DIR]
+//! [--only SET,...]`, where DATA_DIR holds `extraction/`, `topics/`, `regions/` and `events/`
+//! as JSON Lines (articles and gold labels side by side); the project's own event sentences
+//! are in the repository (data/eval/events-own). Each module scores one stage and prints its
 //! own table.
 
 mod events;
@@ -38,20 +39,24 @@ struct Args {
     /// (default: ~/.cache/newsflow/corpora/UD_English-EWT, where `make train-syntax` reads)
     #[arg(long)]
     treebank: Option<PathBuf>,
+    /// The project's own hand-coded event sentences (articles.jsonl, gold.jsonl)
+    #[arg(long, default_value = "data/eval/events-own")]
+    own_events: PathBuf,
     /// Only these sets (all by default)
     #[arg(long, value_delimiter = ',',
           value_parser = PossibleValuesParser::new(SETS.map(|(name, _)| name)))]
     only: Vec<String>,
 }
 
-/// The sets in the order they are scored; each development set is in DATA_DIR under its
-/// name.
-const SETS: [(&str, Evaluate); 7] = [
+/// The sets in the order they are scored; each development set but the project's own
+/// events is in DATA_DIR under its name.
+const SETS: [(&str, Evaluate); 8] = [
     ("seed", seed::evaluate),
     ("extraction", extraction::evaluate),
     ("regions", regions::evaluate),
     ("topics", topics::evaluate),
     ("events", events::evaluate),
+    ("events-own", events::evaluate_own),
     ("events-by-topic", events::evaluate_by_topic),
     ("syntax", syntax::evaluate),
 ];
@@ -61,6 +66,7 @@ fn main() -> ExitCode {
         data_dir,
         seed,
         treebank,
+        own_events,
         only,
     } = Args::parse();
     let treebank = treebank.unwrap_or_else(|| {
@@ -77,6 +83,7 @@ fn main() -> ExitCode {
         let dir = match name {
             "seed" => seed.clone(),
             "syntax" => treebank.clone(),
+            "events-own" => own_events.clone(),
             "events-by-topic" => data_dir.join("topics"),
             _ => data_dir.join(name),
         };

@@ -54,12 +54,21 @@ pub fn ratio(numerator: f64, denominator: f64) -> f64 {
     }
 }
 
-/// Reads `DIR/NAME.articles.jsonl` as decoded articles (skipping undecodable ones) and `DIR/NAME.gold.jsonl` as JSON
-/// values keyed by `id`.
+/// Reads `DIR/NAME.articles.jsonl` and `DIR/NAME.gold.jsonl`, as [`load_files`] does.
 pub fn load(dir: &Path, name: &str) -> anyhow::Result<(Vec<RawArticle>, HashMap<String, Value>)> {
-    let articles_path = dir.join(format!("{name}.articles.jsonl"));
-    let gold_path = dir.join(format!("{name}.gold.jsonl"));
-    let articles_text = std::fs::read_to_string(&articles_path)
+    load_files(
+        &dir.join(format!("{name}.articles.jsonl")),
+        &dir.join(format!("{name}.gold.jsonl")),
+    )
+}
+
+/// Reads the articles as decoded articles (skipping undecodable ones) and the gold labels
+/// as JSON values keyed by `id`.
+pub fn load_files(
+    articles_path: &Path,
+    gold_path: &Path,
+) -> anyhow::Result<(Vec<RawArticle>, HashMap<String, Value>)> {
+    let articles_text = std::fs::read_to_string(articles_path)
         .with_context(|| format!("reading {}", articles_path.display()))?;
     // A record the pipeline itself would dead-letter is not scored, and said so.
     let mut articles = Vec::new();
@@ -76,7 +85,7 @@ pub fn load(dir: &Path, name: &str) -> anyhow::Result<(Vec<RawArticle>, HashMap<
             ),
         }
     }
-    let gold_text = std::fs::read_to_string(&gold_path)
+    let gold_text = std::fs::read_to_string(gold_path)
         .with_context(|| format!("reading {}", gold_path.display()))?;
     let mut gold = HashMap::new();
     for line in gold_text.lines().filter(|line| !line.trim().is_empty()) {

@@ -346,6 +346,20 @@ mod tests {
     }
 
     #[test]
+    fn an_event_noun_takes_the_parties_of_its_light_verb() {
+        assert_eq!(
+            summary(&events(
+                "Peru has issued an ultimatum to Ecuador to halt attacks across the border."
+            )),
+            vec![(
+                "THREATEN".to_owned(),
+                vec!["PER".to_owned()],
+                vec!["ECU".to_owned()]
+            )]
+        );
+    }
+
+    #[test]
     fn a_visit_has_actor_target_place_date_and_modality() {
         let found =
             events("Starting on July 2, Xi Jinping will visit Kazakhstan as a state guest.");

@@ -53,6 +53,10 @@ static TAKING_PART: LazyLock<FxHashSet<String>> = LazyLock::new(|| {
         "wage",
         "unleash",
         "step",
+        "issue",
+        "give",
+        "deliver",
+        "pay",
     ]
     .iter()
     .flat_map(|lemma| verb_forms(lemma))
@@ -233,6 +237,19 @@ impl Sentence<'_, '_> {
                 if let Some(subject) = self.clause_subject(verb) {
                     for actor in self.actors_of_phrase(subject, place_country) {
                         push_actor(&mut sources, actor);
+                    }
+                }
+                // "issued an ultimatum to Ecuador": the verb names whom the event is aimed at.
+                for c in parse.children(verb) {
+                    let aimed = parse.rels[c] == Rel::OBL
+                        && matches!(
+                            self.case_word(c).as_deref(),
+                            Some("against" | "on" | "upon" | "to")
+                        );
+                    if aimed {
+                        for actor in self.actors_of_phrase(c, place_country) {
+                            push_actor(&mut targets, actor);
+                        }
                     }
                 }
             }

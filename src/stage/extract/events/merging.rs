@@ -141,14 +141,24 @@ impl Draft {
             && e.actors.iter().any(|a| {
                 a.code.is_some() && a.sector.is_some_and(|s| super::actors::CROWDS.contains(&s))
             });
+        // "Twin bombings struck the cathedral in Jolo": organised armed violence is
+        // political where it happens, whether or not anyone is named or claims it.
+        let armed_violence = e.noun
+            && e.class == "ASSAULT"
+            && ARMED_VIOLENCE.contains(&e.cameo)
+            && e.location.is_some();
         e.actors
             .iter()
             .chain(&e.targets)
             .chain(&e.owners)
             .any(counts)
-            || (crowd_protest && names_are_states)
+            || ((crowd_protest || armed_violence) && names_are_states)
     }
 }
+
+/// CAMEO codes of the armed violence a noun names: bombings (183-1833), shelling (194),
+/// air and drone strikes (195, 1951), massacres (202).
+const ARMED_VIOLENCE: &[&str] = &["183", "1831", "1832", "1833", "194", "195", "1951", "202"];
 
 /// Classes whose parties act together, so that who is named first does not matter.
 fn symmetric(class: &str) -> bool {

@@ -360,6 +360,28 @@ mod tests {
     }
 
     #[test]
+    fn a_bombing_is_political_violence_where_it_happens_a_quake_is_not() {
+        let found =
+            events("A car bomb exploded near a market in Baghdad on Tuesday, killing 12 people.");
+        assert_eq!(found.len(), 1, "{found:?}");
+        assert_eq!(
+            (found[0].plover.as_str(), found[0].cameo.as_str()),
+            ("ASSAULT", "1832")
+        );
+        assert_eq!(
+            found[0]
+                .location
+                .as_ref()
+                .and_then(|l| l.country.as_deref()),
+            Some("IQ")
+        );
+        assert_eq!(
+            events("An earthquake killed dozens of people in eastern Turkey on Friday."),
+            vec![]
+        );
+    }
+
+    #[test]
     fn a_visit_has_actor_target_place_date_and_modality() {
         let found =
             events("Starting on July 2, Xi Jinping will visit Kazakhstan as a state guest.");

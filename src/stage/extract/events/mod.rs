@@ -360,6 +360,20 @@ mod tests {
     }
 
     #[test]
+    fn a_lawsuit_between_states_is_an_accusation() {
+        assert_eq!(
+            summary(&events(
+                "Ukraine sued Russia over the downing of the airliner."
+            )),
+            vec![(
+                "ACCUSE".to_owned(),
+                vec!["UKR".to_owned()],
+                vec!["RUS".to_owned()]
+            )]
+        );
+    }
+
+    #[test]
     fn a_bombing_is_political_violence_where_it_happens_a_quake_is_not() {
         let found =
             events("A car bomb exploded near a market in Baghdad on Tuesday, killing 12 people.");

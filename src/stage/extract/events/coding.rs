@@ -438,6 +438,41 @@ impl Sentence<'_, '_> {
     }
 
     /// Whether the hit at `i` is the content of another trigger, which codes it.
+    /// Whether token `i` lies inside what a rejection, a demand or a threat is about
+    /// ("rejected a UN proposal for a ceasefire", "called for sanctions against Nigeria"):
+    /// an action nobody has taken, not an event of its own. The way up from `i` to the
+    /// nearest trigger must pass only through objects, complements and noun modifiers: an
+    /// adjunct ("threatened to respond after the attack") tells what did happen.
+    pub(super) fn is_unrealised_content(&self, i: usize) -> bool {
+        let mut child = i;
+        // A parse is a tree, but a bound keeps a malformed one from looping.
+        for _ in 0..self.parse().len() {
+            let Some(head) = self.head_of(child) else {
+                return false;
+            };
+            let rel = self.rel(child);
+            let argument = matches!(
+                rel,
+                Rel::OBJ | Rel::XCOMP | Rel::CCOMP | Rel::NMOD | Rel::ACL
+            );
+            if let Some(hit) = self.hit_at(head) {
+                // "call for", "appeal to": a phrasal trigger's preposition marks its object.
+                let phrasal_object = rel == Rel::OBL && hit.tokens.len() > 1;
+                // Any reading counts: "an appeal for" is a demand as a noun too.
+                return (argument || phrasal_object)
+                    && hit
+                        .triggers
+                        .iter()
+                        .any(|t| matches!(t.class, "REJECT" | "DEMAND" | "THREATEN"));
+            }
+            if !argument {
+                return false;
+            }
+            child = head;
+        }
+        false
+    }
+
     pub(super) fn is_governed(&self, i: usize) -> bool {
         let Some(head) = self.head_of(i) else {
             return false;
@@ -479,7 +514,7 @@ impl Sentence<'_, '_> {
     /// that fits its tag and finds what it needs.
     pub fn code_clause(&self, hit: &Hit) -> Option<Mention> {
         let at = hit.head();
-        if self.is_governed(at) {
+        if self.is_governed(at) || self.is_unrealised_content(at) {
             return None;
         }
         self.readings(hit)

@@ -360,6 +360,20 @@ mod tests {
     }
 
     #[test]
+    fn what_is_demanded_or_rejected_has_not_happened() {
+        let classes =
+            |text: &str| -> Vec<String> { events(text).into_iter().map(|e| e.plover).collect() };
+        assert_eq!(
+            classes("The French government called for sanctions against Iran."),
+            vec!["DEMAND"]
+        );
+        assert_eq!(
+            classes("Israel rejected a UN proposal for a ceasefire in Gaza."),
+            vec!["REJECT"]
+        );
+    }
+
+    #[test]
     fn a_lawsuit_between_states_is_an_accusation() {
         assert_eq!(
             summary(&events(

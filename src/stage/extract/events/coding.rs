@@ -473,6 +473,26 @@ impl Sentence<'_, '_> {
         false
     }
 
+    /// Whether token `i` is inside a condition ("if the United States goes ahead with the
+    /// deployment", "unless rebels lay down arms"): what it tells has not happened.
+    pub(super) fn is_conditional(&self, i: usize) -> bool {
+        let mut node = i;
+        for _ in 0..self.parse().len() {
+            let marked_if = self.rel(node) == Rel::ADVCL
+                && self.parse().children(node).any(|c| {
+                    self.rel(c) == Rel::MARK && matches!(&*self.lower(c), "if" | "unless")
+                });
+            if marked_if {
+                return true;
+            }
+            match self.head_of(node) {
+                Some(head) => node = head,
+                None => return false,
+            }
+        }
+        false
+    }
+
     pub(super) fn is_governed(&self, i: usize) -> bool {
         let Some(head) = self.head_of(i) else {
             return false;
@@ -514,7 +534,7 @@ impl Sentence<'_, '_> {
     /// that fits its tag and finds what it needs.
     pub fn code_clause(&self, hit: &Hit) -> Option<Mention> {
         let at = hit.head();
-        if self.is_governed(at) || self.is_unrealised_content(at) {
+        if self.is_governed(at) || self.is_unrealised_content(at) || self.is_conditional(at) {
             return None;
         }
         self.readings(hit)

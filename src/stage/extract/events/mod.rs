@@ -374,6 +374,16 @@ mod tests {
     }
 
     #[test]
+    fn a_condition_is_no_event() {
+        assert_eq!(
+            summary(&events(
+                "Talks will begin only if Serbia co-operates fully with the UN tribunal."
+            )),
+            vec![]
+        );
+    }
+
+    #[test]
     fn a_lawsuit_between_states_is_an_accusation() {
         assert_eq!(
             summary(&events(

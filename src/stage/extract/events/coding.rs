@@ -22,6 +22,8 @@ use super::triggers::{Form, Trigger};
 use super::Mention;
 use crate::record::Modality;
 
+mod scope;
+
 /// One trigger phrase found in a sentence, by sentence-relative token positions, with
 /// the lexicon's readings of it ("protest" the verb and the noun).
 #[derive(Debug, Clone)]
@@ -437,104 +439,11 @@ impl Sentence<'_, '_> {
         best.map(|(_, d)| d)
     }
 
-    /// Whether the hit at `i` is the content of another trigger, which codes it.
-    /// Whether token `i` lies inside what a rejection, a demand or a threat is about
-    /// ("rejected a UN proposal for a ceasefire", "called for sanctions against Nigeria"):
-    /// an action nobody has taken, not an event of its own. The way up from `i` to the
-    /// nearest trigger must pass only through objects, complements and noun modifiers: an
-    /// adjunct ("threatened to respond after the attack") tells what did happen.
-    pub(super) fn is_unrealised_content(&self, i: usize) -> bool {
-        let mut child = i;
-        // A parse is a tree, but a bound keeps a malformed one from looping.
-        for _ in 0..self.parse().len() {
-            let Some(head) = self.head_of(child) else {
-                return false;
-            };
-            let rel = self.rel(child);
-            let argument = matches!(
-                rel,
-                Rel::OBJ | Rel::XCOMP | Rel::CCOMP | Rel::NMOD | Rel::ACL
-            );
-            if let Some(hit) = self.hit_at(head) {
-                // "call for", "appeal to": a phrasal trigger's preposition marks its object.
-                let phrasal_object = rel == Rel::OBL && hit.tokens.len() > 1;
-                // Any reading counts: "an appeal for" is a demand as a noun too.
-                return (argument || phrasal_object)
-                    && hit
-                        .triggers
-                        .iter()
-                        .any(|t| matches!(t.class, "REJECT" | "DEMAND" | "THREATEN"));
-            }
-            if !argument {
-                return false;
-            }
-            child = head;
-        }
-        false
-    }
-
-    /// Whether token `i` is inside a condition ("if the United States goes ahead with the
-    /// deployment", "unless rebels lay down arms"): what it tells has not happened.
-    pub(super) fn is_conditional(&self, i: usize) -> bool {
-        let mut node = i;
-        for _ in 0..self.parse().len() {
-            let marked_if = self.rel(node) == Rel::ADVCL
-                && self.parse().children(node).any(|c| {
-                    self.rel(c) == Rel::MARK && matches!(&*self.lower(c), "if" | "unless")
-                });
-            if marked_if {
-                return true;
-            }
-            match self.head_of(node) {
-                Some(head) => node = head,
-                None => return false,
-            }
-        }
-        false
-    }
-
-    pub(super) fn is_governed(&self, i: usize) -> bool {
-        let Some(head) = self.head_of(i) else {
-            return false;
-        };
-        let Some(governor) = self.hit_at(head) else {
-            return false;
-        };
-        self.readings(governor).any(|trigger| match trigger.form {
-            Form::Governor | Form::Adjective => {
-                matches!(self.rel(i), Rel::XCOMP | Rel::CCOMP)
-                    || (self.rel(i) == Rel::OBJ && takes_object_content(trigger))
-            }
-            // "imposed sanctions", "launched attacks": the verb codes its object.
-            Form::Verb => matches!(self.rel(i), Rel::OBJ | Rel::NSUBJ_PASS),
-            Form::Noun => matches!(self.rel(i), Rel::ACL),
-        })
-    }
-
-    /// The action a governor governs (its clausal complement, or its object for some), as
-    /// the head token and the reading that fits it.
-    fn content(&self, governor: usize, trigger: &Trigger) -> Option<(usize, &'static Trigger)> {
-        let parse = self.parse();
-        let takes_object = takes_object_content(trigger);
-        parse
-            .children(governor)
-            .filter(|&c| matches!(self.rel(c), Rel::XCOMP | Rel::CCOMP))
-            .chain(
-                parse
-                    .children(governor)
-                    .filter(|&c| takes_object && self.rel(c) == Rel::OBJ),
-            )
-            .find_map(|c| {
-                let hit = self.hit_at(c)?;
-                self.readings(hit).next().map(|t| (c, t))
-            })
-    }
-
     /// The mention a verb, governor or adjective trigger makes, if any: the first reading
     /// that fits its tag and finds what it needs.
     pub fn code_clause(&self, hit: &Hit) -> Option<Mention> {
         let at = hit.head();
-        if self.is_governed(at) || self.is_unrealised_content(at) || self.is_conditional(at) {
+        if self.is_coded_elsewhere(at) {
             return None;
         }
         self.readings(hit)
@@ -701,21 +610,6 @@ impl Sentence<'_, '_> {
             .collect::<Vec<_>>()
             .join(" ")
     }
-
-    /// "... unless the Kremlin closed its base": a conditional action is a threat.
-    fn conditional(&self, i: usize) -> bool {
-        self.children_with(i, &[Rel::ADVCL]).into_iter().any(|c| {
-            self.parse()
-                .children(c)
-                .any(|m| self.rel(m) == Rel::MARK && self.lower(m) == "unless")
-        })
-    }
-}
-
-/// Governors whose object can be the action they govern ("threatened an attack",
-/// "demanded a ceasefire", "plans an offensive").
-fn takes_object_content(trigger: &Trigger) -> bool {
-    matches!(trigger.class, "INTENT" | "NEGATE" | "THREATEN" | "DEMAND")
 }
 
 /// AGREE 030 (intend to cooperate) or THREATEN 130.

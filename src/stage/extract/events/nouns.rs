@@ -198,7 +198,7 @@ impl Sentence<'_, '_> {
         let noun = hit.head();
         let parse = self.actors.parse;
         let trigger = self.readings(hit).find(|t| t.form == Form::Noun)?;
-        if self.is_governed(noun) || self.is_unrealised_content(noun) || self.is_conditional(noun) {
+        if self.is_coded_elsewhere(noun) {
             return None;
         }
         let place = self.place_of(noun);

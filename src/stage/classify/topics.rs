@@ -183,12 +183,18 @@ impl TopicModel {
         });
         ranked.truncate(MAX_TOPICS);
         let mut topics = Vec::new();
+        let mut evidence = Evidence {
+            scored: &scored,
+            title,
+            body,
+            candidates: vec![None; self.heads.len()],
+        };
         for label in ranked {
             let probability = scored.probabilities[label];
-            topics.push(self.topic(label, probability, &scored, title, body));
+            topics.push(self.topic(label, probability, &mut evidence));
             if let Some((sub, given)) = self.best_subtopic(label, &scored) {
                 if given >= MIN_SUBTOPIC_PROBABILITY {
-                    topics.push(self.topic(sub, probability * given, &scored, title, body));
+                    topics.push(self.topic(sub, probability * given, &mut evidence));
                 }
             }
         }
@@ -210,65 +216,106 @@ impl TopicModel {
         (total > 0.0).then(|| (best, scored.probabilities[best] / total))
     }
 
-    fn topic(
-        &self,
-        label: usize,
-        probability: f32,
-        scored: &Scored,
-        title: &str,
-        body: &str,
-    ) -> Topic {
+    fn topic(&self, label: usize, probability: f32, evidence: &mut Evidence) -> Topic {
         let info = &self.labels[label];
         Topic {
             qcode: info.qcode.clone(),
             name: info.name.clone(),
             score: (f64::from(probability) * 1000.0).round() / 1000.0,
             parent: info.parent.map(|parent| self.labels[parent].qcode.clone()),
-            evidence: self.evidence(label, scored, title, body),
+            evidence: self.evidence(label, evidence),
         }
     }
 
     /// The terms whose features raised `label`'s score most above the other labels' of its
     /// head: what an editor reads to see why.
-    fn evidence(&self, label: usize, scored: &Scored, title: &str, body: &str) -> Vec<String> {
-        let head_index = self
+    fn evidence(&self, label: usize, evidence: &mut Evidence) -> Vec<String> {
+        let head = self
             .heads
             .iter()
             .position(|h| (h.first..h.first + h.count).contains(&label))
             .expect("every label is in a head");
-        let head = self.heads[head_index];
-        let mut contributions: Vec<(f32, usize)> = scored
-            .article
-            .features
+        let article = &evidence.scored.article;
+        let candidates =
+            evidence.candidates[head].get_or_insert_with(|| self.candidates(head, evidence.scored));
+        let mut contributions: Vec<(f32, usize)> = candidates
             .iter()
-            .zip(&scored.values)
+            .map(|candidate| {
+                let weight = self.buckets.weights(candidate.bucket).weight(label, head);
+                (candidate.value * (weight - candidate.mean), candidate.index)
+            })
+            .filter(|(contribution, _)| *contribution > 0.0)
+            .collect();
+        // Largest first; indices are unique, so the order is total and needs no stable sort.
+        let order = |a: &(f32, usize), b: &(f32, usize)| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1));
+        let mut terms: Vec<String> = Vec::with_capacity(EVIDENCE_TERMS);
+        let mut rest = &mut contributions[..];
+        // Few terms are shown of many features: each round picks and sorts only the next
+        // few in order.
+        while terms.len() < EVIDENCE_TERMS && !rest.is_empty() {
+            let round = EVIDENCE_TERMS.min(rest.len());
+            if round < rest.len() {
+                rest.select_nth_unstable_by(round - 1, order);
+            }
+            let (next, later) = rest.split_at_mut(round);
+            next.sort_unstable_by(order);
+            for &(_, index) in &*next {
+                if terms.len() == EVIDENCE_TERMS {
+                    break;
+                }
+                let term = article.features[index].term;
+                let text = article.term_text(term, evidence.title, evidence.body);
+                if !terms.contains(&text) {
+                    terms.push(text);
+                }
+            }
+            rest = later;
+        }
+        terms
+    }
+
+    /// The features that may be evidence for head `head`'s labels, with the mean of their
+    /// weights over the head.
+    fn candidates(&self, head: usize, scored: &Scored) -> Vec<Candidate> {
+        let features = scored.article.features.iter().zip(&scored.values);
+        features
             .enumerate()
             .filter(|(_, (feature, _))| {
                 self.buckets.idf(feature.bucket as usize) >= MIN_EVIDENCE_IDF
             })
             .map(|(index, (feature, &value))| {
-                let weights = self.buckets.weights(feature.bucket as usize);
-                let columns = head.first..head.first + head.count;
-                let mean =
-                    columns.map(|l| weights.weight(l, head_index)).sum::<f32>() / head.count as f32;
-                (value * (weights.weight(label, head_index) - mean), index)
+                let bucket = feature.bucket as usize;
+                let mean = self.buckets.weights(bucket).mean(&self.heads[head], head);
+                Candidate {
+                    index,
+                    bucket,
+                    value,
+                    mean,
+                }
             })
-            .filter(|(contribution, _)| *contribution > 0.0)
-            .collect();
-        contributions.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)));
-        let mut terms: Vec<String> = Vec::with_capacity(EVIDENCE_TERMS);
-        for (_, index) in contributions {
-            let term = scored.article.features[index].term;
-            let text = scored.article.term_text(term, title, body);
-            if !terms.contains(&text) {
-                terms.push(text);
-            }
-            if terms.len() == EVIDENCE_TERMS {
-                break;
-            }
-        }
-        terms
+            .collect()
     }
+}
+
+/// What the evidence of an article's topics is drawn from, with what the topics of one
+/// head share worked out once.
+struct Evidence<'a> {
+    scored: &'a Scored,
+    title: &'a str,
+    body: &'a str,
+    /// By head, once asked for.
+    candidates: Vec<Option<Vec<Candidate>>>,
+}
+
+/// A feature that may be shown as evidence.
+#[derive(Clone)]
+struct Candidate {
+    /// In the article's features.
+    index: usize,
+    bucket: usize,
+    value: f32,
+    /// Of the feature's weights over the head's labels.
+    mean: f32,
 }
 
 /// The first `count` sentences of `text` (a sentence ends at `.`, `!` or `?` before a

@@ -86,8 +86,16 @@ impl Article {
                 }
             }
         }
-        // One entry per bucket, at its first occurrence: a stable sort keeps the order.
-        features.sort_by_key(|f| f.bucket);
+        // One entry per bucket, at its first occurrence: features were pushed in the order
+        // of their terms, which settles ties as a stable sort would (buckets have at most
+        // 24 bits: the key holds all of it).
+        features.sort_unstable_by_key(|f| {
+            let Term { part, token, pair } = f.term;
+            u64::from(f.bucket) << 34
+                | u64::from(part == Part::Body) << 33
+                | u64::from(token) << 1
+                | u64::from(pair)
+        });
         features.dedup_by(|later, first| {
             let same = later.bucket == first.bucket;
             if same {

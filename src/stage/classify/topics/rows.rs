@@ -111,6 +111,14 @@ impl Weights<'_> {
         }
     }
 
+    /// The mean of the weights of `head`, the head at `index`, summed in label order.
+    pub fn mean(&self, head: &Head, index: usize) -> f32 {
+        let scale = self.scale(index);
+        let values = &self.values[head.first..head.first + head.count];
+        let sum: f32 = values.iter().map(|&v| f32::from(v as i8) * scale).sum();
+        sum / head.count as f32
+    }
+
     /// The weight of `label`, in head `head`.
     pub fn weight(&self, label: usize, head: usize) -> f32 {
         f32::from(self.values[label] as i8) * self.scale(head)

@@ -8,14 +8,14 @@
 pub mod features;
 pub mod model;
 pub mod reliability;
+pub mod rows;
 
 use std::sync::LazyLock;
 
-use rustc_hash::FxHashMap;
-
 use crate::record::Topic;
 use features::{tf_idf, Article};
-use model::{Head, Model};
+use model::{Head, Label, Model};
+use rows::{Buckets, Words};
 
 const MODEL_BYTES: &[u8] = include_bytes!("../../../data/topics/model.bin");
 
@@ -33,11 +33,20 @@ const EVIDENCE_TERMS: usize = 5;
 /// editor nothing.
 const MIN_EVIDENCE_IDF: f32 = 4.0;
 
+/// [`Model`] laid out for reading an article fast.
 pub struct TopicModel {
-    model: Model,
-    /// Token hash to embedding word.
-    words: FxHashMap<u64, u32>,
+    version: String,
+    labels: Vec<Label>,
+    heads: Vec<Head>,
+    bits: u32,
+    buckets: Buckets,
+    words: Words,
+    bias: Vec<f32>,
 }
+
+/// How many features or tokens ahead their rows are fetched: enough to cover a miss to
+/// memory, few enough that the rows are still in the cache when read.
+const PREFETCH_DISTANCE: usize = 16;
 
 static GLOBAL: LazyLock<TopicModel> = LazyLock::new(|| {
     TopicModel::from_bytes(MODEL_BYTES).expect("the embedded topic model is readable")
@@ -61,31 +70,40 @@ impl TopicModel {
 
     pub fn from_bytes(bytes: &[u8]) -> Result<Self, model::ModelError> {
         let model = Model::from_bytes(bytes)?;
-        let words = model
-            .words
-            .iter()
-            .enumerate()
-            .map(|(index, &(hash, _))| (hash, index as u32))
-            .collect();
-        Ok(Self { model, words })
+        let (heads, labels) = (model.heads.len(), model.labels.len());
+        Ok(Self {
+            buckets: Buckets::new(&model.idf, &model.bucket_weights, heads, labels),
+            words: Words::new(&model.words, &model.word_scores, heads, labels),
+            version: model.version,
+            labels: model.labels,
+            heads: model.heads,
+            bits: model.bits,
+            bias: model.bias,
+        })
     }
 
     /// The model's version, recorded in every enriched article.
     pub fn version(&self) -> &str {
-        &self.model.version
+        &self.version
     }
 
-    pub fn model(&self) -> &Model {
-        &self.model
+    /// The labels, each head's one after another.
+    pub fn labels(&self) -> &[Label] {
+        &self.labels
+    }
+
+    /// The softmaxes over the labels: the top-level topics, then the second-level ones.
+    pub fn heads(&self) -> &[Head] {
+        &self.heads
     }
 
     /// The top-level head's labels and probabilities, in label order.
     pub fn top_level(&self, scored: &Scored) -> Vec<(&str, f32)> {
-        let head = self.model.heads[0];
+        let head = self.heads[0];
         (head.first..head.first + head.count)
             .map(|label| {
                 (
-                    self.model.labels[label].qcode.as_str(),
+                    self.labels[label].qcode.as_str(),
                     scored.probabilities[label],
                 )
             })
@@ -94,34 +112,27 @@ impl TopicModel {
 
     /// Every label's score and probability for an article.
     pub fn score(&self, title: &str, body: &str) -> Scored {
-        let model = &self.model;
-        let labels = model.labels.len();
-        let article = Article::read(title, body, model.bits);
-        let values = tf_idf(&article.features, &model.idf);
+        let labels = self.labels.len();
+        let article = Article::read(title, body, self.bits);
+        // Reading the frequencies brings each feature's row into the cache for the sums.
+        let mut ahead = article.features.iter().skip(PREFETCH_DISTANCE);
+        let values = tf_idf(&article.features, |bucket| {
+            if let Some(next) = ahead.next() {
+                self.buckets.prefetch(next.bucket as usize);
+            }
+            self.buckets.idf(bucket)
+        });
         let mut scores = vec![0f32; labels];
         for (feature, &value) in article.features.iter().zip(&values) {
-            model
-                .bucket_weights
-                .add_row(feature.bucket as usize, value, &model.heads, &mut scores);
+            let weights = self.buckets.weights(feature.bucket as usize);
+            weights.add_to(value, &self.heads, &mut scores);
         }
-        // The mean of the words' embeddings, through the dense weights: the words' scores
-        // averaged with their weights.
-        let mut words = vec![0f32; labels];
-        let mut total_weight = 0.0;
-        for (token, weight) in article.weighted_tokens() {
-            if let Some(&word) = self.words.get(&token.hash) {
-                let weight = weight * model.words[word as usize].1;
-                total_weight += weight;
-                model
-                    .word_scores
-                    .add_row(word as usize, weight, &model.heads, &mut words);
-            }
-        }
-        for ((score, word), bias) in scores.iter_mut().zip(&words).zip(&model.bias) {
+        let (words, total_weight) = self.word_sums(&article);
+        for ((score, word), bias) in scores.iter_mut().zip(&words).zip(&self.bias) {
             *score += bias + word / total_weight.max(f32::EPSILON);
         }
         let mut probabilities = vec![0.0; labels];
-        for head in &model.heads {
+        for head in &self.heads {
             softmax(head, &scores, &mut probabilities);
         }
         Scored {
@@ -130,6 +141,25 @@ impl TopicModel {
             scores,
             probabilities,
         }
+    }
+
+    /// The mean of the words' embeddings, through the dense weights, before dividing: the
+    /// words' scores summed with their weights, and the sum of the weights.
+    fn word_sums(&self, article: &Article) -> (Vec<f32>, f32) {
+        let mut sums = vec![0f32; self.labels.len()];
+        let mut total_weight = 0.0;
+        let mut ahead = article.weighted_tokens().skip(PREFETCH_DISTANCE);
+        for (token, weight) in article.weighted_tokens() {
+            if let Some((next, _)) = ahead.next() {
+                self.words.prefetch(next.hash);
+            }
+            if let Some((word_weight, scores)) = self.words.get(token.hash) {
+                let weight = weight * word_weight;
+                total_weight += weight;
+                scores.add_to(weight, &self.heads, &mut sums);
+            }
+        }
+        (sums, total_weight)
     }
 
     /// The topics of an article, best first.
@@ -142,8 +172,7 @@ impl TopicModel {
             return Vec::new();
         }
         let scored = self.score(title, body);
-        let model = &self.model;
-        let top = model.heads[0];
+        let top = self.heads[0];
         let mut ranked: Vec<usize> = (top.first..top.first + top.count)
             .filter(|&label| scored.probabilities[label] >= MIN_PROBABILITY)
             .collect();
@@ -154,12 +183,18 @@ impl TopicModel {
         });
         ranked.truncate(MAX_TOPICS);
         let mut topics = Vec::new();
+        let mut evidence = Evidence {
+            scored: &scored,
+            title,
+            body,
+            candidates: vec![None; self.heads.len()],
+        };
         for label in ranked {
             let probability = scored.probabilities[label];
-            topics.push(self.topic(label, probability, &scored, title, body));
+            topics.push(self.topic(label, probability, &mut evidence));
             if let Some((sub, given)) = self.best_subtopic(label, &scored) {
                 if given >= MIN_SUBTOPIC_PROBABILITY {
-                    topics.push(self.topic(sub, probability * given, &scored, title, body));
+                    topics.push(self.topic(sub, probability * given, &mut evidence));
                 }
             }
         }
@@ -169,9 +204,9 @@ impl TopicModel {
     /// The most likely second-level topic under `parent`, and its probability given the
     /// parent: the second-level head's probabilities of `parent`'s children, renormalised.
     fn best_subtopic(&self, parent: usize, scored: &Scored) -> Option<(usize, f32)> {
-        let head = *self.model.heads.get(1)?;
+        let head = *self.heads.get(1)?;
         let children = (head.first..head.first + head.count)
-            .filter(|&label| self.model.labels[label].parent == Some(parent));
+            .filter(|&label| self.labels[label].parent == Some(parent));
         let total: f32 = children.clone().map(|l| scored.probabilities[l]).sum();
         let best = children.max_by(|&a, &b| {
             scored.probabilities[a]
@@ -181,71 +216,106 @@ impl TopicModel {
         (total > 0.0).then(|| (best, scored.probabilities[best] / total))
     }
 
-    fn topic(
-        &self,
-        label: usize,
-        probability: f32,
-        scored: &Scored,
-        title: &str,
-        body: &str,
-    ) -> Topic {
-        let info = &self.model.labels[label];
+    fn topic(&self, label: usize, probability: f32, evidence: &mut Evidence) -> Topic {
+        let info = &self.labels[label];
         Topic {
             qcode: info.qcode.clone(),
             name: info.name.clone(),
             score: (f64::from(probability) * 1000.0).round() / 1000.0,
-            parent: info
-                .parent
-                .map(|parent| self.model.labels[parent].qcode.clone()),
-            evidence: self.evidence(label, scored, title, body),
+            parent: info.parent.map(|parent| self.labels[parent].qcode.clone()),
+            evidence: self.evidence(label, evidence),
         }
     }
 
     /// The terms whose features raised `label`'s score most above the other labels' of its
     /// head: what an editor reads to see why.
-    fn evidence(&self, label: usize, scored: &Scored, title: &str, body: &str) -> Vec<String> {
-        let model = &self.model;
-        let (labels, heads) = (model.labels.len(), model.heads.len());
-        let head_index = model
+    fn evidence(&self, label: usize, evidence: &mut Evidence) -> Vec<String> {
+        let head = self
             .heads
             .iter()
             .position(|h| (h.first..h.first + h.count).contains(&label))
             .expect("every label is in a head");
-        let head = model.heads[head_index];
-        let weight = |row: usize, label: usize| {
-            model
-                .bucket_weights
-                .weight(row, label, labels, head_index, heads)
-        };
-        let mut contributions: Vec<(f32, usize)> = scored
-            .article
-            .features
+        let article = &evidence.scored.article;
+        let candidates =
+            evidence.candidates[head].get_or_insert_with(|| self.candidates(head, evidence.scored));
+        let mut contributions: Vec<(f32, usize)> = candidates
             .iter()
-            .zip(&scored.values)
-            .enumerate()
-            .filter(|(_, (feature, _))| model.idf[feature.bucket as usize] >= MIN_EVIDENCE_IDF)
-            .map(|(index, (feature, &value))| {
-                let row = feature.bucket as usize;
-                let columns = head.first..head.first + head.count;
-                let mean = columns.map(|l| weight(row, l)).sum::<f32>() / head.count as f32;
-                (value * (weight(row, label) - mean), index)
+            .map(|candidate| {
+                let weight = self.buckets.weights(candidate.bucket).weight(label, head);
+                (candidate.value * (weight - candidate.mean), candidate.index)
             })
             .filter(|(contribution, _)| *contribution > 0.0)
             .collect();
-        contributions.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)));
+        // Largest first; indices are unique, so the order is total and needs no stable sort.
+        let order = |a: &(f32, usize), b: &(f32, usize)| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1));
         let mut terms: Vec<String> = Vec::with_capacity(EVIDENCE_TERMS);
-        for (_, index) in contributions {
-            let term = scored.article.features[index].term;
-            let text = scored.article.term_text(term, title, body);
-            if !terms.contains(&text) {
-                terms.push(text);
+        let mut rest = &mut contributions[..];
+        // Few terms are shown of many features: each round picks and sorts only the next
+        // few in order.
+        while terms.len() < EVIDENCE_TERMS && !rest.is_empty() {
+            let round = EVIDENCE_TERMS.min(rest.len());
+            if round < rest.len() {
+                rest.select_nth_unstable_by(round - 1, order);
             }
-            if terms.len() == EVIDENCE_TERMS {
-                break;
+            let (next, later) = rest.split_at_mut(round);
+            next.sort_unstable_by(order);
+            for &(_, index) in &*next {
+                if terms.len() == EVIDENCE_TERMS {
+                    break;
+                }
+                let term = article.features[index].term;
+                let text = article.term_text(term, evidence.title, evidence.body);
+                if !terms.contains(&text) {
+                    terms.push(text);
+                }
             }
+            rest = later;
         }
         terms
     }
+
+    /// The features that may be evidence for head `head`'s labels, with the mean of their
+    /// weights over the head.
+    fn candidates(&self, head: usize, scored: &Scored) -> Vec<Candidate> {
+        let features = scored.article.features.iter().zip(&scored.values);
+        features
+            .enumerate()
+            .filter(|(_, (feature, _))| {
+                self.buckets.idf(feature.bucket as usize) >= MIN_EVIDENCE_IDF
+            })
+            .map(|(index, (feature, &value))| {
+                let bucket = feature.bucket as usize;
+                let mean = self.buckets.weights(bucket).mean(&self.heads[head], head);
+                Candidate {
+                    index,
+                    bucket,
+                    value,
+                    mean,
+                }
+            })
+            .collect()
+    }
+}
+
+/// What the evidence of an article's topics is drawn from, with what the topics of one
+/// head share worked out once.
+struct Evidence<'a> {
+    scored: &'a Scored,
+    title: &'a str,
+    body: &'a str,
+    /// By head, once asked for.
+    candidates: Vec<Option<Vec<Candidate>>>,
+}
+
+/// A feature that may be shown as evidence.
+#[derive(Clone)]
+struct Candidate {
+    /// In the article's features.
+    index: usize,
+    bucket: usize,
+    value: f32,
+    /// Of the feature's weights over the head's labels.
+    mean: f32,
 }
 
 /// The first `count` sentences of `text` (a sentence ends at `.`, `!` or `?` before a

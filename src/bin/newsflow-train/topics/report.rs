@@ -15,7 +15,7 @@ pub struct Prediction {
 
 /// The model's raw top-level scores for each item.
 pub fn predict(model: &TopicModel, items: &[Item]) -> Vec<Prediction> {
-    let head = model.model().heads[0];
+    let head = model.heads()[0];
     items
         .iter()
         .map(|item| {

@@ -145,7 +145,7 @@ pub fn train(
         .iter()
         .zip(means)
         .map(|(article, mean)| {
-            let values = tf_idf(&article.features, &idf);
+            let values = tf_idf(&article.features, |bucket| idf[bucket]);
             let dense = match mean {
                 Some(mean) => mean
                     .iter()

@@ -86,8 +86,16 @@ impl Article {
                 }
             }
         }
-        // One entry per bucket, at its first occurrence: a stable sort keeps the order.
-        features.sort_by_key(|f| f.bucket);
+        // One entry per bucket, at its first occurrence: features were pushed in the order
+        // of their terms, which settles ties as a stable sort would (buckets have at most
+        // 24 bits: the key holds all of it).
+        features.sort_unstable_by_key(|f| {
+            let Term { part, token, pair } = f.term;
+            u64::from(f.bucket) << 34
+                | u64::from(part == Part::Body) << 33
+                | u64::from(token) << 1
+                | u64::from(pair)
+        });
         features.dedup_by(|later, first| {
             let same = later.bucket == first.bucket;
             if same {
@@ -123,10 +131,11 @@ impl Article {
 
 /// The TF-IDF values of an article's features (`1 + ln count` times the bucket's inverse
 /// document frequency), scaled to unit length, in the order of `features`.
-pub fn tf_idf(features: &[Feature], idf: &[f32]) -> Vec<f32> {
+/// `idf` gives a bucket's, and is asked in the order of `features`.
+pub fn tf_idf(features: &[Feature], mut idf: impl FnMut(usize) -> f32) -> Vec<f32> {
     let mut values: Vec<f32> = features
         .iter()
-        .map(|f| (1.0 + f.count.ln()) * idf[f.bucket as usize])
+        .map(|f| (1.0 + f.count.ln()) * idf(f.bucket as usize))
         .collect();
     let norm = values.iter().map(|v| v * v).sum::<f32>().sqrt();
     if norm > 0.0 {
@@ -272,7 +281,7 @@ mod tests {
             .features
             .windows(2)
             .all(|w| w[0].bucket < w[1].bucket));
-        let values = tf_idf(&article.features, &vec![1.0; 1 << 20]);
+        let values = tf_idf(&article.features, |_| 1.0);
         let norm: f32 = values.iter().map(|v| v * v).sum();
         assert!((norm - 1.0).abs() < 1e-5);
     }

@@ -72,34 +72,8 @@ pub struct Table {
     pub values: Vec<i8>,
 }
 
-impl Table {
-    /// Adds `factor` times row `row`'s weights to `sums` (one per label).
-    pub fn add_row(&self, row: usize, factor: f32, heads: &[Head], sums: &mut [f32]) {
-        let labels = sums.len();
-        let values = &self.values[row * labels..(row + 1) * labels];
-        for (index, head) in heads.iter().enumerate() {
-            let scaled = factor * self.scales[row * heads.len() + index];
-            let range = head.first..head.first + head.count;
-            for (sum, &weight) in sums[range.clone()].iter_mut().zip(&values[range]) {
-                *sum += scaled * f32::from(weight);
-            }
-        }
-    }
-
-    /// One weight, of the label in head `head`.
-    pub fn weight(
-        &self,
-        row: usize,
-        label: usize,
-        labels: usize,
-        head: usize,
-        heads: usize,
-    ) -> f32 {
-        f32::from(self.values[row * labels + label]) * self.scales[row * heads + head]
-    }
-}
-
-/// The file as the classifier holds it: [`ModelParts`] with the weights still quantised.
+/// The file as read: [`ModelParts`] with the weights still quantised (the classifier lays
+/// them out anew, in [`super::rows`]).
 #[derive(Debug, Clone, PartialEq)]
 pub struct Model {
     pub version: String,
@@ -393,16 +367,15 @@ mod tests {
         for (at, written) in written.bucket_weights.iter().enumerate() {
             let (row, label) = (at / 3, at % 3);
             let head = usize::from(label == 2);
-            let read = table.weight(row, label, 3, head, 2);
             let step = table.scales[row * 2 + head];
+            let read = f32::from(table.values[at]) * step;
             assert!(
                 (read - written).abs() <= step / 2.0 + 1e-6,
                 "{read} {written}"
             );
         }
-        let mut sums = [0.0; 3];
-        read.word_scores.add_row(0, 2.0, &read.heads, &mut sums);
-        assert_eq!(sums, [4.0, -4.0, 0.5]);
+        assert_eq!(read.word_scores.values, [127, -127, 127]);
+        assert_eq!(read.word_scores.scales, [2.0 / 127.0, 0.25 / 127.0]);
     }
 
     #[test]

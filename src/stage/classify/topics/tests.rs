@@ -128,10 +128,10 @@ fn topics_are_calibrated_probabilities_with_their_evidence() {
 #[test]
 fn the_model_names_the_seventeen_iptc_topics_and_has_a_version() {
     let model = TopicModel::global();
-    let head = model.model().heads[0];
+    let head = model.heads()[0];
     assert_eq!(head.count, 17);
     let list = include_str!("../../../../data/topics/iptc-media-topics.tsv");
-    for label in &model.model().labels[head.first..head.first + head.count] {
+    for label in &model.labels()[head.first..head.first + head.count] {
         let row = format!("{}\t1\t-\t{}\t{}\t", label.qcode, label.qcode, label.name);
         assert!(
             list.contains(&row),

@@ -1,12 +1,13 @@
 //! Events: who did what to whom, where, when, and whether it happened, coded the way
 //! TABARI and PETRARCH code them, from each sentence's structure.
 //!
-//! A sentence is parsed ([`super::syntax`]) only when it has a trigger ([`triggers`]) and
-//! someone who could act in it (a place, a person, an organisation or an agent word);
-//! most sentences have neither and cost nothing. Then, per trigger:
+//! A sentence is parsed ([`parsing`], [`super::syntax`]) only when it has a trigger
+//! ([`triggers`]) and someone who could act in it (a place, a person, an organisation or
+//! an agent word); most sentences have neither and cost nothing. Then, per trigger:
 //! - [`coding`]: a verb's subject acts on its object or oblique, governed actions
 //!   ("threatened to strike") and intents ("will", "plans to") are coded as what they are,
-//!   and negated actions are dropped;
+//!   and negated actions, conditions ("if", "unless") and what a demand or a rejection is
+//!   about are dropped;
 //! - [`nouns`]: an event noun's parties come from its modifiers, "between" and the verb
 //!   that takes part in it ("attend the summit");
 //! - [`actors`]: each phrase becomes a country and a sector, and only events with a
@@ -23,6 +24,7 @@ pub mod actors;
 pub mod coding;
 pub mod merging;
 pub mod nouns;
+pub mod parsing;
 pub mod triggers;
 
 use std::ops::Range;
@@ -237,7 +239,7 @@ pub fn find(
             continue;
         }
         let words: Vec<&str> = doc.tokens[range.clone()].iter().map(|t| t.text).collect();
-        let parse = Syntax::global().parse(&words);
+        let parse = parsing::parse(&words);
         let sentence = Sentence {
             actors: SentenceActors::new(&context, range.clone(), &parse),
             index,

@@ -376,6 +376,18 @@ mod tests {
     }
 
     #[test]
+    fn a_measure_of_an_event_takes_the_verb_that_governs_it() {
+        assert_eq!(
+            summary(&events("Israel launched a wave of air strikes on Gaza.")),
+            vec![(
+                "ASSAULT".to_owned(),
+                vec!["ISR".to_owned()],
+                vec!["PSE".to_owned()]
+            )]
+        );
+    }
+
+    #[test]
     fn a_condition_is_no_event() {
         assert_eq!(
             summary(&events(

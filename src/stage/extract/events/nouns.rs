@@ -21,6 +21,27 @@ use super::Mention;
 use crate::geo::MentionKind;
 use crate::record::{EntityType, Modality};
 
+/// Nouns that measure out an event ("days of talks", "a wave of attacks").
+const MEASURES: &[&str] = &[
+    "day",
+    "days",
+    "week",
+    "weeks",
+    "month",
+    "months",
+    "hours",
+    "round",
+    "rounds",
+    "series",
+    "wave",
+    "waves",
+    "spate",
+    "string",
+    "campaign",
+    "programme",
+    "program",
+];
+
 /// Verbs whose subject takes part in the event their object names ("hold talks", "launch
 /// an offensive"), in every inflection.
 static TAKING_PART: LazyLock<FxHashSet<String>> = LazyLock::new(|| {
@@ -149,6 +170,14 @@ impl Sentence<'_, '_> {
         // compound of the word after it: the phrase's head is what the verb governs.
         while parse.rels[at] == Rel::COMPOUND && parse.tags[parse.heads[at]?].is_nominal() {
             at = parse.heads[at]?;
+        }
+        // "launched ten days of war games", "a new round of talks": the verb governs the
+        // measure, and through it the event.
+        if parse.rels[at] == Rel::NMOD && self.case_word(at).as_deref() == Some("of") {
+            let measure = parse.heads[at]?;
+            if MEASURES.contains(&&*self.actors.lower(measure)) {
+                at = measure;
+            }
         }
         let head = parse.heads[at]?;
         Some((head, parse.rels[at]))

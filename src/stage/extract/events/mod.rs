@@ -388,6 +388,24 @@ mod tests {
     }
 
     #[test]
+    fn obligations_goals_and_allegations_are_not_events_of_their_own() {
+        let classes =
+            |text: &str| -> Vec<String> { events(text).into_iter().map(|e| e.plover).collect() };
+        assert_eq!(
+            classes("Rwandan rebels said President Kagame must agree to constitutional changes."),
+            vec!["DEMAND"]
+        );
+        assert_eq!(
+            classes("Opposition supporters in Kenya staged protests to demand the release of their leader."),
+            vec!["PROTEST"]
+        );
+        assert_eq!(
+            classes("Zimbabwe accused the United States of sabotaging the negotiations on Namibia's independence."),
+            vec!["ACCUSE"]
+        );
+    }
+
+    #[test]
     fn a_condition_is_no_event() {
         assert_eq!(
             summary(&events(

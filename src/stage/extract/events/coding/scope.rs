@@ -10,11 +10,51 @@ impl Sentence<'_, '_> {
     /// Whether the trigger at `i` makes no event of its own: another trigger codes it, it
     /// is what a demand or a rejection is about, or it is a condition.
     pub(in super::super) fn is_coded_elsewhere(&self, i: usize) -> bool {
-        self.is_governed(i) || self.is_unrealised_content(i) || self.is_conditional(i)
+        self.is_governed(i)
+            || self.is_unrealised_content(i)
+            || self.is_conditional(i)
+            || self.is_obligation(i)
+            || self.is_protest_goal(i)
+    }
+
+    /// Whether the trigger at `i` is what someone must or should do ("the rebels must agree
+    /// to changes", "must reach an agreement"): a demand, coded as one where it is reported
+    /// ([`Sentence::code_demands`]), not the action.
+    fn is_obligation(&self, i: usize) -> bool {
+        let verb = match self.rel(i) {
+            Rel::OBJ | Rel::NSUBJ_PASS => self.head_of(i),
+            _ => Some(i),
+        };
+        verb.is_some_and(|verb| {
+            self.parse().children(verb).any(|c| {
+                self.rel(c) == Rel::AUX && matches!(&*self.lower(c), "must" | "should" | "ought")
+            })
+        })
+    }
+
+    /// Whether the trigger at `i` is a demand that is a protest's goal ("staged
+    /// demonstrations to demand reforms", "a hunger strike to demand his resignation"): the
+    /// protest is the event.
+    fn is_protest_goal(&self, i: usize) -> bool {
+        let is = |at: usize, class: &str| {
+            self.hit_at(at)
+                .is_some_and(|hit| self.readings(hit).any(|t| t.class == class))
+        };
+        let Some(head) = self.head_of(i) else {
+            return false;
+        };
+        is(i, "DEMAND")
+            && matches!(self.rel(i), Rel::XCOMP | Rel::ADVCL | Rel::ACL)
+            && (is(head, "PROTEST")
+                || self
+                    .parse()
+                    .children(head)
+                    .any(|c| self.rel(c) == Rel::OBJ && is(c, "PROTEST")))
     }
 
     /// Whether token `i` lies inside what a rejection, a demand or a threat is about
-    /// ("rejected a UN proposal for a ceasefire", "called for sanctions against Nigeria"):
+    /// ("rejected a UN proposal for a ceasefire", "called for sanctions against Nigeria"),
+    /// or what an accusation alleges ("accused X of attacking"):
     /// an action nobody has taken, not an event of its own. The way up from `i` to the
     /// nearest trigger must pass only through objects, complements and noun modifiers: an
     /// adjunct ("threatened to respond after the attack") tells what did happen.
@@ -33,12 +73,17 @@ impl Sentence<'_, '_> {
             if let Some(hit) = self.hit_at(head) {
                 // "call for", "appeal to": a phrasal trigger's preposition marks its object.
                 let phrasal_object = rel == Rel::OBL && hit.tokens.len() > 1;
+                // "accused the US of restoring blackmail in the negotiations": alleged.
+                let alleged = rel == Rel::ADVCL
+                    && self
+                        .parse()
+                        .children(child)
+                        .any(|c| self.rel(c) == Rel::MARK && self.lower(c) == "of");
                 // Any reading counts: "an appeal for" is a demand as a noun too.
-                return (argument || phrasal_object)
-                    && hit
-                        .triggers
-                        .iter()
-                        .any(|t| matches!(t.class, "REJECT" | "DEMAND" | "THREATEN"));
+                let class =
+                    |classes: &[&str]| hit.triggers.iter().any(|t| classes.contains(&t.class));
+                return ((argument || phrasal_object) && class(&["REJECT", "DEMAND", "THREATEN"]))
+                    || (alleged && class(&["ACCUSE"]));
             }
             if !argument {
                 return false;

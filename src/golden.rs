@@ -296,6 +296,20 @@ fn check_events(checks: &mut Checks, expected: &Value, events: &[Event]) {
             format!("no match among {same_class:?}")
         });
     }
+    // One event, one fingerprint: mentions of one event are joined, never told twice.
+    let mut fingerprints: Vec<&str> = events.iter().map(|e| e.fingerprint.as_str()).collect();
+    fingerprints.sort_unstable();
+    let told_twice: Vec<&str> = fingerprints
+        .windows(2)
+        .filter(|pair| pair[0] == pair[1])
+        .map(|pair| pair[0])
+        .collect();
+    checks.add(
+        "events",
+        "every event has its own fingerprint".to_owned(),
+        told_twice.is_empty(),
+        || format!("fingerprints told twice: {told_twice:?}"),
+    );
 }
 
 fn assign(
@@ -344,7 +358,7 @@ mod tests {
             modality: Modality::Planned,
             sentence: String::new(),
             confidence: 0.5,
-            fingerprint: String::new(),
+            fingerprint: format!("{plover}{actors:?}{date:?}"),
         }
     }
 
@@ -359,9 +373,30 @@ mod tests {
             ..EnrichedArticle::default()
         };
         let checks = check(&expected, &article);
-        assert_eq!(checks.iter().filter(|c| c.passed).count(), 1);
+        let passed: Vec<&str> = checks
+            .iter()
+            .filter(|c| c.passed)
+            .map(|c| c.name.as_str())
+            .collect();
+        assert_eq!(passed, ["a", "every event has its own fingerprint"]);
         article.events.push(event("CONSULT", &["RUS", "CHN"], None));
         assert!(check(&expected, &article).iter().all(|c| c.passed));
+    }
+
+    #[test]
+    fn an_event_told_twice_fails_the_fingerprint_check() {
+        let expected = json!({"events": []});
+        let told = event("CONSULT", &["CHN", "RUS"], None);
+        let article = EnrichedArticle {
+            events: vec![told.clone(), told],
+            ..EnrichedArticle::default()
+        };
+        let failed: Vec<String> = check(&expected, &article)
+            .into_iter()
+            .filter(|c| !c.passed)
+            .map(|c| c.name)
+            .collect();
+        assert_eq!(failed, ["every event has its own fingerprint"]);
     }
 
     #[test]

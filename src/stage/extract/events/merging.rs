@@ -226,6 +226,36 @@ fn confidence(draft: &Draft, actors: &[String], targets: &[String]) -> f64 {
 }
 
 /// The event a draft stands for.
+/// Events the article tells apart that are one in the world: one fingerprint and dates
+/// that do not tell them apart ("the summit is planned for July" and, later, "if the
+/// summit is held" with no date). The first told stays, uncertain if either is, with the
+/// other's date where it has none.
+pub fn join_same_events(events: Vec<Event>) -> Vec<Event> {
+    let mut joined: Vec<Event> = Vec::with_capacity(events.len());
+    for event in events {
+        let same = joined.iter_mut().find(|e| {
+            e.fingerprint == event.fingerprint
+                && (e.date_start.is_none()
+                    || event.date_start.is_none()
+                    || e.date_start == event.date_start)
+        });
+        match same {
+            Some(first) => {
+                if first.date_start.is_none() {
+                    first.date_start = event.date_start;
+                    first.date_end = event.date_end;
+                }
+                if event.modality == Modality::Uncertain {
+                    first.modality = Modality::Uncertain;
+                }
+                first.confidence = first.confidence.max(event.confidence);
+            }
+            None => joined.push(event),
+        }
+    }
+    joined
+}
+
 pub fn into_event(doc: &Document, draft: Draft) -> Event {
     let m = &draft.mention;
     let acting: &[Actor] = if m.actors.iter().any(|a| a.code.is_some()) || m.owners.is_empty() {

@@ -322,11 +322,13 @@ pub fn find(
             previous = Some(actor.clone());
         }
     }
-    drafts
-        .into_iter()
-        .filter(|d| d.political(names_are_states))
-        .map(|d| merging::into_event(doc, d))
-        .collect()
+    merging::join_same_events(
+        drafts
+            .into_iter()
+            .filter(|d| d.political(names_are_states))
+            .map(|d| merging::into_event(doc, d))
+            .collect(),
+    )
 }
 
 #[cfg(test)]

@@ -1,7 +1,9 @@
 # newsflow: the two commands a newcomer needs are `make run` and `make test`.
 
 CARGO ?= cargo
-EVAL_DATA ?= ../shared/eval
+# The development data sets (make eval, train-topics, bench, soak): the one place their
+# location is set; the benchmarks and scripts/bench.sh read the exported variable.
+export NEWSFLOW_EVAL_DATA ?= ../shared/eval
 SEED ?= tests/golden/seed
 
 .PHONY: run test lint broker eval train train-syntax train-topics bench soak chaos fuzz fmt
@@ -54,21 +56,21 @@ train-syntax:
 ## eval: precision/recall/F1 per stage on the development data sets (ONLY=events,topics to
 ## score some of them)
 eval:
-	$(CARGO) run --release --quiet --bin newsflow-eval -- $(EVAL_DATA) --seed $(SEED) --treebank $(UD_EWT) $(if $(ONLY),--only $(ONLY))
+	$(CARGO) run --release --quiet --bin newsflow-eval -- $(NEWSFLOW_EVAL_DATA) --seed $(SEED) --treebank $(UD_EWT) $(if $(ONLY),--only $(ONLY))
 
 ## train-topics: the IPTC topic classifier (data/topics/model.bin): cross-corpus check,
 ## five-fold cross-validation over the BBC development set, calibration, the shipped model
 train-topics:
 	$(CARGO) build --release --quiet --bin newsflow-train
-	nice -n 10 target/release/newsflow-train topics --bbc $(EVAL_DATA)/topics
+	nice -n 10 target/release/newsflow-train topics --bbc $(NEWSFLOW_EVAL_DATA)/topics
 
 ## bench: per-stage articles/s on one core (criterion), `newsflow process` per data set,
 ## then end to end through a local Apache Kafka broker (results in bench-results/)
 bench:
 	$(CARGO) bench --bench stages --no-run --quiet
-	NEWSFLOW_EVAL_DATA=$(EVAL_DATA) taskset -c 0 $(CARGO) bench --bench stages
+	taskset -c 0 $(CARGO) bench --bench stages
 	$(CARGO) build --release --quiet --bin newsflow
-	scripts/bench.sh $(EVAL_DATA)
+	scripts/bench.sh
 	scripts/install-kafka.sh >/dev/null
 	$(CARGO) bench --bench end_to_end
 
@@ -81,7 +83,7 @@ SOAK_RATE ?= 1500
 soak:
 	$(CARGO) build --release --quiet --bin newsflow
 	scripts/install-kafka.sh >/dev/null
-	NEWSFLOW_EVAL_DATA=$(EVAL_DATA) NEWSFLOW_BENCH_SOAK_SECONDS=$(SOAK_SECONDS) NEWSFLOW_BENCH_SOAK_RATE=$(SOAK_RATE) $(CARGO) bench --bench end_to_end
+	NEWSFLOW_BENCH_SOAK_SECONDS=$(SOAK_SECONDS) NEWSFLOW_BENCH_SOAK_RATE=$(SOAK_RATE) $(CARGO) bench --bench end_to_end
 
 ## fuzz: mutation fuzzing of the whole record path on a stable toolchain (FUZZ_CASES records
 ## from a time-based seed, every enriched output checked against the schemas; a failure

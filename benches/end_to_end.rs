@@ -28,6 +28,8 @@ mod support;
 #[path = "end_to_end/soak.rs"]
 mod soak;
 
+mod eval_data;
+
 use std::collections::HashMap;
 use std::fmt::Write as _;
 use std::process::{Child, Stdio};
@@ -202,16 +204,13 @@ fn arrivals(
 
 /// BBC-sized articles from the development data when it is there, else the sample feed.
 fn bench_articles(count: usize) -> (Vec<support::Keyed>, &'static str) {
-    let dir = std::env::var_os("NEWSFLOW_EVAL_DATA")
-        .map_or_else(|| std::path::PathBuf::from("../shared/eval"), Into::into);
-    let bbc = dir.join("topics/bbc.articles.jsonl");
-    if bbc.exists() {
-        (
+    let bbc = eval_data::eval_data_dir().map(|dir| dir.join("topics/bbc.articles.jsonl"));
+    match bbc {
+        Some(bbc) if bbc.exists() => (
             support::articles_from(&bbc, count),
             "BBC development articles",
-        )
-    } else {
-        (articles(count), "sample feed articles")
+        ),
+        _ => (articles(count), "sample feed articles"),
     }
 }
 

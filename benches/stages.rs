@@ -1,11 +1,11 @@
 //! Per-stage and whole-chain throughput on the development data sets (`make bench`).
 //!
-//! Data comes from `NEWSFLOW_EVAL_DATA` (default `../shared/eval`): BBC articles (plain
+//! Data comes from `NEWSFLOW_EVAL_DATA` (set by the Makefile): BBC articles (plain
 //! text, ~2 KB) and the extraction pages (HTML, ~180 KB). Each stage is measured alone, on
 //! articles already through the stages before it, so the numbers add up to the chain.
 //! Throughput is reported per article; every benchmark runs on one thread (one core).
 
-use std::path::PathBuf;
+mod eval_data;
 
 use criterion::{criterion_group, criterion_main, BatchSize, Criterion, Throughput};
 use newsflow::record::{decode, RawArticle};
@@ -16,8 +16,9 @@ use newsflow::stage::{Article, Pipeline, Stage};
 
 /// The articles of a data set, or none (with a note) where the data is not there.
 fn data_set(relative: &str) -> Vec<RawArticle> {
-    let dir = std::env::var_os("NEWSFLOW_EVAL_DATA")
-        .map_or_else(|| PathBuf::from("../shared/eval"), PathBuf::from);
+    let Some(dir) = eval_data::eval_data_dir() else {
+        return Vec::new();
+    };
     let path = dir.join(relative);
     match std::fs::read_to_string(&path) {
         Ok(text) => text

@@ -2,10 +2,11 @@
 # Throughput of `newsflow process` (all stages) on the development data sets, with one
 # worker thread and with all cores. Each case runs RUNS times; the median is reported, as
 # machines are shared and noisy. The table is printed and written to bench-results/latest.md.
-#   scripts/bench.sh [EVAL_DATA_DIR]
+# The data sets are read from NEWSFLOW_EVAL_DATA, which `make bench` sets.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-DATA="${1:-../shared/eval}"
+DATA="${NEWSFLOW_EVAL_DATA:?set it to the development data sets (make bench does)}"
+[ -d "$DATA" ] || { echo "NEWSFLOW_EVAL_DATA=$DATA is not a directory" >&2; exit 1; }
 RUNS="${RUNS:-5}"
 BIN=target/release/newsflow
 CORES=$(nproc)

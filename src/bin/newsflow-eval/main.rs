@@ -29,8 +29,8 @@ type Evaluate = fn(&Pipeline, &Path) -> anyhow::Result<()>;
 #[command(name = "newsflow-eval")]
 struct Args {
     /// Holds extraction/, topics/, regions/ and events/, each with its articles and gold
-    /// labels as JSON Lines
-    #[arg(default_value = "../shared/eval")]
+    /// labels as JSON Lines (`make eval` passes NEWSFLOW_EVAL_DATA)
+    #[arg(env = "NEWSFLOW_EVAL_DATA")]
     data_dir: PathBuf,
     /// The golden seed: the article and what its enrichment must contain
     #[arg(long, default_value = "tests/golden/seed")]

@@ -30,8 +30,9 @@ pub struct Args {
     /// The labelled open corpora (scripts/fetch-corpora.sh writes them)
     #[arg(long, env = "NEWSFLOW_TOPIC_CORPORA", default_value_os_t = default_corpora())]
     corpora: PathBuf,
-    /// The BBC development set (bbc.articles.jsonl, bbc.gold.jsonl)
-    #[arg(long, default_value = "../shared/eval/topics")]
+    /// The BBC development set (bbc.articles.jsonl, bbc.gold.jsonl); `make train-topics`
+    /// passes NEWSFLOW_EVAL_DATA/topics
+    #[arg(long)]
     bbc: PathBuf,
     /// The IPTC Media Topics code list
     #[arg(long, default_value = "data/topics/iptc-media-topics.tsv")]

@@ -225,7 +225,6 @@ fn confidence(draft: &Draft, actors: &[String], targets: &[String]) -> f64 {
     (score.clamp(0.05, 0.95) * 100.0).round() / 100.0
 }
 
-/// The event a draft stands for.
 /// Events the article tells apart that are one in the world: one fingerprint and dates
 /// that do not tell them apart ("the summit is planned for July" and, later, "if the
 /// summit is held" with no date). The first told stays, uncertain if either is, with the
@@ -256,6 +255,7 @@ pub fn join_same_events(events: Vec<Event>) -> Vec<Event> {
     joined
 }
 
+/// The event a draft stands for.
 pub fn into_event(doc: &Document, draft: Draft) -> Event {
     let m = &draft.mention;
     let acting: &[Actor] = if m.actors.iter().any(|a| a.code.is_some()) || m.owners.is_empty() {

@@ -18,15 +18,14 @@ pub fn parse(words: &[&str]) -> Parse {
             .next()
             .is_some_and(|c| c.is_alphabetic() && (!lower || c.is_lowercase()))
     };
-    let set_aside = |i: usize| {
+    let (aside, kept): (Vec<usize>, Vec<usize>) = (0..words.len()).partition(|&i| {
         i > 0
             && i + 1 < words.len()
             && TIME_WORDS.iter().any(|t| words[i].eq_ignore_ascii_case(t))
             && starts_with(i - 1, false)
             && starts_with(i + 1, true)
-    };
-    let kept: Vec<usize> = (0..words.len()).filter(|&i| !set_aside(i)).collect();
-    if kept.len() == words.len() {
+    });
+    if aside.is_empty() {
         return Syntax::global().parse(words);
     }
     let inner = Syntax::global().parse(&kept.iter().map(|&i| words[i]).collect::<Vec<_>>());
@@ -40,7 +39,7 @@ pub fn parse(words: &[&str]) -> Parse {
         parse.heads[i] = inner.heads[k].map(|h| kept[h]);
         parse.rels[i] = inner.rels[k];
     }
-    for i in (0..words.len()).filter(|&i| set_aside(i)) {
+    for i in aside {
         // The verb after it ("today accepted"), the verb of an auxiliary after it ("today
         // has agreed"), or else whatever the word before it hangs from.
         let next = i + 1;

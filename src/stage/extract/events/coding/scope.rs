@@ -74,11 +74,7 @@ impl Sentence<'_, '_> {
                 // "call for", "appeal to": a phrasal trigger's preposition marks its object.
                 let phrasal_object = rel == Rel::OBL && hit.tokens.len() > 1;
                 // "accused the US of restoring blackmail in the negotiations": alleged.
-                let alleged = rel == Rel::ADVCL
-                    && self
-                        .parse()
-                        .children(child)
-                        .any(|c| self.rel(c) == Rel::MARK && self.lower(c) == "of");
+                let alleged = rel == Rel::ADVCL && self.is_marked_by(child, &["of"]);
                 // Any reading counts: "an appeal for" is a demand as a noun too.
                 let class =
                     |classes: &[&str]| hit.triggers.iter().any(|t| classes.contains(&t.class));
@@ -98,11 +94,7 @@ impl Sentence<'_, '_> {
     fn is_conditional(&self, i: usize) -> bool {
         let mut node = i;
         for _ in 0..self.parse().len() {
-            let marked_if = self.rel(node) == Rel::ADVCL
-                && self.parse().children(node).any(|c| {
-                    self.rel(c) == Rel::MARK && matches!(&*self.lower(c), "if" | "unless")
-                });
-            if marked_if {
+            if self.rel(node) == Rel::ADVCL && self.is_marked_by(node, &["if", "unless"]) {
                 return true;
             }
             match self.head_of(node) {
@@ -157,11 +149,17 @@ impl Sentence<'_, '_> {
 
     /// "... unless the Kremlin closed its base": a conditional action is a threat.
     pub(super) fn conditional(&self, i: usize) -> bool {
-        self.children_with(i, &[Rel::ADVCL]).into_iter().any(|c| {
-            self.parse()
-                .children(c)
-                .any(|m| self.rel(m) == Rel::MARK && self.lower(m) == "unless")
-        })
+        self.children_with(i, &[Rel::ADVCL])
+            .into_iter()
+            .any(|c| self.is_marked_by(c, &["unless"]))
+    }
+
+    /// Whether the clause at `clause` is introduced by one of `words` ("if", "unless",
+    /// "of" in "accused of attacking").
+    fn is_marked_by(&self, clause: usize, words: &[&str]) -> bool {
+        self.parse()
+            .children(clause)
+            .any(|c| self.rel(c) == Rel::MARK && words.contains(&&*self.lower(c)))
     }
 }
 

@@ -5,6 +5,10 @@
 //! parser takes "Denmark today" for one noun phrase and the verb loses its subject. Such
 //! words are left out of what the parser sees and hang afterwards from the verb as a
 //! time oblique. Dates are read from the text, so nothing of them is lost.
+//!
+//! "kidnapped up to 16 advisers" is read as a phrasal "kidnapped up" with "to 16" its
+//! oblique, and the verb loses its object: "up to" before a number is left out the same
+//! way and hangs from the number.
 
 use super::super::syntax::{Parse, Rel, Syntax, Tag};
 
@@ -18,13 +22,22 @@ pub fn parse(words: &[&str]) -> Parse {
             .next()
             .is_some_and(|c| c.is_alphabetic() && (!lower || c.is_lowercase()))
     };
-    let (aside, kept): (Vec<usize>, Vec<usize>) = (0..words.len()).partition(|&i| {
+    let is_time_word = |i: usize| {
         i > 0
             && i + 1 < words.len()
             && TIME_WORDS.iter().any(|t| words[i].eq_ignore_ascii_case(t))
             && starts_with(i - 1, false)
             && starts_with(i + 1, true)
-    });
+    };
+    let up_to_number = |i: usize| {
+        i + 2 < words.len()
+            && words[i].eq_ignore_ascii_case("up")
+            && words[i + 1] == "to"
+            && words[i + 2].starts_with(|c: char| c.is_ascii_digit())
+    };
+    let is_bound = |i: usize| up_to_number(i) || (i > 0 && up_to_number(i - 1));
+    let (aside, kept): (Vec<usize>, Vec<usize>) =
+        (0..words.len()).partition(|&i| is_time_word(i) || is_bound(i));
     if aside.is_empty() {
         return Syntax::global().parse(words);
     }
@@ -40,6 +53,12 @@ pub fn parse(words: &[&str]) -> Parse {
         parse.rels[i] = inner.rels[k];
     }
     for i in aside {
+        if is_bound(i) {
+            let number = if up_to_number(i) { i + 2 } else { i + 1 };
+            parse.tags[i] = Tag::ADV;
+            (parse.heads[i], parse.rels[i]) = (Some(number), Rel::ADVMOD);
+            continue;
+        }
         // The verb after it ("today accepted"), the verb of an auxiliary after it ("today
         // has agreed"), or else whatever the word before it hangs from.
         let next = i + 1;
@@ -73,5 +92,32 @@ mod tests {
         assert_eq!(parse.heads[2], None, "{parse:?}");
         let plain = ["Denmark", "accepted", "the", "plan", "today", "."];
         assert_eq!(super::parse(&plain), Syntax::global().parse(&plain));
+    }
+
+    #[test]
+    fn up_to_a_number_leaves_the_verb_its_object() {
+        let words = [
+            "Rebels",
+            "have",
+            "kidnapped",
+            "up",
+            "to",
+            "16",
+            "Russian",
+            "civilian",
+            "advisers",
+            "from",
+            "a",
+            "bazaar",
+            ".",
+        ];
+        let parse = parse(&words);
+        assert_eq!(
+            (parse.heads[8], parse.rels[8]),
+            (Some(2), Rel::OBJ),
+            "{parse:?}"
+        );
+        assert_eq!(parse.heads[3], Some(5), "{parse:?}");
+        assert_eq!(parse.heads[4], Some(5), "{parse:?}");
     }
 }

@@ -140,12 +140,20 @@ impl Sentence<'_, '_> {
     pub(super) fn readings<'h>(&self, hit: &'h Hit) -> impl Iterator<Item = &'static Trigger> + 'h {
         let tag = self.parse().tags[hit.head()];
         let noun_only = hit.triggers.iter().all(|t| t.form == Form::Noun);
+        // "began a protest" with "protest" tagged an adjective: a word that is a verb's
+        // subject or object is a noun, whatever its tag.
+        let argument = matches!(
+            self.rel(hit.head()),
+            Rel::OBJ | Rel::NSUBJ | Rel::NSUBJ_PASS
+        );
         hit.triggers.iter().copied().filter(move |t| match t.form {
             Form::Verb | Form::Governor => tag == Tag::VERB,
             Form::Adjective => matches!(tag, Tag::ADJ | Tag::VERB),
             // The tagger takes some nouns after names for verbs ("the SCO summit on July
             // 3"): a word the lexicon knows only as a noun is one.
-            Form::Noun => tag.is_nominal() || (tag == Tag::VERB && noun_only),
+            Form::Noun => {
+                tag.is_nominal() || (tag == Tag::VERB && noun_only) || (tag == Tag::ADJ && argument)
+            }
         })
     }
 

@@ -251,3 +251,23 @@ fn fingerprints_ignore_actor_order_wording_and_missing_dates() {
     assert_eq!(a[0].fingerprint, b[0].fingerprint, "{a:?} {b:?}");
     assert_eq!(a[0].fingerprint.len(), 16);
 }
+
+#[test]
+fn an_event_noun_tagged_as_an_adjective_still_takes_its_light_verb() {
+    // The tagger reads "protest" after "began a" as an adjective; "began" is irregular.
+    assert_eq!(
+        summary(&events(
+            "Algerian workers began a protest against the government."
+        )),
+        vec![("PROTEST".to_owned(), vec!["DZA".to_owned()], vec![])]
+    );
+}
+
+#[test]
+fn a_resignation_is_a_retreat() {
+    let classes: Vec<String> = events("The Haitian prime minister resigned on Monday.")
+        .into_iter()
+        .map(|e| e.plover)
+        .collect();
+    assert_eq!(classes, vec!["RETREAT"]);
+}

@@ -110,6 +110,9 @@ const IRREGULAR: &[(&str, &[&str])] = &[
     ("open", &["opened"]),
     ("fire", &["fired"]),
     ("gun", &["gunned"]),
+    ("begin", &["began", "begun"]),
+    ("make", &["made"]),
+    ("pay", &["paid"]),
 ];
 
 /// Verbs that double their last consonant: "ban" → "banned", "banning".
@@ -117,7 +120,7 @@ const IRREGULAR: &[(&str, &[&str])] = &[
 const DOUBLING: &[&str] = &[
     "ban", "commit", "plan", "stop", "cut", "ship", "bar", "drop", "step", "slam", "kidnap",
     "expel", "compel", "control", "occur", "admit", "submit", "regret", "shut", "hit", "put",
-    "rebut", "gun", "rebuff",
+    "rebut", "gun", "rebuff", "begin",
 ];
 
 pub fn verb_forms(lemma: &str) -> Vec<String> {

@@ -12,6 +12,7 @@ use rustc_hash::{FxHashMap, FxHashSet};
 use std::ops::Range;
 use std::sync::LazyLock;
 
+use super::people::known_person;
 use super::text::Token;
 use super::words::*;
 use super::Document;
@@ -331,14 +332,30 @@ pub fn find(doc: &Document) -> Vec<Found> {
             if kind == EntityType::Person {
                 let leader = matches!(place, Some((_, MentionKind::Leader)));
                 let found = &mut registry.found[i];
+                // A person the reference data knows, for one named with neither country
+                // nor title ("Levy Mwanawasa"), when the article names their country too:
+                // a common name ("John Williams") is someone else in a story elsewhere.
+                let known = known_person(text).and_then(|p| {
+                    let country = doc
+                        .gazetteer
+                        .countries()
+                        .iter()
+                        .position(|c| c.alpha3 == p.country)?;
+                    doc.places
+                        .iter()
+                        .any(|m| m.mention.country == country)
+                        .then_some((country, p.title))
+                });
                 if found.country.is_none() {
                     found.country = match place {
                         Some((country, MentionKind::Leader)) => Some(country),
-                        _ => country_before(doc, range.start),
+                        _ => country_before(doc, range.start).or(known.map(|(c, _)| c)),
                     };
                 }
                 if found.title.is_none() {
-                    found.title = title.or_else(|| leader.then(|| "leader".to_owned()));
+                    found.title = title
+                        .or_else(|| leader.then(|| "leader".to_owned()))
+                        .or_else(|| known.map(|(_, t)| t.to_owned()));
                 }
                 // Any part of the name may stand for the person later: "Xi", "Putin",
                 // "Lula" for "Luiz Inacio Lula da Silva".

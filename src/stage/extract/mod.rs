@@ -4,6 +4,7 @@
 pub mod dates;
 pub mod entities;
 pub mod events;
+pub mod people;
 pub mod quotes;
 pub mod syntax;
 pub mod text;

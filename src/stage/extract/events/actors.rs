@@ -176,17 +176,29 @@ impl<'d> DocumentActors<'d> {
         }
     }
 
-    /// Whether an organisation is named within `bytes`. A person alone is no candidate:
-    /// one acts politically only through a title (an agent word) or as a known leader (a
-    /// place mention).
-    pub fn names_organisation_in(&self, bytes: Range<usize>) -> bool {
+    /// Whether an organisation, or a person with a political title, is named within
+    /// `bytes`. Any other person is no candidate: one acts politically only through a
+    /// title (an agent word), as a known leader (a place mention) or as a political person
+    /// the reference data knows (who is given the title of their office).
+    pub fn names_actor_in(&self, bytes: Range<usize>) -> bool {
         let from = self
             .mentions
             .partition_point(|(s, _)| s.start < bytes.start);
         self.mentions[from..]
             .iter()
             .take_while(|(s, _)| s.start < bytes.end)
-            .any(|&(_, e)| self.entities[e].kind == EntityType::Organization)
+            .any(|&(_, e)| {
+                let entity = &self.entities[e];
+                match entity.kind {
+                    EntityType::Organization => true,
+                    EntityType::Person => entity
+                        .title
+                        .as_deref()
+                        .and_then(sector_of)
+                        .is_some_and(|sector| POLITICAL.contains(&sector)),
+                    _ => false,
+                }
+            })
     }
 
     /// The country an agent with none of its own belongs to, failing the clause's place.

@@ -151,7 +151,7 @@ fn has_candidate(
     doc.places_in(bytes.clone())
         .iter()
         .any(|m| actors::may_act(doc, &m.mention, names_are_states))
-        || context.names_organisation_in(bytes)
+        || context.names_actor_in(bytes)
         || tokens.iter().any(|t| {
             let word = t.lower();
             // A pronoun may stand for the actor of an earlier sentence.

@@ -271,3 +271,15 @@ fn a_resignation_is_a_retreat() {
         .collect();
     assert_eq!(classes, vec!["RETREAT"]);
 }
+
+#[test]
+fn a_known_politician_acts_for_a_country_the_article_names() {
+    assert_eq!(
+        summary(&events(
+            "Levy Mwanawasa rejected the plan of the Zambian opposition."
+        )),
+        vec![("REJECT".to_owned(), vec!["ZMB".to_owned()], vec![])]
+    );
+    // A common name is someone else where the country is not in the story.
+    assert!(events("John Williams rejected the offer of the club.").is_empty());
+}

@@ -21,6 +21,7 @@
 //! expected to"), "if", hedges ("not officially confirmed"), and, without them, the date.
 
 pub mod actors;
+pub mod calibration;
 pub mod coding;
 pub mod merging;
 pub mod nouns;

@@ -6,7 +6,7 @@ CARGO ?= cargo
 export NEWSFLOW_EVAL_DATA ?= ../shared/eval
 SEED ?= tests/golden/seed
 
-.PHONY: run test lint broker eval train train-syntax train-topics bench soak chaos fuzz fmt
+.PHONY: run test lint broker eval train train-syntax train-topics train-confidence bench soak chaos fuzz fmt
 
 ## run: the pipeline on an embedded broker over the sample feed (no Kafka cluster needed)
 run:
@@ -41,7 +41,7 @@ broker:
 ## train: rebuilds the trained models in data/ from their corpora, deterministically, and
 ## prints their held-out scores (corpora: scripts/fetch-corpora.sh fills NEWSFLOW_CORPORA,
 ## ~/.cache/newsflow/corpora)
-train: train-syntax train-topics
+train: train-syntax train-topics train-confidence
 
 ## train-syntax: the tagger and parser (data/syntax/) from UD English EWT, read from
 ## UD_EWT (cloned there at the pinned commit if missing)
@@ -63,6 +63,13 @@ eval:
 train-topics:
 	$(CARGO) build --release --quiet --bin newsflow-train
 	nice -n 10 target/release/newsflow-train topics --bbc $(NEWSFLOW_EVAL_DATA)/topics
+
+## train-confidence: the event confidence model (data/extract/confidence.tsv), fitted on the
+## events the coder finds on the PLOVER development sentences and the own Wikinews set, each
+## set scored by a model fitted on the other; re-run it whenever the coder finds other events
+train-confidence:
+	$(CARGO) build --release --quiet --bin newsflow-train
+	target/release/newsflow-train confidence --plover $(NEWSFLOW_EVAL_DATA)/events
 
 ## bench: per-stage articles/s on one core (criterion), `newsflow process` per data set,
 ## then end to end through a local Apache Kafka broker (results in bench-results/)

@@ -1,6 +1,8 @@
 //! Event coding on gold sentences (the PLOVER set and the project's own Wikinews set): is
 //! the sentence's event class among the events found, and are its source actors among
-//! theirs; on a sentence with no event, any event found is a false alarm. The gold codes
+//! theirs; on a sentence with no event, any event found is a false alarm. Confidence is
+//! checked against the share of events of the gold class, per band and as a calibration
+//! error and Brier score. The gold codes
 //! international organisations by type ("IGO"), so an organisation's acronym is compared by
 //! its category.
 
@@ -9,6 +11,7 @@ use std::path::Path;
 
 use newsflow::record::{Event, RawArticle};
 use newsflow::stage::extract::entities::known_organisation;
+use newsflow::stage::extract::events::calibration::{brier_score, expected_calibration_error};
 use newsflow::stage::Pipeline;
 use serde_json::Value;
 
@@ -59,6 +62,8 @@ struct SentenceScores {
     matched_actors: (usize, usize),
     /// Confidence band (tenths) → (events of the gold class, events).
     bands: BTreeMap<u8, (usize, usize)>,
+    /// Every event's (confidence, whether it is of the gold class).
+    scored: Vec<(f64, bool)>,
     /// Sentences without an event: (those given one anyway, all).
     false_alarms: (usize, usize),
 }
@@ -84,8 +89,10 @@ fn score_sentences(
                 .bands
                 .entry((event.confidence * 10.0).floor() as u8)
                 .or_default();
-            band.0 += usize::from(event.plover == class);
+            let right = event.plover == class;
+            band.0 += usize::from(right);
             band.1 += 1;
+            scores.scored.push((event.confidence, right));
         }
         scores.classes.false_positives +=
             events.iter().filter(|e| e.plover != class).count() as f64;
@@ -156,6 +163,12 @@ impl SentenceScores {
             })
             .collect();
         println!("   right by confidence  {}", bands.join(", "));
+        println!(
+            "   calibration  ECE {:.3} (10 bands, weighted)  Brier {:.3}  ({} events)",
+            expected_calibration_error(&self.scored),
+            brier_score(&self.scored),
+            self.scored.len()
+        );
         let (alarms, quiet) = self.false_alarms;
         if quiet > 0 {
             println!(

@@ -1,6 +1,7 @@
 //! `newsflow-train`: rebuilds the trained models in `data/` from their corpora
 //! (`make train`). One subcommand per model; each prints its held-out scores.
 
+mod confidence;
 mod syntax;
 mod topics;
 
@@ -20,6 +21,8 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
+    /// The event confidence model (data/extract/confidence.tsv)
+    Confidence(confidence::Args),
     /// The part-of-speech tagger and dependency parser (data/syntax/tagger.bin, parser.bin)
     Syntax(syntax::Args),
     /// The IPTC Media Topics classifier (data/topics/model.bin)
@@ -28,6 +31,7 @@ enum Command {
 
 fn main() -> ExitCode {
     let result = match Cli::parse().command {
+        Command::Confidence(args) => confidence::run(&args),
         Command::Syntax(args) => syntax::run(&args),
         Command::Topics(args) => topics::run(&args),
     };

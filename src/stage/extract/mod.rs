@@ -14,7 +14,9 @@ use std::ops::Range;
 
 use super::{Article, Stage, StageError};
 use crate::geo::{Gazetteer, Match, MentionKind};
-use crate::record::Entity;
+use crate::record::{Entity, Quote};
+use entities::Found;
+use events::calibration::ScoredEvent;
 use text::Token;
 
 /// The clean text cut into what every extractor needs.
@@ -97,28 +99,9 @@ impl Stage for Extract {
     }
 
     fn apply(&self, article: &mut Article) -> Result<(), StageError> {
-        let places = article.body_places.take();
-        let published = article.enriched.published_at.map(|at| at.date_naive());
-        let text = if article.enriched.clean.text.is_empty() {
-            &article.input.body
-        } else {
-            &article.enriched.clean.text
-        };
-        let doc = match places {
-            Some(places) => Document::with_places(text, places),
-            None => Document::new(text),
-        };
-        let found = entities::find(&doc);
-        let quotes = quotes::find(&doc, &found);
-        // In sport and entertainment a country's name is a team, not a state.
-        let leisure = article
-            .enriched
-            .topics
-            .first()
-            .is_some_and(|t| matches!(t.qcode.as_str(), "medtop:15000000" | "medtop:01000000"));
-        let events = events::find(&doc, &found, published, !leisure);
+        let (found, quotes, events) = extract(article);
         article.enriched.quotes = quotes;
-        article.enriched.events = events;
+        article.enriched.events = events.into_iter().map(|scored| scored.event).collect();
         article.enriched.entities = found
             .into_iter()
             .map(|f| Entity {
@@ -129,6 +112,40 @@ impl Stage for Extract {
             .collect();
         Ok(())
     }
+}
+
+impl Extract {
+    /// The events of an article that clean and classify have been through, as the stage
+    /// finds them, each with the features its confidence came from (`make
+    /// train-confidence` fits the confidence model on them).
+    pub fn scored_events(article: &mut Article) -> Vec<ScoredEvent> {
+        extract(article).2
+    }
+}
+
+/// What the stage finds in an article: entities, quotes and events.
+fn extract(article: &mut Article) -> (Vec<Found>, Vec<Quote>, Vec<ScoredEvent>) {
+    let places = article.body_places.take();
+    let published = article.enriched.published_at.map(|at| at.date_naive());
+    let text = if article.enriched.clean.text.is_empty() {
+        &article.input.body
+    } else {
+        &article.enriched.clean.text
+    };
+    let doc = match places {
+        Some(places) => Document::with_places(text, places),
+        None => Document::new(text),
+    };
+    let found = entities::find(&doc);
+    let quotes = quotes::find(&doc, &found);
+    // In sport and entertainment a country's name is a team, not a state.
+    let leisure = article
+        .enriched
+        .topics
+        .first()
+        .is_some_and(|t| matches!(t.qcode.as_str(), "medtop:15000000" | "medtop:01000000"));
+    let events = events::find_scored(&doc, &found, published, !leisure);
+    (found, quotes, events)
 }
 
 #[cfg(test)]

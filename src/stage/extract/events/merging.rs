@@ -10,6 +10,7 @@ use chrono::NaiveDate;
 
 use super::super::Document;
 use super::actors::Actor;
+use super::calibration::{confidence, Features, ScoredEvent};
 use super::coding::push_actor;
 use super::Mention;
 use crate::hash::fnv1a;
@@ -196,50 +197,24 @@ pub fn fingerprint(
     format!("{:016x}", fnv1a(key.as_bytes()))
 }
 
-/// How likely the event is right, scored from what supports it (a political actor, a
-/// target, a parse, repeated mentions); `make eval` prints the share of events right per
-/// confidence band on the PLOVER sentences.
-fn confidence(draft: &Draft, actors: &[String], targets: &[String]) -> f64 {
-    let m = &draft.mention;
-    let explicit = m.actors.iter().any(|a| a.political && !a.by_name);
-    let mut score: f64 = 0.45;
-    if !actors.is_empty() {
-        score += 0.15;
-    }
-    if !targets.is_empty() {
-        score += 0.05;
-    }
-    if m.from_syntax {
-        score += 0.1;
-    }
-    if explicit {
-        score += 0.05;
-    }
-    if m.noun {
-        score -= 0.05;
-    }
-    if m.modality == Modality::Uncertain {
-        score -= 0.1;
-    }
-    score += 0.05 * (draft.mentions.min(3) - 1) as f64;
-    (score.clamp(0.05, 0.95) * 100.0).round() / 100.0
-}
-
 /// Events the article tells apart that are one in the world: one fingerprint and dates
 /// that do not tell them apart ("the summit is planned for July" and, later, "if the
 /// summit is held" with no date). The first told stays, uncertain if either is, with the
-/// other's date where it has none.
-pub fn join_same_events(events: Vec<Event>) -> Vec<Event> {
-    let mut joined: Vec<Event> = Vec::with_capacity(events.len());
-    for event in events {
-        let same = joined.iter_mut().find(|e| {
+/// other's date where it has none, and the confidence of the likelier.
+pub fn join_same_events(events: Vec<ScoredEvent>) -> Vec<ScoredEvent> {
+    let mut joined: Vec<ScoredEvent> = Vec::with_capacity(events.len());
+    for ScoredEvent { event, features } in events {
+        let same = joined.iter_mut().find(|ScoredEvent { event: e, .. }| {
             e.fingerprint == event.fingerprint
                 && (e.date_start.is_none()
                     || event.date_start.is_none()
                     || e.date_start == event.date_start)
         });
         match same {
-            Some(first) => {
+            Some(ScoredEvent {
+                event: first,
+                features: first_features,
+            }) => {
                 if first.date_start.is_none() {
                     first.date_start = event.date_start;
                     first.date_end = event.date_end;
@@ -247,16 +222,20 @@ pub fn join_same_events(events: Vec<Event>) -> Vec<Event> {
                 if event.modality == Modality::Uncertain {
                     first.modality = Modality::Uncertain;
                 }
-                first.confidence = first.confidence.max(event.confidence);
+                if event.confidence > first.confidence {
+                    first.confidence = event.confidence;
+                    *first_features = features;
+                }
             }
-            None => joined.push(event),
+            None => joined.push(ScoredEvent { event, features }),
         }
     }
     joined
 }
 
-/// The event a draft stands for.
-pub fn into_event(doc: &Document, draft: Draft) -> Event {
+/// The event a draft stands for; `sentence_events` events (itself included) were first told
+/// in its first sentence.
+pub fn into_event(doc: &Document, draft: Draft, sentence_events: usize) -> ScoredEvent {
     let m = &draft.mention;
     let acting: &[Actor] = if m.actors.iter().any(|a| a.code.is_some()) || m.owners.is_empty() {
         &m.actors
@@ -300,12 +279,13 @@ pub fn into_event(doc: &Document, draft: Draft) -> Event {
         .to_owned();
     let owners: Vec<String> = codes(&m.owners).into_iter().map(str::to_owned).collect();
     let fingerprint = fingerprint(m.class, &actors, &targets, &owners, location.as_ref());
-    Event {
+    let features = Features::of(&draft, &actors, &targets, sentence_events);
+    let event = Event {
         plover: m.class.to_owned(),
         cameo,
         actor_details: acting.iter().map(Actor::detail).collect(),
         target_details: m.targets.iter().map(Actor::detail).collect(),
-        confidence: confidence(&draft, &actors, &targets),
+        confidence: confidence(&features),
         actors,
         targets,
         location,
@@ -314,5 +294,6 @@ pub fn into_event(doc: &Document, draft: Draft) -> Event {
         modality: m.modality,
         sentence,
         fingerprint,
-    }
+    };
+    ScoredEvent { event, features }
 }

@@ -21,6 +21,7 @@
 //! expected to"), "if", hedges ("not officially confirmed"), and, without them, the date.
 
 pub mod actors;
+pub mod calibration;
 pub mod coding;
 pub mod merging;
 pub mod nouns;
@@ -39,6 +40,7 @@ use super::Document;
 use crate::geo::MentionKind;
 use crate::record::{Event, Modality};
 use actors::{Actor, DocumentActors, SentenceActors};
+use calibration::ScoredEvent;
 use coding::{push_actor, Hit, Sentence};
 use merging::Draft;
 use triggers::Lexicon;
@@ -227,6 +229,20 @@ pub fn find(
     published: Option<NaiveDate>,
     names_are_states: bool,
 ) -> Vec<Event> {
+    find_scored(doc, entities, published, names_are_states)
+        .into_iter()
+        .map(|scored| scored.event)
+        .collect()
+}
+
+/// The events of a document as [`find`] gives them, each with the features its confidence
+/// came from (what `make train-confidence` fits the confidence model on).
+pub fn find_scored(
+    doc: &Document,
+    entities: &[Found],
+    published: Option<NaiveDate>,
+    names_are_states: bool,
+) -> Vec<ScoredEvent> {
     let context = DocumentActors::new(doc, entities);
     let mut drafts: Vec<Draft> = Vec::new();
     let mut previous: Option<Actor> = None;
@@ -322,11 +338,16 @@ pub fn find(
             previous = Some(actor.clone());
         }
     }
+    drafts.retain(|d| d.political(names_are_states));
+    let first_sentences: Vec<usize> = drafts.iter().map(|d| d.sentences[0]).collect();
+    let told_with = |sentence: usize| first_sentences.iter().filter(|&&s| s == sentence).count();
     merging::join_same_events(
         drafts
             .into_iter()
-            .filter(|d| d.political(names_are_states))
-            .map(|d| merging::into_event(doc, d))
+            .map(|d| {
+                let sentence_events = told_with(d.sentences[0]);
+                merging::into_event(doc, d, sentence_events)
+            })
             .collect(),
     )
 }

@@ -283,3 +283,23 @@ fn a_known_politician_acts_for_a_country_the_article_names() {
     // A common name is someone else where the country is not in the story.
     assert!(events("John Williams rejected the offer of the club.").is_empty());
 }
+
+#[test]
+fn confidence_is_the_model_s_probability_of_the_features_of_the_event_kept() {
+    // The summit told twice, joined into one event: its confidence must come from the
+    // features it is published with, which training reads.
+    let text = "Xi and Putin will meet in Astana on July 3. Xi will hold a summit with \
+                Putin in Astana. Peru has issued an ultimatum to Ecuador.";
+    let doc = Document::new(text);
+    let found = entities::find(&doc);
+    let scored = find_scored(&doc, &found, NaiveDate::from_ymd_opt(2024, 7, 1), true);
+    assert!(scored.len() >= 2, "{scored:?}");
+    for ScoredEvent { event, features } in &scored {
+        assert_eq!(
+            event.confidence,
+            calibration::confidence(features),
+            "{event:?}"
+        );
+        assert!((0.0..=1.0).contains(&event.confidence));
+    }
+}

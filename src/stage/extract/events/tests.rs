@@ -303,3 +303,12 @@ fn confidence_is_the_model_s_probability_of_the_features_of_the_event_kept() {
         assert!((0.0..=1.0).contains(&event.confidence));
     }
 }
+
+#[test]
+fn signing_a_formal_agreement_is_support() {
+    let classes: Vec<String> = events("Libya and Bulgaria signed a treaty of friendship.")
+        .into_iter()
+        .map(|e| e.plover)
+        .collect();
+    assert_eq!(classes, vec!["SUPPORT"]);
+}

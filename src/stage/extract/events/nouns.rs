@@ -43,7 +43,7 @@ const MEASURES: &[&str] = &[
 ];
 
 /// Verbs whose subject takes part in the event their object names ("hold talks", "launch
-/// an offensive"), in every inflection.
+/// an offensive", "reiterated its demand"), in every inflection.
 static TAKING_PART: LazyLock<FxHashSet<String>> = LazyLock::new(|| {
     [
         "attend",
@@ -78,6 +78,12 @@ static TAKING_PART: LazyLock<FxHashSet<String>> = LazyLock::new(|| {
         "give",
         "deliver",
         "pay",
+        "reiterate",
+        "repeat",
+        "renew",
+        "reaffirm",
+        "restate",
+        "voice",
     ]
     .iter()
     .flat_map(|lemma| verb_forms(lemma))

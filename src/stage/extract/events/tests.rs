@@ -312,3 +312,20 @@ fn signing_a_formal_agreement_is_support() {
         .collect();
     assert_eq!(classes, vec!["SUPPORT"]);
 }
+
+#[test]
+fn a_renewed_demand_and_pressure_are_demands_of_their_subject() {
+    for text in [
+        "The ILO repeated its demand that Israel ease restrictions.",
+        "Iranian authorities pressured the union to cancel the rally.",
+    ] {
+        let found = events(text);
+        assert!(
+            found
+                .iter()
+                .any(|e| e.plover == "DEMAND" && !e.actors.is_empty()),
+            "{text}: {:?}",
+            summary(&found)
+        );
+    }
+}

@@ -84,6 +84,11 @@ static TAKING_PART: LazyLock<FxHashSet<String>> = LazyLock::new(|| {
         "reaffirm",
         "restate",
         "voice",
+        "remain",
+        "stay",
+        "put",
+        "place",
+        "keep",
     ]
     .iter()
     .flat_map(|lemma| verb_forms(lemma))
@@ -266,7 +271,10 @@ impl Sentence<'_, '_> {
             let takes_part = TAKING_PART.contains(&*self.actors.lower(verb));
             let object = matches!(rel, Rel::OBJ)
                 || (rel == Rel::OBL
-                    && matches!(self.case_word(noun).as_deref(), None | Some("at" | "in")));
+                    && matches!(
+                        self.case_word(noun).as_deref(),
+                        None | Some("at" | "in" | "on")
+                    ));
             if takes_part && object {
                 joins = true;
                 if let Some(subject) = self.clause_subject(verb) {

@@ -329,3 +329,17 @@ fn a_renewed_demand_and_pressure_are_demands_of_their_subject() {
         );
     }
 }
+
+#[test]
+fn troops_kept_on_alert_are_mobilised() {
+    assert_eq!(
+        summary(&events(
+            "Israeli troops remained on alert in the West Bank."
+        )),
+        vec![(
+            "MOBILIZE".to_owned(),
+            vec!["ISR".to_owned()],
+            vec!["PSE".to_owned()]
+        )]
+    );
+}

@@ -89,6 +89,8 @@ static TAKING_PART: LazyLock<FxHashSet<String>> = LazyLock::new(|| {
         "put",
         "place",
         "keep",
+        "complete",
+        "finish",
     ]
     .iter()
     .flat_map(|lemma| verb_forms(lemma))

@@ -343,3 +343,14 @@ fn troops_kept_on_alert_are_mobilised() {
         )]
     );
 }
+
+#[test]
+fn leaving_ground_is_a_retreat_and_finishing_an_event_takes_part_in_it() {
+    for text in [
+        "Israel evacuated its settlements in Gaza.",
+        "Serbian forces completed their withdrawal from the town.",
+    ] {
+        let classes: Vec<String> = events(text).into_iter().map(|e| e.plover).collect();
+        assert_eq!(classes, vec!["RETREAT"], "{text}");
+    }
+}

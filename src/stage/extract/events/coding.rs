@@ -355,10 +355,12 @@ impl Sentence<'_, '_> {
                 continue;
             }
             for c in self.actors.conjuncts(t) {
-                // "more than 100 Palestinians", "dozens of people": the quantity's noun.
+                // "more than 100 Palestinians", "a group of soldiers": the quantity's noun
+                // (a "group" alone is a company).
                 let actor = self
-                    .actor(c, place)
-                    .or_else(|| self.quantified(c).and_then(|n| self.actor(n, place)));
+                    .quantified(c)
+                    .and_then(|n| self.actor(n, place))
+                    .or_else(|| self.actor(c, place));
                 if let Some(actor) = actor {
                     push_actor(&mut out, actor);
                 }

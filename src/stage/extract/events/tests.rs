@@ -354,3 +354,11 @@ fn leaving_ground_is_a_retreat_and_finishing_an_event_takes_part_in_it() {
         assert_eq!(classes, vec!["RETREAT"], "{text}");
     }
 }
+
+#[test]
+fn a_group_of_soldiers_is_soldiers_not_a_company() {
+    assert_eq!(
+        summary(&events("A group of Syrian soldiers attacked the village.")),
+        vec![("ASSAULT".to_owned(), vec!["SYR".to_owned()], vec![])]
+    );
+}

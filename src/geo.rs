@@ -154,6 +154,13 @@ impl Gazetteer {
             .find(|c| c.alpha3.eq_ignore_ascii_case(code))
     }
 
+    /// Index into [`Self::countries`] of an ISO alpha-3 code.
+    pub fn index_of_alpha3(&self, alpha3: &str) -> Option<usize> {
+        self.countries
+            .iter()
+            .position(|c| c.alpha3.eq_ignore_ascii_case(alpha3))
+    }
+
     /// Index into [`Self::countries`] of an ISO alpha-2 code.
     pub fn index_of(&self, alpha2: &str) -> Option<usize> {
         self.countries

@@ -335,17 +335,17 @@ pub fn find(doc: &Document) -> Vec<Found> {
                 // A person the reference data knows, for one named with neither country
                 // nor title ("Levy Mwanawasa"), when the article names their country too:
                 // a common name ("John Williams") is someone else in a story elsewhere.
-                let known = known_person(text).and_then(|p| {
-                    let country = doc
-                        .gazetteer
-                        .countries()
-                        .iter()
-                        .position(|c| c.alpha3 == p.country)?;
-                    doc.places
-                        .iter()
-                        .any(|m| m.mention.country == country)
-                        .then_some((country, p.title))
-                });
+                // Looked up only when something is missing.
+                let known = (found.country.is_none() || found.title.is_none())
+                    .then(|| known_person(text))
+                    .flatten()
+                    .and_then(|p| {
+                        let country = doc.gazetteer.index_of_alpha3(p.country)?;
+                        doc.places
+                            .iter()
+                            .any(|m| m.mention.country == country)
+                            .then_some((country, p.title))
+                    });
                 if found.country.is_none() {
                     found.country = match place {
                         Some((country, MentionKind::Leader)) => Some(country),

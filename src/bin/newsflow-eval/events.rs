@@ -11,7 +11,9 @@ use std::path::Path;
 
 use newsflow::record::{Event, RawArticle};
 use newsflow::stage::extract::entities::known_organisation;
-use newsflow::stage::extract::events::calibration::{brier_score, expected_calibration_error};
+use newsflow::stage::extract::events::calibration::{
+    brier_score, expected_calibration_error, right_by_band,
+};
 use newsflow::stage::Pipeline;
 use serde_json::Value;
 
@@ -60,8 +62,6 @@ struct SentenceScores {
     per_class: BTreeMap<String, (usize, usize)>,
     /// Gold source actors of the sentences whose class was found: (found, all).
     matched_actors: (usize, usize),
-    /// Confidence band (tenths) → (events of the gold class, events).
-    bands: BTreeMap<u8, (usize, usize)>,
     /// Every event's (confidence, whether it is of the gold class).
     scored: Vec<(f64, bool)>,
     /// Sentences without an event: (those given one anyway, all).
@@ -85,14 +85,9 @@ fn score_sentences(
             .unwrap_or_default();
         let class = truth["event"].as_str().unwrap_or_default();
         for event in &events {
-            let band = scores
-                .bands
-                .entry((event.confidence * 10.0).floor() as u8)
-                .or_default();
-            let right = event.plover == class;
-            band.0 += usize::from(right);
-            band.1 += 1;
-            scores.scored.push((event.confidence, right));
+            scores
+                .scored
+                .push((event.confidence, event.plover == class));
         }
         scores.classes.false_positives +=
             events.iter().filter(|e| e.plover != class).count() as f64;
@@ -151,14 +146,15 @@ impl SentenceScores {
             .map(|(class, (hit, all))| format!("{class} {hit}/{all}"))
             .collect();
         println!("   class recall  {}", recall.join(", "));
-        let bands: Vec<String> = self
-            .bands
+        let bands: Vec<String> = right_by_band(&self.scored)
             .iter()
+            .enumerate()
+            .filter(|(_, (_, all))| *all > 0)
             .map(|(band, (right, all))| {
                 format!(
                     "{:.1}-{:.1} {right}/{all}",
-                    f64::from(*band) / 10.0,
-                    f64::from(*band + 1) / 10.0
+                    band as f64 / 10.0,
+                    (band + 1) as f64 / 10.0
                 )
             })
             .collect();

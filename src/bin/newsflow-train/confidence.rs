@@ -23,7 +23,7 @@ use newsflow::record::{decode, RawArticle};
 use newsflow::stage::classify::Classify;
 use newsflow::stage::clean::Clean;
 use newsflow::stage::extract::events::calibration::{
-    brier_score, expected_calibration_error, Features, Model, FEATURE_NAMES,
+    brier_score, expected_calibration_error, right_by_band, Features, Model, FEATURE_NAMES,
 };
 use newsflow::stage::extract::Extract;
 use newsflow::stage::{Article, Stage};
@@ -269,13 +269,7 @@ fn report(heading: &str, model: &Model, examples: &[Example]) {
         .iter()
         .map(|(features, right)| (model.probability(features), *right))
         .collect();
-    let mut bands = [(0usize, 0usize); 10];
-    for &(confidence, right) in &scored {
-        let band = &mut bands[((confidence * 10.0).floor() as usize).min(9)];
-        band.0 += usize::from(right);
-        band.1 += 1;
-    }
-    let bands: Vec<String> = bands
+    let bands: Vec<String> = right_by_band(&scored)
         .iter()
         .enumerate()
         .filter(|(_, (_, all))| *all > 0)

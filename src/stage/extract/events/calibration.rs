@@ -163,13 +163,29 @@ pub fn confidence(features: &Features) -> f64 {
     (Model::shipped().probability(features) * 100.0).round() / 100.0
 }
 
+/// The tenth of [0, 1] a confidence falls in (1.0 in the last).
+fn band(confidence: f64) -> usize {
+    ((confidence * 10.0).floor() as usize).min(9)
+}
+
+/// Of (confidence, right) pairs, per tenth of confidence: (pairs right, pairs).
+pub fn right_by_band(scored: &[(f64, bool)]) -> [(usize, usize); 10] {
+    let mut bands = [(0, 0); 10];
+    for &(confidence, right) in scored {
+        let band = &mut bands[band(confidence)];
+        band.0 += usize::from(right);
+        band.1 += 1;
+    }
+    bands
+}
+
 /// The expected calibration error of (confidence, right) pairs: over ten equal bands of
 /// confidence, the gap between the mean confidence and the share right, weighted by the
 /// band's share of the pairs.
 pub fn expected_calibration_error(scored: &[(f64, bool)]) -> f64 {
     let mut bands = [(0.0, 0.0); 10];
     for &(confidence, right) in scored {
-        let band = &mut bands[((confidence * 10.0).floor() as usize).min(9)];
+        let band = &mut bands[band(confidence)];
         band.0 += confidence;
         band.1 += f64::from(u8::from(right));
     }
@@ -241,6 +257,8 @@ mod tests {
         scored.extend((0..10).map(|_| (0.9, false)));
         let ece = expected_calibration_error(&scored);
         assert!((ece - 0.45).abs() < 1e-9, "{ece}");
+        let bands = right_by_band(&scored);
+        assert_eq!((bands[7], bands[9]), ((7, 10), (0, 10)));
         assert!((brier_score(&[(1.0, true), (0.5, false)]) - 0.125).abs() < 1e-12);
     }
 }

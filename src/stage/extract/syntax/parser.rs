@@ -245,45 +245,89 @@ fn pair(a: u64, b: u64) -> u64 {
     a << 16 | b
 }
 
-/// The features of a state for choosing the next move.
+/// The features of a state for choosing the next move: those of the buffer's first words
+/// ([`buffer_features`]), of the stack's top ([`top_features`]) and of the two together
+/// ([`pair_features`]).
 pub fn move_features(words: &[Word], tags: &[Tag], state: &State, out: &mut Vec<Key>) {
     let v = View { words, tags, state };
+    out.clear();
+    buffer_features(&v, out);
+    top_features(&v, out);
+    pair_features(&v, out);
+}
+
+/// Features of the next three words alone. They stay the same while the next word does,
+/// through REDUCE and LEFT moves, so a parse looks them up once per word.
+fn buffer_features(v: &View, out: &mut Vec<Key>) {
+    let (b0, b1, b2) = (v.buffer(0), v.buffer(1), v.buffer(2));
+    let (b0w, b0t, b1w, b1t, b2t) = (v.w(b0), v.t(b0), v.w(b1), v.t(b1), v.t(b2));
+    out.extend_from_slice(&[
+        key(0, 0, 0, 0),
+        key(4, b0w, 0, 0),
+        key(5, b0t, 0, 0),
+        key(6, b0w, b0t, 0),
+        key(7, b1w, 0, 0),
+        key(8, b1t, 0, 0),
+        key(9, b1w, b1t, 0),
+        key(10, b2t, 0, 0),
+        key(17, pair(b0t, b1t), 0, 0),
+        key(18, pair(b0t, b1t), b2t, 0),
+    ]);
+}
+
+/// Features of the stack's top alone. While a word is on the stack its head, its
+/// relation, its left children and the words below it do not change (a head is given
+/// only as a word is pushed or popped, left children only before it is pushed), so a
+/// parse looks them up once per word however often it comes back to the top.
+fn top_features(v: &View, out: &mut Vec<Key>) {
+    let state = v.state;
     let s0 = state.top();
     let s1 = state.stack.len().checked_sub(2).map(|i| state.stack[i]);
-    let (b0, b1, b2) = (v.buffer(0), v.buffer(1), v.buffer(2));
-    let (s0w, s0t, b0w, b0t) = (v.w(s0), v.t(s0), v.w(b0), v.t(b0));
-    let (b1t, b2t) = (v.t(b1), v.t(b2));
+    let (s0w, s0t) = (v.w(s0), v.t(s0));
     let s0h = v.head(s0);
-    let (s0l, s0l2, s0r, s0r2) = (v.left(s0, 0), v.left(s0, 1), v.right(s0, 0), v.right(s0, 1));
+    let (s0l, s0l2) = (v.left(s0, 0), v.left(s0, 1));
+    let s0_lefts = s0.map_or(NONE, |i| u64::from(state.left_count[i]));
+    out.extend_from_slice(&[
+        key(1, s0w, 0, 0),
+        key(2, s0t, 0, 0),
+        key(3, s0w, s0t, 0),
+        key(26, pair(s0t, v.t(s0l)), v.t(s0l2), 0),
+        key(34, s0_lefts, s0w, 0),
+        key(35, s0_lefts, s0t, 0),
+        key(38, v.w(s0h), 0, 0),
+        key(39, v.t(s0h), 0, 0),
+        key(40, v.l(s0l), 0, 0),
+        key(43, v.l(s0), s0t, 0),
+        key(44, pair(s0t, v.l(s0l)), v.l(s0l2), 0),
+        key(48, v.w(s1), 0, 0),
+        key(49, pair(v.t(v.head(s0h)), v.t(s0h)), s0t, 0),
+    ]);
+}
+
+/// Features of the top and the next word together, and of the children they gain.
+fn pair_features(v: &View, out: &mut Vec<Key>) {
+    let state = v.state;
+    let s0 = state.top();
+    let s1 = state.stack.len().checked_sub(2).map(|i| state.stack[i]);
+    let (b0, b1) = (v.buffer(0), v.buffer(1));
+    let (s0w, s0t, b0w, b0t) = (v.w(s0), v.t(s0), v.w(b0), v.t(b0));
+    let b1t = v.t(b1);
+    let s0h = v.head(s0);
+    let (s0l, s0r, s0r2) = (v.left(s0, 0), v.right(s0, 0), v.right(s0, 1));
     let (b0l, b0l2) = (v.left(b0, 0), v.left(b0, 1));
     let distance = match (s0, b0) {
         (Some(s), Some(b)) => (b - s).min(8) as u64,
         _ => NONE,
     };
     let count = |counts: &[u8], i: Option<usize>| i.map_or(NONE, |i| u64::from(counts[i]));
-    let (s0_rights, s0_lefts) = (count(&state.right_count, s0), count(&state.left_count, s0));
-    let b0_lefts = count(&state.left_count, b0);
-    out.clear();
+    let (s0_rights, b0_lefts) = (count(&state.right_count, s0), count(&state.left_count, b0));
     out.extend_from_slice(&[
-        key(0, 0, 0, 0),
-        key(1, s0w, 0, 0),
-        key(2, s0t, 0, 0),
-        key(3, s0w, s0t, 0),
-        key(4, b0w, 0, 0),
-        key(5, b0t, 0, 0),
-        key(6, b0w, b0t, 0),
-        key(7, v.w(b1), 0, 0),
-        key(8, b1t, 0, 0),
-        key(9, v.w(b1), b1t, 0),
-        key(10, b2t, 0, 0),
         key(11, s0w, b0w, pair(s0t, b0t)),
         key(12, s0w, b0w, 0),
         key(13, pair(s0t, b0t), 0, 0),
         key(14, s0w, pair(s0t, b0t), 0),
         key(15, b0w, pair(s0t, b0t), 0),
         key(16, s0w, s0t, b0w),
-        key(17, pair(b0t, b1t), 0, 0),
-        key(18, pair(b0t, b1t), b2t, 0),
         key(19, pair(s0t, b0t), b1t, 0),
         key(20, pair(s0t, b0t), v.t(s0h), 0),
         key(21, pair(s0t, b0t), v.t(s0l), 0),
@@ -291,7 +335,6 @@ pub fn move_features(words: &[Word], tags: &[Tag], state: &State, out: &mut Vec<
         key(23, pair(s0t, b0t), v.t(b0l), 0),
         key(24, pair(s0t, v.t(b0l)), v.t(b0l2), 0),
         key(25, pair(s0t, v.t(s0r)), v.t(s0r2), 0),
-        key(26, pair(s0t, v.t(s0l)), v.t(s0l2), 0),
         key(27, distance, s0w, 0),
         key(28, distance, s0t, 0),
         key(29, distance, b0w, 0),
@@ -299,22 +342,13 @@ pub fn move_features(words: &[Word], tags: &[Tag], state: &State, out: &mut Vec<
         key(31, distance, pair(s0t, b0t), 0),
         key(32, s0_rights, s0w, 0),
         key(33, s0_rights, s0t, 0),
-        key(34, s0_lefts, s0w, 0),
-        key(35, s0_lefts, s0t, 0),
         key(36, b0_lefts, b0w, 0),
         key(37, b0_lefts, b0t, 0),
-        key(38, v.w(s0h), 0, 0),
-        key(39, v.t(s0h), 0, 0),
-        key(40, v.l(s0l), 0, 0),
         key(41, v.l(s0r), 0, 0),
         key(42, v.l(b0l), 0, 0),
-        key(43, v.l(s0), s0t, 0),
-        key(44, pair(s0t, v.l(s0l)), v.l(s0l2), 0),
         key(45, pair(s0t, v.l(s0r)), v.l(s0r2), 0),
         key(46, pair(b0t, v.l(b0l)), v.l(b0l2), 0),
         key(47, pair(v.t(s1), s0t), b0t, 0),
-        key(48, v.w(s1), 0, 0),
-        key(49, pair(v.t(v.head(s0h)), v.t(s0h)), s0t, 0),
         key(50, v.w(b0l), b0t, 0),
         key(51, v.w(s0r), s0t, 0),
     ]);
@@ -396,13 +430,6 @@ impl Parser {
         &self.rels
     }
 
-    /// The best valid move for the features in `keys`.
-    pub fn best_move(&self, state: &State, keys: &[Key]) -> Move {
-        let mut scores = [0i32; 4];
-        self.moves.add_scores(keys, &mut scores);
-        best_of(&scores, |m| state.valid(m))
-    }
-
     /// The relation of the arc `head` → `dependent`.
     pub fn best_rel(&self, keys: &[Key]) -> Rel {
         let mut scores = [0i32; Rel::NAMES.len()];
@@ -412,13 +439,48 @@ impl Parser {
         Rel(best(&scores).0)
     }
 
+    /// The move scores of one group of features.
+    fn move_scores(
+        &self,
+        view: &View,
+        features: fn(&View, &mut Vec<Key>),
+        keys: &mut Vec<Key>,
+    ) -> [i32; 4] {
+        let mut scores = [0i32; 4];
+        keys.clear();
+        features(view, keys);
+        self.moves.add_scores(keys, &mut scores);
+        scores
+    }
+
     /// Heads and relations of a tagged sentence.
+    ///
+    /// The scores of the buffer's and the top's own features are kept per word (see
+    /// [`buffer_features`], [`top_features`]): the weight lookups are most of a parse's
+    /// time, and these would otherwise be repeated move after move. Integer sums, so the
+    /// scores are the same as from [`move_features`] whole.
     pub fn parse(&self, words: &[Word], tags: &[Tag]) -> (Vec<Option<usize>>, Vec<Rel>) {
         let mut state = State::new(words.len());
         let mut keys = Vec::with_capacity(64);
+        // By word; the top's last entry stands for an empty stack.
+        let mut buffer_scores: Vec<Option<[i32; 4]>> = vec![None; words.len()];
+        let mut top_scores: Vec<Option<[i32; 4]>> = vec![None; words.len() + 1];
         while !state.done() {
-            move_features(words, tags, &state, &mut keys);
-            let m = self.best_move(&state, &keys);
+            let view = View {
+                words,
+                tags,
+                state: &state,
+            };
+            let top = state.top().unwrap_or(words.len());
+            let mut scores = *buffer_scores[state.next]
+                .get_or_insert_with(|| self.move_scores(&view, buffer_features, &mut keys));
+            let own = *top_scores[top]
+                .get_or_insert_with(|| self.move_scores(&view, top_features, &mut keys));
+            let rest = self.move_scores(&view, pair_features, &mut keys);
+            for ((score, own), rest) in scores.iter_mut().zip(own).zip(rest) {
+                *score += own + rest;
+            }
+            let m = best_of(&scores, |m| state.valid(m));
             let rel = match state.arc(m) {
                 Some((head, dependent)) => {
                     rel_features(words, tags, &state, head, dependent, &mut keys);
@@ -495,6 +557,51 @@ mod tests {
         let (heads, rels) = state.finish(&[Tag::NOUN, Tag::VERB, Tag::PUNCT]);
         assert_eq!(heads, vec![Some(1), None, Some(1)]);
         assert_eq!(rels, vec![Rel::DEP, Rel::ROOT, Rel::PUNCT]);
+    }
+
+    /// Every move chosen from all the move features at once, as training scores them.
+    fn parse_unremembered(
+        parser: &Parser,
+        words: &[Word],
+        tags: &[Tag],
+    ) -> (Vec<Option<usize>>, Vec<Rel>) {
+        let mut state = State::new(words.len());
+        let mut keys = Vec::new();
+        while !state.done() {
+            let mut scores = [0i32; 4];
+            move_features(words, tags, &state, &mut keys);
+            parser.moves.add_scores(&keys, &mut scores);
+            let m = best_of(&scores, |m| state.valid(m));
+            let rel = match state.arc(m) {
+                Some((head, dependent)) => {
+                    rel_features(words, tags, &state, head, dependent, &mut keys);
+                    parser.best_rel(&keys)
+                }
+                None => Rel::DEP,
+            };
+            state.apply(m, rel);
+        }
+        state.finish(tags)
+    }
+
+    #[test]
+    fn remembered_scores_parse_as_the_whole_features_do() {
+        let syntax = super::super::Syntax::global();
+        for sentence in [
+            "Israeli troops arrested 100 Palestinians on Saturday in the West Bank .",
+            "The minister , who had resigned in May , said on Tuesday that the talks with \
+             the rebels , which Kenya and Uganda had brokered , would resume next week .",
+            "Protesters who gathered outside the embassy demanded that the government \
+             release the journalists it detained and end the curfew .",
+        ] {
+            let words: Vec<Word> = sentence.split(' ').map(Word::new).collect();
+            let tags = syntax.tagger().tag(&words);
+            assert_eq!(
+                syntax.parser().parse(&words, &tags),
+                parse_unremembered(syntax.parser(), &words, &tags),
+                "{sentence}"
+            );
+        }
     }
 
     #[test]

@@ -97,6 +97,8 @@ pub struct Actor {
     /// The phrase as written.
     pub words: String,
     pub political: bool,
+    /// A crowd named in the plural ("Albanians", "protesters", "residents").
+    pub crowd: bool,
     /// Political only as a state's name (a country, a capital): in sport and entertainment
     /// that is a team, not a state.
     pub by_name: bool,
@@ -110,6 +112,7 @@ impl Actor {
             sector: None,
             words: doc.text[mention.start..mention.end].to_owned(),
             political: true,
+            crowd: false,
             by_name: true,
         }
     }
@@ -413,6 +416,7 @@ impl<'a, 'd> SentenceActors<'a, 'd> {
                     sector: Some(sector.unwrap_or(category)),
                     words,
                     political: true,
+                    crowd: false,
                     by_name: false,
                 });
             }
@@ -486,6 +490,7 @@ impl<'a, 'd> SentenceActors<'a, 'd> {
             sector,
             words,
             political,
+            crowd: people && sector.is_some_and(|s| CROWDS.contains(&s)),
             by_name,
         })
     }

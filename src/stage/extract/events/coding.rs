@@ -348,6 +348,7 @@ impl Sentence<'_, '_> {
                             sector: Some("GOV"),
                             words: self.actors.text(t).to_owned(),
                             political: true,
+                            crowd: false,
                             by_name: false,
                         },
                     );
@@ -504,6 +505,9 @@ impl Sentence<'_, '_> {
                 }
             }
             (None, _) => {
+                if trigger.form == Form::Governor && self.governs_a_question(at) {
+                    return None;
+                }
                 if trigger.needs_any_object() && target_tokens.is_empty() {
                     return None;
                 }

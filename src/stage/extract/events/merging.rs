@@ -138,10 +138,17 @@ impl Draft {
     pub fn political(&self, names_are_states: bool) -> bool {
         let e = &self.mention;
         let counts = |a: &Actor| a.political && (names_are_states || !a.by_name);
-        let crowd_protest = e.class == "PROTEST"
-            && e.actors.iter().any(|a| {
-                a.code.is_some() && a.sector.is_some_and(|s| super::actors::CROWDS.contains(&s))
-            });
+        // A people or a crowd that protests, or demands ("Albanians are demanding
+        // autonomy"), makes a political claim; a demand needs a crowd named in the plural,
+        // not a "population" or a "community".
+        let crowd_claim = e.actors.iter().any(|a| {
+            a.code.is_some()
+                && match e.class {
+                    "PROTEST" => a.sector.is_some_and(|s| super::actors::CROWDS.contains(&s)),
+                    "DEMAND" => a.crowd,
+                    _ => false,
+                }
+        });
         // "Twin bombings struck the cathedral in Jolo": organised armed violence is
         // political where it happens, whether or not anyone is named or claims it.
         let armed_violence = e.noun
@@ -153,7 +160,7 @@ impl Draft {
             .chain(&e.targets)
             .chain(&e.owners)
             .any(counts)
-            || ((crowd_protest || armed_violence) && names_are_states)
+            || ((crowd_claim || armed_violence) && names_are_states)
     }
 }
 

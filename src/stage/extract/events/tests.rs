@@ -338,3 +338,26 @@ fn a_group_of_soldiers_is_soldiers_not_a_company() {
         one("ASSAULT", &["SYR"], &[])
     );
 }
+
+#[test]
+fn a_people_that_demands_makes_a_political_claim() {
+    assert_eq!(
+        summary(&events("Serbs demanded autonomy.")),
+        one("DEMAND", &["SRB"], &[])
+    );
+    // A collective in the singular is no crowd.
+    assert!(events("The Kenyan population demanded change.").is_empty());
+}
+
+#[test]
+fn asking_whether_is_a_question_not_a_demand() {
+    assert!(
+        events("The British government asks whether ID cards could help the police.").is_empty()
+    );
+    assert_eq!(
+        summary(&events(
+            "The British government asked the French to help the refugees."
+        )),
+        one("DEMAND", &["GBR"], &["FRA"])
+    );
+}

@@ -135,7 +135,7 @@ impl Sentence<'_, '_> {
         let takes_object = takes_object_content(trigger);
         parse
             .children(governor)
-            .filter(|&c| matches!(self.rel(c), Rel::XCOMP | Rel::CCOMP))
+            .filter(|&c| matches!(self.rel(c), Rel::XCOMP | Rel::CCOMP) && !self.is_question(c))
             .chain(
                 parse
                     .children(governor)
@@ -152,6 +152,16 @@ impl Sentence<'_, '_> {
         self.children_with(i, &[Rel::ADVCL])
             .into_iter()
             .any(|c| self.is_marked_by(c, &["unless"]))
+    }
+
+    /// "asks if ID cards could help", "asked whether": a question, not an action asked for.
+    pub(super) fn is_question(&self, clause: usize) -> bool {
+        self.rel(clause) == Rel::CCOMP && self.is_marked_by(clause, &["if", "whether"])
+    }
+
+    /// Whether what a governor governs is a question ("asks whether ...").
+    pub(super) fn governs_a_question(&self, governor: usize) -> bool {
+        self.parse().children(governor).any(|c| self.is_question(c))
     }
 
     /// Whether the clause at `clause` is introduced by one of `words` ("if", "unless",

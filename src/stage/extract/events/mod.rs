@@ -160,6 +160,10 @@ fn has_candidate(
             (previous.is_some() && matches!(&*word, "it" | "they" | "he" | "she" | "we"))
                 || actors::sector_of(&word).is_some()
         })
+        // "a terror network", "rebel groups".
+        || tokens
+            .windows(2)
+            .any(|pair| actors::sector_of(&format!("{} {}", pair[0].lower(), pair[1].lower())).is_some())
 }
 
 /// Hedges that make every event of the sentence uncertain.

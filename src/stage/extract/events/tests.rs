@@ -361,3 +361,11 @@ fn asking_whether_is_a_question_not_a_demand() {
         one("DEMAND", &["GBR"], &["FRA"])
     );
 }
+
+#[test]
+fn a_terror_network_is_an_armed_group() {
+    assert_eq!(
+        classes("The terror network has threatened to deliver devastating blows."),
+        ["THREATEN"]
+    );
+}

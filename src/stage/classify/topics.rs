@@ -72,7 +72,7 @@ impl TopicModel {
         let model = Model::from_bytes(bytes)?;
         let (heads, labels) = (model.heads.len(), model.labels.len());
         Ok(Self {
-            buckets: Buckets::new(&model.idf, &model.bucket_weights, heads, labels),
+            buckets: Buckets::new(&model.idf, &model.bucket_weights, &model.heads, labels),
             words: Words::new(&model.words, &model.word_scores, heads, labels),
             version: model.version,
             labels: model.labels,
@@ -285,7 +285,7 @@ impl TopicModel {
             })
             .map(|(index, (feature, &value))| {
                 let bucket = feature.bucket as usize;
-                let mean = self.buckets.weights(bucket).mean(&self.heads[head], head);
+                let mean = self.buckets.mean(bucket, head);
                 Candidate {
                     index,
                     bucket,

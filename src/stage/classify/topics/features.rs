@@ -87,15 +87,8 @@ impl Article {
             }
         }
         // One entry per bucket, at its first occurrence: features were pushed in the order
-        // of their terms, which settles ties as a stable sort would (buckets have at most
-        // 24 bits: the key holds all of it).
-        features.sort_unstable_by_key(|f| {
-            let Term { part, token, pair } = f.term;
-            u64::from(f.bucket) << 34
-                | u64::from(part == Part::Body) << 33
-                | u64::from(token) << 1
-                | u64::from(pair)
-        });
+        // of their terms, which a stable sort keeps within a bucket.
+        sort_by_bucket(&mut features, bits);
         features.dedup_by(|later, first| {
             let same = later.bucket == first.bucket;
             if same {
@@ -126,6 +119,38 @@ impl Article {
             .map(|t| normalise(&text[t.span.clone()]))
             .collect::<Vec<_>>()
             .join(" ")
+    }
+}
+
+/// Sorts `features` by bucket, stably: a radix sort in two passes over the buckets' `bits`
+/// bits, linear in an article's thousands of features where a comparison sort spent
+/// n log n.
+fn sort_by_bucket(features: &mut [Feature], bits: u32) {
+    let digit = bits.div_ceil(2);
+    let mask = (1 << digit) - 1;
+    let mut counts = vec![0usize; 1 << digit];
+    let mut scratch = features.to_vec();
+    for pass in 0..2 {
+        let (from, to) = if pass == 0 {
+            (&features[..], &mut scratch[..])
+        } else {
+            (&scratch[..], &mut features[..])
+        };
+        let shift = pass * digit;
+        let slot = |f: &Feature| (f.bucket >> shift & mask) as usize;
+        counts.fill(0);
+        for feature in from {
+            counts[slot(feature)] += 1;
+        }
+        let mut next = 0;
+        for count in &mut counts {
+            (*count, next) = (next, next + *count);
+        }
+        for feature in from {
+            let at = &mut counts[slot(feature)];
+            to[*at] = *feature;
+            *at += 1;
+        }
     }
 }
 
@@ -284,6 +309,28 @@ mod tests {
         let values = tf_idf(&article.features, |_| 1.0);
         let norm: f32 = values.iter().map(|v| v * v).sum();
         assert!((norm - 1.0).abs() < 1e-5);
+    }
+
+    #[test]
+    fn buckets_sort_stably() {
+        let buckets = [0x3_ffff, 5, 0x200, 5, 0, 0x3_ffff, 0x201, 5];
+        let mut features: Vec<Feature> = buckets
+            .iter()
+            .enumerate()
+            .map(|(token, &bucket)| Feature {
+                bucket,
+                count: 1.0,
+                term: Term {
+                    part: Part::Body,
+                    token: token as u32,
+                    pair: false,
+                },
+            })
+            .collect();
+        let mut expected = features.clone();
+        expected.sort_by_key(|f| f.bucket);
+        sort_by_bucket(&mut features, 18);
+        assert_eq!(features, expected);
     }
 
     #[test]

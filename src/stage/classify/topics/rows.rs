@@ -112,7 +112,7 @@ impl Weights<'_> {
     }
 
     /// The mean of the weights of `head`, the head at `index`, summed in label order.
-    pub fn mean(&self, head: &Head, index: usize) -> f32 {
+    fn mean(&self, head: &Head, index: usize) -> f32 {
         let scale = self.scale(index);
         let values = &self.values[head.first..head.first + head.count];
         let sum: f32 = values.iter().map(|&v| f32::from(v as i8) * scale).sum();
@@ -125,7 +125,8 @@ impl Weights<'_> {
     }
 }
 
-/// Each hash bucket's inverse document frequency and weights.
+/// Each hash bucket's inverse document frequency, the mean of its weights in each head,
+/// and its weights.
 #[derive(Debug, Clone)]
 pub struct Buckets {
     lines: Lines,
@@ -134,17 +135,25 @@ pub struct Buckets {
 }
 
 impl Buckets {
-    /// Row layout: the inverse document frequency, then the [`Weights`].
-    pub fn new(idf: &[f32], weights: &Table, heads: usize, labels: usize) -> Self {
-        let mut lines = Lines::new(idf.len(), 4 + Weights::size(heads, labels));
+    /// Row layout: the inverse document frequency, a mean per head, then the [`Weights`].
+    /// The means are the model's, worked out here once rather than for every article whose
+    /// topics show their evidence; they fit in the line the row takes anyway.
+    pub fn new(idf: &[f32], weights: &Table, heads: &[Head], labels: usize) -> Self {
+        let means = 4 * heads.len();
+        let mut lines = Lines::new(idf.len(), 4 + means + Weights::size(heads.len(), labels));
         for (bucket, &value) in idf.iter().enumerate() {
             let row = lines.row_mut(bucket);
             put_f32(row, 0, value);
-            Weights::write(weights, bucket, heads, labels, &mut row[4..]);
+            let (header, row_weights) = row.split_at_mut(4 + means);
+            Weights::write(weights, bucket, heads.len(), labels, row_weights);
+            let row_weights = Weights::read(row_weights, heads.len(), labels);
+            for (index, head) in heads.iter().enumerate() {
+                put_f32(header, 4 + 4 * index, row_weights.mean(head, index));
+            }
         }
         Self {
             lines,
-            heads,
+            heads: heads.len(),
             labels,
         }
     }
@@ -153,8 +162,14 @@ impl Buckets {
         f32_at(self.lines.row(bucket), 0)
     }
 
+    /// The mean of the bucket's weights in the head at `head` ([`Weights::mean`]).
+    pub fn mean(&self, bucket: usize, head: usize) -> f32 {
+        f32_at(self.lines.row(bucket), 4 + 4 * head)
+    }
+
     pub fn weights(&self, bucket: usize) -> Weights<'_> {
-        Weights::read(&self.lines.row(bucket)[4..], self.heads, self.labels)
+        let row = self.lines.row(bucket);
+        Weights::read(&row[4 + 4 * self.heads..], self.heads, self.labels)
     }
 
     pub fn prefetch(&self, bucket: usize) {
@@ -260,8 +275,9 @@ mod tests {
 
     #[test]
     fn bucket_rows_hold_the_frequency_and_the_scaled_weights() {
-        let buckets = Buckets::new(&[1.5, 2.5, 3.5], &table(), 2, 3);
+        let buckets = Buckets::new(&[1.5, 2.5, 3.5], &table(), &HEADS, 3);
         assert_eq!(buckets.idf(1), 2.5);
+        assert_eq!([buckets.mean(0, 0), buckets.mean(0, 1)], [-0.25, 6.0]);
         let weights = buckets.weights(1);
         assert_eq!([weights.weight(0, 0), weights.weight(2, 1)], [31.75, 0.0]);
         let mut sums = [0.0; 3];

@@ -81,6 +81,17 @@ pub struct Found {
     pub title: Option<String>,
 }
 
+impl Found {
+    /// The international organisation the reference data knows this one as, by its
+    /// acronym or its name.
+    pub fn known_organisation(&self) -> Option<&'static KnownOrganisation> {
+        self.acronym
+            .as_deref()
+            .and_then(known_organisation)
+            .or_else(|| known_organisation(&self.text))
+    }
+}
+
 #[derive(Default)]
 struct Registry {
     found: Vec<Found>,

@@ -17,7 +17,7 @@ use rustc_hash::{FxHashMap, FxHashSet};
 use std::ops::Range;
 use std::sync::LazyLock;
 
-use super::super::entities::{known_organisation, Found};
+use super::super::entities::Found;
 use super::super::syntax::{Parse, Rel, Tag};
 use super::super::Document;
 use super::triggers::noun_forms;
@@ -28,6 +28,12 @@ use crate::record::{ActorDetail, EntityType};
 const POLITICAL: &[&str] = &[
     "GOV", "MIL", "COP", "JUD", "LEG", "OPP", "REB", "UAF", "SPY", "PTY", "IGO", "NGO",
 ];
+
+/// Whether an agent word's sector can make an event political: a political sector, or a
+/// crowd that may protest or demand.
+pub fn may_act_as(sector: &str) -> bool {
+    POLITICAL.contains(&sector) || CROWDS.contains(&sector)
+}
 
 /// Sectors whose crowds act politically when they protest ("students demonstrated").
 pub const CROWDS: &[&str] = &["OPP", "CVL", "EDU", "LAB", "REF", "REL", "HLH"];
@@ -179,7 +185,7 @@ impl<'d> DocumentActors<'d> {
         }
     }
 
-    /// Whether an organisation, or a person with a political title, is named within
+    /// Whether a known organisation, or a person with a political title, is named within
     /// `bytes`. Any other person is no candidate: one acts politically only through a
     /// title (an agent word), as a known leader (a place mention) or as a political person
     /// the reference data knows (who is given the title of their office).
@@ -193,7 +199,9 @@ impl<'d> DocumentActors<'d> {
             .any(|&(_, e)| {
                 let entity = &self.entities[e];
                 match entity.kind {
-                    EntityType::Organization => true,
+                    // An organisation the reference data does not know has no sector of
+                    // its own to act through: political only by the words around it.
+                    EntityType::Organization => entity.known_organisation().is_some(),
                     EntityType::Person => entity
                         .title
                         .as_deref()
@@ -400,11 +408,7 @@ impl<'a, 'd> SentenceActors<'a, 'd> {
             .map(|e| &context.entities[e])
             .find(|e| e.kind == EntityType::Organization);
         if let Some(org) = organisation {
-            let known = org
-                .acronym
-                .as_deref()
-                .and_then(known_organisation)
-                .or_else(|| known_organisation(&org.text));
+            let known = org.known_organisation();
             if let Some(known) = known {
                 let category = if known.category == "NGO" {
                     "NGO"

@@ -158,12 +158,13 @@ fn has_candidate(
             let word = t.lower();
             // A pronoun may stand for the actor of an earlier sentence.
             (previous.is_some() && matches!(&*word, "it" | "they" | "he" | "she" | "we"))
-                || actors::sector_of(&word).is_some()
+                || actors::sector_of(&word).is_some_and(actors::may_act_as)
         })
         // "a terror network", "rebel groups".
         || tokens
             .windows(2)
-            .any(|pair| actors::sector_of(&format!("{} {}", pair[0].lower(), pair[1].lower())).is_some())
+            .any(|pair| actors::sector_of(&format!("{} {}", pair[0].lower(), pair[1].lower()))
+                .is_some_and(actors::may_act_as))
 }
 
 /// Hedges that make every event of the sentence uncertain.

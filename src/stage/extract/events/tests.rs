@@ -369,3 +369,19 @@ fn a_terror_network_is_an_armed_group() {
         ["THREATEN"]
     );
 }
+
+#[test]
+fn only_who_can_act_politically_makes_a_sentence_worth_parsing() {
+    let doc = Document::new(
+        "Acme Holdings agreed to buy the shop. The company met its shareholders. \
+         The United Nations met the rebels. Residents protested.",
+    );
+    let found = entities::find(&doc);
+    let context = DocumentActors::new(&doc, &found);
+    let worth: Vec<bool> = doc
+        .sentences
+        .iter()
+        .map(|sentence| has_candidate(&context, sentence, None, true))
+        .collect();
+    assert_eq!(worth, [false, false, true, true]);
+}

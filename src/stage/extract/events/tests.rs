@@ -385,3 +385,13 @@ fn only_who_can_act_politically_makes_a_sentence_worth_parsing() {
         .collect();
     assert_eq!(worth, [false, false, true, true]);
 }
+
+#[test]
+fn an_abbreviated_rank_is_a_title() {
+    assert_eq!(
+        summary(&events(
+            "Lt. Gen. Prosper Avril resigned in Haiti on Saturday."
+        )),
+        one("RETREAT", &["HTI"], &[])
+    );
+}

@@ -481,16 +481,28 @@ impl Parser {
                 *score += own + rest;
             }
             let m = best_of(&scores, |m| state.valid(m));
-            let rel = match state.arc(m) {
-                Some((head, dependent)) => {
-                    rel_features(words, tags, &state, head, dependent, &mut keys);
-                    self.best_rel(&keys)
-                }
-                None => Rel::DEP,
-            };
-            state.apply(m, rel);
+            self.apply_labelled(words, tags, &mut state, m, &mut keys);
         }
         state.finish(tags)
+    }
+
+    /// Applies a move, naming the arc it makes by the relation model.
+    fn apply_labelled(
+        &self,
+        words: &[Word],
+        tags: &[Tag],
+        state: &mut State,
+        m: Move,
+        keys: &mut Vec<Key>,
+    ) {
+        let rel = match state.arc(m) {
+            Some((head, dependent)) => {
+                rel_features(words, tags, state, head, dependent, keys);
+                self.best_rel(keys)
+            }
+            None => Rel::DEP,
+        };
+        state.apply(m, rel);
     }
 }
 
@@ -572,14 +584,7 @@ mod tests {
             move_features(words, tags, &state, &mut keys);
             parser.moves.add_scores(&keys, &mut scores);
             let m = best_of(&scores, |m| state.valid(m));
-            let rel = match state.arc(m) {
-                Some((head, dependent)) => {
-                    rel_features(words, tags, &state, head, dependent, &mut keys);
-                    parser.best_rel(&keys)
-                }
-                None => Rel::DEP,
-            };
-            state.apply(m, rel);
+            parser.apply_labelled(words, tags, &mut state, m, &mut keys);
         }
         state.finish(tags)
     }

@@ -88,6 +88,11 @@ pub fn sector_of(lower: &str) -> Option<&'static str> {
     AGENTS.get(lower).copied()
 }
 
+/// The sector of a two-word agent phrase given as its words ("terror", "network").
+pub fn sector_of_pair(first: &str, second: &str) -> Option<&'static str> {
+    sector_of(&format!("{first} {second}"))
+}
+
 /// Loads the dictionaries now rather than on the first article.
 pub fn load() {
     LazyLock::force(&AGENTS);
@@ -365,7 +370,7 @@ impl<'a, 'd> SentenceActors<'a, 'd> {
                 .iter()
                 .rev()
                 .find(|&&p| p + 1 == i)
-                .and_then(|&p| sector_of(&format!("{} {}", self.lower(p), self.lower(i))))
+                .and_then(|&p| sector_of_pair(&self.lower(p), &self.lower(i)))
         };
         two_word(head)
             .or_else(|| sector_of(&self.lower(head)))

@@ -161,10 +161,10 @@ fn has_candidate(
                 || actors::sector_of(&word).is_some_and(actors::may_act_as)
         })
         // "a terror network", "rebel groups".
-        || tokens
-            .windows(2)
-            .any(|pair| actors::sector_of(&format!("{} {}", pair[0].lower(), pair[1].lower()))
-                .is_some_and(actors::may_act_as))
+        || tokens.windows(2).any(|pair| {
+            actors::sector_of_pair(&pair[0].lower(), &pair[1].lower())
+                .is_some_and(actors::may_act_as)
+        })
 }
 
 /// Hedges that make every event of the sentence uncertain.

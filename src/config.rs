@@ -28,8 +28,7 @@ use topics::{is_pattern, pattern_matches, topic_name_problem};
 pub const KAFKA_ENV_PREFIX: &str = "NEWSFLOW_KAFKA_";
 
 /// What newsflow promises about each input record's outputs.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, clap::ValueEnum)]
-#[cfg_attr(test, derive(serde::Serialize))]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, serde::Serialize, clap::ValueEnum)]
 #[serde(rename_all = "kebab-case")]
 pub enum Guarantee {
     /// Every record's outputs are stored at least once; after a crash some may be
@@ -40,9 +39,9 @@ pub enum Guarantee {
     ExactlyOnce,
 }
 
-#[derive(Debug, Clone, PartialEq, Deserialize)]
-// Serialized only by the test that compares the defaults with the help and the README.
-#[cfg_attr(test, derive(serde::Serialize))]
+// Serialized only by the binary's test that compares the defaults with its help and the
+// README.
+#[derive(Debug, Clone, PartialEq, Deserialize, serde::Serialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct RunConfig {
     /// Bootstrap brokers, comma-separated `host:port`.

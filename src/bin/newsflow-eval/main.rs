@@ -8,6 +8,7 @@
 
 mod events;
 mod extraction;
+mod golden;
 mod regions;
 mod score;
 mod seed;

@@ -3,8 +3,8 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 
+use crate::golden::check;
 use anyhow::Context;
-use newsflow::golden::check;
 use newsflow::stage::Pipeline;
 
 pub fn evaluate(pipeline: &Pipeline, dir: &Path) -> anyhow::Result<()> {

@@ -3,11 +3,16 @@
 //! running, 2 bad command line or configuration. Configuration is checked in full
 //! (settings, topics, librdkafka properties) before anything starts.
 
+mod app;
+mod cli;
+mod demo;
+mod memory;
+
 use std::process::ExitCode;
 
 use clap::Parser;
+use cli::{Cli, Command};
 use newsflow::batch::FileError;
-use newsflow::cli::{Cli, Command};
 use newsflow::config::ConfigError;
 use newsflow::kafka::RunError;
 
@@ -19,7 +24,7 @@ fn main() -> ExitCode {
         Ok(cli) => cli,
         Err(error) if !error.use_stderr() => error.exit(), // --help, --version
         Err(error) => {
-            eprint!("{}", newsflow::cli::usage_error_message(&error));
+            eprint!("{}", cli::usage_error_message(&error));
             return ExitCode::from(CONFIGURATION_ERROR);
         }
     };
@@ -32,12 +37,10 @@ fn main() -> ExitCode {
     newsflow::telemetry::init_logging(cli.log_format, default_level);
     let result = match cli.command {
         Command::Run(args) => match args.into_config() {
-            Ok(config) => newsflow::app::run(config),
+            Ok(config) => app::run(config),
             Err(error) => return invalid_configuration(&error),
         },
-        Command::Process(args) => match args
-            .dead_letter_path()
-            .map(|dlq| newsflow::app::process(args, &dlq))
+        Command::Process(args) => match args.dead_letter_path().map(|dlq| app::process(args, &dlq))
         {
             Err(error) => return invalid_configuration(&error),
             Ok(Err(error)) if error.downcast_ref().is_some_and(FileError::is_usage) => {
@@ -46,9 +49,9 @@ fn main() -> ExitCode {
             }
             Ok(result) => result,
         },
-        Command::Demo(args) => newsflow::app::demo(args),
+        Command::Demo(args) => app::demo(args),
         Command::ReplayDlq(args) => match args.into_parts() {
-            Ok((config, options)) => newsflow::app::replay_dlq(&config, &options),
+            Ok((config, options)) => app::replay_dlq(&config, &options),
             Err(error) => return invalid_configuration(&error),
         },
     };

@@ -17,14 +17,14 @@ use rdkafka::producer::{FutureProducer, FutureRecord};
 use rdkafka::{Offset, TopicPartitionList};
 use tokio_util::sync::CancellationToken;
 
-use crate::config::RunConfig;
-use crate::kafka::header_value;
-use crate::record::{header, EnrichedArticle};
-use crate::stage::Pipeline;
-use crate::telemetry::{metrics, serve, Health};
+use newsflow::config::RunConfig;
+use newsflow::kafka::header_value;
+use newsflow::record::{header, EnrichedArticle};
+use newsflow::stage::Pipeline;
+use newsflow::telemetry::{metrics, serve, Health};
 
 /// The sample feed built into the binary: the seed article and a few dozen others.
-pub const SAMPLE_FEED: &str = include_str!("../data/sample-feed.jsonl");
+pub const SAMPLE_FEED: &str = include_str!("../../../data/sample-feed.jsonl");
 
 const PARTITIONS: i32 = 4;
 const DEADLINE: Duration = Duration::from_secs(120);
@@ -36,7 +36,7 @@ pub enum DemoError {
     #[error("metrics server: {0}")]
     Io(#[from] std::io::Error),
     #[error("pipeline: {0}")]
-    Run(#[from] crate::kafka::RunError),
+    Run(#[from] newsflow::kafka::RunError),
     #[error("the pipeline did not finish the feed within {0:?}")]
     Timeout(Duration),
 }
@@ -76,7 +76,7 @@ pub async fn demo(
     let health = Health::default();
     let (served_at, server) = serve(metrics_addr, health.clone(), shutdown.clone()).await?;
     let started = Instant::now();
-    let pipeline = tokio::spawn(crate::kafka::run(
+    let pipeline = tokio::spawn(newsflow::kafka::run(
         config.clone(),
         Arc::new(Pipeline::standard()),
         health,
@@ -100,7 +100,7 @@ pub async fn demo(
     )
     .await?;
     let dead_letters = metrics().dead_letters.clone();
-    let dead: u64 = crate::record::DeadLetterReason::ALL
+    let dead: u64 = newsflow::record::DeadLetterReason::ALL
         .iter()
         .map(|r| dead_letters.with_label_values(&[r.as_str()]).get())
         .sum();

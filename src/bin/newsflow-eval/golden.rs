@@ -6,7 +6,7 @@ use std::collections::BTreeSet;
 
 use serde_json::Value;
 
-use crate::record::{EnrichedArticle, EntityType, Event};
+use newsflow::record::{EnrichedArticle, EntityType, Event};
 
 /// One check and whether it held.
 #[derive(Debug, Clone, PartialEq)]
@@ -341,7 +341,7 @@ fn assign(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::record::{Country, Modality};
+    use newsflow::record::{Country, Modality};
     use serde_json::json;
 
     fn event(plover: &str, actors: &[&str], date: Option<&str>) -> Event {

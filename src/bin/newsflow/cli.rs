@@ -8,10 +8,10 @@ use clap::builder::RangedU64ValueParser;
 use clap::error::{ContextKind, ContextValue, ErrorKind};
 use clap::{Args, Parser, Subcommand};
 
-use crate::config::{check_topic_name, ConfigError, Guarantee, RunConfig, MASK};
-use crate::kafka::ReplayOptions;
-use crate::record::DeadLetterReason;
-use crate::telemetry::LogFormat;
+use newsflow::config::{check_topic_name, ConfigError, Guarantee, RunConfig, MASK};
+use newsflow::kafka::ReplayOptions;
+use newsflow::record::DeadLetterReason;
+use newsflow::telemetry::LogFormat;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -167,8 +167,8 @@ impl RunArgs {
         }
         config.apply_kafka_overrides(std::env::vars_os(), &self.kafka_properties)?;
         config.validate()?;
-        crate::config::keep_out_of_logs(config.kafka_properties());
-        crate::kafka::check_run_clients(&config)?;
+        newsflow::config::keep_out_of_logs(config.kafka_properties());
+        newsflow::kafka::check_run_clients(&config)?;
         Ok(config)
     }
 }
@@ -273,8 +273,8 @@ impl ReplayArgs {
             reasons: self.reasons,
             group_id: self.group_id,
         };
-        crate::config::keep_out_of_logs(config.kafka_properties());
-        crate::kafka::check_replay_clients(&config, &options)?;
+        newsflow::config::keep_out_of_logs(config.kafka_properties());
+        newsflow::kafka::check_replay_clients(&config, &options)?;
         Ok((config, options))
     }
 }
@@ -438,7 +438,7 @@ mod tests {
 
     #[test]
     fn the_readme_configuration_table_states_the_defaults_of_the_code() {
-        let readme = include_str!("../README.md");
+        let readme = include_str!("../../../README.md");
         let section = readme
             .split_once("## Configuration")
             .and_then(|(_, rest)| rest.split_once("\n## "))

@@ -9,12 +9,12 @@ use anyhow::Context;
 use tokio_util::sync::CancellationToken;
 use tracing::info;
 
-use crate::batch::{check_distinct, open_input, Output};
 use crate::cli::{DemoArgs, ProcessArgs};
-use crate::config::RunConfig;
-use crate::kafka::ReplayOptions;
-use crate::stage::Pipeline;
-use crate::telemetry::{serve, summarize_suppressed, summarize_suppressed_periodically, Health};
+use newsflow::batch::{check_distinct, open_input, Output};
+use newsflow::config::RunConfig;
+use newsflow::kafka::ReplayOptions;
+use newsflow::stage::Pipeline;
+use newsflow::telemetry::{serve, summarize_suppressed, summarize_suppressed_periodically, Health};
 
 fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
     tokio::runtime::Builder::new_multi_thread()
@@ -37,7 +37,7 @@ pub fn run(config: RunConfig) -> anyhow::Result<()> {
         tokio::spawn(crate::memory::release_periodically(shutdown.clone()));
         tokio::spawn(summarize_suppressed_periodically(shutdown.clone()));
         let pipeline = Arc::new(Pipeline::standard());
-        let result = crate::kafka::run(config, pipeline, health, shutdown.clone()).await;
+        let result = newsflow::kafka::run(config, pipeline, health, shutdown.clone()).await;
         shutdown.cancel();
         let _ = server.await;
         summarize_suppressed();
@@ -63,7 +63,7 @@ async fn cancel_on_signal(shutdown: CancellationToken) {
 }
 
 /// `newsflow process`: JSON Lines in, enriched JSON Lines out, dead letters to `dlq`. Two
-/// of its paths on one file fail it with a [`crate::batch::FileError`] that is a usage
+/// of its paths on one file fail it with a [`newsflow::batch::FileError`] that is a usage
 /// error.
 pub fn process(args: ProcessArgs, dlq: &Path) -> anyhow::Result<()> {
     check_distinct(&[
@@ -78,7 +78,7 @@ pub fn process(args: ProcessArgs, dlq: &Path) -> anyhow::Result<()> {
         .threads
         .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, usize::from));
     let started = Instant::now();
-    let summary = crate::batch::process(
+    let summary = newsflow::batch::process(
         &Pipeline::standard(),
         input,
         &args.input.display().to_string(),
@@ -106,7 +106,7 @@ pub fn process(args: ProcessArgs, dlq: &Path) -> anyhow::Result<()> {
 /// `newsflow replay-dlq`: prints what was replayed as one JSON line. The replay blocks in
 /// librdkafka throughout and needs no async runtime: it runs on this thread.
 pub fn replay_dlq(config: &RunConfig, options: &ReplayOptions) -> anyhow::Result<()> {
-    let summary = crate::kafka::replay(config, options).context("replaying dead letters")?;
+    let summary = newsflow::kafka::replay(config, options).context("replaying dead letters")?;
     println!(
         "{}",
         serde_json::json!({

@@ -21,7 +21,7 @@ use newsflow::config::RunConfig;
 use newsflow::kafka::header_value;
 use newsflow::record::{header, EnrichedArticle};
 use newsflow::stage::Pipeline;
-use newsflow::telemetry::{metrics, serve, Health};
+use newsflow::telemetry::{serve, Health};
 
 /// The sample feed built into the binary: the seed article and a few dozen others.
 pub const SAMPLE_FEED: &str = include_str!("../../../data/sample-feed.jsonl");
@@ -39,6 +39,8 @@ pub enum DemoError {
     Run(#[from] newsflow::kafka::RunError),
     #[error("the pipeline did not finish the feed within {0:?}")]
     Timeout(Duration),
+    #[error("the pipeline stopped before the feed was through")]
+    Stopped,
 }
 
 /// Pushes `feed` (JSON Lines) through `newsflow run` on an embedded broker and returns the
@@ -82,29 +84,35 @@ pub async fn demo(
         health,
         shutdown.clone(),
     ));
-    let produced_to = |topic: &str| metrics().records_produced.with_label_values(&[topic]).get();
-    let produced = || produced_to(&config.output_topic) + produced_to(&config.dlq_topic);
-    while produced() < records.len() as u64 {
-        if started.elapsed() > DEADLINE || pipeline.is_finished() {
+    // The outputs themselves say when the feed is through: every record comes out as an
+    // enriched article or a dead letter.
+    let reader = output_reader(&brokers, &[&config.output_topic, &config.dlq_topic])?;
+    let (mut enriched, mut dead_lettered) = (Vec::new(), Vec::new());
+    while enriched.len() + dead_lettered.len() < records.len() {
+        if pipeline.is_finished() {
+            // It stops early only when it fails.
+            return Err(match pipeline.await {
+                Ok(Err(error)) => error.into(),
+                _ => DemoError::Stopped,
+            });
+        }
+        if started.elapsed() > DEADLINE {
             shutdown.cancel();
             return Err(DemoError::Timeout(DEADLINE));
         }
-        tokio::time::sleep(Duration::from_millis(50)).await;
+        match reader.poll(Duration::ZERO) {
+            Some(message) => {
+                let message = message?.detach();
+                if message.topic() == config.dlq_topic {
+                    dead_lettered.push(message);
+                } else {
+                    enriched.push(message);
+                }
+            }
+            None => tokio::time::sleep(Duration::from_millis(20)).await,
+        }
     }
     let elapsed = started.elapsed();
-
-    let enriched = read_topic(
-        &brokers,
-        &config.output_topic,
-        produced_to(&config.output_topic) as usize,
-    )
-    .await?;
-    let dead_letters = metrics().dead_letters.clone();
-    let dead: u64 = newsflow::record::DeadLetterReason::ALL
-        .iter()
-        .map(|r| dead_letters.with_label_values(&[r.as_str()]).get())
-        .sum();
-    let dead_lettered = read_topic(&brokers, &config.dlq_topic, dead as usize).await?;
     let mut out = String::new();
     let order: HashMap<String, usize> = records
         .iter()
@@ -122,14 +130,14 @@ pub async fn demo(
     for message in &dead_lettered {
         summarise_dead_letter(&mut out, message);
     }
-    let events = produced_to(&config.events_topic);
+    let events: usize = articles.iter().map(|a| a.events.len()).sum();
     let _ = writeln!(
         out,
         "\n{} records in, {} enriched, {} events, {} dead-lettered, through an embedded Kafka broker in {:.2} s.",
         records.len(),
         articles.len(),
         events,
-        dead,
+        dead_lettered.len(),
         elapsed.as_secs_f64()
     );
     let _ = writeln!(
@@ -174,37 +182,21 @@ async fn produce_feed(brokers: &str, topic: &str, records: &[&str]) -> Result<()
     futures::future::try_join_all(sends).await.map(|_| ())
 }
 
-/// Reads the records of `topic` from the beginning of every partition (up to `expected`,
-/// within a few seconds).
-async fn read_topic(
-    brokers: &str,
-    topic: &str,
-    expected: usize,
-) -> Result<Vec<OwnedMessage>, KafkaError> {
-    let brokers = brokers.to_owned();
-    let topic = topic.to_owned();
-    tokio::task::spawn_blocking(move || {
-        let consumer: BaseConsumer = ClientConfig::new()
-            .set("bootstrap.servers", &brokers)
-            .set("group.id", "newsflow-demo-reader")
-            .set("enable.auto.commit", "false")
-            .create()?;
-        let mut partitions = TopicPartitionList::new();
+/// A consumer of every partition of `topics` from the beginning.
+fn output_reader(brokers: &str, topics: &[&str]) -> Result<BaseConsumer, KafkaError> {
+    let consumer: BaseConsumer = ClientConfig::new()
+        .set("bootstrap.servers", brokers)
+        .set("group.id", "newsflow-demo-reader")
+        .set("enable.auto.commit", "false")
+        .create()?;
+    let mut partitions = TopicPartitionList::new();
+    for topic in topics {
         for partition in 0..PARTITIONS {
-            partitions.add_partition_offset(&topic, partition, Offset::Beginning)?;
+            partitions.add_partition_offset(topic, partition, Offset::Beginning)?;
         }
-        consumer.assign(&partitions)?;
-        let mut out = Vec::new();
-        let started = Instant::now();
-        while out.len() < expected && started.elapsed() < Duration::from_secs(3) {
-            if let Some(message) = consumer.poll(Duration::from_millis(100)) {
-                out.push(message?.detach());
-            }
-        }
-        Ok(out)
-    })
-    .await
-    .expect("reader thread does not panic")
+    }
+    consumer.assign(&partitions)?;
+    Ok(consumer)
 }
 
 fn summarise_dead_letter(out: &mut String, message: &OwnedMessage) {

@@ -30,6 +30,17 @@ const CHUNK_LINES: usize = 512;
 /// long articles must make shorter chunks.
 const CHUNK_BYTES: usize = 32 << 20;
 
+/// How [`process`] runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct BatchSettings {
+    /// Threads that run the stages.
+    pub threads: usize,
+    /// Lines longer than this many bytes are dead-lettered.
+    pub max_record_bytes: usize,
+    /// Whether enriched articles carry `clean.text` besides their paragraphs.
+    pub include_text: bool,
+}
+
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct BatchSummary {
     pub lines: u64,
@@ -65,11 +76,11 @@ pub fn process(
     input_name: &str,
     mut output: impl Write,
     mut dead_letters: impl Write,
-    threads: usize,
-    max_record_bytes: usize,
+    settings: &BatchSettings,
 ) -> io::Result<BatchSummary> {
+    let max_record_bytes = settings.max_record_bytes;
     let workers = rayon::ThreadPoolBuilder::new()
-        .num_threads(threads.max(1))
+        .num_threads(settings.threads.max(1))
         .thread_name(|i| format!("newsflow-stage-{i}"))
         .build()
         .map_err(io::Error::other)?;
@@ -87,9 +98,7 @@ pub fn process(
         let outcomes: Vec<LineOutcome> = workers.install(|| {
             chunk
                 .par_drain(..)
-                .map(|(number, line)| {
-                    enrich_line(pipeline, &line, input_name, number, max_record_bytes)
-                })
+                .map(|(number, line)| enrich_line(pipeline, &line, input_name, number, settings))
                 .collect()
         });
         for outcome in outcomes {
@@ -168,18 +177,23 @@ fn enrich_line(
     line: &[u8],
     input_name: &str,
     number: u64,
-    max_record_bytes: usize,
+    settings: &BatchSettings,
 ) -> LineOutcome {
     RecordConsumed { topic: "-" }.emit();
-    let rejection = match pipeline.enrich(line, max_record_bytes) {
-        Ok(enriched) => match serde_json::to_string(&enriched) {
-            Ok(json) => return LineOutcome::Enriched(json),
-            Err(error) => crate::stage::Rejection {
-                reason: crate::record::DeadLetterReason::StageFailed,
-                error: format!("cannot serialise the enriched record: {error}"),
-                article_id: Some(enriched.id),
-            },
-        },
+    let rejection = match pipeline.enrich(line, settings.max_record_bytes) {
+        Ok(mut enriched) => {
+            if !settings.include_text {
+                enriched.leave_out_text();
+            }
+            match serde_json::to_string(&enriched) {
+                Ok(json) => return LineOutcome::Enriched(json),
+                Err(error) => crate::stage::Rejection {
+                    reason: crate::record::DeadLetterReason::StageFailed,
+                    error: format!("cannot serialise the enriched record: {error}"),
+                    article_id: Some(enriched.id),
+                },
+            }
+        }
         Err(rejection) => rejection,
     };
     let source = DeadLetterSource::File {
@@ -207,8 +221,11 @@ mod tests {
             "in.jsonl",
             &mut out,
             &mut dlq,
-            threads,
-            1000,
+            &BatchSettings {
+                threads,
+                max_record_bytes: 1000,
+                include_text: true,
+            },
         )
         .unwrap();
         let parse = |bytes: &[u8]| {
@@ -385,8 +402,11 @@ mod tests {
             "in.jsonl",
             io::sink(),
             &mut dead_letters,
-            2,
-            2 * line_bytes,
+            &BatchSettings {
+                threads: 2,
+                max_record_bytes: 2 * line_bytes,
+                include_text: true,
+            },
         )
         .unwrap();
         assert_eq!(summary.dead_letters, lines as u64);
@@ -432,8 +452,11 @@ mod tests {
             "in.jsonl",
             &mut out,
             &mut letter,
-            1,
-            1000,
+            &BatchSettings {
+                threads: 1,
+                max_record_bytes: 1000,
+                include_text: true,
+            },
         )
         .unwrap();
         assert_eq!(summary.dead_letters, 1);

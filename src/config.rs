@@ -58,6 +58,9 @@ pub struct RunConfig {
     pub min_event_confidence: f64,
     /// Topic dead letters are produced to (original key and value, reason in headers).
     pub dlq_topic: String,
+    /// Whether enriched articles also carry `clean.text`, the paragraphs joined into one
+    /// string (the paragraphs are always there).
+    pub include_text: bool,
     /// Consumer group; replicas with the same group share the input partitions.
     pub group_id: String,
     /// Address of the HTTP server for /metrics, /healthz and /readyz.
@@ -113,6 +116,7 @@ impl Default for RunConfig {
             events_topic: "news.events".into(),
             min_event_confidence: 0.0,
             dlq_topic: "news.dlq".into(),
+            include_text: false,
             group_id: "newsflow".into(),
             metrics_addr: SocketAddr::from(([127, 0, 0, 1], 9898)),
             guarantee: Guarantee::AtLeastOnce,

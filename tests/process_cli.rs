@@ -57,7 +57,6 @@ fn seed_gives_one_record_with_every_documented_path() {
     assert_eq!(record["published_at"], "2024-07-01T09:00:00+09:00");
     for pointer in [
         "/clean/title",
-        "/clean/text",
         "/clean/paragraphs",
         "/clean/section",
         "/clean/credits",
@@ -85,7 +84,11 @@ fn seed_gives_one_record_with_every_documented_path() {
             "{pointer} is not an array"
         );
     }
-    let text = record["clean"]["text"].as_str().unwrap();
+    assert!(
+        record["clean"].get("text").is_none(),
+        "clean.text is left out unless asked for"
+    );
+    let text = record["clean"]["paragraphs"].to_string();
     assert!(
         !text.contains("LEAVE A REPLY"),
         "boilerplate left in the text"
@@ -338,4 +341,29 @@ fn a_line_over_the_limit_is_dead_lettered_whole_and_valid() {
         .decode(letters[1]["record_base64"].as_str().unwrap().as_bytes())
         .unwrap();
     assert!(decoded == binary_line, "binary record differs");
+}
+
+#[test]
+fn include_text_adds_the_paragraphs_joined() {
+    let seed = repo_path("tests/golden/seed/article.json");
+    let args = [
+        "--input",
+        seed.to_str().unwrap(),
+        "--output",
+        "-",
+        "--dlq",
+        "/dev/null",
+    ];
+    let (stdout, _) = process(&[&args[..], &["--include-text"]].concat(), b"");
+    let record: Value = serde_json::from_str(stdout.trim_end()).unwrap();
+    let paragraphs: Vec<&str> = record["clean"]["paragraphs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p.as_str().unwrap())
+        .collect();
+    assert!(paragraphs.len() > 1);
+    assert_eq!(record["clean"]["text"], paragraphs.join("\n\n"));
+    let (without, _) = process(&args, b"");
+    assert!(without.len() < stdout.len());
 }

@@ -5,7 +5,7 @@
 
 mod support;
 
-use newsflow::batch::process;
+use newsflow::batch::{process, BatchSettings};
 use newsflow::record::{decode, EnrichedArticle, EventRecord};
 use newsflow::stage::Pipeline;
 use serde_json::{json, Value};
@@ -124,8 +124,11 @@ fn dead_letters_match_their_schema() {
         "in.jsonl",
         &mut enriched,
         &mut dead,
-        1,
-        1 << 20,
+        &BatchSettings {
+            threads: 1,
+            max_record_bytes: 1 << 20,
+            include_text: false,
+        },
     )
     .expect("process");
     assert_eq!(summary.dead_letters, 3);

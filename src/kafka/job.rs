@@ -53,6 +53,8 @@ pub struct Jobs {
     pub min_event_confidence: f64,
     pub dlq_topic: Arc<str>,
     pub max_record_bytes: usize,
+    /// Whether enriched articles carry `clean.text` besides their paragraphs.
+    pub include_text: bool,
 }
 
 impl Jobs {
@@ -81,7 +83,10 @@ impl Jobs {
     fn outputs(&self, origin: &Origin, message: OwnedMessage) -> Vec<Outgoing> {
         let value = message.payload().unwrap_or_default();
         match self.pipeline.enrich(value, self.max_record_bytes) {
-            Ok(enriched) => {
+            Ok(mut enriched) => {
+                if !self.include_text {
+                    enriched.leave_out_text();
+                }
                 let mut outputs = Vec::with_capacity(1 + enriched.events.len());
                 if !self.events_topic.is_empty() {
                     outputs.extend(

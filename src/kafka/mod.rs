@@ -231,6 +231,7 @@ pub async fn run(
         min_event_confidence: config.min_event_confidence,
         dlq_topic: config.dlq_topic.as_str().into(),
         max_record_bytes: config.max_record_bytes,
+        include_text: config.include_text,
     };
     info!(
         brokers = %config.brokers,

@@ -9,7 +9,9 @@ use super::InputFormat;
 /// Version of the enriched-article and event schemas; bumped on incompatible changes.
 /// 2: topic scores are calibrated probabilities with their evidence, `models` names the
 /// trained models, and events carry their actors' and targets' sectors and words.
-pub const SCHEMA_VERSION: u32 = 2;
+/// 3: `clean.paragraphs` is the article; `clean.text`, the same words joined, is left out
+/// unless the `include_text` setting asks for it.
+pub const SCHEMA_VERSION: u32 = 3;
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct EnrichedArticle {
@@ -35,11 +37,21 @@ pub struct EnrichedArticle {
     pub source_fields: Map<String, Value>,
 }
 
+impl EnrichedArticle {
+    /// Drops `clean.text` from the record before it goes out; the paragraphs stay.
+    pub fn leave_out_text(&mut self) {
+        self.clean.text = String::new();
+    }
+}
+
 /// The article itself, without the page or feed furniture around it.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Clean {
     pub title: Option<String>,
-    /// Paragraphs joined by blank lines.
+    /// Paragraphs joined by blank lines, as the stages read them. Records carry it only
+    /// when the `include_text` setting is on ([`EnrichedArticle::leave_out_text`]): it
+    /// repeats the paragraphs, and makes a record half as large again.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
     pub text: String,
     pub paragraphs: Vec<String>,
     pub section: Option<String>,

@@ -10,7 +10,7 @@ use tokio_util::sync::CancellationToken;
 use tracing::info;
 
 use crate::cli::{DemoArgs, ProcessArgs};
-use newsflow::batch::{check_distinct, open_input, Output};
+use newsflow::batch::{check_distinct, open_input, BatchSettings, Output};
 use newsflow::config::RunConfig;
 use newsflow::kafka::ReplayOptions;
 use newsflow::stage::Pipeline;
@@ -84,8 +84,11 @@ pub fn process(args: ProcessArgs, dlq: &Path) -> anyhow::Result<()> {
         &args.input.display().to_string(),
         &mut output,
         &mut dead_letters,
-        threads,
-        args.max_record_bytes,
+        &BatchSettings {
+            threads,
+            max_record_bytes: args.max_record_bytes,
+            include_text: args.include_text,
+        },
     )
     .context("processing")?;
     output.finish()?;

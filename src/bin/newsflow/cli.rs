@@ -69,6 +69,10 @@ pub struct RunArgs {
     /// Topic of dead letters [default: news.dlq].
     #[arg(long, env = "NEWSFLOW_DLQ_TOPIC")]
     pub dlq_topic: Option<String>,
+    /// Enriched articles also carry `clean.text`, the paragraphs joined into one string
+    /// [default: false].
+    #[arg(long, env = "NEWSFLOW_INCLUDE_TEXT", num_args = 0..=1, default_missing_value = "true")]
+    pub include_text: Option<bool>,
     /// Consumer group [default: newsflow].
     #[arg(long, env = "NEWSFLOW_GROUP_ID")]
     pub group_id: Option<String>,
@@ -146,6 +150,7 @@ impl RunArgs {
             events_topic,
             min_event_confidence,
             dlq_topic,
+            include_text,
             group_id,
             metrics_addr,
             guarantee,
@@ -196,6 +201,9 @@ pub struct ProcessArgs {
         value_parser = RangedU64ValueParser::<usize>::new().range(1..)
     )]
     pub max_record_bytes: usize,
+    /// Enriched articles also carry `clean.text`, the paragraphs joined into one string.
+    #[arg(long)]
+    pub include_text: bool,
 }
 
 impl ProcessArgs {

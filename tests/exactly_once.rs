@@ -15,8 +15,8 @@ use std::time::Duration;
 
 use support::{
     articles, free_port, http_get, keys, metric, pipeline_command, setting, signal, terminate,
-    wait_exit, Broker, Guarantee, Input, KeyTally, Outputs, Rng, Running, SpawnRunning, Topics,
-    TransactionWatch,
+    wait_exit, warnings, Broker, Guarantee, Input, KeyTally, Outputs, Rng, Running, SpawnRunning,
+    Topics, TransactionWatch,
 };
 
 const PARTITIONS: i32 = 3;
@@ -200,6 +200,9 @@ async fn a_zombie_with_the_same_transactional_id_is_fenced_and_commits_nothing()
         .find(|line| line.contains("\"message\":\"newsflow failed.\""))
         .unwrap_or_default();
     eprintln!("zombie: exit {zombie_exit:?}, last words: {last_words}");
+    if zombie_exit != Some(1) {
+        eprintln!("zombie: its last warnings:\n{}", warnings(log.path(), 30));
+    }
     let what = "a zombie fenced";
     let aborted = outputs.aborted_records(&input, what);
     outputs.assert_delivered(&input, Guarantee::ExactlyOnce, what);

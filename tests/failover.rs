@@ -17,8 +17,8 @@ use std::sync::OnceLock;
 use std::time::Duration;
 
 use support::{
-    free_port, now_ms, pipeline_command, setting, terminate, wait_exit, wait_ready, Broker,
-    Guarantee, Input, Outputs, SpawnRunning, Topics,
+    free_port, now_ms, pipeline_command, setting, terminate, wait_exit, wait_ready, warnings,
+    Broker, Guarantee, Input, Outputs, SpawnRunning, Topics,
 };
 
 const PARTITIONS: i32 = 3;
@@ -51,7 +51,7 @@ async fn leader_failover(name: &str, guarantee: Guarantee) {
     let metrics_port = free_port();
     let mut command = pipeline_command(cluster.address(), &topics, metrics_port);
     guarantee.apply(&mut command, &format!("{name}-replica-0"));
-    // Its log, to tell why output stopped should it stop.
+    // Its log, to tell why output stopped should it stop (all of it with NEWSFLOW_TEST_LOGS).
     let log = tempfile::NamedTempFile::new().expect("log file");
     command.stderr(log.reopen().expect("log file"));
     let mut pipeline = command.spawn_running("newsflow");
@@ -90,13 +90,19 @@ async fn leader_failover(name: &str, guarantee: Guarantee) {
     outputs.read_all(&input, TIMEOUT);
     let missing = outputs.articles.len() < count;
     let exited = pipeline.try_wait().expect("newsflow's status");
+    if std::env::var_os("NEWSFLOW_TEST_LOGS").is_some() {
+        eprintln!(
+            "{}",
+            std::fs::read_to_string(log.path()).unwrap_or_default()
+        );
+    }
     if missing || exited.is_some() {
         eprintln!(
             "{name}: newsflow {}; its last warnings and errors:\n{}",
             exited.map_or("still runs".to_owned(), |s| format!(
                 "exited by itself: {s}"
             )),
-            warnings(log.path())
+            warnings(log.path(), 20)
         );
     }
     if exited.is_none() {
@@ -113,16 +119,6 @@ async fn leader_failover(name: &str, guarantee: Guarantee) {
     );
     outputs.assert_delivered(&input, guarantee, name);
     assert_eq!(exit, Some(0), "{name}: newsflow did not drain and exit 0");
-}
-
-/// The last 20 warnings and errors of a JSON log.
-fn warnings(path: &std::path::Path) -> String {
-    let log = std::fs::read_to_string(path).unwrap_or_default();
-    let lines: Vec<&str> = log
-        .lines()
-        .filter(|l| l.contains("\"level\":\"WARN\"") || l.contains("\"level\":\"ERROR\""))
-        .collect();
-    lines[lines.len().saturating_sub(20)..].join("\n")
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

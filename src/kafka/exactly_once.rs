@@ -124,6 +124,11 @@ pub async fn run(
                 .emit();
             }
             Err(Failed::OffsetsStuck) => {
+                // A producer that knows it was fenced stops (a zombie must not take its id
+                // back from its successor).
+                if let Some((code, _)) = producer.inner().client().fatal_error() {
+                    return Err(stop(&producer, KafkaError::Global(code)));
+                }
                 // Nothing was committed (the commit comes after the offsets). A new producer
                 // with the same transactional id fences the stuck one and aborts its
                 // transaction, as a restart would; the batch is read again.
@@ -311,7 +316,7 @@ async fn commit_batch(
         }
     }
     let sending = producer.inner().clone();
-    let sent = within(STUCK_AFTER, move || {
+    let sent = within(STUCK_AFTER, AWAKE_GRACE, move || {
         retrying(|| sending.send_offsets_to_transaction(&offsets, &group, TRANSACTION_TIMEOUT))
     });
     sent.await.ok_or(Failed::OffsetsStuck)??;
@@ -335,11 +340,18 @@ fn retrying(mut call: impl FnMut() -> Result<(), KafkaError>) -> Result<(), Kafk
     }
 }
 
-/// Runs a blocking call on a thread of its own and waits up to `limit` for it to return;
-/// `None` if it has not. A call that never returns then holds only that thread, not one of
-/// tokio's blocking pool, whose shutdown would wait for it.
+/// Once [`within`]'s limit has passed, how much longer the call still gets, counted from
+/// then: a process that was paused (SIGSTOP, a frozen machine) finds the limit passed as it
+/// wakes, and its call, whose answer may take a moment (a zombie's: it was fenced), must
+/// not count as stuck for the pause.
+const AWAKE_GRACE: Duration = Duration::from_secs(10);
+
+/// Runs a blocking call on a thread of its own and waits up to `limit` for it to return, and
+/// `grace` more once the limit has passed ([`AWAKE_GRACE`]); `None` if it has not. A call that never returns then holds only
+/// that thread, not one of tokio's blocking pool, whose shutdown would wait for it.
 async fn within<T: Send + 'static>(
     limit: Duration,
+    grace: Duration,
     call: impl FnOnce() -> T + Send + 'static,
 ) -> Option<T> {
     let (sender, receiver) = tokio::sync::oneshot::channel();
@@ -349,7 +361,11 @@ async fn within<T: Send + 'static>(
             let _ = sender.send(call());
         })
         .expect("a thread for a transaction call");
-    let returned = tokio::time::timeout(limit, receiver).await.ok()?;
+    let mut receiver = std::pin::pin!(receiver);
+    let returned = match tokio::time::timeout(limit, &mut receiver).await {
+        Ok(returned) => returned,
+        Err(_) => tokio::time::timeout(grace, receiver).await.ok()?,
+    };
     Some(returned.expect("transaction calls do not panic"))
 }
 
@@ -549,7 +565,7 @@ mod tests {
         let sending = std::sync::Arc::new(stuck);
         let sending_offsets = offsets.clone();
         let sending_group = consumer.group_metadata().expect("group metadata");
-        let sent = within(timeout * 3, move || {
+        let sent = within(timeout * 3, Duration::ZERO, move || {
             sending.send_offsets_to_transaction(&sending_offsets, &sending_group, timeout)
         })
         .await;
@@ -568,15 +584,22 @@ mod tests {
         std::mem::forget(cluster);
     }
 
-    /// A call that returns in time gives its result; one that does not is left on its
-    /// thread, and the caller goes on.
+    /// A call that returns in time gives its result, also one that returns within the
+    /// grace after the limit (as after a pause); one that does not is left on its thread,
+    /// and the caller goes on.
     #[tokio::test]
     async fn a_call_that_does_not_return_in_time_is_left_behind() {
-        let quick = within(Duration::from_secs(5), || 7).await;
+        let quick = within(Duration::from_secs(5), Duration::ZERO, || 7).await;
         assert_eq!(quick, Some(7));
+        let late = within(Duration::from_millis(50), Duration::from_secs(5), || {
+            std::thread::sleep(Duration::from_millis(200));
+            8
+        });
+        assert_eq!(late.await, Some(8));
         let (release, blocked) = std::sync::mpsc::channel::<()>();
         let started = Instant::now();
-        let stuck = within(Duration::from_millis(100), move || blocked.recv().is_ok()).await;
+        let limit = Duration::from_millis(100);
+        let stuck = within(limit, limit, move || blocked.recv().is_ok()).await;
         assert_eq!(stuck, None);
         assert!(started.elapsed() < Duration::from_secs(5));
         drop(release);

@@ -452,6 +452,16 @@ impl Drop for Running {
     }
 }
 
+/// The last `count` warnings and errors of a newsflow JSON log file, one a line.
+pub fn warnings(path: &std::path::Path, count: usize) -> String {
+    let log = std::fs::read_to_string(path).unwrap_or_default();
+    let lines: Vec<&str> = log
+        .lines()
+        .filter(|l| l.contains("\"level\":\"WARN\"") || l.contains("\"level\":\"ERROR\""))
+        .collect();
+    lines[lines.len().saturating_sub(count)..].join("\n")
+}
+
 /// Sends signal `name` (`TERM`, `STOP`, `CONT`, ...) to a child process.
 pub fn signal(child: &Child, name: &str) {
     let status = Command::new("kill")

@@ -97,6 +97,15 @@ start_time() {
     sed 's/.*) //' "/proc/$1/stat" 2>/dev/null | cut -d' ' -f20
 }
 
+# Whether process $1, started at $2 (start_time), still runs: neither gone, nor a zombie
+# waiting to be reaped, nor another process that took its pid.
+alive() {
+    local stat state
+    stat=$(sed 's/.*) //' "/proc/$1/stat" 2>/dev/null) || return 1
+    state="${stat%% *}"
+    [[ -n "$stat" && "$state" != [ZX] ]] && [ "$(cut -d' ' -f20 <<<"$stat")" = "$2" ]
+}
+
 write_node_config() {
     local node="$1" id="$2" port="$3" controller_port="$4" voters="$5" nodes="$6"
     local replicas=$((nodes < 3 ? nodes : 3))
@@ -147,22 +156,30 @@ EOF
 }
 
 # Starts node K of cluster DIR in a session of its own: a Ctrl-C meant for a test run does
-# not reach it, and its process group is killed whole.
+# not reach it, and its process group is killed whole. Its pid file appears whole (renamed
+# into place), never empty or half written.
 launch_node() {
     local node="$1/node-$2"
     java_command "$node/log4j2.properties" kafka.Kafka "$node/server.properties"
     rm -f "$node/pid"
     # shellcheck disable=SC2016 # expanded by the inner shell, which becomes the JVM
-    setsid bash -c 'echo $$ >"$0/pid"; exec "$@"' "$node" "${JAVA[@]}" \
-        </dev/null >>"$node/stdout.log" 2>&1 &
+    setsid bash -c 'echo $$ >"$0/pid.new" && mv "$0/pid.new" "$0/pid" && exec "$@"' \
+        "$node" "${JAVA[@]}" </dev/null >>"$node/stdout.log" 2>&1 &
 }
 
 # Waits until node K of DIR has logged READY_LINE more than SEEN times; fails if it exits
-# first or takes longer than START_TIMEOUT.
+# first or takes longer than START_TIMEOUT. Whether it still runs is told by the pid its
+# launch wrote and that process's start time, not by its command line (which reads empty
+# for a moment while the launching shell becomes the JVM).
 wait_node() {
-    local node="$1/node-$2" seen="$3" deadline=$((SECONDS + START_TIMEOUT))
+    local node="$1/node-$2" seen="$3" deadline=$((SECONDS + START_TIMEOUT)) pid="" started=""
     while [ "$(ready_lines "$node")" -le "$seen" ]; do
-        if [ -f "$node/pid" ] && ! node_pid "$node" >/dev/null; then
+        if [ -z "$pid" ] && pid=$(cat "$node/pid" 2>/dev/null); then
+            started=$(start_time "$pid") || true
+        fi
+        if [ -n "$pid" ] && ! alive "$pid" "$started"; then
+            # It may have logged the line between the two looks.
+            [ "$(ready_lines "$node")" -le "$seen" ] || return 0
             echo "kafka.sh: node $2 exited while starting; the end of its logs:" >&2
             tail -n 20 "$node/stdout.log" "$node/server.log" >&2 2>/dev/null || true
             return 1

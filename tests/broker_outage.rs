@@ -8,21 +8,22 @@
 
 mod support;
 
-use std::process::{Child, Stdio};
+use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 use rdkafka::config::ClientConfig;
 use rdkafka::mocking::MockCluster;
 use rdkafka::producer::FutureProducer;
 use support::{
-    articles, child_log, free_port, http_get, newsflow, produce_with, setting, KeyTally,
+    articles, child_log, free_port, http_get, newsflow, produce_with, setting, KeyTally, Running,
+    SpawnRunning,
 };
 
 const PARTITIONS: i32 = 4;
 const ARTICLES: usize = 1000;
 const BROKER: i32 = 1;
 
-fn start_pipeline(brokers: &str, metrics_port: u16) -> Child {
+fn start_pipeline(brokers: &str, metrics_port: u16) -> Running {
     newsflow()
         .args(["run", "--brokers", brokers, "--group-id", "outage"])
         .args(["--metrics-addr", &format!("127.0.0.1:{metrics_port}")])
@@ -35,8 +36,7 @@ fn start_pipeline(brokers: &str, metrics_port: u16) -> Child {
         ])
         .stdout(Stdio::null())
         .stderr(child_log())
-        .spawn()
-        .expect("start newsflow")
+        .spawn_running("newsflow")
 }
 
 /// Resident memory of a process, in KiB.

@@ -8,11 +8,11 @@ mod support;
 use std::ffi::OsString;
 use std::io::{BufRead, BufReader, Read};
 use std::os::unix::ffi::OsStringExt;
-use std::process::{Child, Stdio};
+use std::process::Stdio;
 use std::sync::mpsc;
 use std::time::Duration;
 
-use support::{free_port, newsflow, terminate, wait_exit};
+use support::{free_port, newsflow, terminate, wait_exit, Running, SpawnRunning};
 
 /// The secret every case carries; it must appear in no output.
 const SECRET: &str = "Zq9-secret-value";
@@ -46,7 +46,7 @@ impl Given {
 
     /// Starts newsflow; `run` and `replay-dlq` never reach a broker (the port is free), and
     /// `run` serves its metrics on a free port.
-    fn spawn(&self, dir: &tempfile::TempDir) -> Child {
+    fn spawn(&self, dir: &tempfile::TempDir) -> Running {
         let mut args = self.args.clone();
         if let Some(text) = &self.file {
             let path = dir.path().join("newsflow.toml");
@@ -70,8 +70,7 @@ impl Given {
             .args(&args)
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
-            .spawn()
-            .expect("start newsflow")
+            .spawn_running("newsflow")
     }
 
     /// Runs newsflow to its end; returns its exit code and everything it printed.
@@ -84,7 +83,7 @@ impl Given {
 }
 
 /// `before` and whatever is left on the child's stdout and stderr.
-fn output_of(child: &mut Child, mut before: String) -> String {
+fn output_of(child: &mut Running, mut before: String) -> String {
     if let Some(mut stdout) = child.stdout.take() {
         stdout.read_to_string(&mut before).unwrap();
     }

@@ -8,17 +8,18 @@
 
 mod support;
 
-use std::process::{Child, Stdio};
+use std::process::Stdio;
 use std::time::Duration;
 
 use support::{
-    articles, child_log, free_port, http_get, metric, newsflow, setting, Broker, KeyTally, Topics,
+    articles, child_log, free_port, http_get, metric, newsflow, setting, Broker, KeyTally, Running,
+    SpawnRunning, Topics,
 };
 
 const PARTITIONS: i32 = 4;
 
 /// `newsflow run` on `topics`, in a group named after the input topic.
-fn start_pipeline(broker: &Broker, topics: &Topics, metrics_port: u16) -> Child {
+fn start_pipeline(broker: &Broker, topics: &Topics, metrics_port: u16) -> Running {
     newsflow()
         .args(["run", "--brokers", broker.address()])
         .args(topics.flags())
@@ -28,8 +29,7 @@ fn start_pipeline(broker: &Broker, topics: &Topics, metrics_port: u16) -> Child 
         .args(["-X", "session.timeout.ms=6000"])
         .stdout(Stdio::null())
         .stderr(child_log())
-        .spawn()
-        .expect("start newsflow")
+        .spawn_running("newsflow")
 }
 
 /// Topics named `name` on the shared broker, and the ids of `count` articles that a
@@ -47,7 +47,7 @@ fn topics_with_input(
     (topics, ids, feeder)
 }
 
-fn kill(mut child: Child) {
+fn kill(mut child: Running) {
     child.kill().expect("SIGKILL");
     let _ = child.wait();
 }
@@ -63,7 +63,7 @@ fn output_tally(topics: &Topics) -> KeyTally {
 
 /// Reads the output until every article came out (or a timeout), then stops the pipeline
 /// with SIGTERM, which must drain and exit 0.
-fn read_all_then_stop(tally: &mut KeyTally, count: usize, mut pipeline: Child) {
+fn read_all_then_stop(tally: &mut KeyTally, count: usize, mut pipeline: Running) {
     tally.read_until(count, Duration::from_secs(300));
     tally.drain(Duration::from_secs(1));
     support::terminate(&pipeline);

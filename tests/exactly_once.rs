@@ -11,12 +11,12 @@
 
 mod support;
 
-use std::process::Child;
 use std::time::Duration;
 
 use support::{
     articles, free_port, http_get, keys, metric, pipeline_command, setting, signal, terminate,
-    wait_exit, Broker, Guarantee, Input, KeyTally, Outputs, Rng, Topics, TransactionWatch,
+    wait_exit, warnings, Broker, Guarantee, Input, KeyTally, Outputs, Rng, Running, SpawnRunning,
+    Topics, TransactionWatch,
 };
 
 const PARTITIONS: i32 = 3;
@@ -36,10 +36,8 @@ fn start_pipeline(
     transactional_id: &str,
     metrics_port: u16,
     max_records: usize,
-) -> Child {
-    pipeline(topics, transactional_id, metrics_port, max_records)
-        .spawn()
-        .expect("start newsflow")
+) -> Running {
+    pipeline(topics, transactional_id, metrics_port, max_records).spawn_running("newsflow")
 }
 
 /// [`start_pipeline`]'s command, to change before spawning it.
@@ -176,8 +174,7 @@ async fn a_zombie_with_the_same_transactional_id_is_fenced_and_commits_nothing()
 
     let mut zombie = pipeline(&topics, "zombie-replica", free_port(), 300)
         .stderr(log.reopen().expect("log file"))
-        .spawn()
-        .expect("start newsflow");
+        .spawn_running("newsflow");
     outputs.read_until(count / 4, 0, READ_TIMEOUT);
     assert!(
         transactions.wait_open(Duration::from_secs(30)),
@@ -203,6 +200,9 @@ async fn a_zombie_with_the_same_transactional_id_is_fenced_and_commits_nothing()
         .find(|line| line.contains("\"message\":\"newsflow failed.\""))
         .unwrap_or_default();
     eprintln!("zombie: exit {zombie_exit:?}, last words: {last_words}");
+    if zombie_exit != Some(1) {
+        eprintln!("zombie: its last warnings:\n{}", warnings(log.path(), 30));
+    }
     let what = "a zombie fenced";
     let aborted = outputs.aborted_records(&input, what);
     outputs.assert_delivered(&input, Guarantee::ExactlyOnce, what);

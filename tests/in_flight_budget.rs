@@ -6,7 +6,7 @@
 
 mod support;
 
-use std::process::{Child, Stdio};
+use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 use rdkafka::config::ClientConfig;
@@ -14,7 +14,7 @@ use rdkafka::mocking::MockCluster;
 use rdkafka::producer::{DefaultProducerContext, FutureProducer};
 use support::{
     articles, child_log, free_port, http_get, metric, newsflow, produce_with, terminate, wait_exit,
-    KeyTally, Keyed,
+    KeyTally, Keyed, Running, SpawnRunning,
 };
 
 const PARTITIONS: i32 = 2;
@@ -38,7 +38,7 @@ async fn cluster_with_input() -> (Cluster, Vec<Keyed>) {
 }
 
 /// `newsflow run` with a one-byte budget: every article is larger.
-fn start_pipeline(brokers: &str, metrics_port: u16, args: &[&str]) -> Child {
+fn start_pipeline(brokers: &str, metrics_port: u16, args: &[&str]) -> Running {
     newsflow()
         .args(["run", "--brokers", brokers, "--max-in-flight-bytes", "1"])
         .args(["--metrics-addr", &format!("127.0.0.1:{metrics_port}")])
@@ -51,8 +51,7 @@ fn start_pipeline(brokers: &str, metrics_port: u16, args: &[&str]) -> Child {
         .args(args)
         .stdout(Stdio::null())
         .stderr(child_log())
-        .spawn()
-        .expect("start newsflow")
+        .spawn_running("newsflow")
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

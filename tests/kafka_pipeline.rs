@@ -6,12 +6,13 @@
 
 mod support;
 
-use std::process::{Child, Stdio};
+use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
 use support::{
-    articles, free_port, http_get, metric, newsflow, terminate, wait_exit, Broker, Topics,
+    articles, free_port, http_get, metric, newsflow, terminate, wait_exit, Broker, Running,
+    SpawnRunning, Topics,
 };
 
 const PARTITIONS: i32 = 4;
@@ -24,7 +25,7 @@ fn start_pipeline(
     topics: &Topics,
     metrics_port: u16,
     properties: &[&str],
-) -> Child {
+) -> Running {
     let mut command = newsflow();
     command
         .args(["run", "--brokers", broker.address()])
@@ -47,8 +48,7 @@ fn start_pipeline(
     command
         .stdout(Stdio::null())
         .stderr(support::child_log())
-        .spawn()
-        .expect("start newsflow")
+        .spawn_running("newsflow")
 }
 
 /// Waits until newsflow is ready and owns partitions: readiness alone says it can reach
@@ -363,7 +363,7 @@ async fn a_replica_without_partitions_is_ready() {
     let broker = Broker::shared();
     let topics = Topics::create(broker, "idle-replica", 1);
     let ports = [free_port(), free_port()];
-    let mut replicas: Vec<Child> = ports
+    let mut replicas: Vec<Running> = ports
         .iter()
         .map(|&port| start_pipeline(broker, &topics, port, &[]))
         .collect();

@@ -13,7 +13,7 @@ use rdkafka::client::DefaultClientContext;
 use rdkafka::config::ClientConfig;
 use support::{
     articles, free_port, http_get, metric, pipeline_command, terminate, wait_exit, wait_ready,
-    Broker, Topics,
+    Broker, SpawnRunning, Topics,
 };
 
 #[test]
@@ -25,8 +25,7 @@ fn a_missing_events_topic_fails_start_up_with_exit_code_2_naming_it() {
     }
     let mut child = pipeline_command(broker.address(), &topics, free_port())
         .stderr(Stdio::piped())
-        .spawn()
-        .expect("start newsflow");
+        .spawn_running("newsflow");
     let code = wait_exit(&mut child, Duration::from_secs(60));
     let mut stderr = String::new();
     child
@@ -57,8 +56,7 @@ async fn create_topics_creates_the_missing_outputs_and_records_flow() {
     let metrics_port = free_port();
     let mut child = pipeline_command(broker.address(), &topics, metrics_port)
         .args(["--create-topics", "--topic-partitions", "2"])
-        .spawn()
-        .expect("start newsflow");
+        .spawn_running("newsflow");
     // Ready once the topics are created and the input is assigned.
     wait_ready(metrics_port, Duration::from_secs(120));
     let output = broker.consume(&topics.output, 2, COUNT, Duration::from_secs(120));
@@ -79,9 +77,8 @@ async fn an_output_topic_deleted_while_running_makes_the_replica_not_ready() {
     let broker = Broker::shared();
     let topics = Topics::create(broker, "deleted-events", 1);
     let metrics_port = free_port();
-    let mut child = pipeline_command(broker.address(), &topics, metrics_port)
-        .spawn()
-        .expect("start newsflow");
+    let mut child =
+        pipeline_command(broker.address(), &topics, metrics_port).spawn_running("newsflow");
     wait_ready(metrics_port, Duration::from_secs(120));
     let admin: AdminClient<DefaultClientContext> = ClientConfig::new()
         .set("bootstrap.servers", broker.address())

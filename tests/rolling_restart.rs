@@ -8,12 +8,11 @@
 
 mod support;
 
-use std::process::Child;
 use std::time::Duration;
 
 use support::{
     free_port, now_ms, pipeline_command, terminate, wait_exit, wait_ready, Broker, Guarantee,
-    Input, Outputs, Topics,
+    Input, Outputs, Running, SpawnRunning, Topics,
 };
 
 const PARTITIONS: i32 = 4;
@@ -38,7 +37,7 @@ enum Assignment {
 
 /// One replica of the group: `newsflow run` with its metrics port.
 struct Replica {
-    child: Child,
+    child: Running,
     metrics_port: u16,
 }
 
@@ -64,7 +63,7 @@ impl Setup {
                 "consumer.partition.assignment.strategy=cooperative-sticky",
             ]);
         }
-        let child = command.spawn().expect("start newsflow");
+        let child = command.spawn_running("newsflow");
         Replica {
             child,
             metrics_port,

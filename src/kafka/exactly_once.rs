@@ -3,24 +3,29 @@
 //! so a zombie replica is fenced). Readers with `isolation.level=read_committed` see each
 //! output once. An abortable transaction error aborts the batch and rewinds the consumer to
 //! the batch's first offsets, so the batch is read and enriched again; a fatal one stops the
-//! process, whose restart (same transactional id) fences what the old one left open.
+//! process, whose restart (same transactional id) fences what the old one left open. A
+//! producer fenced by a newer one with its transactional id (it was a zombie) stops with
+//! [`RunError::Fenced`], however the broker said so ([`is_fencing`]). A producer stuck sending
+//! a batch's offsets (the group coordinator's node died, [`STUCK_AFTER`]) is replaced in
+//! place, as a restart would replace it: the new one fences it and the batch is read again.
 //!
 //! A batch ends at `transaction_max_records`, after `transaction_interval_ms`, or at the byte
 //! budget (`max_in_flight_bytes` of payload): the record that would take it past the budget
 //! is kept for the next batch, and a record larger than the budget is a batch of its own.
 //!
-//! rdkafka's transaction calls block, so they run on the blocking thread pool, never on the
-//! async reactor.
+//! rdkafka's transaction calls block, so they run on the blocking thread pool (sending the
+//! offsets on a thread of its own, [`within`]), never on the async reactor.
 
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
 use futures::StreamExt;
+use rdkafka::client::Client;
 use rdkafka::consumer::{Consumer, StreamConsumer};
-use rdkafka::error::KafkaError;
+use rdkafka::error::{KafkaError, RDKafkaErrorCode};
 use rdkafka::message::{Message, OwnedMessage};
 use rdkafka::producer::Producer as _;
-use rdkafka::{Offset, TopicPartitionList};
+use rdkafka::{ClientContext, Offset, TopicPartitionList};
 use tokio_util::sync::CancellationToken;
 use tracing::{info, warn};
 
@@ -29,26 +34,40 @@ use super::context::{report_client_error, PipelineContext};
 use super::job::{Jobs, Origin};
 use super::offsets::SharedTracker;
 use super::produce::{Outgoing, Producer};
-use super::RunError;
+use super::{create_producer, RunError};
 use crate::config::RunConfig;
 use crate::telemetry::events::{RecordFinished, RecordProduced, TransactionEnded};
 use crate::telemetry::metrics;
+use crate::telemetry::Health;
 
 /// Blocking transaction calls get this long before they count as failed.
 const TRANSACTION_TIMEOUT: Duration = Duration::from_secs(30);
 
+/// How long sending a batch's offsets to its transaction may take (retries included) before
+/// the call counts as stuck and the producer is replaced. librdkafka 2.12 does not keep the
+/// call's timeout while the group coordinator is unreachable (confluentinc/librdkafka#5456),
+/// and when the coordinator's node leaves the cluster's metadata (a dead node, once fenced)
+/// it keeps waiting for that node instead of looking for the new coordinator (#5511): the
+/// call returns only once the dead node is back, long after the transaction timed out.
+const STUCK_AFTER: Duration = Duration::from_secs(TRANSACTION_TIMEOUT.as_secs() + 5);
+
 pub async fn run(
     config: &RunConfig,
     consumer: &StreamConsumer<PipelineContext>,
-    producer: Producer,
+    mut producer: Producer,
+    health: &Health,
     jobs: Jobs,
     shutdown: CancellationToken,
 ) -> Result<(), RunError> {
-    let transactional = producer.inner().clone();
-    blocking(move || transactional.init_transactions(TRANSACTION_TIMEOUT))
+    let transactional_id = config.transactional_id();
+    // What stops the run when a transaction call of `producer` fails for good.
+    let stop = |producer: &Producer, error| {
+        beyond_recovery(producer.inner().client(), &transactional_id, error)
+    };
+    init_transactions(&producer)
         .await
-        .map_err(RunError::Transaction)?;
-    info!(transactional_id = %config.transactional_id(), "Transactions initialised.");
+        .map_err(|error| stop(&producer, error))?;
+    info!(%transactional_id, "Transactions initialised.");
     let limits = BatchLimits {
         records: config.transaction_max_records,
         interval: Duration::from_millis(config.transaction_interval_ms),
@@ -79,6 +98,15 @@ pub async fn run(
         };
         let published: Vec<Option<i64>> = outputs.iter().map(|(o, _)| o.published_ms).collect();
         let result = commit_batch(&producer, outputs, next_offsets, group).await;
+        let aborted = |error: &str| {
+            TransactionEnded {
+                committed: false,
+                records,
+                duration: started.elapsed(),
+                error: Some(error),
+            }
+            .emit();
+        };
         match result {
             Ok(topics) => {
                 for published_ms in published {
@@ -95,25 +123,42 @@ pub async fn run(
                 }
                 .emit();
             }
-            Err(error) if is_abortable(&error) => {
-                TransactionEnded {
-                    committed: false,
-                    records,
-                    duration: started.elapsed(),
-                    error: Some(&error.to_string()),
+            Err(Failed::OffsetsStuck) => {
+                // A producer that knows it was fenced stops (a zombie must not take its id
+                // back from its successor).
+                if let Some((code, _)) = producer.inner().client().fatal_error() {
+                    return Err(stop(&producer, KafkaError::Global(code)));
                 }
-                .emit();
+                // Nothing was committed (the commit comes after the offsets). A new producer
+                // with the same transactional id fences the stuck one and aborts its
+                // transaction, as a restart would; the batch is read again.
+                aborted("sending the offsets to the transaction got stuck; replacing the producer");
+                producer = create_producer(config, health)?;
+                init_transactions(&producer)
+                    .await
+                    .map_err(|error| stop(&producer, error))?;
+                rewind(consumer, first_offsets, carried.take());
+            }
+            Err(Failed::Call(error))
+                if is_abortable(&error) && !is_fenced(producer.inner().client(), &error) =>
+            {
+                aborted(&error.to_string());
                 let aborting = producer.inner().clone();
                 blocking(move || aborting.abort_transaction(TRANSACTION_TIMEOUT))
                     .await
-                    .map_err(RunError::Transaction)?;
+                    .map_err(|error| stop(&producer, error))?;
                 rewind(consumer, first_offsets, carried.take());
             }
-            Err(error) => return Err(RunError::Transaction(error)),
+            Err(Failed::Call(error)) => return Err(stop(&producer, error)),
         }
     }
     metrics().in_flight.set(0);
     Ok(())
+}
+
+async fn init_transactions(producer: &Producer) -> Result<(), KafkaError> {
+    let transactional = producer.inner().clone();
+    blocking(move || transactional.init_transactions(TRANSACTION_TIMEOUT)).await
 }
 
 /// When a batch ends.
@@ -240,6 +285,20 @@ fn batch_offsets(batch: &[OwnedMessage]) -> (BTreeMap<(String, i32), i64>, Topic
     (first, next)
 }
 
+/// How committing a batch failed.
+enum Failed {
+    /// A transaction call failed.
+    Call(KafkaError),
+    /// Sending the offsets to the transaction did not return within [`STUCK_AFTER`].
+    OffsetsStuck,
+}
+
+impl From<KafkaError> for Failed {
+    fn from(error: KafkaError) -> Self {
+        Self::Call(error)
+    }
+}
+
 /// Begins a transaction, produces every output, adds the offsets and commits. Returns the
 /// topic of every record written.
 async fn commit_batch(
@@ -247,7 +306,7 @@ async fn commit_batch(
     outputs: Vec<(Origin, Vec<Outgoing>)>,
     offsets: TopicPartitionList,
     group: rdkafka::consumer::ConsumerGroupMetadata,
-) -> Result<Vec<String>, KafkaError> {
+) -> Result<Vec<String>, Failed> {
     let begin = producer.inner().clone();
     blocking(move || begin.begin_transaction()).await?;
     let mut topics = Vec::new();
@@ -256,12 +315,13 @@ async fn commit_batch(
             topics.extend(producer.enqueue_transactional(&origin, out).await?);
         }
     }
+    let sending = producer.inner().clone();
+    let sent = within(STUCK_AFTER, AWAKE_GRACE, move || {
+        retrying(|| sending.send_offsets_to_transaction(&offsets, &group, TRANSACTION_TIMEOUT))
+    });
+    sent.await.ok_or(Failed::OffsetsStuck)??;
     let committing = producer.inner().clone();
-    blocking(move || {
-        retrying(|| committing.send_offsets_to_transaction(&offsets, &group, TRANSACTION_TIMEOUT))?;
-        retrying(|| committing.commit_transaction(TRANSACTION_TIMEOUT))
-    })
-    .await?;
+    blocking(move || retrying(|| committing.commit_transaction(TRANSACTION_TIMEOUT))).await?;
     Ok(topics)
 }
 
@@ -280,11 +340,81 @@ fn retrying(mut call: impl FnMut() -> Result<(), KafkaError>) -> Result<(), Kafk
     }
 }
 
+/// Once [`within`]'s limit has passed, how much longer the call still gets, counted from
+/// then: a process that was paused (SIGSTOP, a frozen machine) finds the limit passed as it
+/// wakes, and its call, whose answer may take a moment (a zombie's: it was fenced), must
+/// not count as stuck for the pause.
+const AWAKE_GRACE: Duration = Duration::from_secs(10);
+
+/// Runs a blocking call on a thread of its own and waits up to `limit` for it to return, and
+/// `grace` more once the limit has passed ([`AWAKE_GRACE`]); `None` if it has not. A call that never returns then holds only
+/// that thread, not one of tokio's blocking pool, whose shutdown would wait for it.
+async fn within<T: Send + 'static>(
+    limit: Duration,
+    grace: Duration,
+    call: impl FnOnce() -> T + Send + 'static,
+) -> Option<T> {
+    let (sender, receiver) = tokio::sync::oneshot::channel();
+    std::thread::Builder::new()
+        .name("newsflow-txn".into())
+        .spawn(move || {
+            let _ = sender.send(call());
+        })
+        .expect("a thread for a transaction call");
+    let mut receiver = std::pin::pin!(receiver);
+    let returned = match tokio::time::timeout(limit, &mut receiver).await {
+        Ok(returned) => returned,
+        Err(_) => tokio::time::timeout(grace, receiver).await.ok()?,
+    };
+    Some(returned.expect("transaction calls do not panic"))
+}
+
 fn is_abortable(error: &KafkaError) -> bool {
     match error {
         KafkaError::Transaction(inner) => inner.txn_requires_abort(),
         // A produce librdkafka refused at once (its queue closed, say) aborts it too.
         _ => true,
+    }
+}
+
+/// Whether `code` says that a newer producer with the same transactional id has taken over:
+/// PRODUCER_FENCED; INVALID_PRODUCER_EPOCH, which is how Apache Kafka answers a zombie's
+/// offsets or produce carrying the epoch the newer producer's InitProducerId bumped (the
+/// same fencing, told by another request); and librdkafka's own `_FENCED`, into which it
+/// folds both for its transaction calls.
+fn is_fencing(code: RDKafkaErrorCode) -> bool {
+    matches!(
+        code,
+        RDKafkaErrorCode::Fenced
+            | RDKafkaErrorCode::ProducerFenced
+            | RDKafkaErrorCode::InvalidProducerEpoch
+    )
+}
+
+/// Whether `error`, from a transactional producer's `client`, means it was fenced: by its
+/// own code, or, for an error raised after the producer failed for good (librdkafka then
+/// answers every call with `_FATAL`), by the code of that fatal error.
+fn is_fenced<C: ClientContext>(client: &Client<C>, error: &KafkaError) -> bool {
+    error.rdkafka_error_code().is_some_and(is_fencing)
+        || client
+            .fatal_error()
+            .is_some_and(|(code, _)| is_fencing(code))
+}
+
+/// The error that stops the run after a transaction call failed for good: [`RunError::Fenced`]
+/// when a newer producer fenced this one, else [`RunError::Transaction`].
+fn beyond_recovery<C: ClientContext>(
+    client: &Client<C>,
+    transactional_id: &str,
+    error: KafkaError,
+) -> RunError {
+    if is_fenced(client, &error) {
+        RunError::Fenced {
+            transactional_id: transactional_id.to_owned(),
+            source: error,
+        }
+    } else {
+        RunError::Transaction(error)
     }
 }
 
@@ -338,6 +468,163 @@ mod tests {
             offset,
             None,
         )
+    }
+
+    /// A zombie's offsets refused with INVALID_PRODUCER_EPOCH (how Apache Kafka 4 answered a
+    /// paused replica's TxnOffsetCommit once its successor had bumped the epoch) stop the
+    /// run as fenced, as PRODUCER_FENCED does, and the message says so; the transaction
+    /// call is the real one, against librdkafka's mock cluster.
+    #[test]
+    fn an_old_epoch_stops_the_run_as_fenced() {
+        use rdkafka::config::ClientConfig;
+        use rdkafka::consumer::BaseConsumer;
+        use rdkafka::mocking::MockCluster;
+        use rdkafka::producer::BaseProducer;
+        use rdkafka::types::{RDKafkaApiKey, RDKafkaRespErr};
+
+        for refusal in [
+            RDKafkaRespErr::RD_KAFKA_RESP_ERR_INVALID_PRODUCER_EPOCH,
+            RDKafkaRespErr::RD_KAFKA_RESP_ERR_PRODUCER_FENCED,
+        ] {
+            let cluster = MockCluster::new(1).expect("mock cluster");
+            let client = |config: &mut ClientConfig| {
+                config
+                    .set("bootstrap.servers", cluster.bootstrap_servers())
+                    .clone()
+            };
+            let producer: BaseProducer = client(ClientConfig::new().set("transactional.id", "t"))
+                .create()
+                .expect("producer");
+            let consumer: BaseConsumer = client(ClientConfig::new().set("group.id", "g"))
+                .create()
+                .expect("consumer");
+            let timeout = Duration::from_secs(10);
+            producer.init_transactions(timeout).expect("init");
+            producer.begin_transaction().expect("begin");
+            cluster.request_errors(RDKafkaApiKey::TxnOffsetCommit, &[refusal]);
+            let mut offsets = TopicPartitionList::new();
+            offsets
+                .add_partition_offset("news.raw", 0, Offset::Offset(1))
+                .expect("offset");
+            let group = consumer.group_metadata().expect("group metadata");
+            let error = producer
+                .send_offsets_to_transaction(&offsets, &group, timeout)
+                .expect_err("refused");
+
+            let error = beyond_recovery(producer.client(), "t", error);
+            assert!(
+                matches!(error, RunError::Fenced { .. }),
+                "{refusal:?}: {error}"
+            );
+            assert!(error.to_string().contains("fenced"), "{error}");
+        }
+    }
+
+    /// What replacing a stuck producer rests on, against librdkafka's mock cluster: while
+    /// the group coordinator is down, sending the offsets does not return within its
+    /// timeout (librdkafka#5456); a new producer with the same transactional id then
+    /// starts, fences the stuck one, and commits a transaction with those offsets once the
+    /// group has a coordinator again.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_producer_stuck_sending_offsets_is_replaced_by_one_that_commits() {
+        use rdkafka::config::ClientConfig;
+        use rdkafka::consumer::BaseConsumer;
+        use rdkafka::mocking::{MockCluster, MockCoordinator};
+        use rdkafka::producer::BaseProducer;
+
+        let cluster = MockCluster::new(3).expect("mock cluster");
+        cluster.create_topic("news.raw", 1, 3).expect("topic");
+        cluster
+            .coordinator(MockCoordinator::Transaction("t".into()), 1)
+            .expect("transaction coordinator");
+        cluster
+            .coordinator(MockCoordinator::Group("g".into()), 2)
+            .expect("group coordinator");
+        let config = |transactional: bool| {
+            let mut config = ClientConfig::new();
+            config.set("bootstrap.servers", cluster.bootstrap_servers());
+            if transactional {
+                config.set("transactional.id", "t");
+            } else {
+                config.set("group.id", "g");
+            }
+            config
+        };
+        let consumer: BaseConsumer = config(false).create().expect("consumer");
+        let group = consumer.group_metadata().expect("group metadata");
+        let mut offsets = TopicPartitionList::new();
+        offsets
+            .add_partition_offset("news.raw", 0, Offset::Offset(1))
+            .expect("offset");
+        let timeout = Duration::from_secs(2);
+
+        let stuck: BaseProducer = config(true).create().expect("producer");
+        stuck.init_transactions(timeout).expect("init");
+        stuck.begin_transaction().expect("begin");
+        cluster.broker_down(2).expect("broker down");
+        let sending = std::sync::Arc::new(stuck);
+        let sending_offsets = offsets.clone();
+        let sending_group = consumer.group_metadata().expect("group metadata");
+        let sent = within(timeout * 3, Duration::ZERO, move || {
+            sending.send_offsets_to_transaction(&sending_offsets, &sending_group, timeout)
+        })
+        .await;
+        assert!(sent.is_none(), "sending the offsets returned: {sent:?}");
+
+        cluster
+            .coordinator(MockCoordinator::Group("g".into()), 3)
+            .expect("group coordinator");
+        let replacement: BaseProducer = config(true).create().expect("producer");
+        replacement.init_transactions(timeout).expect("init");
+        replacement.begin_transaction().expect("begin");
+        replacement
+            .send_offsets_to_transaction(&offsets, &group, timeout)
+            .expect("offsets sent");
+        replacement.commit_transaction(timeout).expect("committed");
+        std::mem::forget(cluster);
+    }
+
+    /// A call that returns in time gives its result, also one that returns within the
+    /// grace after the limit (as after a pause); one that does not is left on its thread,
+    /// and the caller goes on.
+    #[tokio::test]
+    async fn a_call_that_does_not_return_in_time_is_left_behind() {
+        let quick = within(Duration::from_secs(5), Duration::ZERO, || 7).await;
+        assert_eq!(quick, Some(7));
+        let late = within(Duration::from_millis(50), Duration::from_secs(5), || {
+            std::thread::sleep(Duration::from_millis(200));
+            8
+        });
+        assert_eq!(late.await, Some(8));
+        let (release, blocked) = std::sync::mpsc::channel::<()>();
+        let started = Instant::now();
+        let limit = Duration::from_millis(100);
+        let stuck = within(limit, limit, move || blocked.recv().is_ok()).await;
+        assert_eq!(stuck, None);
+        assert!(started.elapsed() < Duration::from_secs(5));
+        drop(release);
+    }
+
+    /// Other fatal errors stay transaction errors; a call refused after the producer was
+    /// fenced is told by the fatal error behind it.
+    #[test]
+    fn only_fencing_codes_are_fencing() {
+        for code in [
+            RDKafkaErrorCode::Fenced,
+            RDKafkaErrorCode::ProducerFenced,
+            RDKafkaErrorCode::InvalidProducerEpoch,
+        ] {
+            assert!(is_fencing(code), "{code:?}");
+        }
+        for code in [
+            RDKafkaErrorCode::Fatal,
+            RDKafkaErrorCode::MessageTimedOut,
+            RDKafkaErrorCode::TransactionCoordinatorFenced,
+            RDKafkaErrorCode::FencedLeaderEpoch,
+            RDKafkaErrorCode::InvalidTransactionalState,
+        ] {
+            assert!(!is_fencing(code), "{code:?}");
+        }
     }
 
     fn partitions_and_offsets(batch: &[OwnedMessage]) -> Vec<(i32, i64)> {

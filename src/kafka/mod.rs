@@ -57,6 +57,17 @@ pub enum RunError {
     Workers(#[from] rayon::ThreadPoolBuildError),
     #[error("transaction failed beyond recovery: {0}")]
     Transaction(KafkaError),
+    /// The broker fenced this producer: a newer one with the same transactional id took
+    /// over (this one is a zombie), or its transaction outlived `transaction.timeout.ms` and
+    /// was aborted. Nothing more may be committed with it.
+    #[error(
+        "fenced: transactional id {transactional_id} was taken over by a newer producer (or \
+         its transaction timed out); stopping without committing: {source}"
+    )]
+    Fenced {
+        transactional_id: String,
+        source: KafkaError,
+    },
     #[error("replaying dead letters failed: {0}")]
     Replay(KafkaError),
     #[error("output topics missing on the cluster: {0}; create them, or set create_topics")]
@@ -190,6 +201,17 @@ fn producer_config(config: &RunConfig) -> ClientConfig {
     client_config(config, Client::Producer, &own)
 }
 
+/// The producer of a run (exactly-once mode makes a new one in place of one stuck in a
+/// transaction call).
+fn create_producer(config: &RunConfig, health: &Health) -> Result<Producer, RunError> {
+    let producer: FutureProducer<ProducerContext> = producer_config(config)
+        .create_with_context(ProducerContext {
+            health: health.clone(),
+        })
+        .map_err(|error| RunError::client(config, Client::Producer, &error))?;
+    Ok(Producer::new(producer, config, health.clone()))
+}
+
 /// Consumes, enriches and produces until `shutdown` fires, then drains what is in flight
 /// (within the shutdown timeout) and commits.
 pub async fn run(
@@ -208,11 +230,7 @@ pub async fn run(
     let consumer: StreamConsumer<PipelineContext> = consumer_config(&config)
         .create_with_context(context)
         .map_err(|error| RunError::client(&config, Client::Consumer, &error))?;
-    let producer: FutureProducer<ProducerContext> = producer_config(&config)
-        .create_with_context(ProducerContext {
-            health: health.clone(),
-        })
-        .map_err(|error| RunError::client(&config, Client::Producer, &error))?;
+    let producer = create_producer(&config, &health)?;
     consumer
         .subscribe(&[&config.input_topic])
         .map_err(|source| RunError::Subscribe {
@@ -249,13 +267,12 @@ pub async fn run(
         config.events_topic.as_str(),
         config.dlq_topic.as_str(),
     ]);
-    let producer = Producer::new(producer, &config, health);
     match config.guarantee {
         Guarantee::AtLeastOnce => {
             at_least_once::run(&config, &consumer, producer, jobs, tracker, shutdown).await;
         }
         Guarantee::ExactlyOnce => {
-            exactly_once::run(&config, &consumer, producer, jobs, shutdown).await?;
+            exactly_once::run(&config, &consumer, producer, &health, jobs, shutdown).await?;
         }
     }
     info!("Pipeline stopped.");

@@ -162,6 +162,23 @@ impl Broker {
         (leader >= 0).then_some(leader)
     }
 
+    /// The node coordinating consumer group `group` now: the leader of its partition of
+    /// `__consumer_offsets` (the absolute value of the group id's Java string hash modulo
+    /// the partition count), once that topic exists.
+    pub fn group_coordinator(&self, group: &str) -> Option<i32> {
+        let metadata = self.metadata(&self.admin())?;
+        let offsets = metadata
+            .topics()
+            .iter()
+            .find(|t| t.name() == "__consumer_offsets")?;
+        let hash = group.encode_utf16().fold(0i32, |hash, unit| {
+            hash.wrapping_mul(31).wrapping_add(unit.into())
+        });
+        let partition = (hash & 0x7fff_ffff) % offsets.partitions().len() as i32;
+        let leader = partition_metadata(&metadata, "__consumer_offsets", partition)?.leader();
+        (leader >= 0).then_some(leader)
+    }
+
     /// Waits until a node other than `node` leads `partition` of `topic`, and returns it:
     /// after `node` was killed, the new leader.
     pub fn leader_other_than(&self, topic: &str, partition: i32, node: i32) -> i32 {

@@ -410,6 +410,58 @@ impl Rng {
     }
 }
 
+/// A child process that is SIGKILLed and reaped when dropped (unless it exited first): a
+/// test that fails or panics midway leaves no `newsflow` running behind it. It derefs to
+/// its [`Child`].
+pub struct Running(Child);
+
+/// [`Command::spawn`] for a [`Running`] child.
+pub trait SpawnRunning {
+    /// Spawns the command as a child that dies with the returned value; `what` names it if
+    /// it cannot start.
+    fn spawn_running(&mut self, what: &str) -> Running;
+}
+
+impl SpawnRunning for Command {
+    fn spawn_running(&mut self, what: &str) -> Running {
+        Running(self.spawn().unwrap_or_else(|e| panic!("start {what}: {e}")))
+    }
+}
+
+impl std::ops::Deref for Running {
+    type Target = Child;
+
+    fn deref(&self) -> &Child {
+        &self.0
+    }
+}
+
+impl std::ops::DerefMut for Running {
+    fn deref_mut(&mut self) -> &mut Child {
+        &mut self.0
+    }
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        if !matches!(self.0.try_wait(), Ok(Some(_))) {
+            // A stopped (SIGSTOP) child dies of SIGKILL too.
+            let _ = self.0.kill();
+            let _ = self.0.wait();
+        }
+    }
+}
+
+/// The last `count` warnings and errors of a newsflow JSON log file, one a line.
+pub fn warnings(path: &std::path::Path, count: usize) -> String {
+    let log = std::fs::read_to_string(path).unwrap_or_default();
+    let lines: Vec<&str> = log
+        .lines()
+        .filter(|l| l.contains("\"level\":\"WARN\"") || l.contains("\"level\":\"ERROR\""))
+        .collect();
+    lines[lines.len().saturating_sub(count)..].join("\n")
+}
+
 /// Sends signal `name` (`TERM`, `STOP`, `CONT`, ...) to a child process.
 pub fn signal(child: &Child, name: &str) {
     let status = Command::new("kill")

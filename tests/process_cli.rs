@@ -35,20 +35,17 @@ fn process(args: &[&str], stdin: &[u8]) -> (String, String) {
     )
 }
 
+/// The seed article's enriched record on stdout, with `extra` flags.
+fn enrich_seed(extra: &[&str]) -> String {
+    let seed = repo_path("tests/golden/seed/article.json");
+    let args = ["--input", seed.to_str().unwrap()];
+    let to_stdout = ["--output", "-", "--dlq", "/dev/null"];
+    process(&[&args[..], &to_stdout, extra].concat(), b"").0
+}
+
 #[test]
 fn seed_gives_one_record_with_every_documented_path() {
-    let seed = repo_path("tests/golden/seed/article.json");
-    let (stdout, _) = process(
-        &[
-            "--input",
-            seed.to_str().unwrap(),
-            "--output",
-            "-",
-            "--dlq",
-            "/dev/null",
-        ],
-        b"",
-    );
+    let stdout = enrich_seed(&[]);
     let lines: Vec<&str> = stdout.lines().collect();
     assert_eq!(lines.len(), 1);
     let record: Value = serde_json::from_str(lines[0]).unwrap();
@@ -345,16 +342,7 @@ fn a_line_over_the_limit_is_dead_lettered_whole_and_valid() {
 
 #[test]
 fn include_text_adds_the_paragraphs_joined() {
-    let seed = repo_path("tests/golden/seed/article.json");
-    let args = [
-        "--input",
-        seed.to_str().unwrap(),
-        "--output",
-        "-",
-        "--dlq",
-        "/dev/null",
-    ];
-    let (stdout, _) = process(&[&args[..], &["--include-text"]].concat(), b"");
+    let stdout = enrich_seed(&["--include-text"]);
     let record: Value = serde_json::from_str(stdout.trim_end()).unwrap();
     let paragraphs: Vec<&str> = record["clean"]["paragraphs"]
         .as_array()
@@ -364,6 +352,5 @@ fn include_text_adds_the_paragraphs_joined() {
         .collect();
     assert!(paragraphs.len() > 1);
     assert_eq!(record["clean"]["text"], paragraphs.join("\n\n"));
-    let (without, _) = process(&args, b"");
-    assert!(without.len() < stdout.len());
+    assert!(enrich_seed(&[]).len() < stdout.len());
 }

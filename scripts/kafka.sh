@@ -91,19 +91,24 @@ ready_lines() {
     echo "${count:-0}"
 }
 
+# The fields of /proc/PID/stat for process $1 after its command name (the state first), empty
+# once it is gone.
+proc_stat() {
+    sed 's/.*) //' "/proc/$1/stat" 2>/dev/null
+}
+
 # Start time of process $1 (clock ticks after boot), empty once it is gone: a pid and its
 # start time name one process for good.
 start_time() {
-    sed 's/.*) //' "/proc/$1/stat" 2>/dev/null | cut -d' ' -f20
+    proc_stat "$1" | cut -d' ' -f20
 }
 
 # Whether process $1, started at $2 (start_time), still runs: neither gone, nor a zombie
 # waiting to be reaped, nor another process that took its pid.
 alive() {
-    local stat state
-    stat=$(sed 's/.*) //' "/proc/$1/stat" 2>/dev/null) || return 1
-    state="${stat%% *}"
-    [[ -n "$stat" && "$state" != [ZX] ]] && [ "$(cut -d' ' -f20 <<<"$stat")" = "$2" ]
+    local stat
+    stat=$(proc_stat "$1") || return 1
+    [[ -n "$stat" && "${stat%% *}" != [ZX] ]] && [ "$(cut -d' ' -f20 <<<"$stat")" = "$2" ]
 }
 
 write_node_config() {

@@ -156,6 +156,25 @@ async fn a_sigkilled_and_restarted_pipeline_still_commits_everything_once() {
     );
 }
 
+/// Pauses `replica` (SIGSTOP) while its transaction is open. A transaction seen open may
+/// close before the signal lands (its commit already sent completes on the broker): then
+/// the replica resumes and the next transaction is tried.
+fn pause_inside_transaction(replica: &std::process::Child, transactions: &TransactionWatch) {
+    for _ in 0..20 {
+        assert!(
+            transactions.wait_open(Duration::from_secs(30)),
+            "no transaction opened"
+        );
+        signal(replica, "STOP");
+        std::thread::sleep(Duration::from_millis(500));
+        if transactions.open() {
+            return;
+        }
+        signal(replica, "CONT");
+    }
+    panic!("the replica could not be paused inside a transaction in 20 tries");
+}
+
 /// A replica paused (SIGSTOP) inside an open transaction is a zombie: a second process with
 /// the same transactional id and group takes over, fences it and aborts its transaction.
 /// When the zombie resumes it must not commit: its next transaction call fails for good and
@@ -176,11 +195,7 @@ async fn a_zombie_with_the_same_transactional_id_is_fenced_and_commits_nothing()
         .stderr(log.reopen().expect("log file"))
         .spawn_running("newsflow");
     outputs.read_until(count / 4, 0, READ_TIMEOUT);
-    assert!(
-        transactions.wait_open(Duration::from_secs(30)),
-        "no transaction opened"
-    );
-    signal(&zombie, "STOP");
+    pause_inside_transaction(&zombie, &transactions);
     let paused_at = outputs.articles.len();
 
     let mut successor = start_pipeline(&topics, "zombie-replica", free_port(), 300);

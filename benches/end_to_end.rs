@@ -30,7 +30,7 @@ mod soak;
 
 mod eval_data;
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::fmt::Write as _;
 use std::process::{Child, Stdio};
 use std::time::{Duration, Instant};
@@ -103,7 +103,33 @@ fn memory_mib(pid: u32, field: &str) -> f64 {
 
 /// CPU time a process has used so far (user and system), in seconds.
 fn cpu_seconds(pid: u32) -> f64 {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    stat_cpu_seconds(&format!("/proc/{pid}/stat"))
+}
+
+/// CPU seconds a process's live threads have used so far, summed by kind of thread: its
+/// name without the digits that number threads of one kind ("newsflow-stage-",
+/// "rdk:broker"), so that the stages' share and the Kafka clients' can be told apart.
+fn cpu_seconds_by_thread(pid: u32) -> BTreeMap<String, f64> {
+    let mut by_kind = BTreeMap::new();
+    let tasks = std::fs::read_dir(format!("/proc/{pid}/task"))
+        .into_iter()
+        .flatten();
+    for task in tasks.flatten() {
+        let path = task.path();
+        let name = std::fs::read_to_string(path.join("comm")).unwrap_or_default();
+        let kind: String = name
+            .trim()
+            .chars()
+            .filter(|c| !c.is_ascii_digit())
+            .collect();
+        *by_kind.entry(kind).or_default() += stat_cpu_seconds(&path.join("stat").to_string_lossy());
+    }
+    by_kind
+}
+
+/// The user and system CPU seconds in a `/proc/.../stat` file.
+fn stat_cpu_seconds(path: &str) -> f64 {
+    let stat = std::fs::read_to_string(path).unwrap_or_default();
     // The fields after the command name, which is in parentheses and may hold spaces;
     // utime and stime are the 14th and 15th fields, in ticks of 1/100 s (USER_HZ).
     let fields: Vec<&str> = stat
@@ -440,6 +466,7 @@ async fn main() {
     );
     // Start-up included: where the two cores go.
     let newsflow_cpu = cpu_us_per(cpu_seconds(pipeline.id()), count);
+    let by_thread = cpu_seconds_by_thread(pipeline.id());
     let broker_cpu = cpu_us_per(cpu_seconds(broker_pid) - broker_cpu_before, count);
     let rss = peak_rss_mib(pipeline.id());
     let _ = pipeline.kill();
@@ -465,6 +492,18 @@ async fn main() {
         table,
         "| `newsflow process` on the same {count} articles (CPU per article {offline_cpu:.0} µs): Kafka tax {:.2} (`run` over `process`) | | | | | |",
         newsflow_cpu / offline_cpu
+    );
+    let mut shares: Vec<(String, f64)> = by_thread.into_iter().collect();
+    shares.sort_by(|a, b| b.1.total_cmp(&a.1));
+    let shares: Vec<String> = shares
+        .iter()
+        .filter(|(_, seconds)| *seconds > 0.0)
+        .map(|(kind, seconds)| format!("{kind} {:.0}", cpu_us_per(*seconds, count)))
+        .collect();
+    let _ = writeln!(
+        table,
+        "| newsflow's CPU per article at saturation by thread, µs: {} | | | | | |",
+        shares.join(", ")
     );
 
     // Fixed offered rates: latency from produce to readable enriched record.

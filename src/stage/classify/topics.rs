@@ -187,7 +187,7 @@ impl TopicModel {
             scored: &scored,
             title,
             body,
-            candidates: vec![None; self.heads.len()],
+            candidates: (0..self.heads.len()).map(|_| None).collect(),
         };
         for label in ranked {
             let probability = scored.probabilities[label];
@@ -238,14 +238,7 @@ impl TopicModel {
         let article = &evidence.scored.article;
         let candidates =
             evidence.candidates[head].get_or_insert_with(|| self.candidates(head, evidence.scored));
-        let mut contributions: Vec<(f32, usize)> = candidates
-            .iter()
-            .map(|candidate| {
-                let weight = self.buckets.weights(candidate.bucket).weight(label, head);
-                (candidate.value * (weight - candidate.mean), candidate.index)
-            })
-            .filter(|(contribution, _)| *contribution > 0.0)
-            .collect();
+        let mut contributions = candidates.contributions(label - self.heads[head].first);
         // Largest first; indices are unique, so the order is total and needs no stable sort.
         let order = |a: &(f32, usize), b: &(f32, usize)| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1));
         let mut terms: Vec<String> = Vec::with_capacity(EVIDENCE_TERMS);
@@ -274,26 +267,61 @@ impl TopicModel {
         terms
     }
 
-    /// The features that may be evidence for head `head`'s labels, with the mean of their
-    /// weights over the head.
-    fn candidates(&self, head: usize, scored: &Scored) -> Vec<Candidate> {
+    /// The features that may be evidence for head `head`'s labels, with their weights over
+    /// the head and the mean of those.
+    fn candidates(&self, head: usize, scored: &Scored) -> Candidates {
+        let mut candidates = Candidates {
+            labels: self.heads[head].count,
+            features: Vec::new(),
+            weights: Vec::new(),
+        };
         let features = scored.article.features.iter().zip(&scored.values);
-        features
-            .enumerate()
-            .filter(|(_, (feature, _))| {
-                self.buckets.idf(feature.bucket as usize) >= MIN_EVIDENCE_IDF
-            })
-            .map(|(index, (feature, &value))| {
-                let bucket = feature.bucket as usize;
-                let mean = self.buckets.mean(bucket, head);
-                Candidate {
-                    index,
-                    bucket,
-                    value,
-                    mean,
-                }
-            })
-            .collect()
+        for (index, (feature, &value)) in features.enumerate() {
+            let bucket = feature.bucket as usize;
+            if self.buckets.idf(bucket) < MIN_EVIDENCE_IDF {
+                continue;
+            }
+            let weights = self.buckets.weights(bucket);
+            candidates.features.push(Candidate {
+                index,
+                value,
+                mean: self.buckets.mean(bucket, head),
+                scale: weights.scale(head),
+            });
+            let multiples = weights.multiples(&self.heads[head]);
+            candidates.weights.extend_from_slice(multiples);
+        }
+        candidates
+    }
+}
+
+/// The features that may be evidence for one head's labels. Their weights are copied
+/// side by side, as each of the article's topics reads them all.
+struct Candidates {
+    /// The head's label count: a candidate's stride in `weights`.
+    labels: usize,
+    features: Vec<Candidate>,
+    /// Each candidate's [`rows::Weights::multiples`].
+    weights: Vec<u8>,
+}
+
+impl Candidates {
+    /// By how much each candidate raises the head's label at `offset` above the head's
+    /// mean, with the candidate's index in the article's features; only those that do.
+    fn contributions(&self, offset: usize) -> Vec<(f32, usize)> {
+        let weights = self.weights.chunks_exact(self.labels);
+        let mut raising = vec![(0.0, 0); self.features.len()];
+        let mut count = 0;
+        // Without a branch: about half the candidates raise a label, in no order a branch
+        // predictor could learn.
+        for (candidate, row) in self.features.iter().zip(weights) {
+            let weight = f32::from(row[offset] as i8) * candidate.scale;
+            let contribution = candidate.value * (weight - candidate.mean);
+            raising[count] = (contribution, candidate.index);
+            count += usize::from(contribution > 0.0);
+        }
+        raising.truncate(count);
+        raising
     }
 }
 
@@ -304,18 +332,18 @@ struct Evidence<'a> {
     title: &'a str,
     body: &'a str,
     /// By head, once asked for.
-    candidates: Vec<Option<Vec<Candidate>>>,
+    candidates: Vec<Option<Candidates>>,
 }
 
 /// A feature that may be shown as evidence.
-#[derive(Clone)]
 struct Candidate {
     /// In the article's features.
     index: usize,
-    bucket: usize,
     value: f32,
     /// Of the feature's weights over the head's labels.
     mean: f32,
+    /// Of the feature's weights in the head.
+    scale: f32,
 }
 
 /// The first `count` sentences of `text` (a sentence ends at `.`, `!` or `?` before a

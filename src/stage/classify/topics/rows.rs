@@ -96,8 +96,14 @@ impl Weights<'_> {
         }
     }
 
-    fn scale(&self, head: usize) -> f32 {
+    /// The scale of the head at `head`: its weights are multiples of it.
+    pub fn scale(&self, head: usize) -> f32 {
         f32_at(self.scales, 4 * head)
+    }
+
+    /// The weights of `head`'s labels as stored: `i8` multiples of its scale.
+    pub fn multiples(&self, head: &Head) -> &[u8] {
+        &self.values[head.first..head.first + head.count]
     }
 
     /// Adds `factor` times the weights to `sums` (one per label).
@@ -117,11 +123,6 @@ impl Weights<'_> {
         let values = &self.values[head.first..head.first + head.count];
         let sum: f32 = values.iter().map(|&v| f32::from(v as i8) * scale).sum();
         sum / head.count as f32
-    }
-
-    /// The weight of `label`, in head `head`.
-    pub fn weight(&self, label: usize, head: usize) -> f32 {
-        f32::from(self.values[label] as i8) * self.scale(head)
     }
 }
 
@@ -279,7 +280,9 @@ mod tests {
         assert_eq!(buckets.idf(1), 2.5);
         assert_eq!([buckets.mean(0, 0), buckets.mean(0, 1)], [-0.25, 6.0]);
         let weights = buckets.weights(1);
-        assert_eq!([weights.weight(0, 0), weights.weight(2, 1)], [31.75, 0.0]);
+        assert_eq!([weights.scale(0), weights.scale(1)], [0.25, 1.0]);
+        assert_eq!(weights.multiples(&HEADS[0]), [127, -127i8 as u8]);
+        assert_eq!(weights.multiples(&HEADS[1]), [0]);
         let mut sums = [0.0; 3];
         buckets.weights(0).add_to(2.0, &HEADS, &mut sums);
         buckets.weights(2).add_to(1.0, &HEADS, &mut sums);
@@ -291,9 +294,15 @@ mod tests {
     fn words_are_found_by_hash_and_a_later_duplicate_wins() {
         let words = Words::new(&[(7, 0.5), (9, 1.0), (7, 2.0)], &table(), 2, 3);
         let (weight, scores) = words.get(7).unwrap();
-        assert_eq!((weight, scores.weight(1, 0)), (2.0, 0.0));
+        assert_eq!(
+            (weight, scores.multiples(&HEADS[0])),
+            (2.0, &[-1i8 as u8, 0][..])
+        );
         let (weight, scores) = words.get(9).unwrap();
-        assert_eq!((weight, scores.weight(0, 0)), (1.0, 31.75));
+        assert_eq!(
+            (weight, scores.multiples(&HEADS[0])),
+            (1.0, &[127, -127i8 as u8][..])
+        );
         assert!(words.get(8).is_none());
         words.prefetch(8);
         assert!(Words::new(&[], &table(), 2, 3).get(7).is_none());

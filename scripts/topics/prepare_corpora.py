@@ -63,13 +63,15 @@ CONFLICT_TERMS = re.compile(
     re.IGNORECASE,
 )
 # An article under several Wikinews categories is filed under the first of them in this
-# order: a subject desk (sport, culture, science and technology, ...) before politics,
-# politics before business, and crime and law last, since a story that Wikinews also files
-# under crime (a minister's trial, a company's fraud case, a singer's arrest) is read by the
-# other desk's readers. Obituaries, "Local only" and "Women" are no topic (wikinews.tsv).
+# order: a subject (sport, culture, science and technology, health, ..., the economy) before
+# politics, as IPTC files health policy under health and economic policy under the economy;
+# politics before the kinds of event (disasters, weather); crime and law last, since a story
+# that Wikinews also files under crime (a minister's trial, a company's fraud case, a
+# singer's arrest) is read by the other desk's readers. Obituaries, "Local only" and "Women"
+# are no topic (wikinews.tsv).
 WIKINEWS_ORDER = [
     "Sports", "Culture and entertainment", "Science and technology", "Health", "Environment",
-    "Education", "Media", "Politics and conflicts", "Economy and business",
+    "Education", "Media", "Economy and business", "Politics and conflicts",
     "Disasters and accidents", "Weather", "Crime and law", "Wackynews",
 ]
 WEAK_HEADINGS = {"uncategorized", "business and economy", "politics and elections"}
@@ -174,7 +176,9 @@ def sib200(raw):
 def wikinews(raw):
     """English Wikinews articles (2004-2013) under their top-level categories: per article,
     the sentences that the ML4NLP seminar's event extraction kept (about 120 words, in the
-    order it found them, not the article's), and the categories (WIKINEWS_ORDER picks one)."""
+    order it found them, not the article's), and the categories (WIKINEWS_ORDER picks one).
+    Each article gives two items, the title with all its sentences and the title with the
+    first of them, for the classifier also reads feeds' one-sentence summaries."""
     table = mapping("wikinews.tsv")
     root = os.path.join(raw, "lbechberger+ML4NLP+categories", "data_generation")
     with open(os.path.join(root, "resource_category_mappings.pickle"), "rb") as f:
@@ -198,6 +202,8 @@ def wikinews(raw):
         if top == "split":
             top = "16000000" if CONFLICT_TERMS.search(title) else "11000000"
         yield title, title, " ".join(sentences[uri]), topics(top, second)
+        if len(sentences[uri]) > 1:  # and as a feed shows it: the title and one sentence
+            yield f"{title}/short", title, sentences[uri][0], topics(top, second)
 
 
 class PlainUnpickler(pickle.Unpickler):

@@ -63,14 +63,15 @@ CONFLICT_TERMS = re.compile(
     re.IGNORECASE,
 )
 # An article under several Wikinews categories is filed under the first of them in this
-# order: a subject (sport, culture, science and technology, health, ..., the economy) before
+# order: a subject (sport, science and technology, culture, health, ..., the economy) before
 # politics, as IPTC files health policy under health and economic policy under the economy;
+# technology before culture (games, file sharing, video sites: the technology is the news);
 # politics before the kinds of event (disasters, weather); crime and law last, since a story
 # that Wikinews also files under crime (a minister's trial, a company's fraud case, a
 # singer's arrest) is read by the other desk's readers. Obituaries, "Local only" and "Women"
 # are no topic (wikinews.tsv).
 WIKINEWS_ORDER = [
-    "Sports", "Culture and entertainment", "Science and technology", "Health", "Environment",
+    "Sports", "Science and technology", "Culture and entertainment", "Health", "Environment",
     "Education", "Media", "Economy and business", "Politics and conflicts",
     "Disasters and accidents", "Weather", "Crime and law", "Wackynews",
 ]

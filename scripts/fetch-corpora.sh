@@ -13,16 +13,22 @@ cache="${NEWSFLOW_CORPORA:-$HOME/.cache/newsflow/corpora}"
 raw="$cache/raw"
 mkdir -p "$raw"
 
-# owner/name, commit, paths to take (all under the commit's tree)
+# owner/name (with "#part" when one repository gives two commits), commit, paths to take
+# (all under the commit's tree)
 sources=(
   "ianrastall/current-events-context 4ff6f7d243c81c1df4a919fb4280d9d7e9559bd8 ."
   "ws-jiang/MetaPrompter_public dea17d573a5eb4f31b3366ba1fe88b1beb865c50 data/huffpost.json"
   "dadelani/sib-200 593cea88519930f776c1a4a1980b6a35b39dca57 data/annotated/eng_Latn"
+  # English Wikinews: the articles' sentences (branch delta) and their categories (branch zeta)
+  "lbechberger/ML4NLP#sentences 8aeaafcf972248c6f570d21a67baaeb272007fb7 data/raw_csv"
+  "lbechberger/ML4NLP#categories 186551dcb16dc9844c5c3ec4aa3ac72a01c0fe80 data_generation/resource_category_mappings.pickle"
 )
 
 for source in "${sources[@]}"; do
-  read -r repo commit paths <<<"$source"
-  target="$raw/${repo//\//+}"
+  read -r spec commit paths <<<"$source"
+  repo="${spec%%#*}"
+  name="${spec//\//+}"
+  target="$raw/${name//#/+}"
   if [[ -f "$target/.commit" && "$(cat "$target/.commit")" == "$commit" ]]; then
     continue
   fi

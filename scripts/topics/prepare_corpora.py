@@ -10,11 +10,14 @@ data/topics/corpora/*.tsv; the IPTC definitions come from data/topics/iptc-media
 Lines are sorted by corpus and id and duplicates of a text dropped, so the file is the same
 on every run. Needs Python 3 with PyYAML (Debian: python3-yaml).
 """
+import csv
 import glob
 import json
 import os
+import pickle
 import re
 import sys
+import urllib.parse
 
 import yaml
 
@@ -50,6 +53,28 @@ WEATHER_TERMS = re.compile(
 # Weather that kills is a disaster story first: those items keep out of the weather ones.
 CASUALTY_TERMS = re.compile(r"\b(kill\w*|dead|die[sd]?|death\w*|injur\w*|missing)\b",
                             re.IGNORECASE)
+# Wikinews files wars and attacks under "Politics and conflicts": an article whose title names
+# armed conflict is conflict, war and peace, any other is politics and government.
+CONFLICT_TERMS = re.compile(
+    r"\b(wars?|warfare|troops|soldiers?|military|militants?|insurgen\w*|rebels?|army|"
+    r"armed forces|air ?strikes?|bomb\w*|suicide attack\w*|attack(?:s|ed)?|shelling|"
+    r"ceasefire|cease-fire|missiles?|clashes|fighting|gunmen|taliban|al-qaeda|hamas|"
+    r"hezbollah|isis|isil|peacekeep\w*|killed|casualties)\b",
+    re.IGNORECASE,
+)
+# An article under several Wikinews categories is filed under the first of them in this
+# order: a subject (sport, science and technology, culture, health, ..., the economy) before
+# politics, as IPTC files health policy under health and economic policy under the economy;
+# technology before culture (games, file sharing, video sites: the technology is the news);
+# politics before the kinds of event (disasters, weather); crime and law last, since a story
+# that Wikinews also files under crime (a minister's trial, a company's fraud case, a
+# singer's arrest) is read by the other desk's readers. Obituaries, "Local only" and "Women"
+# are no topic (wikinews.tsv).
+WIKINEWS_ORDER = [
+    "Sports", "Science and technology", "Culture and entertainment", "Health", "Environment",
+    "Education", "Media", "Economy and business", "Politics and conflicts",
+    "Disasters and accidents", "Weather", "Crime and law", "Wackynews",
+]
 WEAK_HEADINGS = {"uncategorized", "business and economy", "politics and elections"}
 # A source in parentheses closes each Current Events item: "... (Reuters)".
 TRAILING_SOURCE = re.compile(r"\s*\([^()]*\)\s*$")
@@ -149,6 +174,47 @@ def sib200(raw):
                     yield f"{split}/{int(index):04}", "", text, topics(top, second)
 
 
+def wikinews(raw):
+    """English Wikinews articles (2004-2013) under their top-level categories: per article,
+    the sentences that the ML4NLP seminar's event extraction kept (about 120 words, in the
+    order it found them, not the article's), and the categories (WIKINEWS_ORDER picks one).
+    Each article gives two items, the title with all its sentences and the title with the
+    first of them, for the classifier also reads feeds' one-sentence summaries."""
+    table = mapping("wikinews.tsv")
+    root = os.path.join(raw, "lbechberger+ML4NLP+categories", "data_generation")
+    with open(os.path.join(root, "resource_category_mappings.pickle"), "rb") as f:
+        categories = PlainUnpickler(f).load()["mappings"]
+    sentences = {}
+    root = os.path.join(raw, "lbechberger+ML4NLP+sentences", "data", "raw_csv")
+    csv.field_size_limit(1 << 24)
+    for path in sorted(glob.glob(os.path.join(root, "dataset_delta_*.csv"))):
+        with open(path, encoding="utf-8", newline="") as f:
+            for row in csv.DictReader(f):
+                kept = sentences.setdefault(row["uri"], [])
+                text = " ".join(row["text"].split())
+                if text and text not in kept:
+                    kept.append(text)
+    for uri in sorted(sentences):
+        named = [c for c in categories.get(uri, []) if table.get(c, ["-"])[0] != "-"]
+        if not named:
+            continue
+        top, second = table[min(named, key=WIKINEWS_ORDER.index)]
+        title = urllib.parse.unquote(uri.rsplit("/wiki/", 1)[1]).replace("_", " ")
+        if top == "split":
+            top = "16000000" if CONFLICT_TERMS.search(title) else "11000000"
+        yield title, title, " ".join(sentences[uri]), topics(top, second)
+        if len(sentences[uri]) > 1:  # and as a feed shows it: the title and one sentence
+            yield f"{title}/short", title, sentences[uri][0], topics(top, second)
+
+
+class PlainUnpickler(pickle.Unpickler):
+    """Reads a pickle of plain lists, dicts and strings; refuses anything that would run
+    code."""
+
+    def find_class(self, module, name):
+        raise pickle.UnpicklingError(f"{module}.{name} is not plain data")
+
+
 def iptc_definitions(_raw):
     """Each IPTC topic's name and definition, under its top-level and second-level
     topics: the only examples of some topics (labour, weather) that news corpora lack."""
@@ -164,7 +230,7 @@ def iptc_definitions(_raw):
 
 
 CORPORA = [("huffpost", huffpost), ("iptc", iptc_definitions), ("sib200", sib200),
-           ("wcep", current_events)]
+           ("wcep", current_events), ("wikinews", wikinews)]
 
 
 def main(raw, out):

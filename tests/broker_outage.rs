@@ -8,14 +8,13 @@
 
 mod support;
 
-use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 use rdkafka::config::ClientConfig;
 use rdkafka::mocking::MockCluster;
 use rdkafka::producer::FutureProducer;
 use support::{
-    articles, child_log, free_port, http_get, newsflow, produce_with, setting, KeyTally, Running,
+    articles, free_port, http_get, produce_with, run_command, setting, KeyTally, Running,
     SpawnRunning,
 };
 
@@ -24,18 +23,10 @@ const ARTICLES: usize = 1000;
 const BROKER: i32 = 1;
 
 fn start_pipeline(brokers: &str, metrics_port: u16) -> Running {
-    newsflow()
-        .args(["run", "--brokers", brokers, "--group-id", "outage"])
-        .args(["--metrics-addr", &format!("127.0.0.1:{metrics_port}")])
+    run_command(brokers, metrics_port)
+        .args(["--group-id", "outage"])
         .args(["--commit-interval-ms", "200", "--max-in-flight", "100"])
-        .args([
-            "-X",
-            "session.timeout.ms=6000",
-            "-X",
-            "statistics.interval.ms=1000",
-        ])
-        .stdout(Stdio::null())
-        .stderr(child_log())
+        .args(["-X", "statistics.interval.ms=1000"])
         .spawn_running("newsflow")
 }
 

@@ -8,11 +8,10 @@
 
 mod support;
 
-use std::process::Stdio;
 use std::time::Duration;
 
 use support::{
-    articles, child_log, free_port, http_get, metric, newsflow, setting, Broker, KeyTally, Running,
+    articles, free_port, http_get, metric, pipeline_command, setting, Broker, KeyTally, Running,
     SpawnRunning, Topics,
 };
 
@@ -20,15 +19,8 @@ const PARTITIONS: i32 = 4;
 
 /// `newsflow run` on `topics`, in a group named after the input topic.
 fn start_pipeline(broker: &Broker, topics: &Topics, metrics_port: u16) -> Running {
-    newsflow()
-        .args(["run", "--brokers", broker.address()])
-        .args(topics.flags())
-        .args(["--group-id", &topics.input])
-        .args(["--metrics-addr", &format!("127.0.0.1:{metrics_port}")])
+    pipeline_command(broker.address(), topics, metrics_port)
         .args(["--commit-interval-ms", "200", "--max-in-flight", "200"])
-        .args(["-X", "session.timeout.ms=6000"])
-        .stdout(Stdio::null())
-        .stderr(child_log())
         .spawn_running("newsflow")
 }
 

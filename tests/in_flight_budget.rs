@@ -6,14 +6,13 @@
 
 mod support;
 
-use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 use rdkafka::config::ClientConfig;
 use rdkafka::mocking::MockCluster;
 use rdkafka::producer::{DefaultProducerContext, FutureProducer};
 use support::{
-    articles, child_log, free_port, http_get, metric, newsflow, produce_with, terminate, wait_exit,
+    articles, free_port, http_get, metric, produce_with, run_command, terminate, wait_exit,
     KeyTally, Keyed, Running, SpawnRunning,
 };
 
@@ -39,18 +38,9 @@ async fn cluster_with_input() -> (Cluster, Vec<Keyed>) {
 
 /// `newsflow run` with a one-byte budget: every article is larger.
 fn start_pipeline(brokers: &str, metrics_port: u16, args: &[&str]) -> Running {
-    newsflow()
-        .args(["run", "--brokers", brokers, "--max-in-flight-bytes", "1"])
-        .args(["--metrics-addr", &format!("127.0.0.1:{metrics_port}")])
-        .args([
-            "-X",
-            "session.timeout.ms=6000",
-            "-X",
-            "producer.linger.ms=0",
-        ])
+    run_command(brokers, metrics_port)
+        .args(["--max-in-flight-bytes", "1", "-X", "producer.linger.ms=0"])
         .args(args)
-        .stdout(Stdio::null())
-        .stderr(child_log())
         .spawn_running("newsflow")
 }
 

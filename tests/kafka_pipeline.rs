@@ -6,13 +6,12 @@
 
 mod support;
 
-use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
 use support::{
-    articles, free_port, http_get, metric, newsflow, terminate, wait_exit, Broker, Running,
-    SpawnRunning, Topics,
+    articles, free_port, http_get, metric, newsflow, pipeline_command, terminate, wait_exit,
+    Broker, Running, SpawnRunning, Topics,
 };
 
 const PARTITIONS: i32 = 4;
@@ -26,29 +25,20 @@ fn start_pipeline(
     metrics_port: u16,
     properties: &[&str],
 ) -> Running {
-    let mut command = newsflow();
-    command
-        .args(["run", "--brokers", broker.address()])
-        .args(topics.flags())
-        .args(["--group-id", &topics.input])
-        .args(["--metrics-addr", &format!("127.0.0.1:{metrics_port}")])
-        .args([
-            "--max-record-bytes",
-            "100000",
-            "--commit-interval-ms",
-            "200",
-            // A small window, so that the full-window path is exercised too.
-            "--max-in-flight",
-            "64",
-        ])
-        .args(["-X", "session.timeout.ms=6000"]);
+    let mut command = pipeline_command(broker.address(), topics, metrics_port);
+    command.args([
+        "--max-record-bytes",
+        "100000",
+        "--commit-interval-ms",
+        "200",
+        // A small window, so that the full-window path is exercised too.
+        "--max-in-flight",
+        "64",
+    ]);
     for property in properties {
         command.args(["-X", property]);
     }
-    command
-        .stdout(Stdio::null())
-        .stderr(support::child_log())
-        .spawn_running("newsflow")
+    command.spawn_running("newsflow")
 }
 
 /// Waits until newsflow is ready and owns partitions: readiness alone says it can reach

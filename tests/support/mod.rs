@@ -274,19 +274,26 @@ pub fn child_log() -> Stdio {
     }
 }
 
-/// `newsflow run` over `topics` in a group named after the input topic, with its metrics
-/// on `metrics_port` and a 6 s group session, so that the partitions of a replica killed
-/// mid-stream move on within seconds. Add flags, then spawn.
-pub fn pipeline_command(brokers: &str, topics: &Topics, metrics_port: u16) -> Command {
+/// `newsflow run` on `brokers` with its metrics on `metrics_port` and a 6 s group session,
+/// so that the partitions of a replica killed mid-stream move on within seconds. Add flags,
+/// then spawn.
+pub fn run_command(brokers: &str, metrics_port: u16) -> Command {
     let mut command = newsflow();
     command
         .args(["run", "--brokers", brokers])
-        .args(topics.flags())
-        .args(["--group-id", &topics.input])
         .args(["--metrics-addr", &format!("127.0.0.1:{metrics_port}")])
         .args(["-X", "session.timeout.ms=6000"])
         .stdout(Stdio::null())
         .stderr(child_log());
+    command
+}
+
+/// [`run_command`] over `topics`, in a group named after the input topic.
+pub fn pipeline_command(brokers: &str, topics: &Topics, metrics_port: u16) -> Command {
+    let mut command = run_command(brokers, metrics_port);
+    command
+        .args(topics.flags())
+        .args(["--group-id", &topics.input]);
     command
 }
 

@@ -26,9 +26,9 @@ use tracing::{info, warn};
 
 use super::budget::ByteBudget;
 use super::context::{commit_due, report_client_error, PipelineContext};
-use super::job::{Jobs, Origin};
+use super::job::Jobs;
 use super::offsets::SharedTracker;
-use super::produce::{Outgoing, Producer};
+use super::produce::{Origin, Outgoing, Producer};
 use crate::config::RunConfig;
 use crate::telemetry::events::RecordFinished;
 use crate::telemetry::metrics;

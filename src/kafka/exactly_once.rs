@@ -34,9 +34,9 @@ use calls::{beyond_recovery, blocking, is_abortable, is_fenced, retrying, within
 
 use super::budget::ByteBudget;
 use super::context::{report_client_error, PipelineContext};
-use super::job::{Jobs, Origin};
+use super::job::Jobs;
 use super::offsets::SharedTracker;
-use super::produce::{Outgoing, Producer};
+use super::produce::{Origin, Outgoing, Producer};
 use super::{create_producer, RunError};
 use crate::config::RunConfig;
 use crate::telemetry::events::{RecordFinished, RecordProduced, TransactionEnded};

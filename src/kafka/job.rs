@@ -7,39 +7,10 @@ use std::sync::Arc;
 use rdkafka::message::{Message, OwnedMessage};
 use tokio::sync::oneshot;
 
-use super::produce::Outgoing;
-use crate::record::{DeadLetterSource, EnrichedArticle, EventRecord};
+use super::produce::{Origin, Outgoing};
+use crate::record::{EnrichedArticle, EventRecord};
 use crate::stage::Pipeline;
 use crate::telemetry::events::{DeadLettered, RecordConsumed};
-
-/// Where an input record came from, carried along with its outputs.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Origin {
-    pub topic: String,
-    pub partition: i32,
-    pub offset: i64,
-    /// The record's Kafka timestamp, in milliseconds since the epoch.
-    pub published_ms: Option<i64>,
-}
-
-impl Origin {
-    pub fn of(message: &OwnedMessage) -> Self {
-        Self {
-            topic: message.topic().to_owned(),
-            partition: message.partition(),
-            offset: message.offset(),
-            published_ms: message.timestamp().to_millis(),
-        }
-    }
-
-    pub fn dead_letter_source(&self) -> DeadLetterSource {
-        DeadLetterSource::Kafka {
-            topic: self.topic.clone(),
-            partition: self.partition,
-            offset: self.offset,
-        }
-    }
-}
 
 /// What every job needs to know besides its record.
 #[derive(Clone)]

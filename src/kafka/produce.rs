@@ -16,14 +16,44 @@ use tokio::sync::OwnedSemaphorePermit;
 use tracing::error;
 
 use super::context::ProducerContext;
-use super::job::Origin;
 use crate::config::RunConfig;
-use crate::record::{header, DeadLetter, DeadLetterReason, EnrichedArticle, EventRecord};
+use crate::record::{
+    header, DeadLetter, DeadLetterReason, DeadLetterSource, EnrichedArticle, EventRecord,
+};
 use crate::telemetry::events::{DeadLettered, OutputTopicMissing, ProduceFailed, RecordProduced};
 use crate::telemetry::Health;
 
 const FIRST_BACKOFF: Duration = Duration::from_millis(100);
 const MAX_BACKOFF: Duration = Duration::from_secs(10);
+
+/// Where an input record came from, carried along with its outputs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Origin {
+    pub topic: String,
+    pub partition: i32,
+    pub offset: i64,
+    /// The record's Kafka timestamp, in milliseconds since the epoch.
+    pub published_ms: Option<i64>,
+}
+
+impl Origin {
+    pub fn of(message: &OwnedMessage) -> Self {
+        Self {
+            topic: message.topic().to_owned(),
+            partition: message.partition(),
+            offset: message.offset(),
+            published_ms: message.timestamp().to_millis(),
+        }
+    }
+
+    pub fn dead_letter_source(&self) -> DeadLetterSource {
+        DeadLetterSource::Kafka {
+            topic: self.topic.clone(),
+            partition: self.partition,
+            offset: self.offset,
+        }
+    }
+}
 
 /// One record to produce.
 #[derive(Debug)]

@@ -18,11 +18,12 @@ test: lint
 	scripts/install-kafka.sh >/dev/null
 	$(CARGO) test --all-targets
 
-## lint: formatting, clippy (warnings are errors), and deploy/ (alert rules and their unit
+## lint: formatting, clippy and rustdoc (warnings are errors), and deploy/ (alert rules and their unit
 ## tests, Compose file, Kubernetes manifests, dashboard)
 lint:
 	$(CARGO) fmt --all -- --check
 	$(CARGO) clippy --all-targets -- -D warnings
+	RUSTDOCFLAGS="-D warnings" $(CARGO) doc --no-deps --quiet
 	scripts/check-deploy.sh
 
 ## chaos: the fault tests at full size (20,000 articles, 3 SIGKILLs, in both delivery modes;

@@ -33,7 +33,7 @@ pub fn is_secret(name: &str) -> bool {
 const MIN_FRAGMENT: usize = 6;
 
 /// `text` with the value of every secret property in `properties`, and every piece of one
-/// at least [`MIN_FRAGMENT`] bytes long, replaced by [`MASK`]: for messages that come
+/// at least `MIN_FRAGMENT` bytes long, replaced by [`MASK`]: for messages that come
 /// from librdkafka, which may quote what it was given.
 pub fn redact<'a>(text: &str, properties: impl IntoIterator<Item = (&'a str, &'a str)>) -> String {
     let secrets: Vec<&str> = secret_values(properties).collect();

@@ -1,17 +1,17 @@
 //! `newsflow run`: the stages between Kafka topics.
 //!
 //! Two delivery guarantees:
-//! - at-least-once ([`at_least_once`]): records are processed in a stream; an input offset
+//! - at-least-once (`at_least_once`): records are processed in a stream; an input offset
 //!   is committed only when every output of its record is stored by the broker, and the
 //!   commit never passes a record still in flight ([`offsets::OffsetTracker`]).
-//! - exactly-once ([`exactly_once`]): records are processed in batches, each batch's outputs
+//! - exactly-once (`exactly_once`): records are processed in batches, each batch's outputs
 //!   and input offsets committed in one Kafka transaction; `read_committed` readers see each
 //!   output once.
 //!
 //! [`replay`] re-submits dead letters (`newsflow replay-dlq`).
 //!
 //! Before anything runs, [`check_run_clients`] (and [`check_replay_clients`]) let librdkafka
-//! check every property by creating the clients offline ([`check`]).
+//! check every property by creating the clients offline (`check`).
 
 mod at_least_once;
 mod budget;

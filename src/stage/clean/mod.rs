@@ -1,12 +1,12 @@
 //! The clean stage: the article alone, out of a scraped page or out of text copied from
 //! one with the site's furniture still in it.
 //!
-//! - [`html`]: a one-pass tokenizer and light element tree, block scoring picks the article
-//! - [`text`]: line-level furniture removal for plain text
-//! - [`boilerplate`]: judging one line or short block (prompts, labels, credits, counters)
-//! - [`normalize`]: entities, invisible characters, whitespace, Unicode NFC
-//! - [`fingerprint`]: 64-bit SimHash of the cleaned text
-//! - [`language`]: ISO 639-1 code of the text
+//! - `html`: a one-pass tokenizer and light element tree, block scoring picks the article
+//! - `text`: line-level furniture removal for plain text
+//! - `boilerplate`: judging one line or short block (prompts, labels, credits, counters)
+//! - `normalize`: entities, invisible characters, whitespace, Unicode NFC
+//! - `fingerprint`: 64-bit SimHash of the cleaned text
+//! - `language`: ISO 639-1 code of the text
 
 mod boilerplate;
 pub(crate) mod fingerprint;

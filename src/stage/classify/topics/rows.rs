@@ -163,7 +163,7 @@ impl Buckets {
         f32_at(self.lines.row(bucket), 0)
     }
 
-    /// The mean of the bucket's weights in the head at `head` ([`Weights::mean`]).
+    /// The mean of the bucket's weights in the head at `head` (`Weights::mean`).
     pub fn mean(&self, bucket: usize, head: usize) -> f32 {
         f32_at(self.lines.row(bucket), 4 + 4 * head)
     }

@@ -225,7 +225,7 @@ fn sentence_parties(sentence: &Sentence, end: usize) -> Vec<Actor> {
     parties
 }
 
-/// The events of a document, in order of first mention (at most [`MAX_EVENTS`]).
+/// The events of a document, in order of first mention (at most `MAX_EVENTS`).
 /// `names_are_states` is false in sport and entertainment, where a country's name alone
 /// is a team and makes no political actor.
 pub fn find(

@@ -246,8 +246,8 @@ fn pair(a: u64, b: u64) -> u64 {
 }
 
 /// The features of a state for choosing the next move: those of the buffer's first words
-/// ([`buffer_features`]), of the stack's top ([`top_features`]) and of the two together
-/// ([`pair_features`]).
+/// (`buffer_features`), of the stack's top (`top_features`) and of the two together
+/// (`pair_features`).
 pub fn move_features(words: &[Word], tags: &[Tag], state: &State, out: &mut Vec<Key>) {
     let v = View { words, tags, state };
     out.clear();
@@ -456,7 +456,7 @@ impl Parser {
     /// Heads and relations of a tagged sentence.
     ///
     /// The scores of the buffer's and the top's own features are kept per word (see
-    /// [`buffer_features`], [`top_features`]): the weight lookups are most of a parse's
+    /// `buffer_features`, `top_features`): the weight lookups are most of a parse's
     /// time, and these would otherwise be repeated move after move. Integer sums, so the
     /// scores are the same as from [`move_features`] whole.
     pub fn parse(&self, words: &[Word], tags: &[Tag]) -> (Vec<Option<usize>>, Vec<Rel>) {

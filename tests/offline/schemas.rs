@@ -3,14 +3,12 @@
 //! pipeline makes from them validate as enriched articles, events and dead letters.
 //! Where the decoder rejects a record, the raw-article schema rejects it too.
 
-mod support;
-
+use crate::support::repo_path;
+use crate::support::schema::{assert_valid, validator};
 use newsflow::batch::{process, BatchSettings};
 use newsflow::record::{decode, EnrichedArticle, EventRecord};
 use newsflow::stage::Pipeline;
 use serde_json::{json, Value};
-use support::repo_path;
-use support::schema::{assert_valid, validator};
 
 /// The good records of the sample feed (it also holds two broken ones, for the demo's
 /// dead-letter path), and the seed.

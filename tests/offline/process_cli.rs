@@ -1,15 +1,13 @@
 //! `newsflow process`: the stages over JSON Lines through the real binary.
 
-mod support;
-
 use std::io::Write;
 use std::path::Path;
 use std::process::{Output, Stdio};
 use std::time::{Duration, Instant};
 
+use crate::support::schema::{assert_valid, validator};
+use crate::support::{newsflow, repo_path};
 use serde_json::Value;
-use support::schema::{assert_valid, validator};
-use support::{newsflow, repo_path};
 
 /// Runs `newsflow process` with `args`, feeding `stdin`.
 fn run(args: &[&str], stdin: &[u8]) -> Output {

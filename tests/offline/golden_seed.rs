@@ -1,11 +1,9 @@
 //! Golden test: the seed article (tests/golden/seed) through every stage must satisfy every
 //! check of its expected.json, as `newsflow-eval --only seed` (part of `make eval`) scores it.
 
-mod support;
-
 use std::process::Command;
 
-use support::repo_path;
+use crate::support::repo_path;
 
 #[test]
 fn seed_article_meets_every_expectation() {

@@ -3,8 +3,6 @@
 //! the file, a variable or a flag. A pipeline that starts logs its secret properties
 //! masked.
 
-mod support;
-
 use std::ffi::OsString;
 use std::io::{BufRead, BufReader, Read};
 use std::os::unix::ffi::OsStringExt;
@@ -12,7 +10,7 @@ use std::process::Stdio;
 use std::sync::mpsc;
 use std::time::Duration;
 
-use support::{free_port, newsflow, terminate, wait_exit, Running, SpawnRunning};
+use crate::support::{free_port, newsflow, terminate, wait_exit, Running, SpawnRunning};
 
 /// The secret every case carries; it must appear in no output.
 const SECRET: &str = "Zq9-secret-value";

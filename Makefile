@@ -18,8 +18,8 @@ test: lint
 	scripts/install-kafka.sh >/dev/null
 	$(CARGO) test --all-targets
 
-## lint: formatting, clippy and rustdoc (warnings are errors), and deploy/ (alert rules and their unit
-## tests, Compose file, Kubernetes manifests, dashboard)
+## lint: formatting, clippy and rustdoc (warnings are errors), and deploy/ (alert rules and
+## their unit tests, Compose file, Kubernetes manifests, dashboard)
 lint:
 	$(CARGO) fmt --all -- --check
 	$(CARGO) clippy --all-targets -- -D warnings

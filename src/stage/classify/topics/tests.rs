@@ -83,7 +83,7 @@ fn empty_or_topicless_text_gets_no_confident_topic() {
     assert!(model.classify("", "").is_empty());
     assert!(model.classify("", "1 2 3 … — !!").is_empty());
     // Filler words are weak evidence of the topics whose headlines use them (a calibrated
-    // guess well under even odds), never a confident topic.
+    // guess under even odds), never a confident topic.
     for (title, body) in [
         ("Hello", "Nothing to see."),
         ("Update", "More to follow."),

@@ -32,7 +32,7 @@ chaos:
 	scripts/install-kafka.sh >/dev/null
 	NEWSFLOW_CHAOS_ARTICLES=20000 NEWSFLOW_CHAOS_KILLS=3 $(CARGO) test --release --test delivery_faults --test exactly_once -- --nocapture
 	NEWSFLOW_FAILOVER_ARTICLES=20000 NEWSFLOW_FAILOVER_FEED_SECS=60 $(CARGO) test --release --test failover -- --nocapture
-	NEWSFLOW_OUTAGE_SECS=300 $(CARGO) test --release --test broker_outage -- --nocapture
+	NEWSFLOW_OUTAGE_SECS=300 $(CARGO) test --release --test mock_cluster broker_outage -- --nocapture
 
 ## broker: a local Apache Kafka on 127.0.0.1:9092 with newsflow's topics, for manual runs
 ## (Ctrl-C stops it)

@@ -2,19 +2,17 @@
 //! scripts/kafka.sh configures it): start-up fails with exit code 2 naming them, or creates
 //! them when `--create-topics` is given, and records then flow.
 
-mod support;
-
 use std::io::Read;
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
-use rdkafka::admin::{AdminClient, AdminOptions};
-use rdkafka::client::DefaultClientContext;
-use rdkafka::config::ClientConfig;
-use support::{
+use crate::support::{
     articles, free_port, http_get, metric, pipeline_command, terminate, wait_exit, wait_ready,
     Broker, SpawnRunning, Topics,
 };
+use rdkafka::admin::{AdminClient, AdminOptions};
+use rdkafka::client::DefaultClientContext;
+use rdkafka::config::ClientConfig;
 
 #[test]
 fn a_missing_events_topic_fails_start_up_with_exit_code_2_naming_it() {

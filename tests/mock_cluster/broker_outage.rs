@@ -6,17 +6,15 @@
 //!
 //! `make chaos` runs it with a five-minute outage (NEWSFLOW_OUTAGE_SECS=300).
 
-mod support;
-
 use std::time::{Duration, Instant};
 
-use rdkafka::config::ClientConfig;
-use rdkafka::mocking::MockCluster;
-use rdkafka::producer::FutureProducer;
-use support::{
+use crate::support::{
     articles, free_port, http_get, produce_with, run_command, setting, KeyTally, Running,
     SpawnRunning,
 };
+use rdkafka::config::ClientConfig;
+use rdkafka::mocking::MockCluster;
+use rdkafka::producer::FutureProducer;
 
 const PARTITIONS: i32 = 4;
 const ARTICLES: usize = 1000;
@@ -96,9 +94,9 @@ async fn the_pipeline_rides_out_a_broker_outage() {
         tokio::time::sleep(Duration::from_millis(500)).await;
     }
     let rss_after = rss_kib(pipeline.id());
-    support::terminate(&pipeline);
+    crate::support::terminate(&pipeline);
     assert_eq!(
-        support::wait_exit(&mut pipeline, Duration::from_secs(30)),
+        crate::support::wait_exit(&mut pipeline, Duration::from_secs(30)),
         Some(0)
     );
 

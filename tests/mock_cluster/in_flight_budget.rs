@@ -4,17 +4,15 @@
 //! never has two records in flight, and exactly-once commits each record in a transaction
 //! of its own, however long a transaction may collect records.
 
-mod support;
-
 use std::time::{Duration, Instant};
 
-use rdkafka::config::ClientConfig;
-use rdkafka::mocking::MockCluster;
-use rdkafka::producer::{DefaultProducerContext, FutureProducer};
-use support::{
+use crate::support::{
     articles, free_port, http_get, metric, produce_with, run_command, terminate, wait_exit,
     KeyTally, Keyed, Running, SpawnRunning,
 };
+use rdkafka::config::ClientConfig;
+use rdkafka::mocking::MockCluster;
+use rdkafka::producer::{DefaultProducerContext, FutureProducer};
 
 const PARTITIONS: i32 = 2;
 const ARTICLES: usize = 30;

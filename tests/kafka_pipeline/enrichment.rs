@@ -4,15 +4,13 @@
 //! drains, commits and exits 0. An enriched record too large to send becomes a dead letter
 //! of its original. A replica the group gives no partition is ready all the same.
 
-mod support;
-
 use std::time::{Duration, Instant};
 
-use serde_json::Value;
-use support::{
+use crate::support::{
     articles, free_port, http_get, metric, newsflow, pipeline_command, terminate, wait_exit,
     Broker, Running, SpawnRunning, Topics,
 };
+use serde_json::Value;
 
 const PARTITIONS: i32 = 4;
 const GOOD: usize = 2000;
@@ -281,7 +279,7 @@ async fn enriches_good_articles_and_dead_letters_malformed_ones() {
             .args(["replay-dlq", "--brokers", broker.address()])
             .args(["--dlq-topic", &topics.dlq, "--to-topic", replayed_topic])
             .args(["--reason", "schema_violation", "--reason", "invalid_json"])
-            .stderr(support::child_log())
+            .stderr(crate::support::child_log())
             .output()
             .expect("run replay-dlq");
         assert!(output.status.success(), "replay-dlq failed");
@@ -320,7 +318,7 @@ async fn an_enriched_record_refused_as_too_large_becomes_a_dead_letter_of_the_or
     // enriched (paragraphs, places, topics with evidence, entities, events) about 2.6 KB.
     let big = serde_json::json!({"id": "big-1", "title": "Talks", "body": sentence.repeat(25)});
     let small = serde_json::json!({"id": "small-1", "title": "Talks", "body": sentence});
-    let input: Vec<support::Keyed> = [("big-1", &big), ("small-1", &small)]
+    let input: Vec<crate::support::Keyed> = [("big-1", &big), ("small-1", &small)]
         .into_iter()
         .map(|(key, value)| (Some(key.to_owned()), value.to_string().into_bytes()))
         .collect();

@@ -1,5 +1,6 @@
-//! Tests that need no broker, in one binary: configuration failures, the golden seed,
-//! `newsflow process` and the record schemas. The hostile-input and stage-scaling tests stay
+//! Tests that need no broker of their own, in one binary: configuration failures, the golden
+//! seed, `newsflow process`, the record schemas, and a real Prometheus scraping `newsflow
+//! demo` (which runs on its embedded cluster). The hostile-input and stage-scaling tests stay
 //! binaries of their own, because `make fuzz` runs them alone at full size.
 
 #[path = "../support/mod.rs"]
@@ -8,4 +9,5 @@ mod support;
 mod config_failures;
 mod golden_seed;
 mod process_cli;
+mod prometheus_scrape;
 mod schemas;

@@ -2,14 +2,12 @@
 //! running newsflow on loopback, loads the project's alert rules, and answers a query with
 //! the value newsflow counted. Every metric the Grafana dashboard charts is on /metrics.
 
-mod support;
-
 use std::collections::BTreeSet;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+use crate::support::{child_log, free_port, http_get, metric, newsflow, repo_path, wait_for_port};
 use serde_json::Value;
-use support::{child_log, free_port, http_get, metric, newsflow, repo_path, wait_for_port};
 
 /// Records in the sample feed that come out enriched (the rest are deliberately broken).
 fn enriched_in_sample_feed() -> f64 {

@@ -105,6 +105,9 @@ pub struct RunConfig {
     /// (e.g. `"security.protocol" = "SASL_SSL"`); a `consumer.` or `producer.` prefix
     /// gives a property to that client alone (`"consumer.fetch.wait.max.ms" = "10"`).
     pub kafka: BTreeMap<String, String>,
+    /// The feeds `newsflow ingest` polls (the `[ingest]` table); `run` does not read them.
+    #[serde(skip_serializing)]
+    pub ingest: crate::ingest::IngestConfig,
 }
 
 impl Default for RunConfig {
@@ -134,6 +137,7 @@ impl Default for RunConfig {
             topic_partitions: 0,
             topic_replication_factor: 0,
             kafka: BTreeMap::new(),
+            ingest: Default::default(),
         }
     }
 }

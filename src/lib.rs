@@ -5,6 +5,7 @@
 //! - [`record`]: the records on the wire (raw article, ninjs, enriched article, dead letter).
 //! - [`stage`]: the enrichment stages (clean → classify → extract) behind the `Stage` trait.
 //! - [`batch`]: `newsflow process`, the stages over JSON Lines files.
+//! - [`ingest`]: `newsflow ingest`, newsroom feeds (RSS, Atom, JSON Feed, ninjs) as raw articles.
 //! - [`kafka`]: `newsflow run`, the stages between Kafka topics with at-least-once delivery.
 //! - [`config`]: settings from defaults, a TOML file, `NEWSFLOW_*` variables and flags.
 //! - [`telemetry`]: metrics, logs and the HTTP endpoints.
@@ -18,6 +19,7 @@ pub mod config;
 mod folded;
 mod geo;
 mod hash;
+pub mod ingest;
 pub mod kafka;
 pub mod record;
 pub mod stage;

@@ -44,6 +44,51 @@ pub enum Command {
     Demo(DemoArgs),
     /// Produce dead letters again (original key and value) after a fix, then stop.
     ReplayDlq(ReplayArgs),
+    /// Fetch newsroom feeds (RSS, Atom, JSON Feed, ninjs) once and write their items as raw
+    /// articles, one JSON line each.
+    Ingest(IngestArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct IngestArgs {
+    /// TOML config file; its `[[ingest.feeds]]` tables list the feeds.
+    #[arg(long, env = "NEWSFLOW_CONFIG")]
+    pub config: Option<PathBuf>,
+    /// A feed's address, besides those of the config file (repeatable).
+    #[arg(long = "feed")]
+    pub feeds: Vec<String>,
+    /// Where the records go, one per line; `-` for stdout. The feeds that could be read
+    /// are written even when others could not (the command then exits 1).
+    #[arg(long, default_value = "-")]
+    pub output: PathBuf,
+    /// How long one request may take, redirects and body included [default: 30].
+    #[arg(long)]
+    pub timeout_secs: Option<u64>,
+    /// Responses larger than this many bytes are refused [default: 10485760].
+    #[arg(long)]
+    pub max_response_bytes: Option<u64>,
+}
+
+impl IngestArgs {
+    /// The config file's `[ingest]` table with the flags applied.
+    pub fn into_config(self) -> Result<newsflow::ingest::IngestConfig, ConfigError> {
+        let mut config = RunConfig::load(self.config.as_deref())?.ingest;
+        config
+            .feeds
+            .extend(self.feeds.into_iter().map(newsflow::ingest::FeedSpec::new));
+        if let Some(timeout) = self.timeout_secs {
+            config.timeout_secs = timeout;
+        }
+        if let Some(bytes) = self.max_response_bytes {
+            config.max_response_bytes = bytes;
+        }
+        if config.feeds.is_empty() {
+            return Err(ConfigError::Invalid(
+                "no feed: give --feed or [[ingest.feeds]] in the config file".into(),
+            ));
+        }
+        Ok(config)
+    }
 }
 
 #[derive(Debug, Args)]

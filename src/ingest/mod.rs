@@ -1,0 +1,167 @@
+//! `newsflow ingest`: newsroom feeds (RSS, Atom, JSON Feed, IPTC ninjs) fetched over HTTP
+//! and turned into raw-article records, the pipeline's input.
+//!
+//! Each feed is fetched once per call of [`poll_once`]; a feed that fails (unreachable, an
+//! HTTP error, too large, not a feed) is reported with its reason and the others go on.
+
+pub mod entries;
+pub mod fetch;
+
+use std::time::Duration;
+
+use futures::StreamExt;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+pub use entries::FeedError;
+pub use fetch::{FetchError, Fetcher};
+
+/// The `[ingest]` table of the config file.
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct IngestConfig {
+    /// The feeds, each a `[[ingest.feeds]]` table.
+    pub feeds: Vec<FeedSpec>,
+    /// Sent with every request, so that publishers know who polls them.
+    pub user_agent: String,
+    /// How long one request may take, redirects and body included.
+    pub timeout_secs: u64,
+    /// Responses larger than this (after decompression) are refused.
+    pub max_response_bytes: u64,
+    /// Feeds fetched at the same time.
+    pub concurrency: usize,
+}
+
+impl Default for IngestConfig {
+    fn default() -> Self {
+        Self {
+            feeds: Vec::new(),
+            user_agent: concat!("newsflow/", env!("CARGO_PKG_VERSION"), " (feed ingest)").into(),
+            timeout_secs: 30,
+            max_response_bytes: 10 * 1024 * 1024,
+            concurrency: 4,
+        }
+    }
+}
+
+/// One feed and what its items carry when they do not say it themselves.
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct FeedSpec {
+    pub url: String,
+    /// Publisher or feed name, the records' `source`.
+    #[serde(default)]
+    pub source: Option<String>,
+    /// ISO 639-1 code, when the feed does not declare its language.
+    #[serde(default)]
+    pub language: Option<String>,
+    /// Added to every record of the feed as `tags`.
+    #[serde(default)]
+    pub tags: Vec<String>,
+}
+
+impl FeedSpec {
+    pub fn new(url: impl Into<String>) -> Self {
+        Self {
+            url: url.into(),
+            source: None,
+            language: None,
+            tags: Vec::new(),
+        }
+    }
+}
+
+/// Why a feed gave no records.
+#[derive(Debug, thiserror::Error)]
+pub enum IngestError {
+    #[error(transparent)]
+    Fetch(#[from] FetchError),
+    #[error(transparent)]
+    Feed(#[from] FeedError),
+}
+
+impl IngestError {
+    /// A short fixed name, for logs and metric labels.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Self::Fetch(error) => error.kind(),
+            Self::Feed(_) => "unreadable",
+        }
+    }
+}
+
+/// What one feed gave.
+#[derive(Debug)]
+pub struct Polled {
+    /// Raw-article records, in feed order.
+    pub records: Vec<Value>,
+    /// Items left out because nothing (id, link, title) identifies them.
+    pub without_id: usize,
+    pub bytes: usize,
+}
+
+/// Fetches every feed of `config` once, at most `concurrency` at a time, and returns each
+/// feed's records or error, in the order of the feeds.
+pub async fn poll_once(
+    config: &IngestConfig,
+) -> Result<Vec<(FeedSpec, Result<Polled, IngestError>)>, FetchError> {
+    let fetcher = Fetcher::new(
+        &config.user_agent,
+        Duration::from_secs(config.timeout_secs),
+        config.max_response_bytes,
+    )?;
+    let fetcher = &fetcher;
+    Ok(futures::stream::iter(config.feeds.iter().cloned())
+        .map(|spec| async move {
+            let polled = poll(fetcher, &spec).await;
+            (spec, polled)
+        })
+        .buffered(config.concurrency.max(1))
+        .collect()
+        .await)
+}
+
+async fn poll(fetcher: &Fetcher, spec: &FeedSpec) -> Result<Polled, IngestError> {
+    let document = fetcher.get(&spec.url).await?;
+    let (records, without_id) = entries::records(&document, spec)?;
+    Ok(Polled {
+        records,
+        without_id,
+        bytes: document.len(),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use std::io::Write;
+
+    use crate::config::{ConfigError, RunConfig};
+
+    fn load(text: &str) -> Result<RunConfig, ConfigError> {
+        let mut file = tempfile::NamedTempFile::new().unwrap();
+        file.write_all(text.as_bytes()).unwrap();
+        RunConfig::load(Some(file.path()))
+    }
+
+    /// One config file serves `run` and `ingest`: `run` accepts the `[ingest]` table, and a
+    /// mistake in it is as much an error as anywhere else.
+    #[test]
+    fn the_config_file_lists_the_feeds() {
+        let config = load(
+            "input_topic = \"raw\"\n[ingest]\ntimeout_secs = 5\n\
+             [[ingest.feeds]]\nurl = \"http://127.0.0.1/a\"\ntags = [\"wire\"]\n\
+             [[ingest.feeds]]\nurl = \"http://127.0.0.1/b\"\nsource = \"B\"\n",
+        )
+        .unwrap();
+        assert_eq!(config.input_topic, "raw");
+        let feeds = &config.ingest.feeds;
+        assert_eq!(config.ingest.timeout_secs, 5);
+        assert_eq!(feeds.len(), 2);
+        assert_eq!(feeds[0].tags, ["wire"]);
+        assert_eq!(feeds[1].source.as_deref(), Some("B"));
+        assert!(
+            load("[[ingest.feeds]]\nurl = \"http://127.0.0.1/a\"\nlanguag = \"en\"\n").is_err()
+        );
+        assert!(load("[[ingest.feeds]]\nsource = \"no url\"\n").is_err());
+    }
+}

@@ -183,9 +183,10 @@ fn round(score: f64) -> f64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::stage::reference::for_tests;
 
     fn classified(title: &str, body: &str) -> Regions {
-        let gazetteer = Gazetteer::global();
+        let gazetteer = &for_tests().gazetteer;
         classify(
             gazetteer,
             (title, gazetteer.matches(title)),

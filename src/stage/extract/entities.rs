@@ -483,9 +483,10 @@ fn city_with_state(doc: &Document, range: &Range<usize>) -> Option<EntityType> {
 mod tests {
     use super::super::Document;
     use super::*;
+    use crate::stage::reference::for_tests;
 
     fn entities(text: &str) -> Vec<(String, EntityType, usize)> {
-        let doc = Document::new(text);
+        let doc = Document::new(text, for_tests());
         find(&doc)
             .into_iter()
             .map(|f| (f.text, f.kind, f.spans.len()))
@@ -563,7 +564,10 @@ mod tests {
 
     #[test]
     fn a_leader_speaks_for_the_country_in_their_title() {
-        let doc = Document::new("Lebanon's new President Elias Hrawi spoke. Hrawi left.");
+        let doc = Document::new(
+            "Lebanon's new President Elias Hrawi spoke. Hrawi left.",
+            for_tests(),
+        );
         let found = find(&doc);
         let hrawi = found.iter().find(|f| f.text == "Elias Hrawi").unwrap();
         assert_eq!(hrawi.spans.len(), 2);

@@ -566,9 +566,10 @@ mod tests {
     use super::super::super::entities;
     use super::super::super::syntax::Syntax;
     use super::*;
+    use crate::stage::reference::for_tests;
 
     fn actor_of(text: &str, head_word: &str) -> Option<Actor> {
-        let doc = Document::new(text);
+        let doc = Document::new(text, for_tests());
         let found = entities::find(&doc);
         let context = DocumentActors::new(&doc, &found);
         let range = doc.sentences[0].clone();

@@ -1,0 +1,31 @@
+//! The reference data and models the stages read: the country gazetteer (classify and
+//! extract), the topic model (classify). Loaded once, from the data embedded in the binary,
+//! where the pipeline is built, and handed to each stage that reads it: no stage reaches
+//! for data of its own, so what a pipeline runs with is decided in one place.
+
+use super::classify::topics::TopicModel;
+use crate::geo::Gazetteer;
+
+pub struct Reference {
+    pub gazetteer: Gazetteer,
+    pub topics: TopicModel,
+}
+
+impl Reference {
+    /// Reads and indexes everything now rather than on the first article.
+    pub fn load() -> Self {
+        let gazetteer = Gazetteer::load();
+        gazetteer.matches(""); // builds its automaton
+        Self {
+            gazetteer,
+            topics: TopicModel::load(),
+        }
+    }
+}
+
+/// The reference data for the tests beside the code, loaded once per test binary.
+#[cfg(test)]
+pub(crate) fn for_tests() -> &'static std::sync::Arc<Reference> {
+    static SHARED: std::sync::OnceLock<std::sync::Arc<Reference>> = std::sync::OnceLock::new();
+    SHARED.get_or_init(|| std::sync::Arc::new(Reference::load()))
+}

@@ -1,14 +1,17 @@
 //! The reference data and models the stages read: the country gazetteer (classify and
-//! extract), the topic model (classify). Loaded once, from the data embedded in the binary,
+//! extract), the topic model (classify), and the extract stage's dictionaries and models.
+//! Loaded once, from the data embedded in the binary,
 //! where the pipeline is built, and handed to each stage that reads it: no stage reaches
 //! for data of its own, so what a pipeline runs with is decided in one place.
 
 use super::classify::topics::TopicModel;
+use super::extract::ExtractData;
 use crate::geo::Gazetteer;
 
 pub struct Reference {
     pub gazetteer: Gazetteer,
     pub topics: TopicModel,
+    pub extract: ExtractData,
 }
 
 impl Reference {
@@ -19,6 +22,7 @@ impl Reference {
         Self {
             gazetteer,
             topics: TopicModel::load(),
+            extract: ExtractData::load(),
         }
     }
 }

@@ -17,7 +17,9 @@ use super::{Article, Reference, Stage, StageError};
 use crate::geo::{Gazetteer, Match, MentionKind};
 use crate::record::{Entity, Quote};
 use entities::Found;
-use events::calibration::ScoredEvent;
+use events::calibration::{self, ScoredEvent};
+use events::triggers::Lexicon;
+use syntax::Syntax;
 use text::Token;
 
 /// The clean text cut into what every extractor needs.
@@ -30,6 +32,7 @@ pub struct Document<'a> {
     /// ("Jordan", "Chad"), which in running text are mostly the country.
     pub places: Vec<Match>,
     pub gazetteer: &'a Gazetteer,
+    pub data: &'a ExtractData,
 }
 
 impl<'a> Document<'a> {
@@ -58,6 +61,7 @@ impl<'a> Document<'a> {
             sentences,
             places,
             gazetteer: &reference.gazetteer,
+            data: &reference.extract,
         }
     }
 
@@ -76,13 +80,32 @@ impl<'a> Document<'a> {
     }
 }
 
+/// What the extract stage reads besides the gazetteer, from the data embedded in the binary
+/// (data/extract/, data/syntax/).
+pub struct ExtractData {
+    pub syntax: Syntax,
+    /// Trigger phrases of events.
+    pub lexicon: Lexicon,
+    /// The event confidence model.
+    pub calibration: calibration::Model,
+}
+
+impl ExtractData {
+    pub fn load() -> Self {
+        Self {
+            syntax: Syntax::load(),
+            lexicon: Lexicon::load(),
+            calibration: calibration::Model::load(),
+        }
+    }
+}
+
 pub struct Extract {
     reference: Arc<Reference>,
 }
 
 impl Extract {
     pub fn new(reference: &Arc<Reference>) -> Self {
-        events::load();
         Self {
             reference: Arc::clone(reference),
         }

@@ -93,12 +93,6 @@ pub fn sector_of_pair(first: &str, second: &str) -> Option<&'static str> {
     sector_of(&format!("{first} {second}"))
 }
 
-/// Loads the dictionaries now rather than on the first article.
-pub fn load() {
-    LazyLock::force(&AGENTS);
-    LazyLock::force(&CAPITALS);
-}
-
 /// Who a phrase stands for.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Actor {
@@ -564,7 +558,6 @@ impl<'a, 'd> SentenceActors<'a, 'd> {
 #[cfg(test)]
 mod tests {
     use super::super::super::entities;
-    use super::super::super::syntax::Syntax;
     use super::*;
     use crate::stage::reference::for_tests;
 
@@ -574,7 +567,7 @@ mod tests {
         let context = DocumentActors::new(&doc, &found);
         let range = doc.sentences[0].clone();
         let words: Vec<&str> = doc.tokens[range.clone()].iter().map(|t| t.text).collect();
-        let parse = Syntax::global().parse(&words);
+        let parse = doc.data.syntax.parse(&words);
         let sentence = SentenceActors::new(&context, range, &parse);
         let head = words.iter().position(|w| *w == head_word).unwrap();
         sentence.resolve(head, None)

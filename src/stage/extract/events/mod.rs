@@ -34,7 +34,6 @@ use chrono::NaiveDate;
 
 use super::dates;
 use super::entities::Found;
-use super::syntax::Syntax;
 use super::words::DATE_CUES;
 use super::Document;
 use crate::geo::MentionKind;
@@ -43,7 +42,6 @@ use actors::{Actor, DocumentActors, SentenceActors};
 use calibration::ScoredEvent;
 use coding::{push_actor, Hit, Sentence};
 use merging::Draft;
-use triggers::Lexicon;
 
 /// One mention of an event in one sentence.
 #[derive(Debug, Clone)]
@@ -73,17 +71,10 @@ pub struct Mention {
 /// work on a pathological one.
 const MAX_EVENTS: usize = 256;
 
-/// Loads the lexicons now rather than on the first article.
-pub fn load() {
-    Lexicon::global();
-    actors::load();
-    Syntax::global();
-}
-
 /// The triggers of one sentence, longest match first, not overlapping, by
 /// sentence-relative token positions.
-fn find_hits(doc: &Document, sentence: Range<usize>) -> Vec<Hit> {
-    let lexicon = Lexicon::global();
+fn find_hits<'d>(doc: &Document<'d>, sentence: Range<usize>) -> Vec<Hit<'d>> {
+    let lexicon = &doc.data.lexicon;
     let tokens = &doc.tokens[sentence.clone()];
     let mut hits = Vec::new();
     let mut i = 0;
@@ -260,7 +251,7 @@ pub fn find_scored(
             continue;
         }
         let words: Vec<&str> = doc.tokens[range.clone()].iter().map(|t| t.text).collect();
-        let parse = parsing::parse(&words);
+        let parse = parsing::parse(&doc.data.syntax, &words);
         let sentence = Sentence {
             actors: SentenceActors::new(&context, range.clone(), &parse),
             index,

@@ -283,7 +283,7 @@ fn confidence_is_the_model_s_probability_of_the_features_of_the_event_kept() {
     for ScoredEvent { event, features } in &scored {
         assert_eq!(
             event.confidence,
-            calibration::confidence(features),
+            doc.data.calibration.confidence(features),
             "{event:?}"
         );
         assert!((0.0..=1.0).contains(&event.confidence));

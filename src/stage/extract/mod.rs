@@ -4,6 +4,7 @@
 pub mod dates;
 pub mod entities;
 pub mod events;
+pub mod organisations;
 pub mod people;
 pub mod quotes;
 pub mod syntax;
@@ -17,8 +18,11 @@ use super::{Article, Reference, Stage, StageError};
 use crate::geo::{Gazetteer, Match, MentionKind};
 use crate::record::{Entity, Quote};
 use entities::Found;
+use events::agents::Agents;
 use events::calibration::{self, ScoredEvent};
 use events::triggers::Lexicon;
+use organisations::Organisations;
+use people::People;
 use syntax::Syntax;
 use text::Token;
 
@@ -86,6 +90,12 @@ pub struct ExtractData {
     pub syntax: Syntax,
     /// Trigger phrases of events.
     pub lexicon: Lexicon,
+    /// The words that give an actor's sector, and the capitals that act for their state.
+    pub agents: Agents,
+    /// Political persons by full name.
+    pub people: People,
+    /// International organisations by name and acronym.
+    pub organisations: Organisations,
     /// The event confidence model.
     pub calibration: calibration::Model,
 }
@@ -95,6 +105,9 @@ impl ExtractData {
         Self {
             syntax: Syntax::load(),
             lexicon: Lexicon::load(),
+            agents: Agents::load(),
+            people: People::load(),
+            organisations: Organisations::load(),
             calibration: calibration::Model::load(),
         }
     }

@@ -21,6 +21,7 @@
 //! expected to"), "if", hedges ("not officially confirmed"), and, without them, the date.
 
 pub mod actors;
+pub mod agents;
 pub mod calibration;
 pub mod coding;
 pub mod merging;
@@ -139,6 +140,7 @@ fn has_candidate(
     names_are_states: bool,
 ) -> bool {
     let doc = context.doc;
+    let agents = &doc.data.agents;
     let tokens = &doc.tokens[sentence.clone()];
     let bytes = tokens[0].start()..tokens[tokens.len() - 1].end();
     doc.places_in(bytes.clone())
@@ -149,11 +151,11 @@ fn has_candidate(
             let word = t.lower();
             // A pronoun may stand for the actor of an earlier sentence.
             (previous.is_some() && matches!(&*word, "it" | "they" | "he" | "she" | "we"))
-                || actors::sector_of(&word).is_some_and(actors::may_act_as)
+                || agents.sector_of(&word).is_some_and(actors::may_act_as)
         })
         // "a terror network", "rebel groups".
         || tokens.windows(2).any(|pair| {
-            actors::sector_of_pair(&pair[0].lower(), &pair[1].lower())
+            agents.sector_of_pair(&pair[0].lower(), &pair[1].lower())
                 .is_some_and(actors::may_act_as)
         })
 }

@@ -20,11 +20,13 @@ use crate::record::{Entity, Quote};
 use entities::Found;
 use events::agents::Agents;
 use events::calibration::{self, ScoredEvent};
+use events::nouns::TakingPart;
 use events::triggers::Lexicon;
 use organisations::Organisations;
 use people::People;
 use syntax::Syntax;
 use text::Token;
+use words::WordClasses;
 
 /// The clean text cut into what every extractor needs.
 pub struct Document<'a> {
@@ -46,7 +48,7 @@ impl<'a> Document<'a> {
 
     /// A document whose gazetteer matches are already known.
     pub fn with_places(text: &'a str, places: Vec<Match>, reference: &'a Reference) -> Self {
-        let tokens = text::tokenize(text);
+        let tokens = text::tokenize(text, &reference.extract.words);
         let sentences = text::sentences(&tokens);
         let places = places
             .into_iter()
@@ -87,6 +89,8 @@ impl<'a> Document<'a> {
 /// What the extract stage reads besides the gazetteer, from the data embedded in the binary
 /// (data/extract/, data/syntax/).
 pub struct ExtractData {
+    /// The word classes every token is given.
+    pub words: WordClasses,
     pub syntax: Syntax,
     /// Trigger phrases of events.
     pub lexicon: Lexicon,
@@ -96,6 +100,10 @@ pub struct ExtractData {
     pub people: People,
     /// International organisations by name and acronym.
     pub organisations: Organisations,
+    /// The verbs that take part in the event their object names ("hold talks").
+    pub taking_part: TakingPart,
+    /// Date expressions.
+    pub dates: dates::Patterns,
     /// The event confidence model.
     pub calibration: calibration::Model,
 }
@@ -103,11 +111,14 @@ pub struct ExtractData {
 impl ExtractData {
     pub fn load() -> Self {
         Self {
+            words: WordClasses::default(),
             syntax: Syntax::load(),
             lexicon: Lexicon::load(),
             agents: Agents::load(),
             people: People::load(),
             organisations: Organisations::load(),
+            taking_part: TakingPart::default(),
+            dates: dates::Patterns::default(),
             calibration: calibration::Model::load(),
         }
     }

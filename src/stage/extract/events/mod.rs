@@ -188,7 +188,7 @@ fn sentence_dates(
     }
     let start_byte = doc.tokens[range.start].start();
     let token_at = |byte: usize| doc.tokens.partition_point(|t| t.end() <= byte) - range.start;
-    dates::find(text, published)
+    dates::find(&doc.data.dates, text, published)
         .into_iter()
         .map(|d| {
             let tokens =

@@ -13,12 +13,14 @@ use super::{Article, Reference, Stage, StageError};
 pub struct Classify {
     /// The gazetteer and the topic model.
     reference: Arc<Reference>,
+    datelines: regions::Datelines,
 }
 
 impl Classify {
     pub fn new(reference: &Arc<Reference>) -> Self {
         Self {
             reference: Arc::clone(reference),
+            datelines: regions::Datelines::default(),
         }
     }
 }
@@ -47,6 +49,7 @@ impl Stage for Classify {
         let body_matches = gazetteer.matches(body);
         let regions = regions::classify(
             gazetteer,
+            &self.datelines,
             (title, gazetteer.matches(title)),
             (body, &body_matches),
         );

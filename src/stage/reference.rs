@@ -1,8 +1,9 @@
 //! The reference data and models the stages read: the country gazetteer (classify and
 //! extract), the topic model (classify), and the extract stage's dictionaries and models.
-//! Loaded once, from the data embedded in the binary,
-//! where the pipeline is built, and handed to each stage that reads it: no stage reaches
-//! for data of its own, so what a pipeline runs with is decided in one place.
+//! They are loaded once, from the data embedded in the binary, where the pipeline is built,
+//! and handed to each stage that reads them: no stage reaches for data of its own, so what
+//! a pipeline runs with is decided in one place. The pipeline and its stages share one
+//! load behind an `Arc`; the code under a stage borrows from it, at no cost per article.
 
 use super::classify::topics::TopicModel;
 use super::extract::ExtractData;
@@ -30,6 +31,7 @@ impl Reference {
 /// The reference data for the tests beside the code, loaded once per test binary.
 #[cfg(test)]
 pub(crate) fn for_tests() -> &'static std::sync::Arc<Reference> {
-    static SHARED: std::sync::OnceLock<std::sync::Arc<Reference>> = std::sync::OnceLock::new();
-    SHARED.get_or_init(|| std::sync::Arc::new(Reference::load()))
+    use std::sync::{Arc, OnceLock};
+    static SHARED: OnceLock<Arc<Reference>> = OnceLock::new();
+    SHARED.get_or_init(|| Arc::new(Reference::load()))
 }

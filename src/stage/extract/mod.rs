@@ -86,8 +86,9 @@ impl<'a> Document<'a> {
     }
 }
 
-/// What the extract stage reads besides the gazetteer, from the data embedded in the binary
-/// (data/extract/, data/syntax/).
+/// What the extract stage reads besides the gazetteer: the dictionaries and models of
+/// data/extract/ and data/syntax/, and the tables it builds from the word lists in its code.
+/// Every extractor reaches them through the [`Document`].
 pub struct ExtractData {
     /// The word classes every token is given.
     pub words: WordClasses,
@@ -125,6 +126,7 @@ impl ExtractData {
 }
 
 pub struct Extract {
+    /// The gazetteer and the [`ExtractData`].
     reference: Arc<Reference>,
 }
 

@@ -38,7 +38,7 @@ fn key(name: &str) -> String {
         .join(" ")
 }
 
-/// The known persons, by [`key`].
+/// The known persons, by their names in lower case, words split by spaces only.
 pub struct People(FxHashMap<String, KnownPerson>);
 
 impl People {

@@ -7,12 +7,14 @@
 
 mod eval_data;
 
+use std::sync::Arc;
+
 use criterion::{criterion_group, criterion_main, BatchSize, Criterion, Throughput};
 use newsflow::record::{decode, RawArticle};
 use newsflow::stage::classify::Classify;
 use newsflow::stage::clean::Clean;
 use newsflow::stage::extract::Extract;
-use newsflow::stage::{Article, Pipeline, Stage};
+use newsflow::stage::{Article, Pipeline, Reference, Stage};
 
 /// The articles of a data set, or none (with a note) where the data is not there.
 fn data_set(relative: &str) -> Vec<RawArticle> {
@@ -69,7 +71,12 @@ fn bench_stage(c: &mut Criterion, name: &str, stage: &dyn Stage, articles: &[Art
 }
 
 fn stages(c: &mut Criterion) {
-    let (clean, classify, extract) = (Clean::new(), Classify::new(), Extract::new());
+    let reference = Arc::new(Reference::load());
+    let (clean, classify, extract) = (
+        Clean::new(),
+        Classify::new(&reference),
+        Extract::new(&reference),
+    );
     let bbc = data_set("topics/bbc.articles.jsonl");
     let pages = data_set("extraction/aeb.articles.jsonl");
 
@@ -86,7 +93,7 @@ fn stages(c: &mut Criterion) {
     if bbc.is_empty() {
         return;
     }
-    let pipeline = Pipeline::standard();
+    let pipeline = Pipeline::standard(reference);
     let mut group = c.benchmark_group("chain (bbc)");
     group.throughput(Throughput::Elements(bbc.len() as u64));
     group.sample_size(10);

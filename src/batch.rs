@@ -208,6 +208,7 @@ fn enrich_line(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::stage::reference::for_tests;
     use serde_json::Value;
     use std::cell::Cell;
     use std::io::Read;
@@ -216,7 +217,7 @@ mod tests {
     fn run(input: &[u8], threads: usize) -> (Vec<Value>, Vec<Value>, BatchSummary) {
         let (mut out, mut dlq) = (Vec::new(), Vec::new());
         let summary = process(
-            &Pipeline::new(vec![]),
+            &Pipeline::new(for_tests().clone(), vec![]),
             input,
             "in.jsonl",
             &mut out,
@@ -397,7 +398,7 @@ mod tests {
             input_read_then: None,
         };
         let summary = process(
-            &Pipeline::new(vec![]),
+            &Pipeline::new(for_tests().clone(), vec![]),
             io::BufReader::new(input),
             "in.jsonl",
             io::sink(),
@@ -447,7 +448,7 @@ mod tests {
             newlines: 0,
         };
         let summary = process(
-            &Pipeline::new(vec![]),
+            &Pipeline::new(for_tests().clone(), vec![]),
             io::BufReader::new(huge),
             "in.jsonl",
             &mut out,

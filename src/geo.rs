@@ -13,7 +13,6 @@
 //! "Chad") count only where they are written as in the data.
 
 use std::collections::HashMap;
-use std::sync::LazyLock;
 
 use crate::folded::{self, Folded, Hit, Patterns};
 
@@ -125,14 +124,7 @@ pub struct Gazetteer {
     by_name: HashMap<String, Term>,
 }
 
-static GLOBAL: LazyLock<Gazetteer> = LazyLock::new(Gazetteer::load);
-
 impl Gazetteer {
-    /// The gazetteer, loaded once on first use.
-    pub fn global() -> &'static Gazetteer {
-        &GLOBAL
-    }
-
     /// The terms matched in running text, for a [`Dictionary`] (see [`Self::matches_in`]).
     pub fn patterns(&self) -> &[String] {
         self.patterns.as_slice()
@@ -242,7 +234,8 @@ impl Gazetteer {
         out
     }
 
-    fn load() -> Self {
+    /// The gazetteer built into the binary.
+    pub fn load() -> Self {
         let countries: Vec<CountryInfo> = data_rows(COUNTRIES_TSV)
             .filter_map(|f| match f[..] {
                 [alpha2, alpha3, name, sub_code, sub_name, region_code, region_name] => {
@@ -325,10 +318,10 @@ fn data_rows(tsv: &'static str) -> impl Iterator<Item = Vec<&'static str>> {
 
 #[cfg(test)]
 mod tests {
-    use super::*;
+    use crate::stage::reference::for_tests;
 
     fn codes(text: &str) -> Vec<&'static str> {
-        let gazetteer = Gazetteer::global();
+        let gazetteer = &for_tests().gazetteer;
         gazetteer
             .mentions(text)
             .iter()
@@ -338,7 +331,7 @@ mod tests {
 
     #[test]
     fn every_country_has_an_m49_area() {
-        let gazetteer = Gazetteer::global();
+        let gazetteer = &for_tests().gazetteer;
         assert!(gazetteer.countries().len() > 240);
         for country in gazetteer.countries() {
             assert_eq!(country.subregion.code.len(), 3, "{country:?}");
@@ -380,7 +373,7 @@ mod tests {
 
     #[test]
     fn dateline_terms_are_looked_up_but_not_matched_in_running_text() {
-        let gazetteer = Gazetteer::global();
+        let gazetteer = &for_tests().gazetteer;
         assert!(codes("in Calif. today").is_empty());
         let (country, _) = gazetteer.lookup("SEOUL").unwrap();
         assert_eq!(gazetteer.countries()[country].alpha2, "KR");
@@ -390,7 +383,7 @@ mod tests {
     #[test]
     fn odd_text_does_not_panic() {
         for text in ["", "é", "ü-", "Sino-", "\u{1F600}Japan\u{1F600}"] {
-            let _ = Gazetteer::global().mentions(text);
+            let _ = for_tests().gazetteer.mentions(text);
         }
     }
 }

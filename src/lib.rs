@@ -3,7 +3,8 @@
 //!
 //! Layout:
 //! - [`record`]: the records on the wire (raw article, ninjs, enriched article, dead letter).
-//! - [`stage`]: the enrichment stages (clean → classify → extract) behind the `Stage` trait.
+//! - [`stage`]: the enrichment stages (clean → classify → extract) behind the `Stage` trait,
+//!   and the reference data they are handed.
 //! - [`batch`]: `newsflow process`, the stages over JSON Lines files.
 //! - [`ingest`]: `newsflow ingest`, newsroom feeds (RSS, Atom, JSON Feed, ninjs) as raw articles.
 //! - [`kafka`]: `newsflow run`, the stages between Kafka topics with at-least-once delivery.

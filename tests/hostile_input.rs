@@ -10,8 +10,10 @@
 
 mod support;
 
+use std::sync::Arc;
+
 use newsflow::record::{DeadLetterReason, EventRecord};
-use newsflow::stage::Pipeline;
+use newsflow::stage::{Pipeline, Reference};
 use support::schema::{assert_valid, validator};
 
 /// xorshift64*: small, deterministic, good enough to pick mutations.
@@ -132,7 +134,7 @@ fn no_input_makes_a_stage_fail() {
     let cases = setting("NEWSFLOW_FUZZ_CASES", 300);
     let seed = setting("NEWSFLOW_FUZZ_SEED", 0x6e65_7773_666c_6f77);
     let corpus = corpus();
-    let pipeline = Pipeline::standard();
+    let pipeline = Pipeline::standard(Arc::new(Reference::load()));
     let (enriched_schema, event_schema) = (
         validator("enriched-article.v1.json"),
         validator("event.v1.json"),

@@ -11,7 +11,9 @@
 //! `NEWSFLOW_SCALING_DUMP` names a directory to write each shape's largest record to, for
 //! measuring memory with `newsflow process`.
 
-use newsflow::stage::Pipeline;
+use std::sync::Arc;
+
+use newsflow::stage::{Pipeline, Reference};
 
 /// How much longer 16 times the input may take.
 const MAX_GROWTH: f64 = 24.0;
@@ -265,7 +267,7 @@ fn max_bytes() -> usize {
 
 #[test]
 fn every_stage_is_near_linear_on_pathological_shapes() {
-    let pipeline = Pipeline::standard();
+    let pipeline = Pipeline::standard(Arc::new(Reference::load()));
     let largest = max_bytes();
     let mut failures = Vec::new();
     let only = std::env::var("NEWSFLOW_SCALING_SHAPE").ok();

@@ -89,6 +89,7 @@ fn events_to_publish(enriched: &EnrichedArticle, min_confidence: f64) -> Vec<Eve
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::stage::reference::for_tests;
 
     #[test]
     fn the_events_topic_gets_only_events_confident_enough() {
@@ -98,7 +99,7 @@ mod tests {
             "body": "Israeli troops arrested more than 100 Palestinians on Saturday. \
                      China and Russia held a summit in Moscow on May 16.",
         });
-        let enriched = Pipeline::standard()
+        let enriched = Pipeline::standard(for_tests().clone())
             .enrich(record.to_string().as_bytes(), usize::MAX)
             .expect("enriched");
         let all = events_to_publish(&enriched, 0.0);

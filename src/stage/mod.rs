@@ -2,13 +2,16 @@
 //!
 //! Stages are plain synchronous functions over an owned [`Article`], with no I/O in them,
 //! so the same code runs under Kafka (`newsflow run`), over files (`newsflow process`) and
-//! in benchmarks.
+//! in benchmarks. The reference data they read is loaded once, as a [`Reference`], and
+//! handed to each stage when the pipeline is built.
 
 pub mod classify;
 pub mod clean;
 pub mod extract;
+pub mod reference;
 
 use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::sync::Arc;
 use std::time::Instant;
 
 use crate::geo::Match;
@@ -17,6 +20,7 @@ use crate::record::{
     SCHEMA_VERSION,
 };
 use crate::telemetry::events::{ArticleEnriched, StageCompleted};
+pub use reference::Reference;
 
 /// An article on its way through the stages: the decoded input and the enrichment so far.
 #[derive(Debug, Clone)]
@@ -75,23 +79,30 @@ pub enum StageError {
     },
 }
 
-/// The stages in order.
+/// The stages in order, and the reference data they were built with.
 pub struct Pipeline {
     stages: Vec<Box<dyn Stage>>,
+    reference: Arc<Reference>,
 }
 
 impl Pipeline {
-    pub fn new(stages: Vec<Box<dyn Stage>>) -> Self {
-        Self { stages }
+    pub fn new(reference: Arc<Reference>, stages: Vec<Box<dyn Stage>>) -> Self {
+        Self { stages, reference }
     }
 
-    /// clean → classify → extract, with their reference data loaded.
-    pub fn standard() -> Self {
-        Self::new(vec![
+    /// clean → classify → extract.
+    pub fn standard(reference: Arc<Reference>) -> Self {
+        let stages: Vec<Box<dyn Stage>> = vec![
             Box::new(clean::Clean::new()),
-            Box::new(classify::Classify::new()),
-            Box::new(extract::Extract::new()),
-        ])
+            Box::new(classify::Classify::new(&reference)),
+            Box::new(extract::Extract::new(&reference)),
+        ];
+        Self::new(reference, stages)
+    }
+
+    /// The reference data the stages read.
+    pub fn reference(&self) -> &Reference {
+        &self.reference
     }
 
     /// Runs every stage over one article, timing each. A panic inside a stage is caught
@@ -154,7 +165,11 @@ impl Pipeline {
         let id = input.id.clone();
         match self.run(input) {
             Ok(enriched) => {
-                ArticleEnriched { article: &enriched }.emit();
+                ArticleEnriched {
+                    article: &enriched,
+                    gazetteer: &self.reference.gazetteer,
+                }
+                .emit();
                 Ok(enriched)
             }
             Err(error) => Err(Rejection {
@@ -177,6 +192,11 @@ fn panic_message(panic: &(dyn std::any::Any + Send)) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use reference::for_tests;
+
+    fn pipeline(stages: Vec<Box<dyn Stage>>) -> Pipeline {
+        Pipeline::new(Arc::clone(for_tests()), stages)
+    }
 
     struct Exploding;
     impl Stage for Exploding {
@@ -203,7 +223,7 @@ mod tests {
 
     #[test]
     fn a_panicking_stage_becomes_an_error() {
-        let pipeline = Pipeline::new(vec![Box::new(Exploding)]);
+        let pipeline = pipeline(vec![Box::new(Exploding)]);
         let err = pipeline.run(RawArticle::text("a", "b")).unwrap_err();
         assert_eq!(
             err,
@@ -216,14 +236,14 @@ mod tests {
 
     #[test]
     fn a_rejection_stops_the_pipeline() {
-        let pipeline = Pipeline::new(vec![Box::new(Rejecting), Box::new(Exploding)]);
+        let pipeline = pipeline(vec![Box::new(Rejecting), Box::new(Exploding)]);
         let err = pipeline.run(RawArticle::text("a", "b")).unwrap_err();
         assert!(matches!(err, StageError::Rejected { .. }));
     }
 
     #[test]
     fn enrich_turns_bad_bytes_and_stage_failures_into_rejections() {
-        let pipeline = Pipeline::new(vec![Box::new(Rejecting)]);
+        let pipeline = pipeline(vec![Box::new(Rejecting)]);
         let rejection = pipeline.enrich(b"{", 100).unwrap_err();
         assert_eq!(rejection.reason, DeadLetterReason::InvalidJson);
         assert_eq!(rejection.article_id, None);
@@ -239,7 +259,7 @@ mod tests {
     fn unknown_input_fields_pass_through() {
         let mut input = RawArticle::text("a", "b");
         input.source_fields.insert("feed".into(), "wire".into());
-        let out = Pipeline::new(vec![]).run(input).unwrap();
+        let out = pipeline(vec![]).run(input).unwrap();
         assert_eq!(out.id, "a");
         assert_eq!(out.schema_version, SCHEMA_VERSION);
         assert_eq!(out.source_fields["feed"], "wire");

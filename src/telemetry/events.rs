@@ -68,6 +68,8 @@ impl StageCompleted {
 /// An article went through every stage.
 pub struct ArticleEnriched<'a> {
     pub article: &'a EnrichedArticle,
+    /// Where the article's first country's region is looked up.
+    pub gazetteer: &'a Gazetteer,
 }
 
 impl ArticleEnriched<'_> {
@@ -80,7 +82,7 @@ impl ArticleEnriched<'_> {
             .regions
             .countries
             .first()
-            .and_then(|c| Gazetteer::global().by_alpha2(&c.code))
+            .and_then(|c| self.gazetteer.by_alpha2(&c.code))
             .map_or("none", |c| c.region.name.as_str());
         metrics
             .articles_by_region

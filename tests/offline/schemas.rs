@@ -3,11 +3,13 @@
 //! pipeline makes from them validate as enriched articles, events and dead letters.
 //! Where the decoder rejects a record, the raw-article schema rejects it too.
 
+use std::sync::{Arc, OnceLock};
+
 use crate::support::repo_path;
 use crate::support::schema::{assert_valid, validator};
 use newsflow::batch::{process, BatchSettings};
 use newsflow::record::{decode, EnrichedArticle, EventRecord};
-use newsflow::stage::Pipeline;
+use newsflow::stage::{Pipeline, Reference};
 use serde_json::{json, Value};
 
 /// The good records of the sample feed (it also holds two broken ones, for the demo's
@@ -25,8 +27,14 @@ fn inputs() -> Vec<String> {
     inputs
 }
 
+/// The standard pipeline, its reference data loaded once for the module's tests.
+fn pipeline() -> &'static Pipeline {
+    static PIPELINE: OnceLock<Pipeline> = OnceLock::new();
+    PIPELINE.get_or_init(|| Pipeline::standard(Arc::new(Reference::load())))
+}
+
 fn enriched_inputs() -> Vec<EnrichedArticle> {
-    let pipeline = Pipeline::standard();
+    let pipeline = pipeline();
     inputs()
         .iter()
         .map(|line| {
@@ -75,7 +83,7 @@ fn dates_from_a_publication_time_at_the_end_of_the_calendar_match_the_schema() {
         "body": "President Xi Jinping and President Vladimir Putin will meet in Moscow next \
                  week, the Kremlin said. They met on Tuesday and on January 3.",
     });
-    let article = Pipeline::standard()
+    let article = pipeline()
         .enrich(record.to_string().as_bytes(), usize::MAX)
         .expect("enriched");
     assert!(!article.events.is_empty(), "the meeting is an event");
@@ -117,7 +125,7 @@ fn dead_letters_match_their_schema() {
         b"{\"id\":\"a\",\"body\":42}\nnot json\n\xff\xfe\n{\"id\":\"ok\",\"body\":\"fine\"}\n";
     let (mut enriched, mut dead) = (Vec::new(), Vec::new());
     let summary = process(
-        &Pipeline::standard(),
+        pipeline(),
         input,
         "in.jsonl",
         &mut enriched,

@@ -10,26 +10,33 @@ use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
 
 use newsflow::record::{Event, RawArticle};
-use newsflow::stage::extract::entities::known_organisation;
 use newsflow::stage::extract::events::calibration::{
     brier_score, expected_calibration_error, right_by_band,
 };
+use newsflow::stage::extract::organisations::Organisations;
 use newsflow::stage::Pipeline;
 use serde_json::Value;
 
 use crate::score::{load, load_files, ratio, Prf};
 
 /// The code as the gold writes it: countries as they are, organisations by category.
-fn gold_form(code: &str) -> &str {
-    known_organisation(code).map_or(code, |o| o.category.as_str())
+fn gold_form<'a>(organisations: &'a Organisations, code: &'a str) -> &'a str {
+    organisations
+        .named(code)
+        .map_or(code, |o| o.category.as_str())
 }
 
 /// The extracted event that best fits the gold class: the one with most gold actors.
-fn best_match<'e>(events: &'e [Event], class: &str, gold_actors: &[&str]) -> Option<&'e Event> {
+fn best_match<'e>(
+    organisations: &Organisations,
+    events: &'e [Event],
+    class: &str,
+    gold_actors: &[&str],
+) -> Option<&'e Event> {
     events.iter().filter(|e| e.plover == class).max_by_key(|e| {
         gold_actors
             .iter()
-            .filter(|g| e.actors.iter().any(|a| gold_form(a) == **g))
+            .filter(|g| e.actors.iter().any(|a| gold_form(organisations, a) == **g))
             .count()
     })
 }
@@ -73,6 +80,7 @@ fn score_sentences(
     articles: Vec<RawArticle>,
     gold: &HashMap<String, Value>,
 ) -> SentenceScores {
+    let organisations = &pipeline.reference().extract.organisations;
     let mut scores = SentenceScores::default();
     for article in articles {
         let Some(truth) = gold.get(&article.id) else {
@@ -100,7 +108,7 @@ fn score_sentences(
             .as_array()
             .map(|a| a.iter().filter_map(|v| v.as_str()).collect())
             .unwrap_or_default();
-        let matched = best_match(&events, class, &gold_actors);
+        let matched = best_match(organisations, &events, class, &gold_actors);
         let tally = scores.per_class.entry(class.to_owned()).or_default();
         tally.1 += 1;
         if matched.is_some() {
@@ -110,7 +118,12 @@ fn score_sentences(
             scores.classes.false_negatives += 1.0;
         }
         let found: Vec<&str> = matched
-            .map(|e| e.actors.iter().map(|a| gold_form(a)).collect())
+            .map(|e| {
+                e.actors
+                    .iter()
+                    .map(|a| gold_form(organisations, a))
+                    .collect()
+            })
             .unwrap_or_default();
         for actor in &gold_actors {
             if matched.is_some() {

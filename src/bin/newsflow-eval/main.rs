@@ -17,10 +17,11 @@ mod topics;
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::sync::Arc;
 
 use clap::builder::PossibleValuesParser;
 use clap::Parser;
-use newsflow::stage::Pipeline;
+use newsflow::stage::{Pipeline, Reference};
 
 type Evaluate = fn(&Pipeline, &Path) -> anyhow::Result<()>;
 
@@ -75,7 +76,7 @@ fn main() -> ExitCode {
             .map_or_else(PathBuf::new, PathBuf::from)
             .join(".cache/newsflow/corpora/UD_English-EWT")
     });
-    let pipeline = Pipeline::standard();
+    let pipeline = Pipeline::standard(Arc::new(Reference::load()));
     let mut failures = 0;
     for (name, evaluate) in SETS {
         if !only.is_empty() && !only.iter().any(|set| set == name) {

@@ -9,7 +9,6 @@ use anyhow::Context;
 use newsflow::stage::extract::syntax::features::Word;
 use newsflow::stage::extract::syntax::score::Scores;
 use newsflow::stage::extract::syntax::treebank::{read, read_split, Tree};
-use newsflow::stage::extract::syntax::Syntax;
 use newsflow::stage::Pipeline;
 
 /// Runs `work` over every tree until a second has passed; the time per pass.
@@ -23,7 +22,7 @@ fn time_per_pass(trees: &[Tree], mut work: impl FnMut(&Tree)) -> Duration {
     started.elapsed() / passes
 }
 
-pub fn evaluate(_: &Pipeline, dir: &Path) -> anyhow::Result<()> {
+pub fn evaluate(pipeline: &Pipeline, dir: &Path) -> anyhow::Result<()> {
     let text = read_split(dir, "en_ewt", "test").with_context(|| {
         format!(
             "no UD English EWT test split in {} (make train-syntax says where to get it)",
@@ -31,7 +30,7 @@ pub fn evaluate(_: &Pipeline, dir: &Path) -> anyhow::Result<()> {
         )
     })?;
     let bank = read(&text);
-    let syntax = Syntax::global();
+    let syntax = &pipeline.reference().extract.syntax;
     let mut scores = Scores::default();
     for tree in &bank.trees {
         scores.add(tree, &syntax.parse(&tree.words));

@@ -10,15 +10,15 @@ use std::collections::BTreeMap;
 use std::path::Path;
 
 use newsflow::record::RawArticle;
+use newsflow::stage::classify::topics::first_sentences;
 use newsflow::stage::classify::topics::reliability::Reliability;
-use newsflow::stage::classify::topics::{first_sentences, TopicModel};
 use newsflow::stage::Pipeline;
 
 use crate::score::{load, ratio, Prf};
 
 pub fn evaluate(pipeline: &Pipeline, dir: &Path) -> anyhow::Result<()> {
     let (articles, gold) = load(dir, "bbc")?;
-    let model = TopicModel::global();
+    let model = &pipeline.reference().topics;
     let mut full = Tally::default();
     let mut short = Tally::default();
     let mut reliability = Reliability::default();

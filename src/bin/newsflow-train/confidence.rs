@@ -17,6 +17,7 @@
 use std::collections::HashMap;
 use std::fs;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use anyhow::Context;
 use newsflow::record::{decode, RawArticle};
@@ -26,7 +27,7 @@ use newsflow::stage::extract::events::calibration::{
     brier_score, expected_calibration_error, right_by_band, Features, Model, FEATURE_NAMES,
 };
 use newsflow::stage::extract::Extract;
-use newsflow::stage::{Article, Stage};
+use newsflow::stage::{Article, Reference, Stage};
 use serde_json::Value;
 
 #[derive(clap::Args)]
@@ -121,7 +122,12 @@ fn examples(articles: &Path, gold: &Path) -> anyhow::Result<Vec<Example>> {
         })
         .collect::<anyhow::Result<_>>()
         .with_context(|| format!("reading {}", gold.display()))?;
-    let (clean, classify, _) = (Clean::new(), Classify::new(), Extract::new());
+    let reference = Arc::new(Reference::load());
+    let (clean, classify, extract) = (
+        Clean::new(),
+        Classify::new(&reference),
+        Extract::new(&reference),
+    );
     let mut examples = Vec::new();
     for line in read_lines(articles)? {
         let input: RawArticle = decode(line.as_bytes(), usize::MAX)
@@ -133,7 +139,7 @@ fn examples(articles: &Path, gold: &Path) -> anyhow::Result<Vec<Example>> {
         let mut article = Article::new(input);
         clean.apply(&mut article)?;
         classify.apply(&mut article)?;
-        for scored in Extract::scored_events(&mut article) {
+        for scored in extract.scored_events(&mut article) {
             examples.push((scored.features, scored.event.plover == *class));
         }
     }

@@ -15,7 +15,7 @@ use newsflow::batch::{check_distinct, open_input, BatchSettings, Output};
 use newsflow::config::RunConfig;
 use newsflow::ingest::IngestConfig;
 use newsflow::kafka::ReplayOptions;
-use newsflow::stage::Pipeline;
+use newsflow::stage::{Pipeline, Reference};
 use newsflow::telemetry::{serve, summarize_suppressed, summarize_suppressed_periodically, Health};
 
 fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
@@ -38,7 +38,7 @@ pub fn run(config: RunConfig) -> anyhow::Result<()> {
         tokio::spawn(cancel_on_signal(shutdown.clone()));
         tokio::spawn(crate::memory::release_periodically(shutdown.clone()));
         tokio::spawn(summarize_suppressed_periodically(shutdown.clone()));
-        let pipeline = Arc::new(Pipeline::standard());
+        let pipeline = Arc::new(Pipeline::standard(Arc::new(Reference::load())));
         let result = newsflow::kafka::run(config, pipeline, health, shutdown.clone()).await;
         shutdown.cancel();
         let _ = server.await;
@@ -81,7 +81,7 @@ pub fn process(args: ProcessArgs, dlq: &Path) -> anyhow::Result<()> {
         .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, usize::from));
     let started = Instant::now();
     let summary = newsflow::batch::process(
-        &Pipeline::standard(),
+        &Pipeline::standard(Arc::new(Reference::load())),
         input,
         &args.input.display().to_string(),
         &mut output,

@@ -20,7 +20,7 @@ use tokio_util::sync::CancellationToken;
 use newsflow::config::RunConfig;
 use newsflow::kafka::header_value;
 use newsflow::record::{header, EnrichedArticle};
-use newsflow::stage::Pipeline;
+use newsflow::stage::{Pipeline, Reference};
 use newsflow::telemetry::{serve, Health};
 
 /// The sample feed built into the binary: the seed article and a few dozen others.
@@ -80,7 +80,7 @@ pub async fn demo(
     let started = Instant::now();
     let pipeline = tokio::spawn(newsflow::kafka::run(
         config.clone(),
-        Arc::new(Pipeline::standard()),
+        Arc::new(Pipeline::standard(Arc::new(Reference::load()))),
         health,
         shutdown.clone(),
     ));

@@ -6,29 +6,22 @@
 pub mod regions;
 pub mod topics;
 
-use super::{Article, Stage, StageError};
-use crate::geo::Gazetteer;
+use std::sync::Arc;
+
+use super::{Article, Reference, Stage, StageError};
 
 pub struct Classify {
-    gazetteer: &'static Gazetteer,
-    topics: &'static topics::TopicModel,
+    /// The gazetteer and the topic model.
+    reference: Arc<Reference>,
+    datelines: regions::Datelines,
 }
 
 impl Classify {
-    /// Loads the reference data and the model now rather than on the first article.
-    pub fn new() -> Self {
-        let gazetteer = Gazetteer::global();
-        gazetteer.matches(""); // builds its automaton
+    pub fn new(reference: &Arc<Reference>) -> Self {
         Self {
-            gazetteer,
-            topics: topics::TopicModel::global(),
+            reference: Arc::clone(reference),
+            datelines: regions::Datelines::default(),
         }
-    }
-}
-
-impl Default for Classify {
-    fn default() -> Self {
-        Self::new()
     }
 }
 
@@ -50,16 +43,19 @@ impl Stage for Classify {
         } else {
             clean.text.as_str()
         };
-        let body_matches = self.gazetteer.matches(body);
+        let Reference {
+            gazetteer, topics, ..
+        } = &*self.reference;
+        let body_matches = gazetteer.matches(body);
         let regions = regions::classify(
-            self.gazetteer,
-            (title, self.gazetteer.matches(title)),
+            gazetteer,
+            &self.datelines,
+            (title, gazetteer.matches(title)),
             (body, &body_matches),
         );
-        let topics = self.topics.classify(title, body);
         article.enriched.regions = regions;
-        article.enriched.topics = topics;
-        article.enriched.models.topics = self.topics.version().to_owned();
+        article.enriched.topics = topics.classify(title, body);
+        article.enriched.models.topics = topics.version().to_owned();
         article.body_places = Some(body_matches);
         Ok(())
     }

@@ -2,7 +2,6 @@
 //! (title, dateline, lead) and frequency, then ranked; passing mentions are dropped.
 
 use std::collections::HashMap;
-use std::sync::LazyLock;
 
 use regex::Regex;
 
@@ -33,15 +32,17 @@ const MIN_SHARE: f64 = 0.12;
 /// Evidence spans kept per country.
 const MAX_EVIDENCE: usize = 6;
 
-/// A wire dateline at the start of the body: "SEOUL, July 1 (Reuters) -",
+/// Finds a wire dateline at the start of the body: "SEOUL, July 1 (Reuters) -",
 /// "PORTLAND, Ore., Feb 26 -", "LONDON -". Group 1 is the city, group 2 the state or
 /// country after it.
-static DATELINE: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(
-        r"^\s*([A-Z][A-Za-z.'\- ]{0,40}?[A-Za-z.])(?:,\s*([A-Z][A-Za-z.]*(?: [A-Z][A-Za-z.]*)?))?(?:,\s*[A-Za-z]{3,9}\.?\s+\d{1,2})?\s*(?:\([^)]{1,30}\))?\s*(?:--?|–|—)\s",
-    )
-    .expect("the dateline pattern compiles")
-});
+pub struct Datelines(Regex);
+
+impl Default for Datelines {
+    fn default() -> Self {
+        let pattern = r"^\s*([A-Z][A-Za-z.'\- ]{0,40}?[A-Za-z.])(?:,\s*([A-Z][A-Za-z.]*(?: [A-Z][A-Za-z.]*)?))?(?:,\s*[A-Za-z]{3,9}\.?\s+\d{1,2})?\s*(?:\([^)]{1,30}\))?\s*(?:--?|–|—)\s";
+        Self(Regex::new(pattern).expect("the dateline pattern compiles"))
+    }
+}
 
 #[derive(Default)]
 struct Tally {
@@ -75,6 +76,7 @@ impl Tally {
 /// (the body's are also the extract stage's).
 pub fn classify(
     gazetteer: &Gazetteer,
+    datelines: &Datelines,
     (title, title_matches): (&str, Vec<Match>),
     (body, body_matches): (&str, &[Match]),
 ) -> Regions {
@@ -96,7 +98,7 @@ pub fn classify(
 
     count(title, title_matches, &|_| TITLE_FACTOR);
 
-    let dateline = DATELINE.captures(body);
+    let dateline = datelines.0.captures(body);
     let dateline_end = dateline
         .as_ref()
         .map_or(0, |c| c.get(0).map_or(0, |m| m.end()));
@@ -183,11 +185,13 @@ fn round(score: f64) -> f64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::stage::reference::for_tests;
 
     fn classified(title: &str, body: &str) -> Regions {
-        let gazetteer = Gazetteer::global();
+        let gazetteer = &for_tests().gazetteer;
         classify(
             gazetteer,
+            &Datelines::default(),
             (title, gazetteer.matches(title)),
             (body, &gazetteer.matches(body)),
         )

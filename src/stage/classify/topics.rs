@@ -10,8 +10,6 @@ pub mod model;
 pub mod reliability;
 pub mod rows;
 
-use std::sync::LazyLock;
-
 use crate::record::Topic;
 use features::{tf_idf, Article};
 use model::{Head, Label, Model};
@@ -48,10 +46,6 @@ pub struct TopicModel {
 /// memory, few enough that the rows are still in the cache when read.
 const PREFETCH_DISTANCE: usize = 16;
 
-static GLOBAL: LazyLock<TopicModel> = LazyLock::new(|| {
-    TopicModel::from_bytes(MODEL_BYTES).expect("the embedded topic model is readable")
-});
-
 /// An article's scores, before and after the softmax of each head.
 pub struct Scored {
     article: Article,
@@ -63,9 +57,9 @@ pub struct Scored {
 }
 
 impl TopicModel {
-    /// The model built into the binary, loaded once on first use.
-    pub fn global() -> &'static TopicModel {
-        &GLOBAL
+    /// The model built into the binary.
+    pub fn load() -> Self {
+        Self::from_bytes(MODEL_BYTES).expect("the embedded topic model is readable")
     }
 
     pub fn from_bytes(bytes: &[u8]) -> Result<Self, model::ModelError> {

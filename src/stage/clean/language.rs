@@ -3,8 +3,6 @@
 //! Function words settle the common Latin-script languages of news cheaply; whatlang's
 //! trigram model, several times slower, decides the rest.
 
-use std::sync::LazyLock;
-
 use rustc_hash::FxHashMap;
 
 use crate::folded::ascii_lower;
@@ -67,73 +65,81 @@ const FUNCTION_WORDS: &[(&str, &[&str])] = &[
         ],
     ),
 ];
-/// Each function word with the languages (bits, in the order of [`FUNCTION_WORDS`]) it
-/// belongs to.
-static FUNCTION_WORD_LANGUAGES: LazyLock<FxHashMap<&'static str, u8>> = LazyLock::new(|| {
-    let mut by_word: FxHashMap<&'static str, u8> = FxHashMap::default();
-    for (i, (_, words)) in FUNCTION_WORDS.iter().enumerate() {
-        for word in *words {
-            *by_word.entry(word).or_default() |= 1 << i;
-        }
-    }
-    by_word
-});
 
 /// Bytes of the longest function word: longer words are not looked up.
 const LONGEST_FUNCTION_WORD: usize = 5;
 /// Words read for the function-word count.
 const FUNCTION_SAMPLE_WORDS: usize = 120;
 
-/// The identified language of `text`, or the declared one (a feed field, `<html lang>`)
-/// where identification is unsure.
-pub fn identify(text: &str, declared: Option<&str>) -> Option<String> {
-    let sample = &text[..floor_char_boundary(text, SAMPLE_BYTES)];
-    by_function_words(text)
-        .or_else(|| {
-            whatlang::detect(sample)
-                .filter(whatlang::Info::is_reliable)
-                .and_then(|info| iso_639_1(info.lang().code()))
-        })
-        .map(str::to_owned)
-        .or_else(|| declared.and_then(primary_subtag))
+/// The function words of each language, by word: what identifies the common languages.
+pub struct Languages {
+    /// Each function word with the languages (bits, in the order of [`FUNCTION_WORDS`]) it
+    /// belongs to.
+    by_word: FxHashMap<&'static str, u8>,
 }
 
-/// A language whose function words make a good share of the first words and clearly
-/// outnumber every other language's.
-fn by_function_words(text: &str) -> Option<&'static str> {
-    let mut counts = [0usize; FUNCTION_WORDS.len()];
-    let mut words = 0;
-    let mut buffer = [0u8; LONGEST_FUNCTION_WORD];
-    for word in text.split_whitespace().take(FUNCTION_SAMPLE_WORDS) {
-        words += 1;
-        let word = word.trim_matches(|c: char| !c.is_alphabetic());
-        if word.len() > LONGEST_FUNCTION_WORD {
-            continue;
-        }
-        let owned;
-        let lower = match ascii_lower(word, &mut buffer) {
-            Some(lower) => lower,
-            None => {
-                owned = word.to_lowercase();
-                owned.as_str()
-            }
-        };
-        let languages = FUNCTION_WORD_LANGUAGES.get(lower).copied().unwrap_or(0);
-        for (i, count) in counts.iter_mut().enumerate() {
-            if languages & (1 << i) != 0 {
-                *count += 1;
+impl Languages {
+    pub fn new() -> Self {
+        let mut by_word: FxHashMap<&'static str, u8> = FxHashMap::default();
+        for (i, (_, words)) in FUNCTION_WORDS.iter().enumerate() {
+            for word in *words {
+                *by_word.entry(word).or_default() |= 1 << i;
             }
         }
+        Self { by_word }
     }
-    let mut ranked: Vec<(usize, &str)> = counts
-        .iter()
-        .zip(FUNCTION_WORDS)
-        .map(|(count, (code, _))| (*count, *code))
-        .collect();
-    ranked.sort_unstable_by_key(|&(count, _)| std::cmp::Reverse(count));
-    let (best, code) = ranked[0];
-    let runner_up = ranked[1].0;
-    (words >= 30 && best * 6 >= words && best >= runner_up * 4).then_some(code)
+
+    /// The identified language of `text`, or the declared one (a feed field, `<html lang>`)
+    /// where identification is unsure.
+    pub fn identify(&self, text: &str, declared: Option<&str>) -> Option<String> {
+        let sample = &text[..floor_char_boundary(text, SAMPLE_BYTES)];
+        self.by_function_words(text)
+            .or_else(|| {
+                whatlang::detect(sample)
+                    .filter(whatlang::Info::is_reliable)
+                    .and_then(|info| iso_639_1(info.lang().code()))
+            })
+            .map(str::to_owned)
+            .or_else(|| declared.and_then(primary_subtag))
+    }
+
+    /// A language whose function words make a good share of the first words and clearly
+    /// outnumber every other language's.
+    fn by_function_words(&self, text: &str) -> Option<&'static str> {
+        let mut counts = [0usize; FUNCTION_WORDS.len()];
+        let mut words = 0;
+        let mut buffer = [0u8; LONGEST_FUNCTION_WORD];
+        for word in text.split_whitespace().take(FUNCTION_SAMPLE_WORDS) {
+            words += 1;
+            let word = word.trim_matches(|c: char| !c.is_alphabetic());
+            if word.len() > LONGEST_FUNCTION_WORD {
+                continue;
+            }
+            let owned;
+            let lower = match ascii_lower(word, &mut buffer) {
+                Some(lower) => lower,
+                None => {
+                    owned = word.to_lowercase();
+                    owned.as_str()
+                }
+            };
+            let languages = self.by_word.get(lower).copied().unwrap_or(0);
+            for (i, count) in counts.iter_mut().enumerate() {
+                if languages & (1 << i) != 0 {
+                    *count += 1;
+                }
+            }
+        }
+        let mut ranked: Vec<(usize, &str)> = counts
+            .iter()
+            .zip(FUNCTION_WORDS)
+            .map(|(count, (code, _))| (*count, *code))
+            .collect();
+        ranked.sort_unstable_by_key(|&(count, _)| std::cmp::Reverse(count));
+        let (best, code) = ranked[0];
+        let runner_up = ranked[1].0;
+        (words >= 30 && best * 6 >= words && best >= runner_up * 4).then_some(code)
+    }
 }
 
 /// "en-US" → "en"; anything that is not a two-letter code is dropped.
@@ -228,14 +234,20 @@ mod tests {
     fn identifies_or_falls_back_to_the_declared_language() {
         let english = "The two leaders are scheduled to have a bilateral meeting separate \
                        from the two-day summit, and the world is watching closely.";
+        let languages = Languages::new();
+        let identify = |text, declared| languages.identify(text, declared);
         assert_eq!(identify(english, None).as_deref(), Some("en"));
         let german = "Die Regierung hat am Montag ein neues Gesetz beschlossen, das die \
                       Steuern senkt. Der Bundestag wird in der kommenden Woche darüber \
                       beraten, sagte ein Sprecher, und die Opposition ist nicht einverstanden \
                       mit dem Plan, der sich auf die Mitte der Gesellschaft richtet.";
-        assert_eq!(by_function_words(german), Some("de"));
+        assert_eq!(languages.by_function_words(german), Some("de"));
         assert_eq!(identify(german, None).as_deref(), Some("de"));
-        assert_eq!(by_function_words(english), None, "too few words to count");
+        assert_eq!(
+            languages.by_function_words(english),
+            None,
+            "too few words to count"
+        );
         let mut words = FUNCTION_WORDS.iter().flat_map(|(_, words)| words.iter());
         assert!(words.all(|w| w.len() <= LONGEST_FUNCTION_WORD));
         assert_eq!(identify("", Some("de-DE")).as_deref(), Some("de"));

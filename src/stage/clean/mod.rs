@@ -19,6 +19,7 @@ use super::{Article, Stage, StageError};
 use crate::record::{self as record, ContentType, Removal};
 
 use boilerplate::Furniture;
+use language::Languages;
 
 /// Entries kept in `clean.removed`, and characters kept of each: enough to debug a site,
 /// bounded on any page.
@@ -28,6 +29,7 @@ const MAX_REMOVAL_CHARS: usize = 160;
 pub struct Clean {
     furniture: Furniture,
     hints: html::Hints,
+    languages: Languages,
 }
 
 impl Clean {
@@ -35,6 +37,7 @@ impl Clean {
         Self {
             furniture: Furniture::new(),
             hints: html::Hints::new(),
+            languages: Languages::new(),
         }
     }
 }
@@ -70,7 +73,7 @@ impl Stage for Clean {
             section: input.section.clone().or(extracted.section),
             date: extracted.date,
             credits: extracted.credits,
-            language: language::identify(&text, declared_language),
+            language: self.languages.identify(&text, declared_language),
             word_count: normalize::word_count(&text),
             fingerprint: fingerprint::simhash(&text),
             removed: extracted.removed,

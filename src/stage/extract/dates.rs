@@ -4,7 +4,6 @@
 //! that needs the publication date and has none is left out.
 
 use std::ops::Range;
-use std::sync::LazyLock;
 
 use chrono::{Datelike, Days, Months, NaiveDate, Weekday};
 use regex::Regex;
@@ -23,7 +22,8 @@ pub struct DateMention {
 
 const MONTH: &str = r"(January|February|March|April|May|June|July|August|September|October|November|December|Jan\.|Feb\.|Mar\.|Apr\.|Jun\.|Jul\.|Aug\.|Sept?\.|Oct\.|Nov\.|Dec\.)";
 
-struct Patterns {
+/// The date expressions, compiled.
+pub struct Patterns {
     month_day: Regex,
     day_month: Regex,
     month_part: Regex,
@@ -34,33 +34,35 @@ struct Patterns {
     year: Regex,
 }
 
-static PATTERNS: LazyLock<Patterns> = LazyLock::new(|| {
-    // ASCII word boundaries and digits: the date words are ASCII, and Unicode boundaries
-    // would keep the regex engine off its fast DFA.
-    let build = |pattern: String| {
-        let ascii = pattern.replace(r"\b", r"(?-u:\b)").replace(r"\d", "[0-9]");
-        Regex::new(&ascii).expect("date pattern")
-    };
-    Patterns {
-        month_day: build(format!(
-            r"\b{MONTH} (\d{{1,2}})(?:st|nd|rd|th)?(?:\s*(?:and|to|through|-|–)\s*(\d{{1,2}})(?:st|nd|rd|th)?)?(?:,? (\d{{4}}))?\b"
-        )),
-        day_month: build(format!(
-            r"\b(\d{{1,2}})(?:st|nd|rd|th)?(?:\s*(?:-|–|to|and)\s*(\d{{1,2}})(?:st|nd|rd|th)?)? (?:of )?{MONTH}(?:,? (\d{{4}}))?"
-        )),
-        month_part: build(format!(
-            r"(?i:\b(last|next|this|early|mid-?|late|the end of|end of|the beginning of|beginning of|the start of|start of|the middle of|middle of)\s+)?\b{MONTH}(?: (\d{{4}}))?\b"
-        )),
-        iso: build(r"\b(\d{4})-(\d{2})-(\d{2})\b".to_owned()),
-        weekday: build(
-            r"(?i:\b(last|next|this)\s+)?\b(Monday|Tuesday|Wednesday|Thursday|Friday|Saturday|Sunday)\b"
-                .to_owned(),
-        ),
-        relative_day: build(r"\b(?i:(yesterday|today|tomorrow|tonight))\b".to_owned()),
-        relative_period: build(r"\b(?i:(last|next|this|past|coming))\s+(week|month|year)\b".to_owned()),
-        year: build(r"\b(?:in|since|by|during|of) ((?:19|20)\d{2})\b".to_owned()),
+impl Default for Patterns {
+    fn default() -> Self {
+        // ASCII word boundaries and digits: the date words are ASCII, and Unicode boundaries
+        // would keep the regex engine off its fast DFA.
+        let build = |pattern: String| {
+            let ascii = pattern.replace(r"\b", r"(?-u:\b)").replace(r"\d", "[0-9]");
+            Regex::new(&ascii).expect("date pattern")
+        };
+        Patterns {
+            month_day: build(format!(
+                r"\b{MONTH} (\d{{1,2}})(?:st|nd|rd|th)?(?:\s*(?:and|to|through|-|–)\s*(\d{{1,2}})(?:st|nd|rd|th)?)?(?:,? (\d{{4}}))?\b"
+            )),
+            day_month: build(format!(
+                r"\b(\d{{1,2}})(?:st|nd|rd|th)?(?:\s*(?:-|–|to|and)\s*(\d{{1,2}})(?:st|nd|rd|th)?)? (?:of )?{MONTH}(?:,? (\d{{4}}))?"
+            )),
+            month_part: build(format!(
+                r"(?i:\b(last|next|this|early|mid-?|late|the end of|end of|the beginning of|beginning of|the start of|start of|the middle of|middle of)\s+)?\b{MONTH}(?: (\d{{4}}))?\b"
+            )),
+            iso: build(r"\b(\d{4})-(\d{2})-(\d{2})\b".to_owned()),
+            weekday: build(
+                r"(?i:\b(last|next|this)\s+)?\b(Monday|Tuesday|Wednesday|Thursday|Friday|Saturday|Sunday)\b"
+                    .to_owned(),
+            ),
+            relative_day: build(r"\b(?i:(yesterday|today|tomorrow|tonight))\b".to_owned()),
+            relative_period: build(r"\b(?i:(last|next|this|past|coming))\s+(week|month|year)\b".to_owned()),
+            year: build(r"\b(?:in|since|by|during|of) ((?:19|20)\d{2})\b".to_owned()),
+        }
     }
-});
+}
 
 fn month_number(name: &str) -> Option<u32> {
     let prefix: String = name.chars().take(3).collect();
@@ -88,8 +90,8 @@ fn nearest_year(published: NaiveDate, month: u32, day: u32) -> Option<i32> {
 }
 
 /// Every date in `text`, in order, not overlapping.
-pub fn find(text: &str, published: Option<NaiveDate>) -> Vec<DateMention> {
-    let p = &*PATTERNS;
+pub fn find(patterns: &Patterns, text: &str, published: Option<NaiveDate>) -> Vec<DateMention> {
+    let p = patterns;
     let mut found: Vec<DateMention> = Vec::new();
     let mut add = |mention: Option<DateMention>| {
         if let Some(m) = mention.filter(plausible) {
@@ -298,6 +300,11 @@ fn mention(span: Range<usize>, start: NaiveDate, end: Option<NaiveDate>) -> Date
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::stage::reference::for_tests;
+
+    fn find(text: &str, published: Option<NaiveDate>) -> Vec<DateMention> {
+        super::find(&for_tests().extract.dates, text, published)
+    }
 
     fn day(y: i32, m: u32, d: u32) -> NaiveDate {
         NaiveDate::from_ymd_opt(y, m, d).unwrap()

@@ -10,9 +10,7 @@
 
 use rustc_hash::{FxHashMap, FxHashSet};
 use std::ops::Range;
-use std::sync::LazyLock;
 
-use super::people::known_person;
 use super::text::Token;
 use super::words::*;
 use super::Document;
@@ -34,36 +32,6 @@ const NOT_ORGANISATIONS: &[&str] = &[
     "RSS", "PDF", "HTML", "URL", "VS", "US", "UK", "EST", "PST", "SUV",
 ];
 
-/// A known international organisation: its actor code and category (IGO, NGO).
-#[derive(Debug, Clone)]
-pub struct KnownOrganisation {
-    pub name: String,
-    pub acronym: String,
-    pub category: String,
-}
-
-static ORGANISATIONS: LazyLock<Vec<KnownOrganisation>> = LazyLock::new(|| {
-    include_str!("../../../data/extract/organisations.tsv")
-        .lines()
-        .filter(|line| !line.starts_with('#') && !line.trim().is_empty())
-        .filter_map(|line| {
-            let mut fields = line.split('\t');
-            Some(KnownOrganisation {
-                name: fields.next()?.to_owned(),
-                acronym: fields.next()?.to_owned(),
-                category: fields.next()?.to_owned(),
-            })
-        })
-        .collect()
-});
-
-/// The known organisation with this name or acronym.
-pub fn known_organisation(name: &str) -> Option<&'static KnownOrganisation> {
-    ORGANISATIONS
-        .iter()
-        .find(|o| o.name.eq_ignore_ascii_case(name) || o.acronym == name)
-}
-
 /// One entity with every place it is mentioned.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Found {
@@ -79,17 +47,6 @@ pub struct Found {
     /// The title a person was first named with, lower case ("president"), or "leader" for
     /// a head of state the gazetteer knows: what office they act in.
     pub title: Option<String>,
-}
-
-impl Found {
-    /// The international organisation the reference data knows this one as, by its
-    /// acronym or its name.
-    pub fn known_organisation(&self) -> Option<&'static KnownOrganisation> {
-        self.acronym
-            .as_deref()
-            .and_then(known_organisation)
-            .or_else(|| known_organisation(&self.text))
-    }
 }
 
 #[derive(Default)]
@@ -300,7 +257,7 @@ pub fn find(doc: &Document) -> Vec<Found> {
             let last = &tokens[range.end - 1];
             let acronym = defined_acronym(tokens, &range);
             let place = place_at(doc, &span);
-            let known = known_organisation(text);
+            let known = doc.data.organisations.named(text);
             let headed = last.is(ORGANISATION_HEADS)
                 || (range.start..range.end - 1)
                     .any(|k| tokens[k].is(ORGANISATION_HEADS) && tokens[k + 1].is(HEAD_CONNECTORS));
@@ -348,7 +305,7 @@ pub fn find(doc: &Document) -> Vec<Found> {
                 // a common name ("John Williams") is someone else in a story elsewhere.
                 // Looked up only when something is missing.
                 let known = (found.country.is_none() || found.title.is_none())
-                    .then(|| known_person(text))
+                    .then(|| doc.data.people.known(text))
                     .flatten()
                     .and_then(|p| {
                         let country = doc.gazetteer.index_of_alpha3(p.country)?;
@@ -425,7 +382,7 @@ pub fn find(doc: &Document) -> Vec<Found> {
             // "DOHA" in a dateline is a city.
             && doc.gazetteer.lookup(token.text).is_none()
         {
-            let known = known_organisation(token.text);
+            let known = doc.data.organisations.named(token.text);
             let name = known.map_or(token.text, |k| k.name.as_str());
             let i = registry.add(name, EntityType::Organization, span);
             registry.found[i].acronym.get_or_insert_with(|| {
@@ -483,9 +440,10 @@ fn city_with_state(doc: &Document, range: &Range<usize>) -> Option<EntityType> {
 mod tests {
     use super::super::Document;
     use super::*;
+    use crate::stage::reference::for_tests;
 
     fn entities(text: &str) -> Vec<(String, EntityType, usize)> {
-        let doc = Document::new(text);
+        let doc = Document::new(text, for_tests());
         find(&doc)
             .into_iter()
             .map(|f| (f.text, f.kind, f.spans.len()))
@@ -563,7 +521,10 @@ mod tests {
 
     #[test]
     fn a_leader_speaks_for_the_country_in_their_title() {
-        let doc = Document::new("Lebanon's new President Elias Hrawi spoke. Hrawi left.");
+        let doc = Document::new(
+            "Lebanon's new President Elias Hrawi spoke. Hrawi left.",
+            for_tests(),
+        );
         let found = find(&doc);
         let hrawi = found.iter().find(|f| f.text == "Elias Hrawi").unwrap();
         assert_eq!(hrawi.spans.len(), 2);

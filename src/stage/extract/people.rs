@@ -2,8 +2,6 @@
 //! the office they act in, for a person the text names with neither ("Levy Mwanawasa has
 //! reneged on his commitment").
 
-use std::sync::LazyLock;
-
 use rustc_hash::FxHashMap;
 
 /// A person the reference data knows.
@@ -40,31 +38,40 @@ fn key(name: &str) -> String {
         .join(" ")
 }
 
-static PEOPLE: LazyLock<FxHashMap<String, KnownPerson>> = LazyLock::new(|| {
-    include_str!("../../../data/extract/people.tsv")
-        .lines()
-        .filter(|line| !line.starts_with('#'))
-        .filter_map(|line| {
-            let mut fields = line.split('\t');
-            let name = fields.next()?;
-            let country = fields.next()?;
-            let title = title_of(fields.next()?)?;
-            Some((key(name), KnownPerson { country, title }))
-        })
-        .collect()
-});
+/// The known persons, by their names in lower case, words split by spaces only.
+pub struct People(FxHashMap<String, KnownPerson>);
 
-/// The known person with this full name.
-pub fn known_person(name: &str) -> Option<KnownPerson> {
-    PEOPLE.get(&key(name)).copied()
+impl People {
+    /// The table built into the binary.
+    pub fn load() -> Self {
+        Self(
+            include_str!("../../../data/extract/people.tsv")
+                .lines()
+                .filter(|line| !line.starts_with('#'))
+                .filter_map(|line| {
+                    let mut fields = line.split('\t');
+                    let name = fields.next()?;
+                    let country = fields.next()?;
+                    let title = title_of(fields.next()?)?;
+                    Some((key(name), KnownPerson { country, title }))
+                })
+                .collect(),
+        )
+    }
+
+    /// The known person with this full name.
+    pub fn known(&self, name: &str) -> Option<KnownPerson> {
+        self.0.get(&key(name)).copied()
+    }
 }
 
 #[cfg(test)]
 mod tests {
-    use super::*;
+    use crate::stage::reference::for_tests;
 
     #[test]
     fn a_full_name_finds_the_country_and_office_in_any_spelling() {
+        let known_person = |name| for_tests().extract.people.known(name);
         let aristide = known_person("Jean-Bertrand Aristide").expect("known");
         assert_eq!(
             aristide,

@@ -233,6 +233,7 @@ fn mentions_pronoun(text: &str) -> bool {
 mod tests {
     use super::super::{entities, Document};
     use super::*;
+    use crate::stage::reference::for_tests;
 
     #[test]
     fn every_opening_mark_starts_with_a_searched_byte() {
@@ -243,7 +244,7 @@ mod tests {
     }
 
     fn quotes(text: &str) -> Vec<Quote> {
-        let doc = Document::new(text);
+        let doc = Document::new(text, for_tests());
         let found = entities::find(&doc);
         find(&doc, &found)
     }

@@ -9,7 +9,7 @@
 use std::borrow::Cow;
 use std::ops::Range;
 
-use super::words::{classes_of, WordClass, CAPITALISED, HAS_UPPER_CASE, PARAGRAPH_START, WORD};
+use super::words::{WordClass, WordClasses, CAPITALISED, HAS_UPPER_CASE, PARAGRAPH_START, WORD};
 use crate::folded::ascii_lower;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -90,8 +90,8 @@ const SENTENCE_OPENERS: &[&str] = &[
     "but", "and", "in", "on", "at", "after", "before", "however", "meanwhile", "there",
 ];
 
-/// Splits `text` (shorter than 4 GiB) into tokens.
-pub fn tokenize(text: &str) -> Vec<Token<'_>> {
+/// Splits `text` (shorter than 4 GiB) into tokens, each with its word classes.
+pub fn tokenize<'a>(text: &'a str, word_classes: &WordClasses) -> Vec<Token<'a>> {
     assert!(u32::try_from(text.len()).is_ok(), "text over 4 GiB");
     // About one token per five bytes of news text.
     let mut tokens = Vec::with_capacity(text.len() / 5);
@@ -144,7 +144,7 @@ pub fn tokenize(text: &str) -> Vec<Token<'_>> {
         } else {
             word.chars().any(char::is_uppercase)
         };
-        let classes = classes_of_word(word, has_upper_case)
+        let classes = classes_of_word(word_classes, word, has_upper_case)
             .with(HAS_UPPER_CASE, has_upper_case)
             .with(WORD, c.is_alphanumeric())
             .with(CAPITALISED, c.is_uppercase())
@@ -162,14 +162,14 @@ pub fn tokenize(text: &str) -> Vec<Token<'_>> {
 
 /// The word classes of a word in any letter case. Every token is looked up, so a short
 /// ASCII word is lower-cased on the stack rather than into a new string.
-fn classes_of_word(word: &str, has_upper_case: bool) -> WordClass {
+fn classes_of_word(classes: &WordClasses, word: &str, has_upper_case: bool) -> WordClass {
     if !has_upper_case {
-        return classes_of(word);
+        return classes.of(word);
     }
     let mut buffer = [0u8; 24];
     match ascii_lower(word, &mut buffer) {
-        Some(lower) => classes_of(lower),
-        None => classes_of(&word.to_lowercase()),
+        Some(lower) => classes.of(lower),
+        None => classes.of(&word.to_lowercase()),
     }
 }
 
@@ -243,6 +243,11 @@ pub fn sentences(tokens: &[Token]) -> Vec<Range<usize>> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::stage::reference::for_tests;
+
+    fn tokenize(text: &str) -> Vec<Token<'_>> {
+        super::tokenize(text, &for_tests().extract.words)
+    }
 
     fn split(text: &str) -> Vec<String> {
         let tokens = tokenize(text);

@@ -4,7 +4,6 @@
 //! is a bit check rather than a list scan.
 
 use rustc_hash::FxHashMap;
-use std::sync::LazyLock;
 
 /// A set of word classes, as bits.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -289,43 +288,54 @@ const CLASSES: &[(WordClass, &[&str])] = &[
     (SAYING, SAYING_LIST),
 ];
 
-static BY_WORD: LazyLock<FxHashMap<&'static str, WordClass>> = LazyLock::new(|| {
-    let mut by_word: FxHashMap<&'static str, WordClass> = FxHashMap::default();
-    for (class, words) in CLASSES {
-        for word in *words {
-            by_word.entry(word).or_default().0 |= class.0;
+/// Every word of the lists with the classes it belongs to.
+pub struct WordClasses {
+    by_word: FxHashMap<&'static str, WordClass>,
+    /// The longest word in any class, in bytes: longer words need no lookup.
+    longest: usize,
+}
+
+impl Default for WordClasses {
+    fn default() -> Self {
+        let mut by_word: FxHashMap<&'static str, WordClass> = FxHashMap::default();
+        for (class, words) in CLASSES {
+            for word in *words {
+                by_word.entry(word).or_default().0 |= class.0;
+            }
         }
+        let longest = by_word.keys().map(|w| w.len()).max().unwrap_or(0);
+        Self { by_word, longest }
     }
-    by_word
-});
+}
 
-/// The longest word in any class, in bytes: longer words need no lookup.
-static LONGEST: LazyLock<usize> =
-    LazyLock::new(|| BY_WORD.keys().map(|w| w.len()).max().unwrap_or(0));
-
-/// The classes a lower-case word belongs to.
-pub fn classes_of(lower: &str) -> WordClass {
-    if lower.len() > *LONGEST {
-        return WordClass::default();
+impl WordClasses {
+    /// The classes a lower-case word belongs to.
+    pub fn of(&self, lower: &str) -> WordClass {
+        if lower.len() > self.longest {
+            return WordClass::default();
+        }
+        self.by_word.get(lower).copied().unwrap_or_default()
     }
-    BY_WORD.get(lower).copied().unwrap_or_default()
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::stage::reference::for_tests;
 
     #[test]
     fn a_word_may_belong_to_several_classes() {
-        let will = classes_of("will");
+        let classes = &for_tests().extract.words;
+        let will = classes.of("will");
         assert!(will.contains(PLANNED) && will.contains(VERB_CUES));
         assert!(!will.contains(OCCURRED));
-        assert_eq!(classes_of("kazakhstan"), WordClass::default());
+        assert_eq!(classes.of("kazakhstan"), WordClass::default());
     }
 
     #[test]
     fn the_lists_leave_the_shape_marks_free() {
         let marks = WORD.0 | CAPITALISED.0 | HAS_UPPER_CASE.0 | PARAGRAPH_START.0;
-        assert!(BY_WORD.values().all(|classes| classes.0 & marks == 0));
+        let classes = &for_tests().extract.words;
+        assert!(classes.by_word.values().all(|c| c.0 & marks == 0));
     }
 }

@@ -3,7 +3,8 @@
 //! articles of one outlet. These items were written for these tests; the model has not
 //! seen them.
 
-use super::{TopicModel, MIN_PROBABILITY};
+use super::MIN_PROBABILITY;
+use crate::stage::reference::for_tests;
 
 const ITEMS: &[(&str, &str, &str)] = &[
     ("01000000", "Veteran actor wins best actor award at Venice film festival", "The star of the period drama thanked the director and the cast."),
@@ -53,7 +54,7 @@ const ITEMS: &[(&str, &str, &str)] = &[
 ];
 
 fn first_topic(title: &str, body: &str) -> String {
-    let topics = TopicModel::global().classify(title, body);
+    let topics = for_tests().topics.classify(title, body);
     topics.first().map_or("none".into(), |t| t.qcode.clone())
 }
 
@@ -79,7 +80,7 @@ const SHORT_ITEMS_ACCURACY: f64 = 0.8;
 
 #[test]
 fn empty_or_topicless_text_gets_no_confident_topic() {
-    let model = TopicModel::global();
+    let model = &for_tests().topics;
     assert!(model.classify("", "").is_empty());
     assert!(model.classify("", "1 2 3 … — !!").is_empty());
     // Filler words are weak evidence of the topics whose headlines use them (a calibrated
@@ -110,7 +111,7 @@ fn long_articles_keep_their_topic() {
 
 #[test]
 fn topics_are_calibrated_probabilities_with_their_evidence() {
-    let topics = TopicModel::global().classify(
+    let topics = for_tests().topics.classify(
         "Central bank raises interest rates to curb inflation",
         "Economists had expected the quarter-point increase as prices kept rising, and \
          shares fell on the stock market.",
@@ -139,7 +140,7 @@ fn topics_are_calibrated_probabilities_with_their_evidence() {
 
 #[test]
 fn the_model_names_the_seventeen_iptc_topics_and_has_a_version() {
-    let model = TopicModel::global();
+    let model = &for_tests().topics;
     let head = model.heads()[0];
     assert_eq!(head.count, 17);
     let list = include_str!("../../../../data/topics/iptc-media-topics.tsv");
@@ -164,7 +165,7 @@ fn evidence_leaves_out_words_that_every_article_has() {
     let seed: serde_json::Value =
         serde_json::from_str(include_str!("../../../../tests/golden/seed/article.json")).unwrap();
     let body = seed["body"].as_str().unwrap();
-    let topics = TopicModel::global().classify("", body);
+    let topics = for_tests().topics.classify("", body);
     assert!(
         topics.len() >= 2,
         "a topic and its second-level topic: {topics:?}"

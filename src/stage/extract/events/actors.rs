@@ -13,14 +13,13 @@
 //! parliaments, opposition, rebels and armed groups, parties, and international and
 //! non-governmental organisations. A company, a newspaper, a club or a storm is not one.
 
-use rustc_hash::{FxHashMap, FxHashSet};
+use rustc_hash::FxHashMap;
 use std::ops::Range;
-use std::sync::LazyLock;
 
 use super::super::entities::Found;
 use super::super::syntax::{Parse, Rel, Tag};
 use super::super::Document;
-use super::triggers::noun_forms;
+use super::agents::Agents;
 use crate::geo::{Mention, MentionKind};
 use crate::record::{ActorDetail, EntityType};
 
@@ -38,39 +37,6 @@ pub fn may_act_as(sector: &str) -> bool {
 /// Sectors whose crowds act politically when they protest ("students demonstrated").
 pub const CROWDS: &[&str] = &["OPP", "CVL", "EDU", "LAB", "REF", "REL", "HLH"];
 
-/// Agent words by lower-case form (plurals included), with their sector.
-static AGENTS: LazyLock<FxHashMap<String, &'static str>> = LazyLock::new(|| {
-    let mut agents = FxHashMap::default();
-    for line in include_str!("../../../../data/extract/agents.tsv").lines() {
-        if line.starts_with('#') || line.trim().is_empty() {
-            continue;
-        }
-        let Some((words, sector)) = line.split_once('\t') else {
-            continue;
-        };
-        let (last, rest) = words.rsplit_once(' ').map_or(("", words), |(r, l)| (l, r));
-        let forms = if last.is_empty() {
-            noun_forms(rest)
-        } else {
-            noun_forms(last)
-                .into_iter()
-                .map(|plural| format!("{rest} {plural}"))
-                .collect()
-        };
-        for form in forms {
-            agents.entry(form).or_insert(sector);
-        }
-    }
-    agents
-});
-
-static CAPITALS: LazyLock<FxHashSet<&'static str>> = LazyLock::new(|| {
-    include_str!("../../../../data/extract/capitals.txt")
-        .lines()
-        .filter(|l| !l.starts_with('#') && !l.trim().is_empty())
-        .collect()
-});
-
 /// Whether a place mention can act for its state: a leader, an institution, a capital,
 /// or (outside sport and entertainment, where it is a team) the country's name. Other
 /// cities, companies and currencies are only places.
@@ -78,25 +44,12 @@ pub fn may_act(doc: &Document, mention: &Mention, names_are_states: bool) -> boo
     match mention.kind {
         MentionKind::Leader | MentionKind::Institution => true,
         MentionKind::Name | MentionKind::Demonym => names_are_states,
-        MentionKind::City => CAPITALS.contains(&doc.text[mention.start..mention.end]),
+        MentionKind::City => doc
+            .data
+            .agents
+            .is_capital(&doc.text[mention.start..mention.end]),
         _ => false,
     }
-}
-
-/// The sector of an agent word or two-word phrase ("police", "riot police").
-pub fn sector_of(lower: &str) -> Option<&'static str> {
-    AGENTS.get(lower).copied()
-}
-
-/// The sector of a two-word agent phrase given as its words ("terror", "network").
-pub fn sector_of_pair(first: &str, second: &str) -> Option<&'static str> {
-    sector_of(&format!("{first} {second}"))
-}
-
-/// Loads the dictionaries now rather than on the first article.
-pub fn load() {
-    LazyLock::force(&AGENTS);
-    LazyLock::force(&CAPITALS);
 }
 
 /// Who a phrase stands for.
@@ -206,11 +159,11 @@ impl<'d> DocumentActors<'d> {
                 match entity.kind {
                     // An organisation the reference data does not know has no sector of
                     // its own to act through: political only by the words around it.
-                    EntityType::Organization => entity.known_organisation().is_some(),
+                    EntityType::Organization => self.doc.data.organisations.of(entity).is_some(),
                     EntityType::Person => entity
                         .title
                         .as_deref()
-                        .and_then(sector_of)
+                        .and_then(|title| self.doc.data.agents.sector_of(title))
                         .is_some_and(|sector| POLITICAL.contains(&sector)),
                     _ => false,
                 }
@@ -290,6 +243,10 @@ impl<'a, 'd> SentenceActors<'a, 'd> {
         }
     }
 
+    fn agents(&self) -> &'d Agents {
+        &self.context.doc.data.agents
+    }
+
     /// The lower-case word of sentence token `i`.
     pub fn lower(&self, i: usize) -> std::borrow::Cow<'d, str> {
         self.context.doc.tokens[self.range.start + i].lower()
@@ -326,7 +283,7 @@ impl<'a, 'd> SentenceActors<'a, 'd> {
     pub fn any_candidate(&self) -> bool {
         self.places.iter().any(Option::is_some)
             || self.entities.iter().any(Option::is_some)
-            || (0..self.range.len()).any(|i| sector_of(&self.lower(i)).is_some())
+            || (0..self.range.len()).any(|i| self.agents().sector_of(&self.lower(i)).is_some())
     }
 
     /// The tokens of the noun phrase headed by `head`, in order.
@@ -370,17 +327,17 @@ impl<'a, 'd> SentenceActors<'a, 'd> {
                 .iter()
                 .rev()
                 .find(|&&p| p + 1 == i)
-                .and_then(|&p| sector_of_pair(&self.lower(p), &self.lower(i)))
+                .and_then(|&p| self.agents().sector_of_pair(&self.lower(p), &self.lower(i)))
         };
         two_word(head)
-            .or_else(|| sector_of(&self.lower(head)))
+            .or_else(|| self.agents().sector_of(&self.lower(head)))
             .or_else(|| {
                 // A title or modifier: "President", "military" in "military sources".
                 phrase
                     .iter()
                     .rev()
                     .filter(|&&i| i != head)
-                    .find_map(|&i| two_word(i).or_else(|| sector_of(&self.lower(i))))
+                    .find_map(|&i| two_word(i).or_else(|| self.agents().sector_of(&self.lower(i))))
             })
     }
 
@@ -400,9 +357,10 @@ impl<'a, 'd> SentenceActors<'a, 'd> {
             .map(|e| &context.entities[e])
             .filter(|e| e.kind == EntityType::Person);
         // A person's title when the phrase has none: "Xi" was "President Xi Jinping".
-        let mut sector = self
-            .sector(head, &phrase)
-            .or_else(|| person.and_then(|p| p.title.as_deref()).and_then(sector_of));
+        let mut sector = self.sector(head, &phrase).or_else(|| {
+            let title = person.and_then(|p| p.title.as_deref())?;
+            self.agents().sector_of(title)
+        });
         if matches!(sector, Some("SPT" | "ENT")) {
             return None;
         }
@@ -413,7 +371,7 @@ impl<'a, 'd> SentenceActors<'a, 'd> {
             .map(|e| &context.entities[e])
             .find(|e| e.kind == EntityType::Organization);
         if let Some(org) = organisation {
-            let known = org.known_organisation();
+            let known = context.doc.data.organisations.of(org);
             if let Some(known) = known {
                 let category = if known.category == "NGO" {
                     "NGO"
@@ -456,7 +414,7 @@ impl<'a, 'd> SentenceActors<'a, 'd> {
             .min_by_key(|(i, _)| i.abs_diff(head))
             .map(|(_, p)| p);
         let capital = head_place.is_some_and(|(_, kind)| kind == MentionKind::City)
-            && CAPITALS.contains(self.text(head));
+            && self.agents().is_capital(self.text(head));
         let mut by_name = false;
         match head_place {
             Some((_, MentionKind::Name)) if sector.is_none() => by_name = true,
@@ -564,16 +522,16 @@ impl<'a, 'd> SentenceActors<'a, 'd> {
 #[cfg(test)]
 mod tests {
     use super::super::super::entities;
-    use super::super::super::syntax::Syntax;
     use super::*;
+    use crate::stage::reference::for_tests;
 
     fn actor_of(text: &str, head_word: &str) -> Option<Actor> {
-        let doc = Document::new(text);
+        let doc = Document::new(text, for_tests());
         let found = entities::find(&doc);
         let context = DocumentActors::new(&doc, &found);
         let range = doc.sentences[0].clone();
         let words: Vec<&str> = doc.tokens[range.clone()].iter().map(|t| t.text).collect();
-        let parse = Syntax::global().parse(&words);
+        let parse = doc.data.syntax.parse(&words);
         let sentence = SentenceActors::new(&context, range, &parse);
         let head = words.iter().position(|w| *w == head_word).unwrap();
         sentence.resolve(head, None)

@@ -6,8 +6,6 @@
 //! is coded and when the model is fitted, so the model learns from exactly what it is
 //! later given.
 
-use std::sync::LazyLock;
-
 use super::merging::Draft;
 use crate::record::{Event, Modality};
 
@@ -93,13 +91,10 @@ pub struct Model {
 }
 
 impl Model {
-    /// The model the pipeline uses, read once.
-    pub fn shipped() -> &'static Model {
-        static MODEL: LazyLock<Model> = LazyLock::new(|| {
-            Model::parse(include_str!("../../../../data/extract/confidence.tsv"))
-                .expect("data/extract/confidence.tsv is a confidence model")
-        });
-        &MODEL
+    /// The model built into the binary.
+    pub fn load() -> Self {
+        Self::parse(include_str!("../../../../data/extract/confidence.tsv"))
+            .expect("data/extract/confidence.tsv is a confidence model")
     }
 
     /// Reads `name<TAB>weight` lines (`bias` and every feature once; `#` starts a comment).
@@ -156,11 +151,11 @@ impl Model {
                 .sum::<f64>();
         1.0 / (1.0 + (-score).exp())
     }
-}
 
-/// The confidence an event is published with: its probability, to two decimals.
-pub fn confidence(features: &Features) -> f64 {
-    (Model::shipped().probability(features) * 100.0).round() / 100.0
+    /// The confidence an event is published with: its probability, to two decimals.
+    pub fn confidence(&self, features: &Features) -> f64 {
+        (self.probability(features) * 100.0).round() / 100.0
+    }
 }
 
 /// The tenth of [0, 1] a confidence falls in (1.0 in the last).
@@ -209,6 +204,7 @@ pub fn brier_score(scored: &[(f64, bool)]) -> f64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::stage::reference::for_tests;
 
     fn features(on: &[&str]) -> Features {
         Features(FEATURE_NAMES.map(|name| f64::from(u8::from(on.contains(&name)))))
@@ -216,7 +212,7 @@ mod tests {
 
     #[test]
     fn the_shipped_model_loads_and_trusts_support_over_a_bare_noun() {
-        let model = Model::shipped();
+        let model = &for_tests().extract.calibration;
         let supported = features(&["actors", "targets", "parsed", "explicit_actor"]);
         let bare_noun = features(&["noun", "uncertain", "sentence_shared"]);
         assert!(
@@ -227,12 +223,13 @@ mod tests {
 
     #[test]
     fn confidence_is_a_probability_whatever_the_features() {
+        let model = &for_tests().extract.calibration;
         for bits in 0u32..(1 << FEATURE_NAMES.len()) {
             let mut values = [0.0; FEATURE_NAMES.len()];
             for (i, value) in values.iter_mut().enumerate() {
                 *value = f64::from((bits >> i) & 1) * if i == 7 { 2.0 } else { 1.0 };
             }
-            let c = confidence(&Features(values));
+            let c = model.confidence(&Features(values));
             assert!((0.0..=1.0).contains(&c), "{c} for {values:?}");
         }
     }

@@ -27,12 +27,12 @@ mod scope;
 /// One trigger phrase found in a sentence, by sentence-relative token positions, with
 /// the lexicon's readings of it ("protest" the verb and the noun).
 #[derive(Debug, Clone)]
-pub struct Hit {
+pub struct Hit<'d> {
     pub tokens: Range<usize>,
-    pub triggers: Vec<&'static Trigger>,
+    pub triggers: Vec<&'d Trigger>,
 }
 
-impl Hit {
+impl Hit<'_> {
     pub fn head(&self) -> usize {
         self.tokens.start + self.triggers[0].head()
     }
@@ -92,14 +92,14 @@ pub struct Sentence<'a, 'd> {
     pub published: Option<NaiveDate>,
     /// Date expressions by sentence-relative token range.
     pub dates: Vec<(Range<usize>, DateMention)>,
-    pub hits: Vec<Hit>,
+    pub hits: Vec<Hit<'d>>,
     /// The first actor of the sentence before, for a pronoun with nothing to refer to here.
     pub previous: Option<Actor>,
     /// "not officially confirmed", "reportedly": every event of the sentence is uncertain.
     pub hedged: bool,
 }
 
-impl Sentence<'_, '_> {
+impl<'d> Sentence<'_, 'd> {
     fn parse(&self) -> &super::super::syntax::Parse {
         self.actors.parse
     }
@@ -132,12 +132,12 @@ impl Sentence<'_, '_> {
     }
 
     /// The hit whose head is token `i`.
-    fn hit_at(&self, i: usize) -> Option<&Hit> {
+    fn hit_at(&self, i: usize) -> Option<&Hit<'d>> {
         self.hits.iter().find(|h| h.head() == i)
     }
 
     /// The readings of a hit that fit the tag its head was given, in lexicon order.
-    pub(super) fn readings<'h>(&self, hit: &'h Hit) -> impl Iterator<Item = &'static Trigger> + 'h {
+    pub(super) fn readings<'h>(&self, hit: &'h Hit<'d>) -> impl Iterator<Item = &'d Trigger> + 'h {
         let tag = self.parse().tags[hit.head()];
         let noun_only = hit.triggers.iter().all(|t| t.form == Form::Noun);
         // "began a protest" with "protest" tagged an adjective: a word that is a verb's
@@ -462,7 +462,7 @@ impl Sentence<'_, '_> {
             .find_map(|trigger| self.code_reading(at, trigger))
     }
 
-    fn code_reading(&self, at: usize, trigger: &'static Trigger) -> Option<Mention> {
+    fn code_reading(&self, at: usize, trigger: &Trigger) -> Option<Mention> {
         let place = self.place_of(at);
         let place_country = place.as_ref().map(|(c, _)| *c);
         let date = self.date_near(at);

@@ -10,7 +10,7 @@ use chrono::NaiveDate;
 
 use super::super::Document;
 use super::actors::Actor;
-use super::calibration::{confidence, Features, ScoredEvent};
+use super::calibration::{Features, ScoredEvent};
 use super::coding::push_actor;
 use super::Mention;
 use crate::hash::fnv1a;
@@ -292,7 +292,7 @@ pub fn into_event(doc: &Document, draft: Draft, sentence_events: usize) -> Score
         cameo,
         actor_details: acting.iter().map(Actor::detail).collect(),
         target_details: m.targets.iter().map(Actor::detail).collect(),
-        confidence: confidence(&features),
+        confidence: doc.data.calibration.confidence(&features),
         actors,
         targets,
         location,

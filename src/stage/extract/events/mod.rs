@@ -21,6 +21,7 @@
 //! expected to"), "if", hedges ("not officially confirmed"), and, without them, the date.
 
 pub mod actors;
+pub mod agents;
 pub mod calibration;
 pub mod coding;
 pub mod merging;
@@ -34,7 +35,6 @@ use chrono::NaiveDate;
 
 use super::dates;
 use super::entities::Found;
-use super::syntax::Syntax;
 use super::words::DATE_CUES;
 use super::Document;
 use crate::geo::MentionKind;
@@ -43,7 +43,6 @@ use actors::{Actor, DocumentActors, SentenceActors};
 use calibration::ScoredEvent;
 use coding::{push_actor, Hit, Sentence};
 use merging::Draft;
-use triggers::Lexicon;
 
 /// One mention of an event in one sentence.
 #[derive(Debug, Clone)]
@@ -73,17 +72,10 @@ pub struct Mention {
 /// work on a pathological one.
 const MAX_EVENTS: usize = 256;
 
-/// Loads the lexicons now rather than on the first article.
-pub fn load() {
-    Lexicon::global();
-    actors::load();
-    Syntax::global();
-}
-
 /// The triggers of one sentence, longest match first, not overlapping, by
 /// sentence-relative token positions.
-fn find_hits(doc: &Document, sentence: Range<usize>) -> Vec<Hit> {
-    let lexicon = Lexicon::global();
+fn find_hits<'d>(doc: &Document<'d>, sentence: Range<usize>) -> Vec<Hit<'d>> {
+    let lexicon = &doc.data.lexicon;
     let tokens = &doc.tokens[sentence.clone()];
     let mut hits = Vec::new();
     let mut i = 0;
@@ -148,6 +140,7 @@ fn has_candidate(
     names_are_states: bool,
 ) -> bool {
     let doc = context.doc;
+    let agents = &doc.data.agents;
     let tokens = &doc.tokens[sentence.clone()];
     let bytes = tokens[0].start()..tokens[tokens.len() - 1].end();
     doc.places_in(bytes.clone())
@@ -158,11 +151,11 @@ fn has_candidate(
             let word = t.lower();
             // A pronoun may stand for the actor of an earlier sentence.
             (previous.is_some() && matches!(&*word, "it" | "they" | "he" | "she" | "we"))
-                || actors::sector_of(&word).is_some_and(actors::may_act_as)
+                || agents.sector_of(&word).is_some_and(actors::may_act_as)
         })
         // "a terror network", "rebel groups".
         || tokens.windows(2).any(|pair| {
-            actors::sector_of_pair(&pair[0].lower(), &pair[1].lower())
+            agents.sector_of_pair(&pair[0].lower(), &pair[1].lower())
                 .is_some_and(actors::may_act_as)
         })
 }
@@ -195,7 +188,7 @@ fn sentence_dates(
     }
     let start_byte = doc.tokens[range.start].start();
     let token_at = |byte: usize| doc.tokens.partition_point(|t| t.end() <= byte) - range.start;
-    dates::find(text, published)
+    dates::find(&doc.data.dates, text, published)
         .into_iter()
         .map(|d| {
             let tokens =
@@ -260,7 +253,7 @@ pub fn find_scored(
             continue;
         }
         let words: Vec<&str> = doc.tokens[range.clone()].iter().map(|t| t.text).collect();
-        let parse = parsing::parse(&words);
+        let parse = parsing::parse(&doc.data.syntax, &words);
         let sentence = Sentence {
             actors: SentenceActors::new(&context, range.clone(), &parse),
             index,

@@ -15,7 +15,7 @@ use super::super::syntax::{Parse, Rel, Syntax, Tag};
 const TIME_WORDS: &[&str] = &["today", "yesterday", "tonight", "tomorrow"];
 
 /// The parse of a sentence's words.
-pub fn parse(words: &[&str]) -> Parse {
+pub fn parse(syntax: &Syntax, words: &[&str]) -> Parse {
     let starts_with = |i: usize, lower: bool| {
         words[i]
             .chars()
@@ -39,9 +39,9 @@ pub fn parse(words: &[&str]) -> Parse {
     let (aside, kept): (Vec<usize>, Vec<usize>) =
         (0..words.len()).partition(|&i| is_time_word(i) || is_bound(i));
     if aside.is_empty() {
-        return Syntax::global().parse(words);
+        return syntax.parse(words);
     }
-    let inner = Syntax::global().parse(&kept.iter().map(|&i| words[i]).collect::<Vec<_>>());
+    let inner = syntax.parse(&kept.iter().map(|&i| words[i]).collect::<Vec<_>>());
     let mut parse = Parse {
         tags: vec![Tag::NOUN; words.len()],
         heads: vec![None; words.len()],
@@ -74,11 +74,16 @@ pub fn parse(words: &[&str]) -> Parse {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::stage::reference::for_tests;
+
+    fn syntax() -> &'static Syntax {
+        &for_tests().extract.syntax
+    }
 
     #[test]
     fn a_time_word_after_the_subject_leaves_it_the_subject() {
         let words = ["Denmark", "today", "accepted", "the", "plan", "."];
-        let parse = parse(&words);
+        let parse = parse(syntax(), &words);
         assert_eq!(
             (parse.heads[0], parse.rels[0]),
             (Some(2), Rel::NSUBJ),
@@ -91,7 +96,7 @@ mod tests {
         );
         assert_eq!(parse.heads[2], None, "{parse:?}");
         let plain = ["Denmark", "accepted", "the", "plan", "today", "."];
-        assert_eq!(super::parse(&plain), Syntax::global().parse(&plain));
+        assert_eq!(super::parse(syntax(), &plain), syntax().parse(&plain));
     }
 
     #[test]
@@ -111,7 +116,7 @@ mod tests {
             "bazaar",
             ".",
         ];
-        let parse = parse(&words);
+        let parse = parse(syntax(), &words);
         assert_eq!(
             (parse.heads[8], parse.rels[8]),
             (Some(2), Rel::OBJ),

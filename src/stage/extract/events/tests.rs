@@ -2,9 +2,10 @@
 
 use super::super::entities;
 use super::*;
+use crate::stage::reference::for_tests;
 
 fn events(text: &str) -> Vec<Event> {
-    let doc = Document::new(text);
+    let doc = Document::new(text, for_tests());
     let found = entities::find(&doc);
     find(&doc, &found, NaiveDate::from_ymd_opt(2024, 7, 1), true)
 }
@@ -191,7 +192,10 @@ fn non_political_actors_make_no_events() {
         assert!(events(text).is_empty(), "{text}: {:?}", events(text));
     }
     // In sport, a country's name is a team.
-    let doc = Document::new("England attacked France from the first minute.");
+    let doc = Document::new(
+        "England attacked France from the first minute.",
+        for_tests(),
+    );
     let found = entities::find(&doc);
     assert!(find(&doc, &found, None, false).is_empty());
 }
@@ -272,14 +276,14 @@ fn confidence_is_the_model_s_probability_of_the_features_of_the_event_kept() {
     // features it is published with, which training reads.
     let text = "Xi and Putin will meet in Astana on July 3. Xi will hold a summit with \
                 Putin in Astana. Peru has issued an ultimatum to Ecuador.";
-    let doc = Document::new(text);
+    let doc = Document::new(text, for_tests());
     let found = entities::find(&doc);
     let scored = find_scored(&doc, &found, NaiveDate::from_ymd_opt(2024, 7, 1), true);
     assert!(scored.len() >= 2, "{scored:?}");
     for ScoredEvent { event, features } in &scored {
         assert_eq!(
             event.confidence,
-            calibration::confidence(features),
+            doc.data.calibration.confidence(features),
             "{event:?}"
         );
         assert!((0.0..=1.0).contains(&event.confidence));
@@ -375,6 +379,7 @@ fn only_who_can_act_politically_makes_a_sentence_worth_parsing() {
     let doc = Document::new(
         "Acme Holdings agreed to buy the shop. The company met its shareholders. \
          The United Nations met the rebels. Residents protested.",
+        for_tests(),
     );
     let found = entities::find(&doc);
     let context = DocumentActors::new(&doc, &found);

@@ -4,7 +4,6 @@
 //! take their plural.
 
 use rustc_hash::FxHashMap;
-use std::sync::LazyLock;
 
 /// How a trigger names its event.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -74,9 +73,6 @@ fn is_word_at(text: &str, at: usize, len: usize) -> bool {
 pub struct Lexicon {
     by_first: FxHashMap<String, Vec<Trigger>>,
 }
-
-static LEXICON: LazyLock<Lexicon> =
-    LazyLock::new(|| Lexicon::parse(include_str!("../../../../data/extract/triggers.tsv")));
 
 /// Past forms that do not end in -ed.
 const IRREGULAR: &[(&str, &[&str])] = &[
@@ -178,8 +174,9 @@ pub fn noun_forms(noun: &str) -> Vec<String> {
 }
 
 impl Lexicon {
-    pub fn global() -> &'static Lexicon {
-        &LEXICON
+    /// The lexicon built into the binary.
+    pub fn load() -> Self {
+        Self::parse(include_str!("../../../../data/extract/triggers.tsv"))
     }
 
     fn parse(tsv: &'static str) -> Self {
@@ -258,6 +255,7 @@ impl Lexicon {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::stage::reference::for_tests;
 
     #[test]
     fn verbs_inflect_and_nouns_take_plurals() {
@@ -273,7 +271,7 @@ mod tests {
 
     #[test]
     fn triggers_are_found_by_their_first_word_with_what_they_need() {
-        let lexicon = Lexicon::global();
+        let lexicon = &for_tests().extract.lexicon;
         let imposed = lexicon.starting_with("imposed");
         assert!(imposed.iter().any(|t| t.class == "SANCTION"));
         let sanction = imposed.iter().find(|t| t.class == "SANCTION").unwrap();

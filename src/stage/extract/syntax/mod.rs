@@ -22,8 +22,6 @@ pub mod train;
 pub mod treebank;
 pub mod weights;
 
-use std::sync::LazyLock;
-
 use features::Word;
 use parser::Parser;
 use tagger::Tagger;
@@ -196,22 +194,21 @@ impl Parse {
     }
 }
 
-/// The tagger and the parser, loaded once from the model files embedded in the binary.
+/// The tagger and the parser.
 pub struct Syntax {
     tagger: Tagger,
     parser: Parser,
 }
 
-static SYNTAX: LazyLock<Syntax> = LazyLock::new(|| Syntax {
-    tagger: Tagger::from_bytes(include_bytes!("../../../../data/syntax/tagger.bin"))
-        .expect("data/syntax/tagger.bin is a tagger model"),
-    parser: Parser::from_bytes(include_bytes!("../../../../data/syntax/parser.bin"))
-        .expect("data/syntax/parser.bin is a parser model"),
-});
-
 impl Syntax {
-    pub fn global() -> &'static Syntax {
-        &SYNTAX
+    /// The models built into the binary.
+    pub fn load() -> Self {
+        Self {
+            tagger: Tagger::from_bytes(include_bytes!("../../../../data/syntax/tagger.bin"))
+                .expect("data/syntax/tagger.bin is a tagger model"),
+            parser: Parser::from_bytes(include_bytes!("../../../../data/syntax/parser.bin"))
+                .expect("data/syntax/parser.bin is a parser model"),
+        }
     }
 
     pub fn new(tagger: Tagger, parser: Parser) -> Self {
@@ -238,6 +235,7 @@ impl Syntax {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::stage::reference::for_tests;
 
     #[test]
     fn treebank_labels_fold_into_the_relations_kept() {
@@ -256,7 +254,7 @@ mod tests {
 
     #[test]
     fn the_embedded_models_parse_who_did_what_to_whom() {
-        let parse = Syntax::global().parse(&[
+        let parse = for_tests().extract.syntax.parse(&[
             "Police",
             "arrested",
             "the",

@@ -591,7 +591,7 @@ mod tests {
 
     #[test]
     fn remembered_scores_parse_as_the_whole_features_do() {
-        let syntax = super::super::Syntax::global();
+        let syntax = &crate::stage::reference::for_tests().extract.syntax;
         for sentence in [
             "Israeli troops arrested 100 Palestinians on Saturday in the West Bank .",
             "The minister , who had resigned in May , said on Tuesday that the talks with \

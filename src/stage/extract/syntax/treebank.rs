@@ -11,6 +11,7 @@ use std::path::Path;
 
 use super::{Rel, Tag};
 use crate::stage::extract::text::tokenize;
+use crate::stage::extract::words::WordClasses;
 
 /// A sentence with its analysis, over newsflow's tokens.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -66,6 +67,8 @@ struct UdWord {
 
 /// Reads every sentence of a CoNLL-U text.
 pub fn read(conllu: &str) -> Treebank {
+    // Only the tokens' boundaries matter here, but every token is given its classes.
+    let word_classes = WordClasses::default();
     let mut bank = Treebank::default();
     let mut text = None;
     let mut lines: Vec<&str> = Vec::new();
@@ -74,7 +77,7 @@ pub fn read(conllu: &str) -> Treebank {
             text = Some(t);
         } else if line.trim().is_empty() {
             if !lines.is_empty() {
-                match text.and_then(|t| convert(t, &lines)) {
+                match text.and_then(|t| convert(t, &lines, &word_classes)) {
                     Some(tree) => bank.trees.push(tree),
                     None => bank.skipped += 1,
                 }
@@ -144,9 +147,9 @@ fn words(text: &str, lines: &[&str]) -> Option<Vec<UdWord>> {
 }
 
 /// The sentence over newsflow's tokens, or `None` if the tokens cut a treebank word.
-fn convert(text: &str, lines: &[&str]) -> Option<Tree> {
+fn convert(text: &str, lines: &[&str], word_classes: &WordClasses) -> Option<Tree> {
     let words = words(text, lines)?;
-    let tokens = tokenize(text);
+    let tokens = tokenize(text, word_classes);
     // The token of each word, and the tokens after the first of a word they cut ("--" is
     // two tokens here), which must be punctuation.
     let mut token_of = Vec::with_capacity(words.len());

@@ -6,7 +6,7 @@ use super::super::super::syntax::Rel;
 use super::super::triggers::{Form, Trigger};
 use super::Sentence;
 
-impl Sentence<'_, '_> {
+impl<'d> Sentence<'_, 'd> {
     /// Whether the trigger at `i` makes no event of its own: another trigger codes it, it
     /// is what a demand or a rejection is about, or it is a condition.
     pub(in super::super) fn is_coded_elsewhere(&self, i: usize) -> bool {
@@ -130,7 +130,7 @@ impl Sentence<'_, '_> {
         &self,
         governor: usize,
         trigger: &Trigger,
-    ) -> Option<(usize, &'static Trigger)> {
+    ) -> Option<(usize, &'d Trigger)> {
         let parse = self.parse();
         let takes_object = takes_object_content(trigger);
         parse

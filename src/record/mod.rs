@@ -1,21 +1,20 @@
 //! Records on the wire: raw articles in; enriched articles, events and dead letters out.
 //! Each has a JSON Schema in `schemas/`.
 
+mod dates;
 mod dead_letter;
 mod enriched;
 mod event_record;
 mod raw;
 
+pub use dates::{parse_timestamp, PLAUSIBLE_YEARS};
 pub use dead_letter::{header, DeadLetter, DeadLetterReason, DeadLetterSource};
 pub use enriched::{
     ActorDetail, Clean, Country, EnrichedArticle, Entity, EntityType, Event, EventLocation,
     Modality, Quote, Regions, Removal, Subregion, Topic, SCHEMA_VERSION,
 };
 pub use event_record::EventRecord;
-pub use raw::{
-    decode, floor_char_boundary, is_invisible, parse_timestamp, ContentType, InputFormat,
-    RawArticle, PLAUSIBLE_YEARS,
-};
+pub use raw::{decode, floor_char_boundary, is_invisible, ContentType, InputFormat, RawArticle};
 
 /// Why a record could not be decoded into a [`RawArticle`]. Always poison: the same bytes
 /// will fail the same way, so the record goes to the dead-letter topic.

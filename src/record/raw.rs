@@ -3,10 +3,11 @@
 //! Decoding is strict about what the stages need (`id`, `body`, types, size) and lenient
 //! about everything else: unknown fields are kept in `source_fields` and passed through.
 
-use chrono::{DateTime, Datelike, FixedOffset, NaiveDate, NaiveDateTime};
+use chrono::{DateTime, FixedOffset};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
+use super::dates::parse_timestamp;
 use super::DecodeError;
 
 /// How the body is encoded.
@@ -406,39 +407,6 @@ fn optional_string(
     }
 }
 
-/// The years a news date can fall in. A publication time outside them is a placeholder
-/// or a typo ("9999-12-31"), and dates resolved against it would be nonsense, some of
-/// them not even four-digit years.
-pub const PLAUSIBLE_YEARS: std::ops::RangeInclusive<i32> = 1800..=2199;
-
-/// RFC 3339, and the common near-misses: a space instead of `T`, no offset (taken as
-/// UTC), or a bare date; a time outside [`PLAUSIBLE_YEARS`] is not read.
-pub fn parse_timestamp(s: &str) -> Option<DateTime<FixedOffset>> {
-    parse_any_timestamp(s).filter(|t| PLAUSIBLE_YEARS.contains(&t.year()))
-}
-
-fn parse_any_timestamp(s: &str) -> Option<DateTime<FixedOffset>> {
-    let s = s.trim();
-    if let Ok(t) = DateTime::parse_from_rfc3339(s) {
-        return Some(t);
-    }
-    if let Ok(t) = DateTime::parse_from_rfc3339(&s.replacen(' ', "T", 1)) {
-        return Some(t);
-    }
-    let utc = FixedOffset::east_opt(0)?;
-    for format in ["%Y-%m-%dT%H:%M:%S%.f", "%Y-%m-%d %H:%M:%S%.f"] {
-        if let Ok(t) = NaiveDateTime::parse_from_str(s, format) {
-            return Some(t.and_utc().with_timezone(&utc));
-        }
-    }
-    NaiveDate::parse_from_str(s, "%Y-%m-%d").ok().map(|d| {
-        d.and_hms_opt(0, 0, 0)
-            .unwrap_or_default()
-            .and_utc()
-            .with_timezone(&utc)
-    })
-}
-
 fn json_type_name(value: &Value) -> &'static str {
     match value {
         Value::Null => "null",
@@ -466,6 +434,38 @@ mod tests {
         .unwrap();
         assert_eq!(a.published_at, None);
         assert_eq!(a.source_fields["published_at"], "1987-03-31T605:12:19Z");
+    }
+
+    #[test]
+    fn reads_rss_times_in_both_formats() {
+        let a = decode(
+            br#"{"id":"x","body":"x","published_at":"Mon, 01 Jul 2024 09:00:00 +0100"}"#,
+            LIMIT,
+        )
+        .unwrap();
+        assert_eq!(
+            a.published_at.unwrap().to_rfc3339(),
+            "2024-07-01T09:00:00+01:00"
+        );
+        assert!(!a.source_fields.contains_key("published_at"));
+        let item = br#"{"uri":"u","bodies":[{"value":"x"}],"versioncreated":"Mon, 01 Jul 2024 09:00:00 EDT"}"#;
+        let a = decode(item, LIMIT).unwrap();
+        assert_eq!(
+            a.published_at.unwrap().to_utc().to_rfc3339(),
+            "2024-07-01T13:00:00+00:00"
+        );
+        // The ninjs timestamps pass through whether read or not.
+        assert_eq!(
+            a.source_fields["versioncreated"],
+            "Mon, 01 Jul 2024 09:00:00 EDT"
+        );
+        let item = br#"{"uri":"u","bodies":[{"value":"x"}],"versioncreated":"Mon, 01 Jul 2024 09:00:00 CEST"}"#;
+        let a = decode(item, LIMIT).unwrap();
+        assert_eq!(a.published_at, None);
+        assert_eq!(
+            a.source_fields["versioncreated"],
+            "Mon, 01 Jul 2024 09:00:00 CEST"
+        );
     }
 
     fn reason(bytes: &[u8]) -> DeadLetterReason {
@@ -630,15 +630,5 @@ mod tests {
         assert_eq!(err.to_string(), "field `body` must be a string");
         let err = decode(br#"{"body":"x"}"#, LIMIT).unwrap_err();
         assert_eq!(err.to_string(), "missing required field `id`");
-    }
-
-    #[test]
-    fn parses_lenient_timestamps() {
-        assert!(parse_timestamp("2024-07-01").is_some());
-        assert!(parse_timestamp("2024-07-01 09:00:00").is_some());
-        assert!(parse_timestamp("2024-07-01T09:00:00.123Z").is_some());
-        assert!(parse_timestamp("July 1").is_none());
-        assert!(parse_timestamp("9999-12-31T23:59:59Z").is_none());
-        assert!(parse_timestamp("0001-01-01").is_none());
     }
 }

@@ -14,7 +14,7 @@ use newsflow::record::{decode, RawArticle};
 use newsflow::stage::classify::Classify;
 use newsflow::stage::clean::Clean;
 use newsflow::stage::extract::Extract;
-use newsflow::stage::{Article, Pipeline, Reference, Stage};
+use newsflow::stage::{Article, Enrichment, Pipeline, Reference, Stage};
 
 /// The articles of a data set, or none (with a note) where the data is not there.
 fn data_set(relative: &str) -> Vec<RawArticle> {
@@ -25,7 +25,7 @@ fn data_set(relative: &str) -> Vec<RawArticle> {
     match std::fs::read_to_string(&path) {
         Ok(text) => text
             .lines()
-            .filter_map(|line| decode(line.as_bytes(), usize::MAX).ok())
+            .filter_map(|line| decode(line.as_bytes(), usize::MAX).ok()?.into_article())
             .collect(),
         Err(error) => {
             eprintln!("skipping {}: {error}", path.display());
@@ -109,7 +109,11 @@ fn stages(c: &mut Criterion) {
             .collect();
         b.iter(|| {
             for line in &lines {
-                let enriched = pipeline.enrich(line, usize::MAX).expect("enriched");
+                let enriched = pipeline
+                    .enrich(line, usize::MAX)
+                    .ok()
+                    .and_then(Enrichment::into_article)
+                    .expect("enriched");
                 std::hint::black_box(serde_json::to_vec(&enriched).unwrap());
             }
         })

@@ -1,6 +1,6 @@
 //! `newsflow process`: the stages over JSON Lines, for archives, tests, evaluation and
-//! benchmarks. Good lines become enriched lines in input order; bad lines become dead-letter
-//! lines on their own output, and processing goes on.
+//! benchmarks. Good lines become enriched lines in input order, and kills kill lines among
+//! them; bad lines become dead-letter lines on their own output, and processing goes on.
 //!
 //! Memory stays bounded on any input: lines go to the workers in chunks of at most
 //! `CHUNK_LINES` lines and `CHUNK_BYTES` bytes, and of a line over `max_record_bytes` only
@@ -17,8 +17,8 @@ use rayon::prelude::*;
 
 pub use self::files::{check_distinct, open_input, FileError, Output};
 use self::lines::{read_line, Line};
-use crate::record::DeadLetterSource;
-use crate::stage::Pipeline;
+use crate::record::{DeadLetterSource, KillLine};
+use crate::stage::{Enrichment, Pipeline};
 use crate::telemetry::events::{DeadLettered, RecordConsumed};
 
 /// Lines handed to the worker threads at a time: large enough to keep every core busy,
@@ -45,12 +45,16 @@ pub struct BatchSettings {
 pub struct BatchSummary {
     pub lines: u64,
     pub enriched: u64,
+    /// Inputs that withdrew their article: a kill line each, among the enriched lines.
+    pub killed: u64,
     pub dead_letters: u64,
 }
 
 /// What became of one input line, serialised on the worker thread.
 enum LineOutcome {
     Enriched(String),
+    /// A [`KillLine`], written where the article's enriched line would be.
+    Killed(String),
     DeadLetter(String),
 }
 
@@ -105,13 +109,15 @@ pub fn process(
             match outcome {
                 LineOutcome::Enriched(json) => {
                     summary.enriched += 1;
-                    output.write_all(json.as_bytes())?;
-                    output.write_all(b"\n")?;
+                    write_line(&mut output, &json)?;
+                }
+                LineOutcome::Killed(json) => {
+                    summary.killed += 1;
+                    write_line(&mut output, &json)?;
                 }
                 LineOutcome::DeadLetter(json) => {
                     summary.dead_letters += 1;
-                    dead_letters.write_all(json.as_bytes())?;
-                    dead_letters.write_all(b"\n")?;
+                    write_line(&mut dead_letters, &json)?;
                 }
             }
         }
@@ -139,6 +145,11 @@ pub fn process(
     output.flush()?;
     dead_letters.flush()?;
     Ok(summary)
+}
+
+fn write_line(output: &mut impl Write, json: &str) -> io::Result<()> {
+    output.write_all(json.as_bytes())?;
+    output.write_all(b"\n")
 }
 
 /// Reads lines into `chunk` until it holds `max_lines` lines or `max_bytes` bytes, an
@@ -181,7 +192,11 @@ fn enrich_line(
 ) -> LineOutcome {
     RecordConsumed { topic: "-" }.emit();
     let rejection = match pipeline.enrich(line, settings.max_record_bytes) {
-        Ok(mut enriched) => {
+        Ok(Enrichment::Killed(kill)) => {
+            let json = serde_json::to_string(&KillLine::of(&kill)).expect("kill lines serialise");
+            return LineOutcome::Killed(json);
+        }
+        Ok(Enrichment::Article(mut enriched)) => {
             if !settings.include_text {
                 enriched.leave_out_text();
             }
@@ -258,6 +273,7 @@ mod tests {
             BatchSummary {
                 lines: 1202,
                 enriched: 1188,
+                killed: 0,
                 dead_letters: 14
             }
         );
@@ -276,6 +292,23 @@ mod tests {
     }
 
     #[test]
+    fn a_kill_line_takes_the_place_of_its_enriched_line() {
+        let input = concat!(
+            "{\"id\":\"a\",\"body\":\"x\"}\n",
+            "{\"uri\":\"urn:b\",\"pubstatus\":\"canceled\"}\n",
+            "{\"id\":\"c\",\"body\":\"x\"}\n",
+        );
+        let (out, dlq, summary) = run(input.as_bytes(), 2);
+        assert_eq!((summary.enriched, summary.killed), (2, 1));
+        assert!(dlq.is_empty());
+        let ids: Vec<&str> = out.iter().map(|v| v["id"].as_str().unwrap()).collect();
+        assert_eq!(ids, ["a", "urn:b", "c"]);
+        assert_eq!(out[1]["killed"], true);
+        assert_eq!(out[1]["pubstatus"], "canceled");
+        assert_eq!(out[1]["input_format"], "ninjs");
+    }
+
+    #[test]
     fn oversized_lines_are_dead_lettered_whole_and_in_order() {
         let big = format!("{{\"id\":\"big\",\"body\":\"{}\"}}", "x".repeat(2000));
         let input = format!("not json\n{big}\r\n{{\"id\":\"a\",\"body\":\"b\"}}\n[]\n{big}");
@@ -285,6 +318,7 @@ mod tests {
             BatchSummary {
                 lines: 5,
                 enriched: 1,
+                killed: 0,
                 dead_letters: 4
             }
         );

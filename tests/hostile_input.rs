@@ -12,8 +12,8 @@ mod support;
 
 use std::sync::Arc;
 
-use newsflow::record::{DeadLetterReason, EventRecord};
-use newsflow::stage::{Pipeline, Reference};
+use newsflow::record::{DeadLetterReason, EventRecord, KillLine};
+use newsflow::stage::{Enrichment, Pipeline, Reference};
 use support::schema::{assert_valid, validator};
 
 /// xorshift64*: small, deterministic, good enough to pick mutations.
@@ -165,7 +165,16 @@ fn no_input_makes_a_stage_fail() {
             mutate(&mut rng, &base, &corpus)
         };
         match pipeline.enrich(&input, 10 * 1024 * 1024) {
-            Ok(article) => {
+            Ok(Enrichment::Killed(kill)) => {
+                let json = serde_json::to_value(KillLine::of(&kill)).expect("serialise");
+                assert_valid(
+                    &enriched_schema,
+                    &json,
+                    &format!("case {case} (seed {seed:#x})"),
+                );
+                enriched += 1;
+            }
+            Ok(Enrichment::Article(article)) => {
                 let what = format!("case {case} (seed {seed:#x})");
                 let json = serde_json::to_value(&article).expect("serialise");
                 assert_valid(&enriched_schema, &json, &what);

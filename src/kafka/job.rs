@@ -9,7 +9,7 @@ use tokio::sync::oneshot;
 
 use super::produce::{Origin, Outgoing};
 use crate::record::{EnrichedArticle, EventRecord};
-use crate::stage::Pipeline;
+use crate::stage::{Enrichment, Pipeline};
 use crate::telemetry::events::{DeadLettered, RecordConsumed};
 
 /// What every job needs to know besides its record.
@@ -54,7 +54,15 @@ impl Jobs {
     fn outputs(&self, origin: &Origin, message: OwnedMessage) -> Vec<Outgoing> {
         let value = message.payload().unwrap_or_default();
         match self.pipeline.enrich(value, self.max_record_bytes) {
-            Ok(mut enriched) => {
+            Ok(Enrichment::Killed(kill)) => {
+                let mut outputs = Vec::with_capacity(2);
+                if !self.events_topic.is_empty() {
+                    outputs.push(Outgoing::kill_marker(&self.events_topic, &kill));
+                }
+                outputs.push(Outgoing::tombstone(&self.output_topic, &kill, message));
+                outputs
+            }
+            Ok(Enrichment::Article(mut enriched)) => {
                 if !self.include_text {
                     enriched.leave_out_text();
                 }
@@ -101,6 +109,8 @@ mod tests {
         });
         let enriched = Pipeline::standard(for_tests().clone())
             .enrich(record.to_string().as_bytes(), usize::MAX)
+            .ok()
+            .and_then(Enrichment::into_article)
             .expect("enriched");
         let all = events_to_publish(&enriched, 0.0);
         assert_eq!(all.len(), enriched.events.len());

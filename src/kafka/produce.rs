@@ -5,7 +5,8 @@
 //! input offset must not be committed past an output that is not stored. An output the
 //! broker refuses for good (too large) is replaced by a dead letter of the original record.
 //! An event record is small and also inside its enriched article, so one the broker refuses
-//! for good is logged and left out rather than blocking the partition.
+//! for good is logged and left out rather than blocking the partition; so is a kill marker,
+//! whose tombstone says the same. A tombstone is produced with no value at all.
 
 use std::time::Duration;
 
@@ -18,7 +19,8 @@ use tracing::error;
 use super::context::ProducerContext;
 use crate::config::RunConfig;
 use crate::record::{
-    header, DeadLetter, DeadLetterReason, DeadLetterSource, EnrichedArticle, EventRecord,
+    header, DeadLetter, DeadLetterReason, DeadLetterSource, EnrichedArticle, EventRecord, Kill,
+    KillMarker,
 };
 use crate::telemetry::events::{DeadLettered, OutputTopicMissing, ProduceFailed, RecordProduced};
 use crate::telemetry::Health;
@@ -60,7 +62,8 @@ impl Origin {
 pub struct Outgoing {
     topic: String,
     key: Option<Vec<u8>>,
-    value: Vec<u8>,
+    /// `None` for a tombstone.
+    value: Option<Vec<u8>>,
     headers: Vec<(&'static str, String)>,
     kind: OutgoingKind,
 }
@@ -81,7 +84,7 @@ impl Outgoing {
         Self {
             topic: topic.to_owned(),
             key: Some(article.id.as_bytes().to_vec()),
-            value: serde_json::to_vec(article).expect("enriched articles serialise"),
+            value: Some(serde_json::to_vec(article).expect("enriched articles serialise")),
             headers: Vec::new(),
             kind: OutgoingKind::Enriched { original },
         }
@@ -92,7 +95,30 @@ impl Outgoing {
         Self {
             topic: topic.to_owned(),
             key: Some(event.event.fingerprint.as_bytes().to_vec()),
-            value: serde_json::to_vec(event).expect("event records serialise"),
+            value: Some(serde_json::to_vec(event).expect("event records serialise")),
+            headers: Vec::new(),
+            kind: OutgoingKind::Event,
+        }
+    }
+
+    /// A tombstone for the killed article's enriched record: its id as key, no value. Like
+    /// an enriched record, it becomes a dead letter of `original` should the broker refuse it.
+    pub fn tombstone(topic: &str, kill: &Kill, original: OwnedMessage) -> Self {
+        Self {
+            topic: topic.to_owned(),
+            key: Some(kill.id.as_bytes().to_vec()),
+            value: None,
+            headers: Vec::new(),
+            kind: OutgoingKind::Enriched { original },
+        }
+    }
+
+    /// The kill marker for the killed article's events, keyed by the article id.
+    pub fn kill_marker(topic: &str, kill: &Kill) -> Self {
+        Self {
+            topic: topic.to_owned(),
+            key: Some(kill.id.as_bytes().to_vec()),
+            value: Some(serde_json::to_vec(&KillMarker::of(kill)).expect("kill markers serialise")),
             headers: Vec::new(),
             kind: OutgoingKind::Event,
         }
@@ -103,7 +129,7 @@ impl Outgoing {
         Self {
             topic: topic.to_owned(),
             key: original.key().map(<[u8]>::to_vec),
-            value: original.payload().unwrap_or_default().to_vec(),
+            value: Some(original.payload().unwrap_or_default().to_vec()),
             headers: letter.headers(),
             kind: OutgoingKind::DeadLetter,
         }
@@ -117,9 +143,10 @@ impl Outgoing {
                 value: Some(value.as_bytes()),
             });
         }
-        let record = FutureRecord::to(&self.topic)
-            .payload(&self.value[..])
-            .headers(headers);
+        let mut record = FutureRecord::to(&self.topic).headers(headers);
+        if let Some(value) = &self.value {
+            record = record.payload(&value[..]);
+        }
         match &self.key {
             Some(key) => record.key(&key[..]),
             None => record,
@@ -282,12 +309,12 @@ impl Producer {
         }
         if matches!(out.kind, OutgoingKind::DeadLetter)
             && reason == DeadLetterReason::TooLarge
-            && !out.value.is_empty()
+            && out.value.as_ref().is_some_and(|value| !value.is_empty())
         {
             let mut headers = out.headers;
             headers.push((header::VALUE_DROPPED, "true".to_owned()));
             return Some(Outgoing {
-                value: Vec::new(),
+                value: Some(Vec::new()),
                 headers,
                 ..out
             });
@@ -298,7 +325,7 @@ impl Producer {
             source_partition = origin.partition,
             source_offset = origin.offset,
             %error,
-            "The broker refused the record for good; it is left out (a dead letter's original stays in the input topic, an event in its enriched article)."
+            "The broker refused the record for good; it is left out (a dead letter's original stays in the input topic, an event in its enriched article, a kill marker beside its tombstone)."
         );
         None
     }

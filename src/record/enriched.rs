@@ -11,7 +11,9 @@ use super::InputFormat;
 /// trained models, and events carry their actors' and targets' sectors and words.
 /// 3: `clean.paragraphs` is the article; `clean.text`, the same words joined, is left out
 /// unless the `include_text` setting asks for it.
-pub const SCHEMA_VERSION: u32 = 3;
+/// 4: a withdrawn article is retracted: a tombstone on the output topic, a kill marker on
+/// the events topic, a kill line in files (`super::kill`).
+pub const SCHEMA_VERSION: u32 = 4;
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct EnrichedArticle {

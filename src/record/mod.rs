@@ -5,6 +5,7 @@ mod dates;
 mod dead_letter;
 mod enriched;
 mod event_record;
+mod kill;
 mod raw;
 
 pub use dates::{parse_timestamp, PLAUSIBLE_YEARS};
@@ -14,7 +15,28 @@ pub use enriched::{
     Modality, Quote, Regions, Removal, Subregion, Topic, SCHEMA_VERSION,
 };
 pub use event_record::EventRecord;
+pub use kill::{Kill, KillLine, KillMarker, PubStatus, STATUS_FIELD};
 pub use raw::{decode, floor_char_boundary, is_invisible, ContentType, InputFormat, RawArticle};
+
+/// A decoded input record: an article to enrich, or a kill that withdraws one.
+// Nearly every record is an article: boxing it would cost an allocation on the common path
+// to save bytes on the rare kill.
+#[allow(clippy::large_enum_variant)]
+#[derive(Debug, Clone, PartialEq)]
+pub enum Input {
+    Article(RawArticle),
+    Kill(Kill),
+}
+
+impl Input {
+    /// The article, for tools that read articles only.
+    pub fn into_article(self) -> Option<RawArticle> {
+        match self {
+            Self::Article(article) => Some(article),
+            Self::Kill(_) => None,
+        }
+    }
+}
 
 /// Why a record could not be decoded into a [`RawArticle`]. Always poison: the same bytes
 /// will fail the same way, so the record goes to the dead-letter topic.

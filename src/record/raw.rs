@@ -8,7 +8,8 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
 use super::dates::parse_timestamp;
-use super::DecodeError;
+use super::kill::{kill_status, Kill};
+use super::{DecodeError, Input};
 
 /// How the body is encoded.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -131,8 +132,9 @@ impl RawArticle {
     }
 }
 
-/// Decodes one record's bytes, enforcing `max_bytes`.
-pub fn decode(bytes: &[u8], max_bytes: usize) -> Result<RawArticle, DecodeError> {
+/// Decodes one record's bytes, enforcing `max_bytes`: an article, or a [`super::Kill`],
+/// which needs its id and nothing else.
+pub fn decode(bytes: &[u8], max_bytes: usize) -> Result<Input, DecodeError> {
     if bytes.len() > max_bytes {
         return Err(DecodeError::TooLarge {
             size: bytes.len(),
@@ -155,16 +157,29 @@ pub fn decode(bytes: &[u8], max_bytes: usize) -> Result<RawArticle, DecodeError>
             detail: e.to_string(),
         })?
         .0;
-    let Value::Object(fields) = value else {
+    let Value::Object(mut fields) = value else {
         return Err(DecodeError::NotAnObject {
             found: json_type_name(&value),
         });
     };
-    if is_ninjs(&fields) {
-        from_ninjs(fields)
+    let format = if is_ninjs(&fields) {
+        InputFormat::Ninjs
     } else {
-        from_raw_article(fields)
+        InputFormat::RawArticle
+    };
+    if let Some(status) = kill_status(&fields)? {
+        let id_field = match format {
+            InputFormat::Ninjs => "uri",
+            InputFormat::RawArticle => "id",
+        };
+        let id = required_string(&mut fields, id_field)?;
+        return Ok(Input::Kill(Kill { id, status, format }));
     }
+    match format {
+        InputFormat::Ninjs => from_ninjs(fields),
+        InputFormat::RawArticle => from_raw_article(fields),
+    }
+    .map(Input::Article)
 }
 
 /// A record is a ninjs item when it has no `body` but a ninjs body (`bodies` in 2.x,
@@ -427,29 +442,22 @@ mod tests {
 
     #[test]
     fn an_unreadable_timestamp_is_unknown_and_passed_through() {
-        let a = decode(
-            br#"{"id":"x","body":"x","published_at":"1987-03-31T605:12:19Z"}"#,
-            LIMIT,
-        )
-        .unwrap();
+        let a = article(br#"{"id":"x","body":"x","published_at":"1987-03-31T605:12:19Z"}"#);
         assert_eq!(a.published_at, None);
         assert_eq!(a.source_fields["published_at"], "1987-03-31T605:12:19Z");
     }
 
     #[test]
     fn reads_rss_times_in_both_formats() {
-        let a = decode(
-            br#"{"id":"x","body":"x","published_at":"Mon, 01 Jul 2024 09:00:00 +0100"}"#,
-            LIMIT,
-        )
-        .unwrap();
+        let a =
+            article(br#"{"id":"x","body":"x","published_at":"Mon, 01 Jul 2024 09:00:00 +0100"}"#);
         assert_eq!(
             a.published_at.unwrap().to_rfc3339(),
             "2024-07-01T09:00:00+01:00"
         );
         assert!(!a.source_fields.contains_key("published_at"));
         let item = br#"{"uri":"u","bodies":[{"value":"x"}],"versioncreated":"Mon, 01 Jul 2024 09:00:00 EDT"}"#;
-        let a = decode(item, LIMIT).unwrap();
+        let a = article(item);
         assert_eq!(
             a.published_at.unwrap().to_utc().to_rfc3339(),
             "2024-07-01T13:00:00+00:00"
@@ -460,12 +468,20 @@ mod tests {
             "Mon, 01 Jul 2024 09:00:00 EDT"
         );
         let item = br#"{"uri":"u","bodies":[{"value":"x"}],"versioncreated":"Mon, 01 Jul 2024 09:00:00 CEST"}"#;
-        let a = decode(item, LIMIT).unwrap();
+        let a = article(item);
         assert_eq!(a.published_at, None);
         assert_eq!(
             a.source_fields["versioncreated"],
             "Mon, 01 Jul 2024 09:00:00 CEST"
         );
+    }
+
+    /// The article `bytes` decode to.
+    fn article(bytes: &[u8]) -> RawArticle {
+        match decode(bytes, LIMIT) {
+            Ok(Input::Article(article)) => article,
+            other => panic!("not an article: {other:?}"),
+        }
     }
 
     fn reason(bytes: &[u8]) -> DeadLetterReason {
@@ -474,11 +490,7 @@ mod tests {
 
     #[test]
     fn decodes_raw_article_and_keeps_unknown_fields() {
-        let a = decode(
-            br#"{"id":"a1","body":"Hello.","title":"T","published_at":"2024-07-01T09:00:00+09:00","feed":"wire","tags":[1]}"#,
-            LIMIT,
-        )
-        .unwrap();
+        let a = article(br#"{"id":"a1","body":"Hello.","title":"T","published_at":"2024-07-01T09:00:00+09:00","feed":"wire","tags":[1]}"#);
         assert_eq!(a.id, "a1");
         assert_eq!(a.title.as_deref(), Some("T"));
         assert_eq!(a.content_type, ContentType::Text);
@@ -493,17 +505,9 @@ mod tests {
 
     #[test]
     fn sniffs_html_when_content_type_is_absent() {
-        let a = decode(
-            br#"{"id":"a","body":"<html><body><p>Hi</p></body></html>"}"#,
-            LIMIT,
-        )
-        .unwrap();
+        let a = article(br#"{"id":"a","body":"<html><body><p>Hi</p></body></html>"}"#);
         assert_eq!(a.content_type, ContentType::Html);
-        let a = decode(
-            br#"{"id":"a","body":"Prices rose 3% < 5% expected."}"#,
-            LIMIT,
-        )
-        .unwrap();
+        let a = article(br#"{"id":"a","body":"Prices rose 3% < 5% expected."}"#);
         assert_eq!(a.content_type, ContentType::Text);
     }
 
@@ -514,7 +518,7 @@ mod tests {
             "language":"en","headlines":[{"role":"main","value":"Summit opens"}],
             "bodies":[{"role":"main","contenttype":"text/html","value":"<p>Leaders met.</p>"}],
             "subjects":[{"uri":"medtop:11000000"}]}"#;
-        let a = decode(item, LIMIT).unwrap();
+        let a = article(item);
         assert_eq!(a.format, InputFormat::Ninjs);
         assert_eq!(a.id, "urn:newsml:example.com:2024:1");
         assert_eq!(a.title.as_deref(), Some("Summit opens"));
@@ -590,19 +594,16 @@ mod tests {
             assert_eq!(error.reason(), DeadLetterReason::InvalidJson, "{record}");
             assert!(error.to_string().contains("duplicate key"), "{error}");
         }
-        let a = decode(
-            br#"{"id":"a","body":"x","n":[1,-2,2.5,null,true,{"k":"v"}]}"#,
-            LIMIT,
-        );
+        let a = article(br#"{"id":"a","body":"x","n":[1,-2,2.5,null,true,{"k":"v"}]}"#);
         assert_eq!(
-            a.unwrap().source_fields["n"],
+            a.source_fields["n"],
             serde_json::json!([1, -2, 2.5, null, true, {"k": "v"}])
         );
     }
 
     #[test]
     fn a_byte_order_mark_is_skipped() {
-        let a = decode("\u{FEFF}{\"id\":\"a\",\"body\":\"x\"}".as_bytes(), LIMIT).unwrap();
+        let a = article("\u{FEFF}{\"id\":\"a\",\"body\":\"x\"}".as_bytes());
         assert_eq!(a.id, "a");
         assert_eq!(reason("\u{FEFF}".as_bytes()), DeadLetterReason::Empty);
     }
@@ -613,14 +614,14 @@ mod tests {
         let error = decode(br#"{"id":"a","uri":"u"}"#, LIMIT).unwrap_err();
         assert_eq!(error.to_string(), "missing required field `body`");
         // A ninjs body makes it ninjs, keyed by its uri; the id passes through.
-        let a = decode(br#"{"id":"a","uri":"u","body_text":"x"}"#, LIMIT).unwrap();
+        let a = article(br#"{"id":"a","uri":"u","body_text":"x"}"#);
         assert_eq!((a.format, a.id.as_str()), (InputFormat::Ninjs, "u"));
         assert_eq!(a.source_fields["id"], "a");
         // A uri alone is a ninjs item without its body.
         let error = decode(br#"{"uri":"u"}"#, LIMIT).unwrap_err();
         assert_eq!(error.to_string(), "missing required field `bodies`");
         // `body` always makes a raw article.
-        let a = decode(br#"{"id":"a","uri":"u","body":"x","bodies":[]}"#, LIMIT).unwrap();
+        let a = article(br#"{"id":"a","uri":"u","body":"x","bodies":[]}"#);
         assert_eq!((a.format, a.id.as_str()), (InputFormat::RawArticle, "a"));
     }
 

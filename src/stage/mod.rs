@@ -16,10 +16,10 @@ use std::time::Instant;
 
 use crate::geo::Match;
 use crate::record::{
-    decode, DeadLetter, DeadLetterReason, DeadLetterSource, EnrichedArticle, RawArticle,
-    SCHEMA_VERSION,
+    decode, DeadLetter, DeadLetterReason, DeadLetterSource, EnrichedArticle, Input, Kill,
+    RawArticle, SCHEMA_VERSION,
 };
-use crate::telemetry::events::{ArticleEnriched, StageCompleted};
+use crate::telemetry::events::{ArticleEnriched, ArticleKilled, StageCompleted};
 pub use reference::Reference;
 
 /// An article on its way through the stages: the decoded input and the enrichment so far.
@@ -149,19 +149,43 @@ impl Rejection {
     }
 }
 
+/// What became of a record the stages accepted.
+// Nearly every record is an article: boxing it would cost an allocation on the common path
+// to save bytes on the rare kill.
+#[allow(clippy::large_enum_variant)]
+#[derive(Debug, Clone, PartialEq)]
+pub enum Enrichment {
+    Article(EnrichedArticle),
+    /// The input withdrew its article: nothing to enrich, and earlier outputs to retract.
+    Killed(Kill),
+}
+
+impl Enrichment {
+    /// The enriched article, for callers that feed articles only.
+    pub fn into_article(self) -> Option<EnrichedArticle> {
+        match self {
+            Self::Article(article) => Some(article),
+            Self::Killed(_) => None,
+        }
+    }
+}
+
 impl Pipeline {
     /// Decodes one record and runs the stages over it: the whole job for one input record,
     /// whatever it came from.
-    pub fn enrich(
-        &self,
-        bytes: &[u8],
-        max_record_bytes: usize,
-    ) -> Result<EnrichedArticle, Rejection> {
+    pub fn enrich(&self, bytes: &[u8], max_record_bytes: usize) -> Result<Enrichment, Rejection> {
         let input = decode(bytes, max_record_bytes).map_err(|error| Rejection {
             reason: error.reason(),
             error: error.to_string(),
             article_id: None,
         })?;
+        let input = match input {
+            Input::Article(article) => article,
+            Input::Kill(kill) => {
+                ArticleKilled { kill: &kill }.emit();
+                return Ok(Enrichment::Killed(kill));
+            }
+        };
         let id = input.id.clone();
         match self.run(input) {
             Ok(enriched) => {
@@ -170,7 +194,7 @@ impl Pipeline {
                     gazetteer: &self.reference.gazetteer,
                 }
                 .emit();
-                Ok(enriched)
+                Ok(Enrichment::Article(enriched))
             }
             Err(error) => Err(Rejection {
                 reason: DeadLetterReason::StageFailed,
@@ -253,6 +277,16 @@ mod tests {
         assert_eq!(rejection.reason, DeadLetterReason::StageFailed);
         assert_eq!(rejection.article_id.as_deref(), Some("a7"));
         assert!(rejection.error.contains("rejecting"));
+    }
+
+    #[test]
+    fn a_kill_skips_the_stages() {
+        let pipeline = pipeline(vec![Box::new(Exploding)]);
+        let outcome = pipeline.enrich(br#"{"id":"a7","pubstatus":"withheld"}"#, 100);
+        let Ok(Enrichment::Killed(kill)) = outcome else {
+            panic!("not killed: {outcome:?}")
+        };
+        assert_eq!(kill.id, "a7");
     }
 
     #[test]

@@ -8,7 +8,7 @@ use tracing::{debug, info, warn, Level};
 use super::limiter::{self, event_at, SharedLimiter};
 use super::metrics;
 use crate::geo::Gazetteer;
-use crate::record::{DeadLetter, DeadLetterSource, EnrichedArticle};
+use crate::record::{DeadLetter, DeadLetterSource, EnrichedArticle, Kill};
 
 /// Client errors repeat as fast as librdkafka retries (every 50 ms or so while no broker
 /// answers, from the consumer and the producer alike), dead letters as fast as bad input
@@ -96,6 +96,23 @@ impl ArticleEnriched<'_> {
         for event in &article.events {
             metrics.events.with_label_values(&[&event.plover]).inc();
         }
+    }
+}
+
+/// An input withdrew its article (`pubstatus` canceled or withheld).
+pub struct ArticleKilled<'a> {
+    pub kill: &'a Kill,
+}
+
+impl ArticleKilled<'_> {
+    pub fn emit(&self) {
+        let status = self.kill.status.as_str();
+        info!(
+            article_id = self.kill.id,
+            pubstatus = status,
+            "Article killed."
+        );
+        metrics().articles_killed.with_label_values(&[status]).inc();
     }
 }
 

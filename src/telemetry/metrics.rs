@@ -7,7 +7,7 @@ use prometheus::{
     IntGaugeVec, Opts, Registry, TextEncoder,
 };
 
-use crate::record::DeadLetterReason;
+use crate::record::{DeadLetterReason, PubStatus};
 
 /// The PLOVER event classes, the label values of `newsflow_events_total`.
 const PLOVER_CLASSES: [&str; 16] = [
@@ -33,6 +33,7 @@ pub struct Metrics {
     registry: Registry,
     pub articles_consumed: IntCounterVec,
     pub articles_enriched: IntCounter,
+    pub articles_killed: IntCounterVec,
     pub records_produced: IntCounterVec,
     pub dead_letters: IntCounterVec,
     pub stage_duration: HistogramVec,
@@ -129,6 +130,12 @@ impl Metrics {
                 &["topic"],
             ),
             articles_enriched,
+            articles_killed: counter_vec(
+                &registry,
+                "newsflow_articles_killed_total",
+                "Inputs that withdrew their article instead of publishing it, by pubstatus (canceled or withheld).",
+                &["pubstatus"],
+            ),
             records_produced: counter_vec(
                 &registry,
                 "newsflow_records_produced_total",
@@ -264,6 +271,11 @@ impl Metrics {
         // zeros rather than gaps.
         for reason in DeadLetterReason::ALL {
             metrics.dead_letters.with_label_values(&[reason.as_str()]);
+        }
+        for status in PubStatus::ALL {
+            metrics
+                .articles_killed
+                .with_label_values(&[status.as_str()]);
         }
         for result in ["committed", "aborted"] {
             metrics.transactions.with_label_values(&[result]);

@@ -2,15 +2,19 @@
 //! with its own topics and group): every good article comes out enriched, every malformed
 //! record lands on the dead-letter topic with its reason, /metrics agrees, and SIGTERM
 //! drains, commits and exits 0. An enriched record too large to send becomes a dead letter
-//! of its original. A replica the group gives no partition is ready all the same.
+//! of its original. A replica the group gives no partition is ready all the same. A
+//! canceled item becomes a tombstone and a kill marker, under either guarantee.
 
 use std::time::{Duration, Instant};
 
+use rdkafka::consumer::Consumer;
+use rdkafka::message::Message;
+use serde_json::{json, Value};
+
 use crate::support::{
-    articles, free_port, http_get, metric, newsflow, pipeline_command, terminate, wait_exit,
-    Broker, Running, SpawnRunning, Topics,
+    articles, free_port, http_get, metric, newsflow, pipeline_command, reader, terminate,
+    wait_exit, Broker, Guarantee, Running, SpawnRunning, Topics,
 };
-use serde_json::Value;
 
 const PARTITIONS: i32 = 4;
 const GOOD: usize = 2000;
@@ -379,5 +383,114 @@ async fn a_replica_without_partitions_is_ready() {
     for replica in &mut replicas {
         terminate(replica);
         assert_eq!(wait_exit(replica, Duration::from_secs(30)), Some(0));
+    }
+}
+
+/// A record as a downstream consumer reads it: key and value, `None` for a tombstone.
+type Read = (Option<String>, Option<Value>);
+
+/// Reads `topic` (one partition) with `isolation` until `done` holds for what arrived, or
+/// `timeout` passes; returns what arrived.
+fn read_until(
+    broker: &Broker,
+    topic: &str,
+    isolation: &str,
+    done: impl Fn(&[Read]) -> bool,
+    timeout: Duration,
+) -> Vec<Read> {
+    let consumer = reader(broker.address(), topic, 1, isolation);
+    let mut records = Vec::new();
+    let started = Instant::now();
+    while !done(&records) && started.elapsed() < timeout {
+        if let Some(Ok(message)) = consumer.poll(Duration::from_millis(100)) {
+            let key = message
+                .key()
+                .map(|k| String::from_utf8_lossy(k).into_owned());
+            let value = message
+                .payload()
+                .map(|v| serde_json::from_slice(v).expect("JSON value"));
+            records.push((key, value));
+        }
+    }
+    consumer.unassign().expect("unassign");
+    records
+}
+
+/// A canceled ninjs item between articles, under each guarantee: the output topic has a
+/// tombstone keyed by its id and no enriched record of it, the events topic its kill marker
+/// keyed by the same id, and /metrics counts the kill.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_canceled_item_becomes_a_tombstone_and_a_kill_marker() {
+    const KILLED: &str = "urn:newsml:example.com:2024:withdrawn";
+    let broker = Broker::shared();
+    for guarantee in [Guarantee::AtLeastOnce, Guarantee::ExactlyOnce] {
+        let name = format!("killed-{guarantee:?}").to_lowercase();
+        let topics = Topics::create(broker, &name, 1);
+        let mut input = articles(2);
+        let item = json!({
+            "uri": KILLED,
+            "pubstatus": "canceled",
+            "versioncreated": "Mon, 01 Jul 2024 09:00:00 +0100",
+            "headlines": [{"role": "main", "value": "Leaders meet in Moscow"}],
+            "bodies": [{"role": "main", "contenttype": "text/plain",
+                "value": "President Xi Jinping met President Vladimir Putin in Moscow on Tuesday."}],
+        });
+        input.insert(1, (Some(KILLED.to_owned()), item.to_string().into_bytes()));
+        broker.produce(&topics.input, &input).await;
+        let metrics_port = free_port();
+        let mut command = pipeline_command(broker.address(), &topics, metrics_port);
+        let mut child = guarantee
+            .apply(&mut command, &name)
+            .spawn_running("newsflow");
+        let timeout = Duration::from_secs(120);
+        let isolation = guarantee.isolation();
+        let output = read_until(broker, &topics.output, isolation, |r| r.len() >= 3, timeout);
+        let is_marker = |(key, value): &Read| {
+            key.as_deref() == Some(KILLED) && value.as_ref().is_some_and(|v| v["killed"] == true)
+        };
+        let events = read_until(
+            broker,
+            &topics.events,
+            isolation,
+            |r| r.iter().any(is_marker),
+            timeout,
+        );
+        let killed = http_get(metrics_port, "/metrics").and_then(|(_, text)| {
+            metric(
+                &text,
+                "newsflow_articles_killed_total{pubstatus=\"canceled\"}",
+            )
+        });
+        terminate(&child);
+        assert_eq!(wait_exit(&mut child, Duration::from_secs(30)), Some(0));
+
+        let keys: Vec<Option<&str>> = output.iter().map(|(key, _)| key.as_deref()).collect();
+        assert_eq!(keys.len(), 3, "{guarantee:?}: {keys:?}");
+        assert_eq!(keys[1], Some(KILLED), "{guarantee:?}");
+        assert_eq!(output[1].1, None, "{guarantee:?}: not a tombstone");
+        for (key, value) in [&output[0], &output[2]] {
+            let value = value.as_ref().expect("enriched record");
+            assert_eq!(value["id"].as_str(), key.as_deref(), "{guarantee:?}");
+        }
+        let article_ids: Vec<&Value> = events
+            .iter()
+            .filter_map(|(_, value)| value.as_ref().map(|v| &v["article_id"]))
+            .collect();
+        let markers: Vec<&Read> = events.iter().filter(|r| is_marker(r)).collect();
+        assert_eq!(markers.len(), 1, "{guarantee:?}: {article_ids:?}");
+        assert_eq!(
+            markers[0].1,
+            Some(
+                json!({"article_id": KILLED, "killed": true, "pubstatus": "canceled",
+                "schema_version": ::newsflow::record::SCHEMA_VERSION})
+            ),
+        );
+        assert!(
+            events.iter().all(|(_, v)| v
+                .as_ref()
+                .is_some_and(|v| v["article_id"] != KILLED || v["killed"] == true)),
+            "{guarantee:?}: an event of the killed item: {article_ids:?}"
+        );
+        assert_eq!(killed, Some(1.0), "{guarantee:?}");
     }
 }

@@ -1,6 +1,6 @@
 //! `newsflow run` on one Apache Kafka node on loopback, shared by these tests, each with
 //! topics and a group of its own: articles enriched and malformed records dead-lettered,
-//! and output topics that do not exist.
+//! kills retracted, and output topics that do not exist.
 
 #[path = "../support/mod.rs"]
 mod support;

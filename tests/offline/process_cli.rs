@@ -139,6 +139,49 @@ fn bad_lines_go_to_the_dead_letter_file_and_the_rest_continue_in_order() {
     assert_eq!(letters[1]["error"], "missing required field `id`");
 }
 
+/// A canceled or withheld input writes a kill line where its enriched line would be, in
+/// input order, and says so in the log; nothing of it is enriched.
+#[test]
+fn a_withdrawn_article_becomes_a_kill_line_in_place() {
+    let dir = tempfile::tempdir().unwrap();
+    let dlq = dir.path().join("dlq.jsonl");
+    let input = concat!(
+        r#"{"id":"a","body":"First article."}"#,
+        "\n",
+        r#"{"uri":"urn:newsml:example.com:2024:7","pubstatus":"canceled","versioncreated":"Mon, 01 Jul 2024 09:00:00 +0100"}"#,
+        "\n",
+        r#"{"id":"c","body":"Withheld for now.","pubstatus":"withheld"}"#,
+        "\n",
+        r#"{"id":"d","body":"Still usable.","pubstatus":"usable"}"#,
+        "\n",
+    );
+    let to_stdout = ["--input", "-", "--output", "-", "--dlq", path_str(&dlq)];
+    let (stdout, stderr) = process(&to_stdout, input.as_bytes());
+    let lines = json_lines(&stdout);
+    let ids: Vec<&str> = lines.iter().map(|v| v["id"].as_str().unwrap()).collect();
+    assert_eq!(ids, ["a", "urn:newsml:example.com:2024:7", "c", "d"]);
+    let schema = validator("enriched-article.v1.json");
+    for line in &lines {
+        assert_valid(&schema, line, &format!("line {line}"));
+    }
+    assert_eq!(
+        lines[1],
+        serde_json::json!({"id": "urn:newsml:example.com:2024:7", "killed": true,
+            "pubstatus": "canceled", "input_format": "ninjs",
+            "schema_version": ::newsflow::record::SCHEMA_VERSION})
+    );
+    assert_eq!(
+        (&lines[2]["killed"], &lines[2]["pubstatus"]),
+        (&Value::Bool(true), &Value::from("withheld"))
+    );
+    assert!(lines[2].get("clean").is_none());
+    assert!(lines[3].get("killed").is_none());
+    assert_eq!(lines[3]["source_fields"]["pubstatus"], "usable");
+    assert!(std::fs::read_to_string(&dlq).unwrap().is_empty());
+    assert_eq!(stderr.matches("Article killed.").count(), 2, "{stderr}");
+    assert!(stderr.contains("\"killed\":2"), "{stderr}");
+}
+
 /// stderr carries the JSON log lines: dead letters never go there, so that no reader has
 /// to tell the two apart.
 #[test]

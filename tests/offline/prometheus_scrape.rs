@@ -13,7 +13,10 @@ use serde_json::Value;
 fn enriched_in_sample_feed() -> f64 {
     let feed = std::fs::read_to_string(repo_path("data/sample-feed.jsonl")).expect("feed");
     feed.lines()
-        .filter(|l| newsflow::record::decode(l.as_bytes(), usize::MAX).is_ok())
+        .filter(|l| {
+            newsflow::record::decode(l.as_bytes(), usize::MAX)
+                .is_ok_and(|input| input.into_article().is_some())
+        })
         .count() as f64
 }
 

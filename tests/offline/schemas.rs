@@ -8,8 +8,10 @@ use std::sync::{Arc, OnceLock};
 use crate::support::repo_path;
 use crate::support::schema::{assert_valid, validator};
 use newsflow::batch::{process, BatchSettings};
-use newsflow::record::{decode, EnrichedArticle, EventRecord};
-use newsflow::stage::{Pipeline, Reference};
+use newsflow::record::{
+    decode, EnrichedArticle, EventRecord, InputFormat, Kill, KillLine, KillMarker, PubStatus,
+};
+use newsflow::stage::{Enrichment, Pipeline, Reference};
 use serde_json::{json, Value};
 
 /// The good records of the sample feed (it also holds two broken ones, for the demo's
@@ -40,6 +42,8 @@ fn enriched_inputs() -> Vec<EnrichedArticle> {
         .map(|line| {
             pipeline
                 .enrich(line.as_bytes(), usize::MAX)
+                .ok()
+                .and_then(Enrichment::into_article)
                 .expect("enriched")
         })
         .collect()
@@ -85,6 +89,8 @@ fn dates_from_a_publication_time_at_the_end_of_the_calendar_match_the_schema() {
     });
     let article = pipeline()
         .enrich(record.to_string().as_bytes(), usize::MAX)
+        .ok()
+        .and_then(Enrichment::into_article)
         .expect("enriched");
     assert!(!article.events.is_empty(), "the meeting is an event");
     let value = serde_json::to_value(&article).expect("serialise");
@@ -117,6 +123,23 @@ fn event_records_match_their_schema() {
         let value = serde_json::to_value(record).expect("serialise");
         assert_valid(&schema, &value, &format!("event of {}", record.article_id));
     }
+}
+
+#[test]
+fn kill_lines_and_kill_markers_match_their_schemas() {
+    let kill = Kill {
+        id: "urn:newsml:example.com:2024:9".to_owned(),
+        status: PubStatus::Canceled,
+        format: InputFormat::Ninjs,
+    };
+    let line = serde_json::to_value(KillLine::of(&kill)).unwrap();
+    assert_valid(&validator("enriched-article.v1.json"), &line, "kill line");
+    let marker = serde_json::to_value(KillMarker::of(&kill)).unwrap();
+    assert_valid(&validator("event.v1.json"), &marker, "kill marker");
+    // Without `killed`, neither passes for what it is not.
+    let mut line = line;
+    line.as_object_mut().unwrap().remove("killed");
+    assert!(!validator("enriched-article.v1.json").is_valid(&line));
 }
 
 #[test]
@@ -161,6 +184,9 @@ fn the_raw_schema_rejects_what_the_decoder_rejects() {
         json!({"id": "x", "body": 42}),
         json!({"id": "x", "body": "b", "title": 7}),
         json!({"id": "x", "body": "b", "content_type": "application/pdf"}),
+        json!({"id": "x", "body": "b", "pubstatus": "killed"}),
+        json!({"pubstatus": "canceled", "bodies": [{"value": "ninjs without its uri"}]}),
+        json!({"id": "x\u{7}", "pubstatus": "withheld"}),
         json!(["not", "an", "object"]),
         json!({"uri": "urn:x", "bodies": []}),
         json!({"id": "a\u{0}b", "body": "control character in the id"}),
@@ -182,6 +208,9 @@ fn the_raw_schema_rejects_what_the_decoder_rejects() {
         json!({"uri": "urn:x", "headlines": [{"value": "T"}], "bodies": [{"role": "main", "contenttype": "text/plain", "value": "b"}]}),
         json!({"id": "می\u{200C}خواهم", "body": "a joiner inside a word"}),
         json!({"id": "a", "uri": "u", "body_text": "ninjs keyed by its uri"}),
+        json!({"id": "x", "body": "b", "pubstatus": "usable"}),
+        json!({"id": "x", "pubstatus": "canceled"}),
+        json!({"uri": "urn:x", "pubstatus": "withheld", "versioncreated": "2024-07-01T10:00:00Z"}),
     ];
     for case in accepted {
         let bytes = serde_json::to_vec(&case).unwrap();

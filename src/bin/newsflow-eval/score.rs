@@ -4,7 +4,7 @@ use std::collections::HashMap;
 use std::path::Path;
 
 use anyhow::Context;
-use newsflow::record::{decode, RawArticle};
+use newsflow::record::{decode, Input, RawArticle};
 use serde_json::Value;
 
 /// Counts for precision, recall and F1.
@@ -77,7 +77,13 @@ pub fn load_files(
             continue;
         }
         match decode(line.as_bytes(), usize::MAX) {
-            Ok(article) => articles.push(article),
+            Ok(Input::Article(article)) => articles.push(article),
+            Ok(Input::Kill(kill)) => eprintln!(
+                "{}:{}: skipped: kills {}",
+                articles_path.display(),
+                number + 1,
+                kill.id
+            ),
             Err(error) => eprintln!(
                 "{}:{}: skipped: {error}",
                 articles_path.display(),

@@ -14,7 +14,9 @@ pub fn evaluate(pipeline: &Pipeline, dir: &Path) -> anyhow::Result<()> {
     )?;
     let enriched = pipeline
         .enrich(&article, usize::MAX)
-        .map_err(|rejection| anyhow::anyhow!("the seed was rejected: {}", rejection.error))?;
+        .map_err(|rejection| anyhow::anyhow!("the seed was rejected: {}", rejection.error))?
+        .into_article()
+        .context("the seed withdraws its article")?;
     let checks = check(&expected, &enriched);
     let mut per_part: BTreeMap<&str, (usize, usize)> = BTreeMap::new();
     println!("== seed ({})", dir.display());

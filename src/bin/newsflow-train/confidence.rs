@@ -20,7 +20,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use anyhow::Context;
-use newsflow::record::{decode, RawArticle};
+use newsflow::record::decode;
 use newsflow::stage::classify::Classify;
 use newsflow::stage::clean::Clean;
 use newsflow::stage::extract::events::calibration::{
@@ -130,8 +130,11 @@ fn examples(articles: &Path, gold: &Path) -> anyhow::Result<Vec<Example>> {
     );
     let mut examples = Vec::new();
     for line in read_lines(articles)? {
-        let input: RawArticle = decode(line.as_bytes(), usize::MAX)
+        let decoded = decode(line.as_bytes(), usize::MAX)
             .map_err(|e| anyhow::anyhow!("{}: {e}", articles.display()))?;
+        let Some(input) = decoded.into_article() else {
+            continue;
+        };
         let Some(class) = classes.get(&input.id) else {
             continue;
         };

@@ -100,6 +100,7 @@ pub fn process(args: ProcessArgs, dlq: &Path) -> anyhow::Result<()> {
     info!(
         lines = summary.lines,
         enriched = summary.enriched,
+        killed = summary.killed,
         dead_letters = summary.dead_letters,
         seconds,
         articles_per_second = (summary.lines as f64 / seconds.max(1e-9)).round(),

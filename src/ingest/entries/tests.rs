@@ -1,5 +1,5 @@
 use super::*;
-use crate::record::{decode, ContentType, InputFormat};
+use crate::record::{decode, ContentType, Input, InputFormat};
 
 fn spec() -> FeedSpec {
     FeedSpec {
@@ -58,7 +58,10 @@ fn rss_items_become_raw_articles_with_their_offset_read() {
     assert_eq!(records[1]["body"], "Short text.");
     assert_eq!(records[1]["published_at"], "2024-07-02T18:30:00Z");
 
-    let article = decode(first.to_string().as_bytes(), usize::MAX).unwrap();
+    let article = decode(first.to_string().as_bytes(), usize::MAX)
+        .ok()
+        .and_then(Input::into_article)
+        .unwrap();
     assert_eq!(article.content_type, ContentType::Html);
     assert_eq!(
         article.published_at.unwrap().to_rfc3339(),
@@ -116,7 +119,10 @@ fn ninjs_items_pass_through_with_the_feed_fields_added() {
         records[1]["source"], "Agency",
         "the item's own source stays"
     );
-    let article = decode(records[1].to_string().as_bytes(), usize::MAX).unwrap();
+    let article = decode(records[1].to_string().as_bytes(), usize::MAX)
+        .ok()
+        .and_then(Input::into_article)
+        .unwrap();
     assert_eq!(article.format, InputFormat::Ninjs);
     assert_eq!(article.id, "urn:ninjs:2");
 }

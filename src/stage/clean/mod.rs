@@ -121,7 +121,7 @@ impl Removals {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::record::{decode, RawArticle};
+    use crate::record::{decode, Input, RawArticle};
 
     fn clean(raw: RawArticle) -> record::Clean {
         let mut article = Article::new(raw);
@@ -135,6 +135,8 @@ mod tests {
             include_bytes!("../../../tests/golden/seed/article.json"),
             usize::MAX,
         )
+        .ok()
+        .and_then(Input::into_article)
         .unwrap();
         let out = clean(raw);
         assert_eq!(

@@ -51,12 +51,12 @@ pub(super) fn kill_status(fields: &Map<String, Value>) -> Result<Option<PubStatu
     let expected = "\"usable\", \"canceled\", \"withheld\" or null";
     match fields.get(STATUS_FIELD) {
         None | Some(Value::Null) => Ok(None),
-        Some(Value::String(status)) => match status.as_str() {
-            "usable" => Ok(None),
-            "canceled" => Ok(Some(PubStatus::Canceled)),
-            "withheld" => Ok(Some(PubStatus::Withheld)),
-            _ => Err(DecodeError::invalid(STATUS_FIELD, expected)),
-        },
+        Some(Value::String(status)) if status == "usable" => Ok(None),
+        Some(Value::String(status)) => PubStatus::ALL
+            .into_iter()
+            .find(|known| known.as_str() == status)
+            .map(Some)
+            .ok_or_else(|| DecodeError::invalid(STATUS_FIELD, expected)),
         Some(_) => Err(DecodeError::invalid(STATUS_FIELD, expected)),
     }
 }

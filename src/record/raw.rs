@@ -96,6 +96,16 @@ pub enum InputFormat {
     Ninjs,
 }
 
+impl InputFormat {
+    /// The field that holds the article id: the key of every output.
+    fn id_field(self) -> &'static str {
+        match self {
+            Self::RawArticle => "id",
+            Self::Ninjs => "uri",
+        }
+    }
+}
+
 /// A decoded input article, ready for the stages.
 #[derive(Debug, Clone, PartialEq)]
 pub struct RawArticle {
@@ -168,11 +178,7 @@ pub fn decode(bytes: &[u8], max_bytes: usize) -> Result<Input, DecodeError> {
         InputFormat::RawArticle
     };
     if let Some(status) = kill_status(&fields)? {
-        let id_field = match format {
-            InputFormat::Ninjs => "uri",
-            InputFormat::RawArticle => "id",
-        };
-        let id = required_string(&mut fields, id_field)?;
+        let id = required_id(&mut fields, format)?;
         return Ok(Input::Kill(Kill { id, status, format }));
     }
     match format {
@@ -267,7 +273,7 @@ impl<'de> serde::de::Visitor<'de> for UniqueKeysVisitor {
 }
 
 fn from_raw_article(mut fields: Map<String, Value>) -> Result<RawArticle, DecodeError> {
-    let id = required_string(&mut fields, "id")?;
+    let id = required_id(&mut fields, InputFormat::RawArticle)?;
     let body = required_string(&mut fields, "body")?;
     let declared_type = optional_string(&mut fields, "content_type")?;
     let content_type = resolve_content_type(declared_type.as_deref(), &body)?;
@@ -299,7 +305,7 @@ fn from_raw_article(mut fields: Map<String, Value>) -> Result<RawArticle, Decode
 }
 
 fn from_ninjs(mut fields: Map<String, Value>) -> Result<RawArticle, DecodeError> {
-    let id = required_string(&mut fields, "uri")?;
+    let id = required_id(&mut fields, InputFormat::Ninjs)?;
     let (body, declared_type) = ninjs_body(&mut fields)?;
     let content_type = resolve_content_type(declared_type.as_deref(), &body)?;
     let title = match fields.remove("headlines") {
@@ -389,25 +395,31 @@ fn required_string(
 ) -> Result<String, DecodeError> {
     match fields.remove(field) {
         None | Some(Value::Null) => Err(DecodeError::MissingField { field }),
-        // The id becomes the Kafka key of every output: it must be something a person
-        // can read and type.
-        Some(Value::String(s)) if field == "id" || field == "uri" => {
-            if s.chars().all(|c| c.is_whitespace() || is_invisible(c)) {
-                Err(DecodeError::invalid(
-                    field,
-                    "a string with visible characters",
-                ))
-            } else if s.chars().any(|c| c.is_control() || is_bidi_control(c)) {
-                Err(DecodeError::invalid(
-                    field,
-                    "a string without control characters",
-                ))
-            } else {
-                Ok(s)
-            }
-        }
         Some(Value::String(s)) => Ok(s),
         Some(_) => Err(DecodeError::invalid(field, "a string")),
+    }
+}
+
+/// The article id of a record in `format`. It becomes the Kafka key of every output: it
+/// must be something a person can read and type.
+fn required_id(
+    fields: &mut Map<String, Value>,
+    format: InputFormat,
+) -> Result<String, DecodeError> {
+    let field = format.id_field();
+    let id = required_string(fields, field)?;
+    if id.chars().all(|c| c.is_whitespace() || is_invisible(c)) {
+        Err(DecodeError::invalid(
+            field,
+            "a string with visible characters",
+        ))
+    } else if id.chars().any(|c| c.is_control() || is_bidi_control(c)) {
+        Err(DecodeError::invalid(
+            field,
+            "a string without control characters",
+        ))
+    } else {
+        Ok(id)
     }
 }
 

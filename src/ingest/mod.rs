@@ -6,6 +6,9 @@
 
 pub mod entries;
 pub mod fetch;
+mod follow;
+mod schedule;
+pub mod seen;
 
 use std::time::Duration;
 
@@ -15,6 +18,7 @@ use serde_json::Value;
 
 pub use entries::FeedError;
 pub use fetch::{FetchError, Fetcher};
+pub use follow::{follow, FollowError};
 
 /// The `[ingest]` table of the config file.
 #[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
@@ -30,6 +34,19 @@ pub struct IngestConfig {
     pub max_response_bytes: u64,
     /// Feeds fetched at the same time.
     pub concurrency: usize,
+    /// Seconds between two polls of a feed that does not set its own.
+    pub interval_secs: u64,
+    /// The longest wait before polling a failing feed again (the wait doubles from the
+    /// interval with each failure in a row).
+    pub max_backoff_secs: u64,
+    /// Compacted topic of the items sent (key = item id, value = content hash and
+    /// version): what a restarted or replacing ingest reads back so as not to send them
+    /// again. Created when missing.
+    pub state_topic: String,
+    /// The ingest's transactional id: items and their state are written in one
+    /// transaction, and an ingest started with the same id fences the one before it, so
+    /// that only one writes at a time.
+    pub transactional_id: String,
 }
 
 impl Default for IngestConfig {
@@ -40,7 +57,41 @@ impl Default for IngestConfig {
             timeout_secs: 30,
             max_response_bytes: 10 * 1024 * 1024,
             concurrency: 4,
+            interval_secs: 300,
+            max_backoff_secs: 3600,
+            state_topic: "news.ingest.state".into(),
+            transactional_id: "newsflow-ingest".into(),
         }
+    }
+}
+
+impl IngestConfig {
+    /// At least one feed, each named once (names label the metrics), and intervals that
+    /// a timer can keep.
+    pub fn validate(&self) -> Result<(), crate::config::ConfigError> {
+        use crate::config::ConfigError;
+        if self.feeds.is_empty() {
+            return Err(ConfigError::Invalid(
+                "no feed: give --feed or [[ingest.feeds]] in the config file".into(),
+            ));
+        }
+        let mut names = std::collections::BTreeSet::new();
+        if let Some(feed) = self.feeds.iter().find(|feed| !names.insert(feed.name())) {
+            return Err(ConfigError::Invalid(format!(
+                "two feeds are named {:?}: give them different sources",
+                feed.name()
+            )));
+        }
+        let intervals = self.feeds.iter().filter_map(|feed| feed.interval_secs);
+        if std::iter::once(self.interval_secs)
+            .chain(intervals)
+            .any(|secs| secs == 0)
+        {
+            return Err(ConfigError::Invalid(
+                "interval_secs must be at least 1".into(),
+            ));
+        }
+        Ok(())
     }
 }
 
@@ -58,6 +109,9 @@ pub struct FeedSpec {
     /// Added to every record of the feed as `tags`.
     #[serde(default)]
     pub tags: Vec<String>,
+    /// Seconds between two polls of this feed, instead of the `[ingest]` interval.
+    #[serde(default)]
+    pub interval_secs: Option<u64>,
 }
 
 impl FeedSpec {
@@ -67,7 +121,13 @@ impl FeedSpec {
             source: None,
             language: None,
             tags: Vec::new(),
+            interval_secs: None,
         }
+    }
+
+    /// The feed's name in logs and metrics: its source name, or its address.
+    pub fn name(&self) -> &str {
+        self.source.as_deref().unwrap_or(&self.url)
     }
 }
 

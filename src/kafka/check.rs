@@ -31,6 +31,18 @@ const CREATE_TIMEOUT: Duration = Duration::from_secs(30);
 /// fills and consumption stops without a word. When no broker answers, the check is left
 /// to the running pipeline (an unreachable broker is retried, not a configuration error).
 pub async fn ensure_output_topics(config: &RunConfig) -> Result<(), RunError> {
+    let topics: Vec<String> = config.output_topics().into_iter().map(Into::into).collect();
+    ensure_topics(config, &topics, config.create_topics, &[]).await
+}
+
+/// [`ensure_output_topics`] for any `topics`: those missing are created with the topic
+/// `settings` when `create` is set, else named in the error.
+pub(super) async fn ensure_topics(
+    config: &RunConfig,
+    topics: &[String],
+    create: bool,
+    settings: &[(&str, &str)],
+) -> Result<(), RunError> {
     let mut properties = producer_config(config);
     // Describing and creating topics needs no transaction.
     properties.remove("transactional.id");
@@ -39,9 +51,9 @@ pub async fn ensure_output_topics(config: &RunConfig) -> Result<(), RunError> {
             .create()
             .map_err(|error| RunError::client(config, Client::Producer, &error))?,
     );
-    let topics: Vec<String> = config.output_topics().into_iter().map(Into::into).collect();
     let lookup = {
         let admin = Arc::clone(&admin);
+        let topics = topics.to_vec();
         // librdkafka's metadata call blocks.
         tokio::task::spawn_blocking(move || missing_topics(&admin, &topics))
             .await
@@ -60,10 +72,10 @@ pub async fn ensure_output_topics(config: &RunConfig) -> Result<(), RunError> {
     if missing.is_empty() {
         return Ok(());
     }
-    if !config.create_topics {
+    if !create {
         return Err(RunError::MissingTopics(missing.join(", ")));
     }
-    create_topics(config, &admin, &missing).await
+    create_topics(config, &admin, &missing, settings).await
 }
 
 /// The topics among `topics` that the cluster says do not exist.
@@ -98,6 +110,7 @@ async fn create_topics(
     config: &RunConfig,
     admin: &AdminClient<DefaultClientContext>,
     topics: &[String],
+    settings: &[(&str, &str)],
 ) -> Result<(), RunError> {
     // -1 asks the broker for its default.
     let or_default = |n: i32| if n == 0 { -1 } else { n };
@@ -105,7 +118,12 @@ async fn create_topics(
     let replication = or_default(i32::from(config.topic_replication_factor));
     let new_topics: Vec<NewTopic<'_>> = topics
         .iter()
-        .map(|topic| NewTopic::new(topic, partitions, TopicReplication::Fixed(replication)))
+        .map(|topic| {
+            settings.iter().fold(
+                NewTopic::new(topic, partitions, TopicReplication::Fixed(replication)),
+                |new, (key, value)| new.set(key, value),
+            )
+        })
         .collect();
     let options = AdminOptions::new().operation_timeout(Some(CREATE_TIMEOUT));
     let results = admin

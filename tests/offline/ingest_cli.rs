@@ -257,7 +257,7 @@ fn feeds_of_the_config_file_carry_their_source_language_and_tags() {
     )
     .unwrap();
     let output = newsflow()
-        .args(["ingest", "--config"])
+        .args(["ingest", "--output", "-", "--config"])
         .arg(config.path())
         .output()
         .unwrap();

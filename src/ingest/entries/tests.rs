@@ -3,10 +3,9 @@ use crate::record::{decode, ContentType, Input, InputFormat};
 
 fn spec() -> FeedSpec {
     FeedSpec {
-        url: "http://127.0.0.1/feed".into(),
         source: Some("Example Wire".into()),
-        language: None,
         tags: vec!["wire".into()],
+        ..FeedSpec::new("http://127.0.0.1/feed")
     }
 }
 

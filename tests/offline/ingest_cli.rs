@@ -106,7 +106,7 @@ fn serve() -> String {
                 }
             }),
         )
-        .route("/huge", get(|| async { "x".repeat(3 << 20) }))
+        .route("/huge", get(|| async { "x".repeat(50 << 20) }))
         .route(
             "/slow",
             get(|| async {

@@ -8,26 +8,7 @@ use prometheus::{
 };
 
 use crate::record::{DeadLetterReason, PubStatus};
-
-/// The PLOVER event classes, the label values of `newsflow_events_total`.
-const PLOVER_CLASSES: [&str; 16] = [
-    "AGREE",
-    "CONSULT",
-    "SUPPORT",
-    "CONCEDE",
-    "COOPERATE",
-    "AID",
-    "RETREAT",
-    "DEMAND",
-    "ACCUSE",
-    "REJECT",
-    "THREATEN",
-    "PROTEST",
-    "SANCTION",
-    "MOBILIZE",
-    "COERCE",
-    "ASSAULT",
-];
+use crate::route::PLOVER_CLASSES;
 
 pub struct Metrics {
     registry: Registry,

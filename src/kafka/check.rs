@@ -211,7 +211,7 @@ pub(super) fn client_error(config: &RunConfig, client: Client, error: &KafkaErro
             let problem = if *result == RDKafkaConfRes::RD_KAFKA_CONF_UNKNOWN {
                 "no such property".to_owned()
             } else {
-                invalid_value(description)
+                invalid_value(description) + build_hint(description)
             };
             ConfigError::KafkaProperty {
                 property: property.to_owned(),
@@ -220,7 +220,7 @@ pub(super) fn client_error(config: &RunConfig, client: Client, error: &KafkaErro
         }
         KafkaError::ClientCreation(reason) => ConfigError::KafkaClient {
             client: client.name(),
-            reason: redact(reason.trim(), config.kafka_properties()),
+            reason: redact(reason.trim(), config.kafka_properties()) + build_hint(reason),
         },
         KafkaError::Nul(_) => ConfigError::KafkaClient {
             client: client.name(),
@@ -238,6 +238,18 @@ pub(super) fn client_error(config: &RunConfig, client: Client, error: &KafkaErro
 /// supported in this build: ...`, `... value 0 is outside allowed range 1..3600000`, whose
 /// value it printed as a number itself, and its fixed advice for Java client properties:
 /// `Java JAAS configuration is not supported, ...`); the others may quote a string value.
+/// What to build when librdkafka says this build lacks a SASL mechanism newsflow offers as
+/// a Cargo feature (they need system libraries that a default build does not).
+fn build_hint(said: &str) -> &'static str {
+    if said.contains("SASL mechanism GSSAPI") {
+        "; build newsflow with `--features kerberos` (see docs/configuration.md)"
+    } else if said.contains("OIDC depends on libcurl") {
+        "; build newsflow with `--features oidc` (see docs/configuration.md)"
+    } else {
+        ""
+    }
+}
+
 fn invalid_value(description: &str) -> String {
     let description = description.trim();
     if description.starts_with("Java ") {
@@ -262,6 +274,41 @@ fn invalid_value(description: &str) -> String {
 mod tests {
     use super::*;
     use crate::config::Guarantee;
+
+    /// Kerberos and OIDC are Cargo features: without them librdkafka refuses the
+    /// mechanism, and the error says which feature builds it.
+    #[test]
+    fn secured_cluster_mechanisms_need_their_feature() {
+        let kerberos = with_properties(&[
+            ("security.protocol", "SASL_SSL"),
+            ("sasl.mechanism", "GSSAPI"),
+        ]);
+        let oidc = with_properties(&[
+            ("security.protocol", "SASL_SSL"),
+            ("sasl.mechanism", "OAUTHBEARER"),
+            ("sasl.oauthbearer.method", "oidc"),
+            ("sasl.oauthbearer.client.id", "newsflow"),
+            ("sasl.oauthbearer.client.secret", "s3cret"),
+            (
+                "sasl.oauthbearer.token.endpoint.url",
+                "https://127.0.0.1/token",
+            ),
+        ]);
+        for (config, built, feature) in [
+            (kerberos, cfg!(feature = "kerberos"), "kerberos"),
+            (oidc, cfg!(feature = "oidc"), "oidc"),
+        ] {
+            match check_run_clients(&config) {
+                Ok(()) => assert!(built, "{feature} accepted without its feature"),
+                Err(error) => {
+                    let error = error.to_string();
+                    assert!(!built, "{feature} refused with its feature: {error}");
+                    assert!(error.contains(&format!("--features {feature}")), "{error}");
+                    assert!(!error.contains("s3cret"), "{error}");
+                }
+            }
+        }
+    }
     use crate::kafka::tests::with_properties;
 
     const SECRET: &str = "Zq9-secret-value";

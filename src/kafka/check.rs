@@ -282,6 +282,8 @@ mod tests {
         let kerberos = with_properties(&[
             ("security.protocol", "SASL_SSL"),
             ("sasl.mechanism", "GSSAPI"),
+            ("sasl.kerberos.principal", "newsflow@EXAMPLE.ORG"),
+            ("sasl.kerberos.keytab", "/etc/newsflow.keytab"),
         ]);
         let oidc = with_properties(&[
             ("security.protocol", "SASL_SSL"),

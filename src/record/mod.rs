@@ -7,6 +7,7 @@ mod enriched;
 mod envelope;
 mod event_record;
 mod kill;
+mod ninjs_out;
 mod raw;
 
 pub use dates::{parse_timestamp, PLAUSIBLE_YEARS};
@@ -17,6 +18,10 @@ pub use enriched::{
 };
 pub use event_record::EventRecord;
 pub use kill::{Kill, KillLine, KillMarker, PubStatus, STATUS_FIELD};
+pub use ninjs_out::{
+    article_uri, to_ninjs, to_ninjs_with_extensions, ARTICLE_URN_PREFIX, EVENT_URN_PREFIX,
+    EXTENSION_SCHEMA_URI, NINJS_SCHEMA_URI, NINJS_VERSION,
+};
 pub use raw::{decode, floor_char_boundary, is_invisible, ContentType, InputFormat, RawArticle};
 
 /// A decoded input record: an article to enrich, or a kill that withdraws one.

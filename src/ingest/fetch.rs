@@ -62,6 +62,23 @@ impl Fetcher {
 
     /// The body of `url` (decompressed), at most the cap.
     pub async fn get(&self, url: &str) -> Result<Vec<u8>, FetchError> {
+        let response = self.send(url).await?;
+        self.read_capped(response).await
+    }
+
+    /// The body of `url` (decompressed, at most the cap) and its `Content-Type`.
+    pub async fn get_typed(&self, url: &str) -> Result<(Vec<u8>, Option<String>), FetchError> {
+        let response = self.send(url).await?;
+        let content_type = response
+            .headers()
+            .get(reqwest::header::CONTENT_TYPE)
+            .and_then(|value| value.to_str().ok())
+            .map(str::to_owned);
+        Ok((self.read_capped(response).await?, content_type))
+    }
+
+    /// A successful response to a GET of `url`: an HTTP error status is an error.
+    async fn send(&self, url: &str) -> Result<reqwest::Response, FetchError> {
         let response = self
             .client
             .get(url)
@@ -72,6 +89,11 @@ impl Fetcher {
         if !status.is_success() {
             return Err(FetchError::Status(status.as_u16()));
         }
+        Ok(response)
+    }
+
+    /// A response's body, refused as soon as it passes the cap.
+    async fn read_capped(&self, response: reqwest::Response) -> Result<Vec<u8>, FetchError> {
         let too_large = FetchError::TooLarge {
             limit: self.max_bytes,
         };

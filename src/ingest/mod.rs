@@ -1,11 +1,15 @@
-//! `newsflow ingest`: newsroom feeds (RSS, Atom, JSON Feed, IPTC ninjs) fetched over HTTP
-//! and turned into raw-article records, the pipeline's input.
+//! `newsflow ingest`: newsroom feeds (RSS, Atom, JSON Feed, IPTC ninjs, XML sitemaps)
+//! fetched over HTTP and turned into raw-article records, the pipeline's input.
 //!
 //! Each feed is fetched once per call of [`poll_once`]; a feed that fails (unreachable, an
 //! HTTP error, too large, not a feed) is reported with its reason and the others go on.
+//! Items that carry only a summary can have their linked page fetched ([`pages`]).
 
 pub mod entries;
 pub mod fetch;
+pub mod format;
+pub mod pages;
+pub mod sitemap;
 
 use std::time::Duration;
 
@@ -15,6 +19,8 @@ use serde_json::Value;
 
 pub use entries::FeedError;
 pub use fetch::{FetchError, Fetcher};
+pub use format::FeedFormat;
+pub use pages::{PageCounts, Pages};
 
 /// The `[ingest]` table of the config file.
 #[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
@@ -30,6 +36,8 @@ pub struct IngestConfig {
     pub max_response_bytes: u64,
     /// Feeds fetched at the same time.
     pub concurrency: usize,
+    /// Article pages fetched at the same time from one host.
+    pub per_host_concurrency: usize,
 }
 
 impl Default for IngestConfig {
@@ -40,6 +48,7 @@ impl Default for IngestConfig {
             timeout_secs: 30,
             max_response_bytes: 10 * 1024 * 1024,
             concurrency: 4,
+            per_host_concurrency: 2,
         }
     }
 }
@@ -58,6 +67,12 @@ pub struct FeedSpec {
     /// Added to every record of the feed as `tags`.
     #[serde(default)]
     pub tags: Vec<String>,
+    /// What the address serves; anything but `auto` makes another kind an error.
+    #[serde(default)]
+    pub format: FeedFormat,
+    /// Fetch the linked page of items that carry only a summary (always done for sitemaps).
+    #[serde(default)]
+    pub fetch_pages: bool,
 }
 
 impl FeedSpec {
@@ -67,6 +82,8 @@ impl FeedSpec {
             source: None,
             language: None,
             tags: Vec::new(),
+            format: FeedFormat::default(),
+            fetch_pages: false,
         }
     }
 }
@@ -97,7 +114,10 @@ pub struct Polled {
     pub records: Vec<Value>,
     /// Items left out because nothing (id, link, title) identifies them.
     pub without_id: usize,
+    /// The feed's bytes, a sitemap index's child sitemaps included.
     pub bytes: usize,
+    /// What became of the linked pages fetched for the items.
+    pub pages: PageCounts,
 }
 
 /// Fetches every feed of `config` once, at most `concurrency` at a time, and returns each
@@ -111,9 +131,10 @@ pub async fn poll_once(
         config.max_response_bytes,
     )?;
     let fetcher = &fetcher;
+    let pages = &Pages::new(fetcher, config);
     Ok(futures::stream::iter(config.feeds.iter().cloned())
         .map(|spec| async move {
-            let polled = poll(fetcher, &spec).await;
+            let polled = poll(fetcher, pages, &spec).await;
             (spec, polled)
         })
         .buffered(config.concurrency.max(1))
@@ -121,14 +142,29 @@ pub async fn poll_once(
         .await)
 }
 
-async fn poll(fetcher: &Fetcher, spec: &FeedSpec) -> Result<Polled, IngestError> {
+async fn poll(
+    fetcher: &Fetcher,
+    pages: &Pages<'_>,
+    spec: &FeedSpec,
+) -> Result<Polled, IngestError> {
     let document = fetcher.get(&spec.url).await?;
-    let (records, without_id) = entries::records(&document, spec)?;
-    Ok(Polled {
-        records,
-        without_id,
-        bytes: document.len(),
-    })
+    // A sitemap gives addresses and headlines only: its pages are always fetched.
+    let is_sitemap = sitemap::applies(spec, &document);
+    let mut polled = if is_sitemap {
+        sitemap::read(fetcher, &document, spec).await?
+    } else {
+        let (records, without_id) = entries::records(&document, spec)?;
+        Polled {
+            records,
+            without_id,
+            bytes: document.len(),
+            pages: PageCounts::default(),
+        }
+    };
+    if spec.fetch_pages || is_sitemap {
+        polled.pages = pages.complete(&mut polled.records, spec).await;
+    }
+    Ok(polled)
 }
 
 #[cfg(test)]

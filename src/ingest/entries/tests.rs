@@ -3,10 +3,9 @@ use crate::record::{decode, ContentType, Input, InputFormat};
 
 fn spec() -> FeedSpec {
     FeedSpec {
-        url: "http://127.0.0.1/feed".into(),
         source: Some("Example Wire".into()),
-        language: None,
         tags: vec!["wire".into()],
+        ..FeedSpec::new("http://127.0.0.1/feed")
     }
 }
 
@@ -141,4 +140,20 @@ fn documents_that_are_no_feed_are_refused() {
             "{document:?} was read"
         );
     }
+}
+
+#[test]
+fn a_format_hint_refuses_a_document_of_another_kind() {
+    let hinted = |format| FeedSpec { format, ..spec() };
+    assert!(records(RSS.as_bytes(), &hinted(FeedFormat::Rss)).is_ok());
+    for format in [FeedFormat::Atom, FeedFormat::JsonFeed, FeedFormat::Ninjs] {
+        let error = records(RSS.as_bytes(), &hinted(format)).unwrap_err();
+        assert!(
+            matches!(error, FeedError::NotTheDeclaredFormat { expected, .. } if expected == format),
+            "{format}: {error}"
+        );
+    }
+    let ninjs = r#"[{"uri":"urn:ninjs:1","body_text":"Text."}]"#;
+    assert!(records(ninjs.as_bytes(), &hinted(FeedFormat::Ninjs)).is_ok());
+    assert!(records(ninjs.as_bytes(), &hinted(FeedFormat::JsonFeed)).is_err());
 }

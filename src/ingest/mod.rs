@@ -38,6 +38,9 @@ pub struct IngestConfig {
     pub concurrency: usize,
     /// Article pages fetched at the same time from one host.
     pub per_host_concurrency: usize,
+    /// Article pages fetched for one feed in one poll, so that a large sitemap does not
+    /// turn a poll into a crawl.
+    pub max_pages_per_feed: usize,
 }
 
 impl Default for IngestConfig {
@@ -49,6 +52,7 @@ impl Default for IngestConfig {
             max_response_bytes: 10 * 1024 * 1024,
             concurrency: 4,
             per_host_concurrency: 2,
+            max_pages_per_feed: 1000,
         }
     }
 }

@@ -42,6 +42,8 @@ pub struct PageCounts {
     pub disallowed: usize,
     /// Tried and failed (status, timeout, too large, not HTML).
     pub failed: usize,
+    /// Not tried, past the feed's `max_pages_per_feed`.
+    pub over_limit: usize,
 }
 
 /// Why a page gave no body.
@@ -73,6 +75,7 @@ pub struct Pages<'a> {
     /// The product token robots.txt groups are matched against.
     robots_agent: String,
     per_host_concurrency: usize,
+    max_per_feed: usize,
     hosts: Mutex<HashMap<String, Arc<Host>>>,
 }
 
@@ -124,18 +127,30 @@ impl<'a> Pages<'a> {
             fetcher,
             robots_agent: product_token(&config.user_agent),
             per_host_concurrency: config.per_host_concurrency.max(1),
+            max_per_feed: config.max_pages_per_feed,
             hosts: Mutex::new(HashMap::new()),
         }
     }
 
     /// Fetches the page of every record of `spec` that wants one and puts its HTML in the
     /// record's body; the others, and those whose page is disallowed or fails, keep theirs.
+    /// Past `max_pages_per_feed` (in feed order) no page is fetched.
     pub async fn complete(&self, records: &mut [Value], spec: &FeedSpec) -> PageCounts {
-        let wanted: Vec<(usize, String)> = records
+        let mut counts = PageCounts::default();
+        let mut wanted: Vec<(usize, String)> = records
             .iter()
             .enumerate()
             .filter_map(|(index, record)| wanted_page(record).map(|url| (index, url.to_owned())))
             .collect();
+        if wanted.len() > self.max_per_feed {
+            counts.over_limit = wanted.len() - self.max_per_feed;
+            wanted.truncate(self.max_per_feed);
+            warn!(
+                feed = spec.url,
+                over_limit = counts.over_limit,
+                "More items want their page than max_pages_per_feed; the rest keep the feed's text."
+            );
+        }
         let outcomes: Vec<(usize, String, Outcome)> = futures::stream::iter(wanted)
             .map(|(index, url)| async move {
                 let outcome = self.fetch(&url).await;
@@ -144,7 +159,6 @@ impl<'a> Pages<'a> {
             .buffer_unordered(PAGES_IN_FLIGHT)
             .collect()
             .await;
-        let mut counts = PageCounts::default();
         for (index, url, outcome) in outcomes {
             match outcome {
                 Outcome::Fetched(html) => {

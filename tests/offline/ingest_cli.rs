@@ -330,9 +330,11 @@ fn no_feed_is_a_configuration_error() {
     assert!(String::from_utf8_lossy(&output.stderr).contains("no feed"));
 }
 
-/// Runs `newsflow ingest` on a config file whose feeds are `feeds` (TOML tables' bodies).
-fn ingest_config(feeds: &[String]) -> Output {
+/// Runs `newsflow ingest` on a config file with the `[ingest]` table's `settings` and
+/// the feeds `feeds` (TOML tables' bodies).
+fn ingest_config(settings: &str, feeds: &[String]) -> Output {
     let mut config = tempfile::NamedTempFile::new().unwrap();
+    writeln!(config, "[ingest]\n{settings}").unwrap();
     for feed in feeds {
         writeln!(config, "[[ingest.feeds]]\n{feed}").unwrap();
     }
@@ -354,7 +356,10 @@ fn logged(output: &Output, page: &str, key: &str, value: &str) -> bool {
 #[test]
 fn teasers_get_their_pages_unless_robots_txt_disallows_or_the_page_fails() {
     let base = serve();
-    let output = ingest_config(&[format!("url = \"{base}/teasers\"\nfetch_pages = true")]);
+    let output = ingest_config(
+        "",
+        &[format!("url = \"{base}/teasers\"\nfetch_pages = true")],
+    );
     assert!(
         output.status.success(),
         "{}",
@@ -387,6 +392,23 @@ fn teasers_get_their_pages_unless_robots_txt_disallows_or_the_page_fails() {
     for record in &records {
         assert_valid(&raw_article, record, &id(record));
     }
+
+    let capped = ingest_config(
+        "max_pages_per_feed = 1",
+        &[format!("url = \"{base}/teasers\"\nfetch_pages = true")],
+    );
+    let bodies: Vec<Value> = self::records(&capped)
+        .iter()
+        .map(|record| record["body"].clone())
+        .collect();
+    assert_eq!(
+        bodies,
+        [ARTICLE_PAGE, "A memo leaked.", "A story was pulled."]
+    );
+    assert!(
+        !logged(&capped, &format!("{base}/articles/gone"), "kind", "status"),
+        "past the limit no page is tried"
+    );
 }
 
 #[test]
@@ -395,7 +417,10 @@ fn sitemap_entries_become_raw_articles_with_their_pages() {
     // Detected by itself, and declared and read through an index whose other child is
     // missing.
     for (path, format) in [("/sitemap.xml", "auto"), ("/sitemap-index.xml", "sitemap")] {
-        let output = ingest_config(&[format!("url = \"{base}{path}\"\nformat = \"{format}\"")]);
+        let output = ingest_config(
+            "",
+            &[format!("url = \"{base}{path}\"\nformat = \"{format}\"")],
+        );
         assert!(
             output.status.success(),
             "{}",
@@ -424,6 +449,6 @@ fn sitemap_entries_become_raw_articles_with_their_pages() {
         }
     }
     // An unknown format is a configuration error.
-    let output = ingest_config(&[format!("url = \"{base}/rss\"\nformat = \"html\"")]);
+    let output = ingest_config("", &[format!("url = \"{base}/rss\"\nformat = \"html\"")]);
     assert_eq!(output.status.code(), Some(2));
 }

@@ -133,6 +133,7 @@ pub fn ingest(config: &IngestConfig, output: &Path) -> anyhow::Result<()> {
                     pages_fetched = polled.pages.fetched,
                     pages_disallowed = polled.pages.disallowed,
                     pages_failed = polled.pages.failed,
+                    pages_over_limit = polled.pages.over_limit,
                     "Feed read."
                 );
             }

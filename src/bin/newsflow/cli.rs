@@ -44,8 +44,8 @@ pub enum Command {
     Demo(DemoArgs),
     /// Produce dead letters again (original key and value) after a fix, then stop.
     ReplayDlq(ReplayArgs),
-    /// Fetch newsroom feeds (RSS, Atom, JSON Feed, ninjs) once and write their items as raw
-    /// articles, one JSON line each.
+    /// Fetch newsroom feeds (RSS, Atom, JSON Feed, ninjs, sitemaps) once and write their
+    /// items as raw articles, one JSON line each.
     Ingest(IngestArgs),
 }
 

@@ -15,6 +15,7 @@ use tracing::warn;
 
 use super::entries::{add_missing, FeedError};
 use super::{FeedFormat, FeedSpec, Fetcher, IngestError, PageCounts, Polled};
+use crate::record::parse_timestamp;
 
 /// Child sitemaps of an index read in one poll; publishers' indexes list months of
 /// archives, and the newest come first.
@@ -160,13 +161,41 @@ fn record(url: SitemapUrl, spec: &FeedSpec) -> Value {
         }
     };
     insert("title", news.title);
-    insert("published_at", news.publication_date.or(url.lastmod));
+    insert(
+        "published_at",
+        news.publication_date
+            .or(url.lastmod)
+            .map(|date| w3c_datetime(&date)),
+    );
     insert("source", news.publication_name);
     if !news.keywords.is_empty() {
         record.insert("categories".into(), news.keywords.into());
     }
     add_missing(&mut record, spec, news.language);
     Value::Object(record)
+}
+
+/// A sitemap date (W3C Datetime, which allows minutes without seconds) in RFC 3339 UTC as
+/// the other feeds' records carry it; passed on as written when it cannot be read.
+fn w3c_datetime(date: &str) -> String {
+    let date = date.trim();
+    // "2024-07-01T09:00+01:00" is read as "2024-07-01T09:00:00+01:00".
+    let bytes = date.as_bytes();
+    let minute_precision = bytes.get(10) == Some(&b'T')
+        && bytes.get(13) == Some(&b':')
+        && matches!(bytes.get(16), Some(b'+' | b'-' | b'Z'));
+    let read = if minute_precision {
+        parse_timestamp(&format!("{}:00{}", &date[..16], &date[16..]))
+    } else {
+        parse_timestamp(date)
+    };
+    read.map_or_else(
+        || date.to_owned(),
+        |time| {
+            time.to_utc()
+                .to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true)
+        },
+    )
 }
 
 /// Which vocabulary an element is of. Other extensions (images, videos, alternates) have

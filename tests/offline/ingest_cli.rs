@@ -58,7 +58,7 @@ const NEWS_SITEMAP: &str = r#"<?xml version="1.0" encoding="UTF-8"?>
         xmlns:news="http://www.google.com/schemas/sitemap-news/0.9">
 <url><loc>BASE/articles/budget</loc><news:news>
   <news:publication><news:name>Wire</news:name><news:language>de</news:language></news:publication>
-  <news:publication_date>2024-07-01T09:00:00+01:00</news:publication_date>
+  <news:publication_date>2024-07-01T09:00+01:00</news:publication_date>
   <news:title>Parliament passes the budget</news:title></news:news></url>
 <url><loc>BASE/articles/gone</loc><lastmod>2024-07-02</lastmod></url>
 <url><loc>BASE/private/draft</loc></url>
@@ -432,11 +432,11 @@ fn sitemap_entries_become_raw_articles_with_their_pages() {
             .map(|page| format!("{base}{page}"));
         assert_eq!(ids, [budget.clone(), gone.clone(), draft.clone()], "{path}");
         assert_eq!(records[0]["title"], "Parliament passes the budget");
-        assert_eq!(records[0]["published_at"], "2024-07-01T09:00:00+01:00");
+        assert_eq!(records[0]["published_at"], "2024-07-01T08:00:00Z");
         assert_eq!(records[0]["language"], "de");
         assert_eq!(records[0]["source"], "Wire");
         assert_eq!(records[0]["body"], ARTICLE_PAGE);
-        assert_eq!(records[1]["published_at"], "2024-07-02");
+        assert_eq!(records[1]["published_at"], "2024-07-02T00:00:00Z");
         assert_eq!(
             records[1]["body"], "",
             "a failed page leaves the entry as it was"

@@ -46,8 +46,8 @@ fn a_news_sitemap_gives_its_headlines_dates_and_publication() {
     assert_eq!(budget["url"], budget["id"]);
     assert_eq!(budget["title"], "Parliament passes the budget");
     assert_eq!(
-        budget["published_at"], "2024-07-01T09:00:00+01:00",
-        "the publication date, not lastmod"
+        budget["published_at"], "2024-07-01T08:00:00Z",
+        "the publication date, not lastmod, in UTC"
     );
     assert_eq!(budget["language"], "en");
     assert_eq!(budget["source"], "Example Times");
@@ -57,7 +57,7 @@ fn a_news_sitemap_gives_its_headlines_dates_and_publication() {
     );
     assert_eq!(budget["tags"], serde_json::json!(["web"]));
     assert_eq!(budget["body"], "");
-    assert_eq!(records[1]["published_at"], "2024-07-02");
+    assert_eq!(records[1]["published_at"], "2024-07-02T00:00:00Z");
     assert!(records[1].get("title").is_none());
 }
 
@@ -94,5 +94,21 @@ fn sitemaps_are_detected_and_other_documents_refused() {
         "<urlset><url></urlset>",
     ] {
         assert!(parse(document.as_bytes()).is_err(), "{document:?} was read");
+    }
+}
+
+#[test]
+fn sitemap_dates_are_read_as_w3c_datetime_and_written_in_utc() {
+    for (written, read) in [
+        ("2024-07-01T09:00+01:00", "2024-07-01T08:00:00Z"),
+        ("2024-07-01T09:00Z", "2024-07-01T09:00:00Z"),
+        ("2024-07-01T09:00:30.5-04:00", "2024-07-01T13:00:30.500Z"),
+        ("2024-07-01", "2024-07-01T00:00:00Z"),
+        // Unreadable dates go on as written, for the pipeline to keep in source_fields.
+        ("2024-07", "2024-07"),
+        ("yesterday", "yesterday"),
+        ("2024-07-01T09:0é+01:00", "2024-07-01T09:0é+01:00"),
+    ] {
+        assert_eq!(w3c_datetime(written), read, "{written}");
     }
 }

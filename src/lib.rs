@@ -23,5 +23,6 @@ mod hash;
 pub mod ingest;
 pub mod kafka;
 pub mod record;
+pub mod route;
 pub mod stage;
 pub mod telemetry;

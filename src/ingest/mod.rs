@@ -7,8 +7,11 @@
 
 pub mod entries;
 pub mod fetch;
+mod follow;
 pub mod format;
 pub mod pages;
+mod schedule;
+pub mod seen;
 pub mod sitemap;
 
 use std::time::Duration;
@@ -19,6 +22,7 @@ use serde_json::Value;
 
 pub use entries::FeedError;
 pub use fetch::{FetchError, Fetcher};
+pub use follow::{follow, FollowError};
 pub use format::FeedFormat;
 pub use pages::{PageCounts, Pages};
 
@@ -41,6 +45,19 @@ pub struct IngestConfig {
     /// Article pages fetched for one feed in one poll, so that a large sitemap does not
     /// turn a poll into a crawl.
     pub max_pages_per_feed: usize,
+    /// Seconds between two polls of a feed that does not set its own.
+    pub interval_secs: u64,
+    /// The longest wait before polling a failing feed again (the wait doubles from the
+    /// interval with each failure in a row).
+    pub max_backoff_secs: u64,
+    /// Compacted topic of the items sent (key = item id, value = content hash and
+    /// version): what a restarted or replacing ingest reads back so as not to send them
+    /// again. Created when missing.
+    pub state_topic: String,
+    /// The ingest's transactional id: items and their state are written in one
+    /// transaction, and an ingest started with the same id fences the one before it, so
+    /// that only one writes at a time.
+    pub transactional_id: String,
 }
 
 impl Default for IngestConfig {
@@ -53,6 +70,57 @@ impl Default for IngestConfig {
             concurrency: 4,
             per_host_concurrency: 2,
             max_pages_per_feed: 1000,
+            interval_secs: 300,
+            max_backoff_secs: 3600,
+            state_topic: "news.ingest.state".into(),
+            transactional_id: "newsflow-ingest".into(),
+        }
+    }
+}
+
+impl IngestConfig {
+    /// At least one feed, each named once (names label the metrics), and intervals that
+    /// a timer can keep.
+    pub fn validate(&self) -> Result<(), crate::config::ConfigError> {
+        use crate::config::ConfigError;
+        if self.feeds.is_empty() {
+            return Err(ConfigError::Invalid(
+                "no feed: give --feed or [[ingest.feeds]] in the config file".into(),
+            ));
+        }
+        let mut names = std::collections::BTreeSet::new();
+        if let Some(feed) = self.feeds.iter().find(|feed| !names.insert(feed.name())) {
+            return Err(ConfigError::Invalid(format!(
+                "two feeds are named {:?}: give them different sources",
+                feed.name()
+            )));
+        }
+        let intervals = self.feeds.iter().filter_map(|feed| feed.interval_secs);
+        if std::iter::once(self.interval_secs)
+            .chain(intervals)
+            .any(|secs| secs == 0)
+        {
+            return Err(ConfigError::Invalid(
+                "interval_secs must be at least 1".into(),
+            ));
+        }
+        Ok(())
+    }
+
+    /// For polling into Kafka: sitemaps and article pages are read only by a one-shot
+    /// ingest (`--output`), since polling would fetch every page again on every poll until
+    /// the seen-item state decides first which items are new.
+    pub fn validate_for_polling(&self) -> Result<(), crate::config::ConfigError> {
+        match self
+            .feeds
+            .iter()
+            .find(|feed| feed.fetch_pages || feed.format == FeedFormat::Sitemap)
+        {
+            Some(feed) => Err(crate::config::ConfigError::Invalid(format!(
+                "feed {}: sitemaps and fetch_pages are read only with --output for now",
+                feed.url
+            ))),
+            None => Ok(()),
         }
     }
 }
@@ -77,6 +145,9 @@ pub struct FeedSpec {
     /// Fetch the linked page of items that carry only a summary (always done for sitemaps).
     #[serde(default)]
     pub fetch_pages: bool,
+    /// Seconds between two polls of this feed, instead of the `[ingest]` interval.
+    #[serde(default)]
+    pub interval_secs: Option<u64>,
 }
 
 impl FeedSpec {
@@ -88,7 +159,13 @@ impl FeedSpec {
             tags: Vec::new(),
             format: FeedFormat::default(),
             fetch_pages: false,
+            interval_secs: None,
         }
+    }
+
+    /// The feed's name in logs and metrics: its source name, or its address.
+    pub fn name(&self) -> &str {
+        self.source.as_deref().unwrap_or(&self.url)
     }
 }
 

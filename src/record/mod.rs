@@ -4,6 +4,7 @@
 mod dates;
 mod dead_letter;
 mod enriched;
+mod envelope;
 mod event_record;
 mod kill;
 mod raw;
@@ -59,6 +60,11 @@ pub enum DecodeError {
         field: &'static str,
         expected: &'static str,
     },
+    #[error(
+        "record is framed for a schema registry (schema id {schema_id}) and its payload is \
+         not JSON: Avro and Protobuf records are not decoded"
+    )]
+    NotJsonFramed { schema_id: u32 },
 }
 
 impl DecodeError {
@@ -72,6 +78,7 @@ impl DecodeError {
             Self::Empty => DeadLetterReason::Empty,
             Self::InvalidUtf8 { .. } => DeadLetterReason::InvalidUtf8,
             Self::InvalidJson { .. } => DeadLetterReason::InvalidJson,
+            Self::NotJsonFramed { .. } => DeadLetterReason::UnsupportedEncoding,
             Self::NotAnObject { .. } | Self::MissingField { .. } | Self::InvalidField { .. } => {
                 DeadLetterReason::SchemaViolation
             }

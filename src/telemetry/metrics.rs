@@ -8,26 +8,7 @@ use prometheus::{
 };
 
 use crate::record::{DeadLetterReason, PubStatus};
-
-/// The PLOVER event classes, the label values of `newsflow_events_total`.
-const PLOVER_CLASSES: [&str; 16] = [
-    "AGREE",
-    "CONSULT",
-    "SUPPORT",
-    "CONCEDE",
-    "COOPERATE",
-    "AID",
-    "RETREAT",
-    "DEMAND",
-    "ACCUSE",
-    "REJECT",
-    "THREATEN",
-    "PROTEST",
-    "SANCTION",
-    "MOBILIZE",
-    "COERCE",
-    "ASSAULT",
-];
+use crate::route::PLOVER_CLASSES;
 
 pub struct Metrics {
     registry: Registry,
@@ -54,6 +35,84 @@ pub struct Metrics {
     pub broker_up: IntGaugeVec,
     pub broker_rtt: GaugeVec,
     pub build_info: IntGaugeVec,
+    pub feed: FeedMetrics,
+}
+
+/// What `newsflow ingest` counts, per feed (the feed's source name, or its address).
+pub struct FeedMetrics {
+    pub polls: IntCounterVec,
+    pub items: IntCounterVec,
+    pub errors: IntCounterVec,
+    pub bytes: IntCounterVec,
+    pub last_success: IntGaugeVec,
+    pub interval: IntGaugeVec,
+}
+
+/// The outcomes of a poll, the label values of `newsflow_feed_polls_total`.
+pub const POLL_OUTCOMES: [&str; 3] = ["ok", "not_modified", "error"];
+
+/// What a poll found an item to be, the label values of `newsflow_feed_items_total`.
+pub const ITEM_STATUSES: [&str; 3] = ["new", "updated", "unchanged"];
+
+impl FeedMetrics {
+    fn new(registry: &Registry) -> Self {
+        Self {
+            polls: counter_vec(
+                registry,
+                "newsflow_feed_polls_total",
+                "Feed polls, by feed and outcome (ok, not_modified, error).",
+                &["feed", "outcome"],
+            ),
+            items: counter_vec(
+                registry,
+                "newsflow_feed_items_total",
+                "Feed items read, by feed and status (new, updated or unchanged since last seen).",
+                &["feed", "status"],
+            ),
+            errors: counter_vec(
+                registry,
+                "newsflow_feed_errors_total",
+                "Failed feed polls, by feed and kind (status, timeout, too_large, redirects, transport, unreadable, kafka).",
+                &["feed", "kind"],
+            ),
+            bytes: counter_vec(
+                registry,
+                "newsflow_feed_bytes_total",
+                "Feed bytes read (after decompression), by feed.",
+                &["feed"],
+            ),
+            last_success: gauge_vec(
+                registry,
+                "newsflow_feed_last_success_timestamp_seconds",
+                "When a poll of the feed last succeeded (its items stored, or not modified), or when ingest started if none has yet; seconds since the epoch.",
+                &["feed"],
+            ),
+            interval: gauge_vec(
+                registry,
+                "newsflow_feed_interval_seconds",
+                "The feed's configured polling interval.",
+                &["feed"],
+            ),
+        }
+    }
+
+    /// Shows a feed's series at zero before its first poll, and its last success at the
+    /// start, so that a feed that never succeeds trips the silence alert too.
+    pub fn register_feed(&self, feed: &str, interval_secs: u64, started_at_secs: i64) {
+        for outcome in POLL_OUTCOMES {
+            self.polls.with_label_values(&[feed, outcome]);
+        }
+        for status in ITEM_STATUSES {
+            self.items.with_label_values(&[feed, status]);
+        }
+        self.bytes.with_label_values(&[feed]);
+        self.last_success
+            .with_label_values(&[feed])
+            .set(started_at_secs);
+        self.interval
+            .with_label_values(&[feed])
+            .set(i64::try_from(interval_secs).unwrap_or(i64::MAX));
+    }
 }
 
 static METRICS: LazyLock<Metrics> = LazyLock::new(Metrics::new);
@@ -261,6 +320,7 @@ impl Metrics {
                 "Always 1; the labels say which build is running.",
                 &["version"],
             ),
+            feed: FeedMetrics::new(&registry),
             registry,
         };
         metrics

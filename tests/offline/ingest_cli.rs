@@ -156,7 +156,7 @@ fn serve() -> String {
         .route("/sitemap.xml", get(xml(news_sitemap)))
         .route("/sitemap-index.xml", get(xml(sitemap_index)))
         .route("/teasers", get(xml(teasers)))
-        .route("/huge", get(|| async { "x".repeat(3 << 20) }))
+        .route("/huge", get(|| async { "x".repeat(50 << 20) }))
         .route(
             "/slow",
             get(|| async {
@@ -307,7 +307,7 @@ fn feeds_of_the_config_file_carry_their_source_language_and_tags() {
     )
     .unwrap();
     let output = newsflow()
-        .args(["ingest", "--config"])
+        .args(["ingest", "--output", "-", "--config"])
         .arg(config.path())
         .output()
         .unwrap();
@@ -330,16 +330,22 @@ fn no_feed_is_a_configuration_error() {
     assert!(String::from_utf8_lossy(&output.stderr).contains("no feed"));
 }
 
-/// Runs `newsflow ingest` on a config file with the `[ingest]` table's `settings` and
-/// the feeds `feeds` (TOML tables' bodies).
+/// Runs `newsflow ingest --output -` on a config file with the `[ingest]` table's
+/// `settings` and the feeds `feeds` (TOML tables' bodies).
 fn ingest_config(settings: &str, feeds: &[String]) -> Output {
+    ingest_config_with(&["--output", "-"], settings, feeds)
+}
+
+fn ingest_config_with(args: &[&str], settings: &str, feeds: &[String]) -> Output {
     let mut config = tempfile::NamedTempFile::new().unwrap();
     writeln!(config, "[ingest]\n{settings}").unwrap();
     for feed in feeds {
         writeln!(config, "[[ingest.feeds]]\n{feed}").unwrap();
     }
     newsflow()
-        .args(["ingest", "--log-format", "json", "--config"])
+        .args(["ingest", "--log-format", "json"])
+        .args(args)
+        .arg("--config")
         .arg(config.path())
         .output()
         .unwrap()
@@ -448,7 +454,11 @@ fn sitemap_entries_become_raw_articles_with_their_pages() {
             assert_valid(&raw_article, record, &id(record));
         }
     }
-    // An unknown format is a configuration error.
+    // An unknown format is a configuration error, and so is a sitemap to poll into Kafka.
     let output = ingest_config("", &[format!("url = \"{base}/rss\"\nformat = \"html\"")]);
     assert_eq!(output.status.code(), Some(2));
+    let sitemap = format!("url = \"{base}/sitemap.xml\"\nformat = \"sitemap\"");
+    let polling = ingest_config_with(&[], "", &[sitemap]);
+    assert_eq!(polling.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&polling.stderr).contains("only with --output"));
 }

@@ -157,3 +157,20 @@ fn a_format_hint_refuses_a_document_of_another_kind() {
     assert!(records(ninjs.as_bytes(), &hinted(FeedFormat::Ninjs)).is_ok());
     assert!(records(ninjs.as_bytes(), &hinted(FeedFormat::JsonFeed)).is_err());
 }
+
+/// Feeds in other encodings than UTF-8 declare it in the XML prolog; the text comes out
+/// as UTF-8 all the same.
+#[test]
+fn a_latin1_feed_is_read_in_its_declared_encoding() {
+    let mut document = b"<?xml version=\"1.0\" encoding=\"ISO-8859-1\"?>\
+        <rss version=\"2.0\"><channel><title>M\xe9t\xe9o</title><item><guid>l1</guid>\
+        <title>Temp\xeate sur la c\xf4te</title><description>Les \xe9coles ferment.</description>\
+        </item></channel></rss>"
+        .to_vec();
+    let (items, _) = records(&document, &spec()).unwrap();
+    assert_eq!(items[0]["title"], "Tempête sur la côte");
+    assert_eq!(items[0]["body"], "Les écoles ferment.");
+    // The same bytes declared as UTF-8 are not valid UTF-8: refused, never mangled.
+    document.splice(30..40, b"UTF-8".iter().copied());
+    assert!(records(&document, &spec()).is_err());
+}

@@ -25,6 +25,7 @@ use tracing::{info, warn};
 
 use super::entries::strip_tags;
 use super::{FeedSpec, FetchError, Fetcher, IngestConfig};
+use crate::record::ContentType;
 
 /// Bodies shorter than this many characters (tags left out) are taken for summaries.
 pub const MIN_BODY_CHARS: usize = 600;
@@ -251,22 +252,45 @@ fn wanted_page(record: &Value) -> Option<&str> {
     (is_http && short).then_some(url)
 }
 
-/// The page as text: HTML only, decoded by the charset its `Content-Type` names (a byte
-/// order mark wins; UTF-8 when neither says).
+/// The page as text: HTML only (a page served without a type, or as bytes of no named
+/// kind, counts when it looks like HTML), decoded by a byte order mark, else the charset
+/// its `Content-Type` names, else the one a `<meta>` near its start names, else UTF-8.
 fn html(body: &[u8], content_type: Option<&str>) -> Result<String, PageError> {
-    let mut parts = content_type.unwrap_or("text/html").split(';');
+    let mut parts = content_type.unwrap_or_default().split(';');
     let essence = parts.next().unwrap_or_default().trim().to_ascii_lowercase();
-    if !matches!(essence.as_str(), "text/html" | "application/xhtml+xml") {
+    let declared = matches!(essence.as_str(), "text/html" | "application/xhtml+xml");
+    let untyped = matches!(essence.as_str(), "" | "application/octet-stream");
+    if !declared && !untyped {
         return Err(PageError::NotHtml(essence));
     }
     let encoding = parts
         .filter_map(|parameter| parameter.split_once('='))
         .find(|(name, _)| name.trim().eq_ignore_ascii_case("charset"))
-        .and_then(|(_, label)| {
-            encoding_rs::Encoding::for_label(label.trim().trim_matches('"').as_bytes())
-        })
+        .and_then(|(_, label)| encoding_label(label))
+        .or_else(|| meta_charset(body))
         .unwrap_or(encoding_rs::UTF_8);
-    Ok(encoding.decode(body).0.into_owned())
+    let text = encoding.decode(body).0.into_owned();
+    if untyped && ContentType::sniff(&text) != ContentType::Html {
+        return Err(PageError::NotHtml(format!("{essence:?} and no markup")));
+    }
+    Ok(text)
+}
+
+fn encoding_label(label: &str) -> Option<&'static encoding_rs::Encoding> {
+    encoding_rs::Encoding::for_label(label.trim().trim_matches(['"', '\'']).as_bytes())
+}
+
+/// The charset a `<meta charset>` or `<meta http-equiv>` names in the first 1024 bytes, as
+/// the HTML standard's prescan looks for it (simplified: the first `charset=` wins).
+fn meta_charset(body: &[u8]) -> Option<&'static encoding_rs::Encoding> {
+    let head = String::from_utf8_lossy(&body[..body.len().min(1024)]).to_ascii_lowercase();
+    let after = &head[head.find("charset=")? + "charset=".len()..];
+    let label: String = after
+        .trim_start_matches(['"', '\''])
+        .chars()
+        .take_while(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | ':' | '.'))
+        .collect();
+    encoding_label(&label)
 }
 
 /// "newsflow" of "newsflow/0.1.0 (feed ingest)": robots.txt groups name products.

@@ -64,10 +64,30 @@ fn pages_are_decoded_by_their_charset_and_must_be_html() {
         html(latin1, Some("text/html; charset=\"ISO-8859-1\"")).unwrap(),
         "<p>Café</p>"
     );
-    assert_eq!(html("<p>Café</p>".as_bytes(), None).unwrap(), "<p>Café</p>");
+    assert_eq!(
+        html("<p>Café</p>".as_bytes(), Some("text/html")).unwrap(),
+        "<p>Café</p>"
+    );
     assert_eq!(html(b"<p/>", Some("TEXT/HTML")).unwrap(), "<p/>");
     let error = html(b"%PDF-1.4", Some("application/pdf")).unwrap_err();
     assert_eq!(error.kind(), "not_html");
+}
+
+#[test]
+fn a_page_without_a_charset_header_is_decoded_by_its_meta_and_sniffed_when_untyped() {
+    let page = b"<html><head><meta charset=\"windows-1252\"></head><body>Caf\xe9</body></html>";
+    let text = html(page, Some("text/html")).unwrap();
+    assert!(text.ends_with("<body>Caf\u{e9}</body></html>"), "{text}");
+    let http_equiv =
+        b"<html><meta http-equiv=\"Content-Type\" content=\"text/html; charset=ISO-8859-1\"><p>\xe9t\xe9</p>";
+    assert!(html(http_equiv, None)
+        .unwrap()
+        .ends_with("<p>\u{e9}t\u{e9}</p>"));
+    // Served as bytes of no named kind: HTML only when it looks like it.
+    assert!(html(page, Some("application/octet-stream")).is_ok());
+    let error = html(b"PK\x03\x04 zip", Some("application/octet-stream")).unwrap_err();
+    assert_eq!(error.kind(), "not_html");
+    assert!(html(b"Just words.", None).is_err());
 }
 
 #[test]

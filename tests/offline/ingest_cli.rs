@@ -164,6 +164,12 @@ fn serve() -> String {
                 RSS
             }),
         );
+    spawn(listener, router);
+    base
+}
+
+/// Serves `router` on `listener` from a thread of its own.
+fn spawn(listener: std::net::TcpListener, router: Router) {
     std::thread::spawn(move || {
         tokio::runtime::Builder::new_current_thread()
             .enable_all()
@@ -174,7 +180,6 @@ fn serve() -> String {
                 axum::serve(listener, router).await.unwrap();
             });
     });
-    base
 }
 
 fn ingest(base: &str, paths: &[&str], extra: &[&str]) -> Output {
@@ -461,4 +466,54 @@ fn sitemap_entries_become_raw_articles_with_their_pages() {
     let polling = ingest_config_with(&[], "", &[sitemap]);
     assert_eq!(polling.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&polling.stderr).contains("only with --output"));
+}
+
+/// RFC 9309: a robots.txt that answers 5xx closes the whole host for the run.
+#[test]
+fn a_host_whose_robots_txt_fails_with_a_server_error_has_no_page_fetched() {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    listener.set_nonblocking(true).unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    let feed: &'static str = TEASERS.replace("BASE", &base).leak();
+    let page_requests = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let counted = page_requests.clone();
+    let router = Router::new()
+        .route("/teasers", get(move || async move { feed }))
+        .route(
+            "/robots.txt",
+            get(|| async { StatusCode::SERVICE_UNAVAILABLE.into_response() }),
+        )
+        .fallback(move || {
+            counted.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            async { ARTICLE_PAGE }
+        });
+    spawn(listener, router);
+    let output = ingest_config(
+        "",
+        &[format!("url = \"{base}/teasers\"\nfetch_pages = true")],
+    );
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let bodies: Vec<Value> = records(&output)
+        .iter()
+        .map(|record| record["body"].clone())
+        .collect();
+    assert_eq!(
+        bodies,
+        [
+            "The budget passed.",
+            "A memo leaked.",
+            "A story was pulled."
+        ]
+    );
+    assert!(logged(
+        &output,
+        &format!("{base}/articles/budget"),
+        "reason",
+        "robots_txt"
+    ));
+    assert_eq!(page_requests.load(std::sync::atomic::Ordering::SeqCst), 0);
 }

@@ -52,6 +52,15 @@ pub async fn follow(
         Duration::from_secs(ingest.timeout_secs),
         ingest.max_response_bytes,
     )?;
+    // Before Kafka's start-up, which can take a while: the feeds are on /metrics, and
+    // their silence counts, while the brokers are still away.
+    let started = unix_now();
+    let interval = |spec: &FeedSpec| spec.interval_secs.unwrap_or(ingest.interval_secs);
+    for spec in &ingest.feeds {
+        metrics()
+            .feed
+            .register_feed(spec.name(), interval(spec), started);
+    }
     let (sink, seen) = FeedSink::start(config, health).await?;
     let shared = Shared {
         fetcher,
@@ -59,12 +68,9 @@ pub async fn follow(
         seen: Mutex::new(seen),
         fetching: Semaphore::new(ingest.concurrency.max(1)),
     };
-    let started = unix_now();
     let pollers = ingest.feeds.iter().map(|spec| {
-        let interval = spec.interval_secs.unwrap_or(ingest.interval_secs);
-        metrics().feed.register_feed(spec.name(), interval, started);
         let schedule = Schedule::new(
-            Duration::from_secs(interval),
+            Duration::from_secs(interval(spec)),
             Duration::from_secs(ingest.max_backoff_secs),
             fnv1a(spec.url.as_bytes()),
         );

@@ -54,6 +54,18 @@ pub const POLL_OUTCOMES: [&str; 3] = ["ok", "not_modified", "error"];
 /// What a poll found an item to be, the label values of `newsflow_feed_items_total`.
 pub const ITEM_STATUSES: [&str; 3] = ["new", "updated", "unchanged"];
 
+/// Why a poll failed, the label values of `newsflow_feed_errors_total`: the kinds of
+/// [`crate::ingest::FetchError`], a document that is no feed, and items Kafka did not store.
+pub const ERROR_KINDS: [&str; 7] = [
+    "status",
+    "timeout",
+    "too_large",
+    "redirects",
+    "transport",
+    "unreadable",
+    "kafka",
+];
+
 impl FeedMetrics {
     fn new(registry: &Registry) -> Self {
         Self {
@@ -104,6 +116,10 @@ impl FeedMetrics {
         }
         for status in ITEM_STATUSES {
             self.items.with_label_values(&[feed, status]);
+        }
+        // At zero from the start, so that a feed's first error counts in rate().
+        for kind in ERROR_KINDS {
+            self.errors.with_label_values(&[feed, kind]);
         }
         self.bytes.with_label_values(&[feed]);
         self.last_success

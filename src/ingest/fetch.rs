@@ -120,6 +120,32 @@ impl Fetcher {
             etag: header(reqwest::header::ETAG),
             last_modified: header(reqwest::header::LAST_MODIFIED),
         };
+        let body = self.read_capped(response).await?;
+        Ok(Fetched::Changed { body, validators })
+    }
+
+    /// The body of `url` (decompressed, at most the cap) and its `Content-Type`.
+    pub async fn get_typed(&self, url: &str) -> Result<(Vec<u8>, Option<String>), FetchError> {
+        let response = self
+            .client
+            .get(url)
+            .send()
+            .await
+            .map_err(|error| self.error(&error))?;
+        let status = response.status();
+        if !status.is_success() {
+            return Err(FetchError::Status(status.as_u16()));
+        }
+        let content_type = response
+            .headers()
+            .get(reqwest::header::CONTENT_TYPE)
+            .and_then(|value| value.to_str().ok())
+            .map(str::to_owned);
+        Ok((self.read_capped(response).await?, content_type))
+    }
+
+    /// A response's body, refused as soon as it passes the cap.
+    async fn read_capped(&self, response: reqwest::Response) -> Result<Vec<u8>, FetchError> {
         let too_large = FetchError::TooLarge {
             limit: self.max_bytes,
         };
@@ -138,7 +164,7 @@ impl Fetcher {
             }
             body.extend_from_slice(&chunk);
         }
-        Ok(Fetched::Changed { body, validators })
+        Ok(body)
     }
 
     fn error(&self, error: &reqwest::Error) -> FetchError {

@@ -1,14 +1,18 @@
-//! `newsflow ingest`: newsroom feeds (RSS, Atom, JSON Feed, IPTC ninjs) fetched over HTTP
-//! and turned into raw-article records, the pipeline's input.
+//! `newsflow ingest`: newsroom feeds (RSS, Atom, JSON Feed, IPTC ninjs, XML sitemaps)
+//! fetched over HTTP and turned into raw-article records, the pipeline's input.
 //!
 //! Each feed is fetched once per call of [`poll_once`]; a feed that fails (unreachable, an
 //! HTTP error, too large, not a feed) is reported with its reason and the others go on.
+//! Items that carry only a summary can have their linked page fetched ([`pages`]).
 
 pub mod entries;
 pub mod fetch;
 mod follow;
+pub mod format;
+pub mod pages;
 mod schedule;
 pub mod seen;
+pub mod sitemap;
 
 use std::time::Duration;
 
@@ -19,6 +23,8 @@ use serde_json::Value;
 pub use entries::FeedError;
 pub use fetch::{FetchError, Fetcher};
 pub use follow::{follow, FollowError};
+pub use format::FeedFormat;
+pub use pages::{PageCounts, Pages};
 
 /// The `[ingest]` table of the config file.
 #[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
@@ -34,6 +40,11 @@ pub struct IngestConfig {
     pub max_response_bytes: u64,
     /// Feeds fetched at the same time.
     pub concurrency: usize,
+    /// Article pages fetched at the same time from one host.
+    pub per_host_concurrency: usize,
+    /// Article pages fetched for one feed in one poll, so that a large sitemap does not
+    /// turn a poll into a crawl.
+    pub max_pages_per_feed: usize,
     /// Seconds between two polls of a feed that does not set its own.
     pub interval_secs: u64,
     /// The longest wait before polling a failing feed again (the wait doubles from the
@@ -57,6 +68,8 @@ impl Default for IngestConfig {
             timeout_secs: 30,
             max_response_bytes: 10 * 1024 * 1024,
             concurrency: 4,
+            per_host_concurrency: 2,
+            max_pages_per_feed: 1000,
             interval_secs: 300,
             max_backoff_secs: 3600,
             state_topic: "news.ingest.state".into(),
@@ -93,6 +106,23 @@ impl IngestConfig {
         }
         Ok(())
     }
+
+    /// For polling into Kafka: sitemaps and article pages are read only by a one-shot
+    /// ingest (`--output`), since polling would fetch every page again on every poll until
+    /// the seen-item state decides first which items are new.
+    pub fn validate_for_polling(&self) -> Result<(), crate::config::ConfigError> {
+        match self
+            .feeds
+            .iter()
+            .find(|feed| feed.fetch_pages || feed.format == FeedFormat::Sitemap)
+        {
+            Some(feed) => Err(crate::config::ConfigError::Invalid(format!(
+                "feed {}: sitemaps and fetch_pages are read only with --output for now",
+                feed.url
+            ))),
+            None => Ok(()),
+        }
+    }
 }
 
 /// One feed and what its items carry when they do not say it themselves.
@@ -109,6 +139,12 @@ pub struct FeedSpec {
     /// Added to every record of the feed as `tags`.
     #[serde(default)]
     pub tags: Vec<String>,
+    /// What the address serves; anything but `auto` makes another kind an error.
+    #[serde(default)]
+    pub format: FeedFormat,
+    /// Fetch the linked page of items that carry only a summary (always done for sitemaps).
+    #[serde(default)]
+    pub fetch_pages: bool,
     /// Seconds between two polls of this feed, instead of the `[ingest]` interval.
     #[serde(default)]
     pub interval_secs: Option<u64>,
@@ -121,6 +157,8 @@ impl FeedSpec {
             source: None,
             language: None,
             tags: Vec::new(),
+            format: FeedFormat::default(),
+            fetch_pages: false,
             interval_secs: None,
         }
     }
@@ -157,7 +195,10 @@ pub struct Polled {
     pub records: Vec<Value>,
     /// Items left out because nothing (id, link, title) identifies them.
     pub without_id: usize,
+    /// The feed's bytes, a sitemap index's child sitemaps included.
     pub bytes: usize,
+    /// What became of the linked pages fetched for the items.
+    pub pages: PageCounts,
 }
 
 /// Fetches every feed of `config` once, at most `concurrency` at a time, and returns each
@@ -171,9 +212,10 @@ pub async fn poll_once(
         config.max_response_bytes,
     )?;
     let fetcher = &fetcher;
+    let pages = &Pages::new(fetcher, config);
     Ok(futures::stream::iter(config.feeds.iter().cloned())
         .map(|spec| async move {
-            let polled = poll(fetcher, &spec).await;
+            let polled = poll(fetcher, pages, &spec).await;
             (spec, polled)
         })
         .buffered(config.concurrency.max(1))
@@ -181,14 +223,29 @@ pub async fn poll_once(
         .await)
 }
 
-async fn poll(fetcher: &Fetcher, spec: &FeedSpec) -> Result<Polled, IngestError> {
+async fn poll(
+    fetcher: &Fetcher,
+    pages: &Pages<'_>,
+    spec: &FeedSpec,
+) -> Result<Polled, IngestError> {
     let document = fetcher.get(&spec.url).await?;
-    let (records, without_id) = entries::records(&document, spec)?;
-    Ok(Polled {
-        records,
-        without_id,
-        bytes: document.len(),
-    })
+    // A sitemap gives addresses and headlines only: its pages are always fetched.
+    let is_sitemap = sitemap::applies(spec, &document);
+    let mut polled = if is_sitemap {
+        sitemap::read(fetcher, &document, spec).await?
+    } else {
+        let (records, without_id) = entries::records(&document, spec)?;
+        Polled {
+            records,
+            without_id,
+            bytes: document.len(),
+            pages: PageCounts::default(),
+        }
+    };
+    if spec.fetch_pages || is_sitemap {
+        polled.pages = pages.complete(&mut polled.records, spec).await;
+    }
+    Ok(polled)
 }
 
 #[cfg(test)]

@@ -130,6 +130,10 @@ pub fn ingest(config: &IngestConfig, output: &Path) -> anyhow::Result<()> {
                     records = polled.records.len(),
                     without_id = polled.without_id,
                     bytes = polled.bytes,
+                    pages_fetched = polled.pages.fetched,
+                    pages_disallowed = polled.pages.disallowed,
+                    pages_failed = polled.pages.failed,
+                    pages_over_limit = polled.pages.over_limit,
                     "Feed read."
                 );
             }

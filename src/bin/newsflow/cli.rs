@@ -44,8 +44,8 @@ pub enum Command {
     Demo(DemoArgs),
     /// Produce dead letters again (original key and value) after a fix, then stop.
     ReplayDlq(ReplayArgs),
-    /// Fetch newsroom feeds (RSS, Atom, JSON Feed, ninjs) once and write their items as raw
-    /// articles, one JSON line each.
+    /// Fetch newsroom feeds (RSS, Atom, JSON Feed, ninjs, sitemaps) once and write their
+    /// items as raw articles, one JSON line each.
     Ingest(IngestArgs),
 }
 
@@ -126,6 +126,7 @@ impl IngestArgs {
         override_from_args!(config; brokers, input_topic, metrics_addr, create_topics);
         config.ingest.validate()?;
         let Some(output) = self.output else {
+            config.ingest.validate_for_polling()?;
             config.apply_kafka_overrides(std::env::vars_os(), &self.kafka_properties)?;
             config.validate()?;
             check_topic_name("state_topic", &config.ingest.state_topic)?;

@@ -142,6 +142,22 @@ fn documents_that_are_no_feed_are_refused() {
     }
 }
 
+#[test]
+fn a_format_hint_refuses_a_document_of_another_kind() {
+    let hinted = |format| FeedSpec { format, ..spec() };
+    assert!(records(RSS.as_bytes(), &hinted(FeedFormat::Rss)).is_ok());
+    for format in [FeedFormat::Atom, FeedFormat::JsonFeed, FeedFormat::Ninjs] {
+        let error = records(RSS.as_bytes(), &hinted(format)).unwrap_err();
+        assert!(
+            matches!(error, FeedError::NotTheDeclaredFormat { expected, .. } if expected == format),
+            "{format}: {error}"
+        );
+    }
+    let ninjs = r#"[{"uri":"urn:ninjs:1","body_text":"Text."}]"#;
+    assert!(records(ninjs.as_bytes(), &hinted(FeedFormat::Ninjs)).is_ok());
+    assert!(records(ninjs.as_bytes(), &hinted(FeedFormat::JsonFeed)).is_err());
+}
+
 /// Feeds in other encodings than UTF-8 declare it in the XML prolog; the text comes out
 /// as UTF-8 all the same.
 #[test]

@@ -7,13 +7,15 @@ use std::time::Duration;
 
 use futures::future::try_join_all;
 use rustc_hash::FxHashSet;
+use serde_json::Value;
 use tokio::sync::{Mutex, Semaphore};
 use tokio_util::sync::CancellationToken;
 
 use super::fetch::{Fetched, Validators};
+use super::pages::{PageCounts, Pages};
 use super::schedule::Schedule;
 use super::seen::{ItemStatus, SeenItems};
-use super::{entries, FeedSpec, FetchError, Fetcher};
+use super::{read, FeedSpec, FetchError, Fetcher, IngestConfig, IngestError};
 use crate::config::RunConfig;
 use crate::hash::fnv1a;
 use crate::kafka::{FeedSink, RunError, StoreError};
@@ -30,6 +32,7 @@ pub enum FollowError {
 
 /// What every feed's poller shares.
 struct Shared {
+    config: IngestConfig,
     fetcher: Fetcher,
     sink: FeedSink,
     /// Held from classifying a poll's items until they are stored: polls store one at a
@@ -63,6 +66,7 @@ pub async fn follow(
     }
     let (sink, seen) = FeedSink::start(config, health).await?;
     let shared = Shared {
+        config: ingest.clone(),
         fetcher,
         sink,
         seen: Mutex::new(seen),
@@ -146,7 +150,7 @@ enum Failure {
     #[error(transparent)]
     Fetch(FetchError),
     #[error(transparent)]
-    Feed(entries::FeedError),
+    Read(IngestError),
     #[error(transparent)]
     Store(StoreError),
     #[error(transparent)]
@@ -157,30 +161,51 @@ impl Failure {
     fn kind(&self) -> &'static str {
         match self {
             Self::Fetch(error) => error.kind(),
-            Self::Feed(_) => "unreadable",
+            Self::Read(error) => error.kind(),
             Self::Store(_) | Self::Fatal(_) => "kafka",
         }
     }
 }
 
 /// Sends the feed's new and updated items, with their state, and counts what it found.
+/// The pages of those items (not of the unchanged ones) are fetched outside the state's
+/// lock, which is then taken again to store them: an item another feed stored meanwhile
+/// is left out.
 async fn store(shared: &Shared, spec: &FeedSpec, document: &[u8]) -> Result<(), Failure> {
-    let (records, without_id) = entries::records(document, spec).map_err(Failure::Feed)?;
-    let mut seen = shared.seen.lock().await;
+    let (polled, wants_pages) = read(&shared.fetcher, spec, document)
+        .await
+        .map_err(Failure::Read)?;
     let mut counts = ItemCounts::default();
     let mut outgoing = Vec::new();
-    // A feed that lists an item twice sends it once.
-    let mut this_poll = FxHashSet::default();
-    for record in records {
-        let (status, item) = seen.classify(record, spec.name());
-        let item = item.filter(|item| this_poll.insert(item.id.clone()));
-        match (status, &item) {
-            (ItemStatus::New, Some(_)) => counts.new += 1,
-            (ItemStatus::Updated, Some(_)) => counts.updated += 1,
-            _ => counts.unchanged += 1,
+    {
+        let seen = shared.seen.lock().await;
+        // A feed that lists an item twice sends it once.
+        let mut this_poll = FxHashSet::default();
+        for record in polled.records {
+            let (status, item) = seen.classify(record, spec.name());
+            let item = item.filter(|item| this_poll.insert(item.id.clone()));
+            match (status, &item) {
+                (ItemStatus::New, Some(_)) => counts.new += 1,
+                (ItemStatus::Updated, Some(_)) => counts.updated += 1,
+                _ => counts.unchanged += 1,
+            }
+            outgoing.extend(item);
         }
-        outgoing.extend(item);
     }
+    let pages = if wants_pages {
+        let mut records: Vec<Value> = outgoing.iter_mut().map(|item| item.record.take()).collect();
+        let pages = Pages::new(&shared.fetcher, &shared.config)
+            .complete(&mut records, spec)
+            .await;
+        for (item, record) in outgoing.iter_mut().zip(records) {
+            item.record = record;
+        }
+        pages
+    } else {
+        PageCounts::default()
+    };
+    let mut seen = shared.seen.lock().await;
+    outgoing.retain(|item| !seen.is_stored(item));
     match shared.sink.store(&outgoing).await {
         Ok(()) => seen.remember(&outgoing),
         Err(StoreError::Fatal(error)) => return Err(Failure::Fatal(error)),
@@ -189,8 +214,9 @@ async fn store(shared: &Shared, spec: &FeedSpec, document: &[u8]) -> Result<(), 
     FeedPolled::Read {
         feed: spec.name(),
         items: counts,
-        without_id,
-        bytes: document.len(),
+        without_id: polled.without_id,
+        bytes: polled.bytes,
+        pages,
     }
     .emit();
     Ok(())

@@ -106,23 +106,6 @@ impl IngestConfig {
         }
         Ok(())
     }
-
-    /// For polling into Kafka: sitemaps and article pages are read only by a one-shot
-    /// ingest (`--output`), since polling would fetch every page again on every poll until
-    /// the seen-item state decides first which items are new.
-    pub fn validate_for_polling(&self) -> Result<(), crate::config::ConfigError> {
-        match self
-            .feeds
-            .iter()
-            .find(|feed| feed.fetch_pages || feed.format == FeedFormat::Sitemap)
-        {
-            Some(feed) => Err(crate::config::ConfigError::Invalid(format!(
-                "feed {}: sitemaps and fetch_pages are read only with --output for now",
-                feed.url
-            ))),
-            None => Ok(()),
-        }
-    }
 }
 
 /// One feed and what its items carry when they do not say it themselves.
@@ -229,23 +212,32 @@ async fn poll(
     spec: &FeedSpec,
 ) -> Result<Polled, IngestError> {
     let document = fetcher.get(&spec.url).await?;
-    // A sitemap gives addresses and headlines only: its pages are always fetched.
-    let is_sitemap = sitemap::applies(spec, &document);
-    let mut polled = if is_sitemap {
-        sitemap::read(fetcher, &document, spec).await?
-    } else {
-        let (records, without_id) = entries::records(&document, spec)?;
-        Polled {
-            records,
-            without_id,
-            bytes: document.len(),
-            pages: PageCounts::default(),
-        }
-    };
-    if spec.fetch_pages || is_sitemap {
+    let (mut polled, wants_pages) = read(fetcher, spec, &document).await?;
+    if wants_pages {
         polled.pages = pages.complete(&mut polled.records, spec).await;
     }
     Ok(polled)
+}
+
+/// The records of a feed's document (a sitemap index's from its child sitemaps), and
+/// whether their linked pages are to be fetched: a sitemap gives addresses and headlines
+/// only, so its pages always are.
+async fn read(
+    fetcher: &Fetcher,
+    spec: &FeedSpec,
+    document: &[u8],
+) -> Result<(Polled, bool), IngestError> {
+    if sitemap::applies(spec, document) {
+        return Ok((sitemap::read(fetcher, document, spec).await?, true));
+    }
+    let (records, without_id) = entries::records(document, spec)?;
+    let polled = Polled {
+        records,
+        without_id,
+        bytes: document.len(),
+        pages: PageCounts::default(),
+    };
+    Ok((polled, spec.fetch_pages))
 }
 
 #[cfg(test)]

@@ -101,6 +101,15 @@ impl SeenItems {
         (status, Some(Outgoing { id, record, entry }))
     }
 
+    /// Whether `item`, in this version, is stored already (by another feed's poll since it
+    /// was classified).
+    pub fn is_stored(&self, item: &Outgoing) -> bool {
+        let hash = u64::from_str_radix(&item.entry.hash, 16).unwrap_or_default();
+        self.entries
+            .get(&item.id)
+            .is_some_and(|&(seen, _)| seen == hash)
+    }
+
     /// Records that `sent` is stored.
     pub fn remember(&mut self, sent: &[Outgoing]) {
         for item in sent {

@@ -4,6 +4,7 @@
 use tracing::{debug, info, warn};
 
 use super::metrics;
+use crate::ingest::pages::PageCounts;
 
 /// The seconds since the epoch, now.
 pub fn unix_now() -> i64 {
@@ -27,6 +28,8 @@ pub enum FeedPolled<'a> {
         /// Items nothing identifies (no id, link or title), left out.
         without_id: usize,
         bytes: usize,
+        /// The linked pages of the new and updated items.
+        pages: PageCounts,
     },
     /// The server said the feed has not changed since the last poll (HTTP 304).
     NotModified { feed: &'a str },
@@ -48,6 +51,7 @@ impl FeedPolled<'_> {
                 items,
                 without_id,
                 bytes,
+                pages,
             } => {
                 // A poll that finds nothing new is the common case: debug, not info.
                 if items.new + items.updated > 0 || without_id > 0 {
@@ -58,12 +62,27 @@ impl FeedPolled<'_> {
                         unchanged = items.unchanged,
                         without_id,
                         bytes,
+                        pages_fetched = pages.fetched,
+                        pages_disallowed = pages.disallowed,
+                        pages_failed = pages.failed,
+                        pages_over_limit = pages.over_limit,
                         "Feed polled."
                     );
                 } else {
                     debug!(feed, unchanged = items.unchanged, bytes, "Feed polled.");
                 }
                 metrics.polls.with_label_values(&[feed, "ok"]).inc();
+                for (outcome, count) in [
+                    ("fetched", pages.fetched),
+                    ("disallowed", pages.disallowed),
+                    ("failed", pages.failed),
+                    ("over_limit", pages.over_limit),
+                ] {
+                    metrics
+                        .pages
+                        .with_label_values(&[feed, outcome])
+                        .inc_by(count as u64);
+                }
                 for (status, count) in [
                     ("new", items.new),
                     ("updated", items.updated),

@@ -44,12 +44,16 @@ pub struct FeedMetrics {
     pub items: IntCounterVec,
     pub errors: IntCounterVec,
     pub bytes: IntCounterVec,
+    pub pages: IntCounterVec,
     pub last_success: IntGaugeVec,
     pub interval: IntGaugeVec,
 }
 
 /// The outcomes of a poll, the label values of `newsflow_feed_polls_total`.
 pub const POLL_OUTCOMES: [&str; 3] = ["ok", "not_modified", "error"];
+
+/// What became of an item's linked page, the label values of `newsflow_feed_pages_total`.
+pub const PAGE_OUTCOMES: [&str; 4] = ["fetched", "disallowed", "failed", "over_limit"];
 
 /// What a poll found an item to be, the label values of `newsflow_feed_items_total`.
 pub const ITEM_STATUSES: [&str; 3] = ["new", "updated", "unchanged"];
@@ -93,6 +97,12 @@ impl FeedMetrics {
                 "Feed bytes read (after decompression), by feed.",
                 &["feed"],
             ),
+            pages: counter_vec(
+                registry,
+                "newsflow_feed_pages_total",
+                "Linked article pages of new and updated items, by feed and outcome (fetched, disallowed by robots.txt, failed, over_limit).",
+                &["feed", "outcome"],
+            ),
             last_success: gauge_vec(
                 registry,
                 "newsflow_feed_last_success_timestamp_seconds",
@@ -122,6 +132,9 @@ impl FeedMetrics {
             self.errors.with_label_values(&[feed, kind]);
         }
         self.bytes.with_label_values(&[feed]);
+        for outcome in PAGE_OUTCOMES {
+            self.pages.with_label_values(&[feed, outcome]);
+        }
         self.last_success
             .with_label_values(&[feed])
             .set(started_at_secs);

@@ -2,7 +2,8 @@
 //! item with every request and corrects its first item once: each new item and each
 //! update reaches the input topic exactly once, across two SIGKILLs and restarts (one just
 //! after a poll was fetched, while its transaction is likely open), and a feed that stops
-//! changing is answered with 304s.
+//! changing is answered with 304s. A sitemap's article pages are fetched for its new
+//! entries only, once, however many polls list them.
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -184,4 +185,91 @@ fn every_item_and_update_arrives_once_across_kills() {
         versions["item-1"][0]["published_at"],
         "2024-07-01T08:01:00Z"
     );
+}
+
+const PAGE: &str = "<html><head><title>Budget passes</title></head><body><nav>Home</nav>\
+<article><h1>Budget passes</h1><p>The parliament passed the budget on Monday after a debate \
+that lasted two days.</p></article></body></html>";
+
+/// A sitemap of two pages, served with its pages; counts the requests of each page.
+fn serve_sitemap() -> (String, Arc<AtomicUsize>, Arc<AtomicUsize>) {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let address = listener.local_addr().unwrap();
+    listener.set_nonblocking(true).unwrap();
+    let base = format!("http://{address}");
+    let sitemap = format!(
+        "<?xml version=\"1.0\"?><urlset xmlns=\"http://www.sitemaps.org/schemas/sitemap/0.9\">\
+         <url><loc>{base}/a</loc><lastmod>2024-07-01</lastmod></url>\
+         <url><loc>{base}/b</loc></url></urlset>"
+    );
+    let (a, b) = (Arc::new(AtomicUsize::new(0)), Arc::new(AtomicUsize::new(0)));
+    let page = |count: &Arc<AtomicUsize>| {
+        let count = Arc::clone(count);
+        get(move || {
+            count.fetch_add(1, Ordering::SeqCst);
+            async { ([(header::CONTENT_TYPE, "text/html")], PAGE) }
+        })
+    };
+    let router = Router::new()
+        .route("/sitemap.xml", get(move || async move { sitemap }))
+        .route("/a", page(&a))
+        .route("/b", page(&b));
+    std::thread::spawn(move || {
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap()
+            .block_on(async move {
+                let listener = tokio::net::TcpListener::from_std(listener).unwrap();
+                axum::serve(listener, router).await.unwrap();
+            });
+    });
+    (format!("{base}/sitemap.xml"), a, b)
+}
+
+#[test]
+fn a_sitemaps_pages_are_fetched_once_for_its_new_entries() {
+    let broker = Broker::shared();
+    broker.create_topic("ingest-sitemap.raw", 1);
+    let (url, a, b) = serve_sitemap();
+    let metrics_port = free_port();
+    let mut ingest = newsflow()
+        .args(["ingest", "--feed", &url, "--brokers", broker.address()])
+        .args(["--input-topic", "ingest-sitemap.raw"])
+        .args(["--state-topic", "ingest-sitemap.state"])
+        .args([
+            "--transactional-id",
+            "ingest-sitemap-test",
+            "--interval-secs",
+            "1",
+        ])
+        .args(["--metrics-addr", &format!("127.0.0.1:{metrics_port}")])
+        .stderr(child_log())
+        .spawn_running("newsflow ingest");
+    let polls = format!("newsflow_feed_polls_total{{feed=\"{url}\",outcome=\"ok\"}}");
+    let started = Instant::now();
+    while !http_get(metrics_port, "/metrics")
+        .and_then(|(_, text)| metric(&text, &polls))
+        .is_some_and(|n| n >= 3.0)
+    {
+        assert!(
+            started.elapsed() < Duration::from_secs(60),
+            "fewer than 3 polls"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    terminate(&ingest);
+    assert_eq!(wait_exit(&mut ingest, Duration::from_secs(30)), Some(0));
+    assert_eq!(
+        (a.load(Ordering::SeqCst), b.load(Ordering::SeqCst)),
+        (1, 1),
+        "each page fetched once over three polls"
+    );
+    let records = broker.consume("ingest-sitemap.raw", 1, 2, Duration::from_secs(10));
+    assert_eq!(records.len(), 2);
+    for record in records {
+        let record: Value = serde_json::from_slice(&record.value).unwrap();
+        assert_eq!(record["body"], PAGE);
+        assert_eq!(record["content_type"], "text/html");
+    }
 }

@@ -459,13 +459,9 @@ fn sitemap_entries_become_raw_articles_with_their_pages() {
             assert_valid(&raw_article, record, &id(record));
         }
     }
-    // An unknown format is a configuration error, and so is a sitemap to poll into Kafka.
+    // An unknown format is a configuration error.
     let output = ingest_config("", &[format!("url = \"{base}/rss\"\nformat = \"html\"")]);
     assert_eq!(output.status.code(), Some(2));
-    let sitemap = format!("url = \"{base}/sitemap.xml\"\nformat = \"sitemap\"");
-    let polling = ingest_config_with(&[], "", &[sitemap]);
-    assert_eq!(polling.status.code(), Some(2));
-    assert!(String::from_utf8_lossy(&polling.stderr).contains("only with --output"));
 }
 
 /// RFC 9309: a robots.txt that answers 5xx closes the whole host for the run.

@@ -126,7 +126,6 @@ impl IngestArgs {
         override_from_args!(config; brokers, input_topic, metrics_addr, create_topics);
         config.ingest.validate()?;
         let Some(output) = self.output else {
-            config.ingest.validate_for_polling()?;
             config.apply_kafka_overrides(std::env::vars_os(), &self.kafka_properties)?;
             config.validate()?;
             check_topic_name("state_topic", &config.ingest.state_topic)?;

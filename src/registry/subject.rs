@@ -43,8 +43,8 @@ impl SubjectStrategy {
     }
 }
 
-/// A JSON Schema's record name: its `title`, which is what Confluent's JSON Schema support
-/// takes for the schema's name, or else its `$id`.
+/// A JSON Schema's record name: its `title` (JSON Schema has no record name of its own, as
+/// Avro's `namespace.name`; the title is the schema's name for people), or else its `$id`.
 pub fn record_name(schema: &str) -> Result<String, SubjectError> {
     let Ok(Value::Object(schema)) = serde_json::from_str::<Value>(schema) else {
         return Err(SubjectError::NotAnObject);

@@ -1,9 +1,10 @@
 //! The schema registry client (src/registry/) against a registry on 127.0.0.1 that serves
 //! the Confluent REST API subset newsflow uses (server.rs): registration and lookups, what
 //! goes to the registry once per process, subject strategies, and failures whose messages
-//! say what to fix and never show a credential.
+//! say what to fix and never show a credential; a CA file against a TLS server (tls.rs).
 
 mod server;
+mod tls;
 
 use std::time::{Duration, Instant};
 

@@ -34,8 +34,8 @@ pub enum RegistryError {
     #[error("invalid schema registry setting: {0}")]
     Config(String),
     #[error(
-        "the schema registry refused the credentials (HTTP {status}): check basic_auth_user \
-         and basic_auth_password, or bearer_token"
+        "the schema registry refused access (HTTP {status}): check basic_auth_user and \
+         basic_auth_password, or bearer_token, and what the registry lets them do"
     )]
     Unauthorized { status: u16 },
     #[error("the schema registry has no schema with id {0}")]
@@ -228,6 +228,9 @@ impl RegistryClient {
     /// A client for the registry of `config`, which must be valid
     /// ([`RegistryConfig::validate`]) and enabled.
     pub fn new(config: &RegistryConfig) -> Result<Self, RegistryError> {
+        if !config.enabled() {
+            return Err(RegistryError::Config("registry: url is empty".into()));
+        }
         config
             .validate()
             .map_err(|error| RegistryError::Config(error.to_string()))?;
@@ -277,7 +280,9 @@ impl RegistryClient {
     }
 
     /// The id of JSON Schema `schema` for the values of `topic`, registered under the
-    /// subject the configured strategy names.
+    /// subject the configured strategy names. Meant for start-up, once per output topic:
+    /// a repeated call costs no request, but does hash the schema (and parse it, under the
+    /// record-name strategies), so the writer keeps the id.
     pub async fn register_value(&self, topic: &str, schema: &str) -> Result<u32, RegistryError> {
         let subject = self.strategy.subject(topic, schema)?;
         self.register(&subject, schema).await
@@ -507,6 +512,17 @@ mod tests {
         let (code, text) = client.message(page.as_bytes());
         assert_eq!((code, text.chars().count()), (None, MAX_MESSAGE_CHARS));
         assert_eq!(client.message(b" "), (None, "no reason given".into()));
+    }
+
+    #[test]
+    fn needs_a_registry_to_talk_to() {
+        let error = RegistryClient::new(&RegistryConfig::default())
+            .err()
+            .unwrap();
+        assert_eq!(
+            error.to_string(),
+            "invalid schema registry setting: registry: url is empty"
+        );
     }
 
     #[test]

@@ -12,30 +12,18 @@ use serde_json::{Map, Value};
 
 use super::raw::json_object;
 use super::DecodeError;
-
-/// The Confluent wire format's first byte.
-const MAGIC_BYTE: u8 = 0;
-/// The magic byte and the schema id.
-const FRAMING_BYTES: usize = 5;
+use crate::registry;
 
 /// The payload of a record framed for a schema registry, or the record itself. A framed
 /// payload that is not JSON (Avro, or Protobuf with its message indexes) is refused with
 /// its schema id: newsflow does not decode those.
 pub fn unframe(bytes: &[u8]) -> Result<&[u8], DecodeError> {
-    if bytes.len() < FRAMING_BYTES || bytes[0] != MAGIC_BYTE {
+    if registry::unframe(bytes).is_none() {
         return Ok(bytes);
     }
-    let schema_id = u32::from_be_bytes([bytes[1], bytes[2], bytes[3], bytes[4]]);
-    let payload = &bytes[FRAMING_BYTES..];
-    let starts_json = payload
-        .iter()
-        .find(|b| !b.is_ascii_whitespace())
-        .is_some_and(|b| matches!(b, b'{' | b'['));
-    if starts_json {
-        Ok(payload)
-    } else {
-        Err(DecodeError::NotJsonFramed { schema_id })
-    }
+    registry::unframe_json(bytes)
+        .map(|(_, payload)| payload)
+        .map_err(DecodeError::Framed)
 }
 
 /// The article of a structured-mode CloudEvent (its `data`, or `data_base64` decoded),
@@ -114,7 +102,10 @@ mod tests {
     fn an_avro_or_protobuf_framed_record_is_refused_with_its_schema_id() {
         let avro = [0, 0, 0, 0, 7, 2, b'a', b'1'];
         let error = article(&avro).unwrap_err();
-        assert_eq!(error, DecodeError::NotJsonFramed { schema_id: 7 });
+        assert_eq!(
+            error,
+            DecodeError::Framed(registry::FrameError::NotJson { schema_id: 7 })
+        );
         assert!(error.to_string().contains("schema id 7"), "{error}");
         assert_eq!(error.reason().as_str(), "unsupported_encoding");
         // Too short for the framing: read as it is, and refused as not UTF-8 JSON.

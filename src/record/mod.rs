@@ -24,6 +24,8 @@ pub use ninjs_out::{
 };
 pub use raw::{decode, floor_char_boundary, is_invisible, ContentType, InputFormat, RawArticle};
 
+use crate::registry::FrameError;
+
 /// A decoded input record: an article to enrich, or a kill that withdraws one.
 // Nearly every record is an article: boxing it would cost an allocation on the common path
 // to save bytes on the rare kill.
@@ -65,11 +67,8 @@ pub enum DecodeError {
         field: &'static str,
         expected: &'static str,
     },
-    #[error(
-        "record is framed for a schema registry (schema id {schema_id}) and its payload is \
-         not JSON: Avro and Protobuf records are not decoded"
-    )]
-    NotJsonFramed { schema_id: u32 },
+    #[error("record is {0}")]
+    Framed(crate::registry::FrameError),
 }
 
 impl DecodeError {
@@ -83,7 +82,9 @@ impl DecodeError {
             Self::Empty => DeadLetterReason::Empty,
             Self::InvalidUtf8 { .. } => DeadLetterReason::InvalidUtf8,
             Self::InvalidJson { .. } => DeadLetterReason::InvalidJson,
-            Self::NotJsonFramed { .. } => DeadLetterReason::UnsupportedEncoding,
+            Self::Framed(FrameError::NotJson { .. }) => DeadLetterReason::UnsupportedEncoding,
+            Self::Framed(FrameError::EmptyPayload { .. }) => DeadLetterReason::Empty,
+            Self::Framed(_) => DeadLetterReason::InvalidJson,
             Self::NotAnObject { .. } | Self::MissingField { .. } | Self::InvalidField { .. } => {
                 DeadLetterReason::SchemaViolation
             }

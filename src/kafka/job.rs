@@ -1,16 +1,18 @@
 //! One input record's work: decode and stages on a worker thread, then the records to
-//! produce for it.
+//! produce for it. Workers finish out of order, so the article's version is admitted (and
+//! a superseded one's outputs dropped) by the caller, in input order ([`JobOutput::admitted`]).
 
 use std::future::Future;
 use std::sync::Arc;
 
+use chrono::{DateTime, FixedOffset, Utc};
 use rdkafka::message::{Message, OwnedMessage};
 use tokio::sync::oneshot;
 
 use super::produce::{Origin, Outgoing};
-use crate::record::{EnrichedArticle, EventRecord};
-use crate::stage::{Enrichment, Pipeline};
-use crate::telemetry::events::{DeadLettered, RecordConsumed};
+use crate::record::{pending_embargo, ArticleVersion, EnrichedArticle, EventRecord};
+use crate::stage::{Enrichment, LatestVersions, Pipeline};
+use crate::telemetry::events::{ArticleEmbargoed, ArticleSuperseded, DeadLettered, RecordConsumed};
 
 /// What every job needs to know besides its record.
 #[derive(Clone)]
@@ -23,6 +25,10 @@ pub struct Jobs {
     /// Events below this confidence are not published on the events topic.
     pub min_event_confidence: f64,
     pub dlq_topic: Arc<str>,
+    /// Where articles under an embargo still to come wait for the releaser.
+    pub embargo_topic: Arc<str>,
+    /// The latest version of each article, shared by the workers.
+    pub versions: Arc<LatestVersions>,
     pub max_record_bytes: usize,
     /// Whether enriched articles carry `clean.text` besides their paragraphs.
     pub include_text: bool,
@@ -30,7 +36,7 @@ pub struct Jobs {
 
 impl Jobs {
     /// Hands the record to a worker thread; the future yields its outputs.
-    pub fn start(&self, message: OwnedMessage) -> impl Future<Output = (Origin, Vec<Outgoing>)> {
+    pub fn start(&self, message: OwnedMessage) -> impl Future<Output = JobOutput> {
         let origin = Origin::of(&message);
         RecordConsumed {
             topic: &origin.topic,
@@ -46,25 +52,43 @@ impl Jobs {
         });
         async move {
             // A worker cannot drop its sender without sending: enrich catches panics.
-            let outputs = receiver.await.unwrap_or_default();
-            (origin, outputs)
+            let (outputs, claim) = receiver.await.unwrap_or_default();
+            JobOutput {
+                origin,
+                outputs,
+                claim,
+            }
         }
     }
 
-    fn outputs(&self, origin: &Origin, message: OwnedMessage) -> Vec<Outgoing> {
+    fn outputs(&self, origin: &Origin, message: OwnedMessage) -> (Vec<Outgoing>, Option<Claim>) {
         let value = message.payload().unwrap_or_default();
-        match self.pipeline.enrich(value, self.max_record_bytes) {
+        let enriched =
+            self.pipeline
+                .enrich_latest(value, self.max_record_bytes, Some(&self.versions));
+        match enriched {
+            Ok(Enrichment::Superseded(_)) => (Vec::new(), None),
             Ok(Enrichment::Killed(kill)) => {
-                let mut outputs = Vec::with_capacity(2);
+                let mut outputs = Vec::with_capacity(3);
                 if !self.events_topic.is_empty() {
                     outputs.push(Outgoing::kill_marker(&self.events_topic, &kill));
                 }
+                outputs.push(Outgoing::embargo_tombstone(&self.embargo_topic, &kill));
                 outputs.push(Outgoing::tombstone(&self.output_topic, &kill, message));
-                outputs
+                (outputs, None)
             }
             Ok(Enrichment::Article(mut enriched)) => {
                 if !self.include_text {
                     enriched.leave_out_text();
+                }
+                let claim = Claim {
+                    version: enriched.version(),
+                    embargoed: pending_embargo(enriched.embargoed, Utc::now()),
+                };
+                if let Some(until) = claim.embargoed {
+                    // Its events wait with it: the releaser publishes them at `until`.
+                    let held = Outgoing::embargoed(&self.embargo_topic, &enriched, until, message);
+                    return (vec![held], Some(claim));
                 }
                 let mut outputs = Vec::with_capacity(1 + enriched.events.len());
                 if !self.events_topic.is_empty() {
@@ -75,20 +99,63 @@ impl Jobs {
                     );
                 }
                 outputs.push(Outgoing::enriched(&self.output_topic, &enriched, message));
-                outputs
+                (outputs, Some(claim))
             }
             Err(rejection) => {
                 let letter = rejection.into_dead_letter(origin.dead_letter_source(), value);
                 DeadLettered { letter: &letter }.emit();
-                vec![Outgoing::dead_letter(&self.dlq_topic, &letter, &message)]
+                let outputs = vec![Outgoing::dead_letter(&self.dlq_topic, &letter, &message)];
+                (outputs, None)
             }
         }
     }
 }
 
+/// A record's outputs, not yet checked against the versions admitted before it.
+pub struct JobOutput {
+    origin: Origin,
+    outputs: Vec<Outgoing>,
+    claim: Option<Claim>,
+}
+
+/// An enriched article's version, and its embargo when still to come.
+struct Claim {
+    version: ArticleVersion,
+    embargoed: Option<DateTime<FixedOffset>>,
+}
+
+impl JobOutput {
+    /// The record's origin and what to produce for it: nothing when a newer version of its
+    /// article was admitted before. Call it in input order (per partition), since that is
+    /// the order the outputs reach their topics in.
+    pub fn admitted(self, versions: &LatestVersions) -> (Origin, Vec<Outgoing>) {
+        let Some(claim) = self.claim else {
+            return (self.origin, self.outputs);
+        };
+        if !versions.admit(&claim.version) {
+            ArticleSuperseded {
+                stale: &claim.version,
+            }
+            .emit();
+            return (self.origin, Vec::new());
+        }
+        if let Some(until) = claim.embargoed {
+            ArticleEmbargoed {
+                article_id: &claim.version.id,
+                until,
+            }
+            .emit();
+        }
+        (self.origin, self.outputs)
+    }
+}
+
 /// The events of an article that go on the events topic: those at least `min_confidence`
 /// likely right.
-fn events_to_publish(enriched: &EnrichedArticle, min_confidence: f64) -> Vec<EventRecord> {
+pub(super) fn events_to_publish(
+    enriched: &EnrichedArticle,
+    min_confidence: f64,
+) -> Vec<EventRecord> {
     let mut records = EventRecord::all_of(enriched);
     records.retain(|record| record.event.confidence >= min_confidence);
     records

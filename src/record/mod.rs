@@ -3,13 +3,16 @@
 
 mod dates;
 mod dead_letter;
+mod embargo;
 mod enriched;
 mod event_record;
 mod kill;
 mod raw;
+mod version;
 
 pub use dates::{parse_timestamp, PLAUSIBLE_YEARS};
 pub use dead_letter::{header, DeadLetter, DeadLetterReason, DeadLetterSource};
+pub use embargo::{pending_embargo, EMBARGO_FIELD};
 pub use enriched::{
     ActorDetail, Clean, Country, EnrichedArticle, Entity, EntityType, Event, EventLocation,
     Modality, Quote, Regions, Removal, Subregion, Topic, SCHEMA_VERSION,
@@ -17,6 +20,7 @@ pub use enriched::{
 pub use event_record::EventRecord;
 pub use kill::{Kill, KillLine, KillMarker, PubStatus, STATUS_FIELD};
 pub use raw::{decode, floor_char_boundary, is_invisible, ContentType, InputFormat, RawArticle};
+pub use version::{ArticleVersion, SupersededLine, VersionKey, VERSION_FIELD};
 
 /// A decoded input record: an article to enrich, or a kill that withdraws one.
 // Nearly every record is an article: boxing it would cost an allocation on the common path

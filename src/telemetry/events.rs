@@ -8,9 +8,7 @@ use tracing::{debug, info, warn, Level};
 use super::limiter::{self, event_at, SharedLimiter};
 use super::metrics;
 use crate::geo::Gazetteer;
-use chrono::{DateTime, FixedOffset};
-
-use crate::record::{ArticleVersion, DeadLetter, DeadLetterSource, EnrichedArticle, Kill};
+use crate::record::{DeadLetter, DeadLetterSource, EnrichedArticle, Kill};
 
 /// Client errors repeat as fast as librdkafka retries (every 50 ms or so while no broker
 /// answers, from the consumer and the producer alike), dead letters as fast as bad input
@@ -115,80 +113,6 @@ impl ArticleKilled<'_> {
             "Article killed."
         );
         metrics().articles_killed.with_label_values(&[status]).inc();
-    }
-}
-
-/// An input was left out: a newer version of its article came first.
-pub struct ArticleSuperseded<'a> {
-    pub stale: &'a ArticleVersion,
-}
-
-impl ArticleSuperseded<'_> {
-    pub fn emit(&self) {
-        info!(
-            article_id = self.stale.id,
-            version = self.stale.version,
-            versioncreated = self.stale.created.map(|t| t.to_rfc3339()),
-            "Article superseded by a newer version; left out."
-        );
-        metrics().articles_superseded.inc();
-    }
-}
-
-/// An enriched article's embargo is still to come: it is held until `until`.
-pub struct ArticleEmbargoed<'a> {
-    pub article_id: &'a str,
-    pub until: DateTime<FixedOffset>,
-}
-
-impl ArticleEmbargoed<'_> {
-    pub fn emit(&self) {
-        info!(
-            article_id = self.article_id,
-            embargoed_until = %self.until.to_rfc3339(),
-            "Article embargoed."
-        );
-        metrics().articles_embargoed.inc();
-    }
-}
-
-/// The releaser holds one more embargoed article (`held` in all), or one fewer.
-pub struct EmbargoesHeld<'a> {
-    pub article_id: &'a str,
-    pub until: DateTime<FixedOffset>,
-    pub held: usize,
-}
-
-impl EmbargoesHeld<'_> {
-    pub fn emit(&self) {
-        debug!(
-            article_id = self.article_id,
-            embargoed_until = %self.until.to_rfc3339(),
-            held = self.held,
-            "Embargoed article held."
-        );
-        metrics().embargoed_held.set(self.held as i64);
-    }
-}
-
-/// An embargoed article's time came and it was published on the output topic.
-pub struct ArticleReleased<'a> {
-    pub article_id: &'a str,
-    pub until: DateTime<FixedOffset>,
-    /// Articles still held.
-    pub held: usize,
-}
-
-impl ArticleReleased<'_> {
-    pub fn emit(&self) {
-        info!(
-            article_id = self.article_id,
-            embargoed_until = %self.until.to_rfc3339(),
-            late_ms = (chrono::Utc::now() - self.until.to_utc()).num_milliseconds(),
-            "Embargoed article released."
-        );
-        metrics().articles_released.inc();
-        metrics().embargoed_held.set(self.held as i64);
     }
 }
 
@@ -533,6 +457,11 @@ impl TransactionEnded<'_> {
         metrics().transactions.with_label_values(&[result]).inc();
     }
 }
+
+mod versions;
+pub use versions::{
+    ArticleEmbargoed, ArticleReleased, ArticleSuperseded, EmbargoDropped, EmbargoesHeld,
+};
 
 #[cfg(test)]
 mod tests;

@@ -35,7 +35,7 @@ use super::produce::{Origin, Outgoing, Producer};
 use super::{consumer_config, producer_config, Client, RunError};
 use crate::config::RunConfig;
 use crate::record::{DeadLetter, DeadLetterReason, EnrichedArticle};
-use crate::telemetry::events::{ArticleReleased, DeadLettered, EmbargoesHeld};
+use crate::telemetry::events::{ArticleReleased, DeadLettered, EmbargoDropped, EmbargoesHeld};
 use crate::telemetry::Health;
 
 /// How long the releaser sleeps when it holds nothing (a record read wakes it sooner).
@@ -152,7 +152,13 @@ impl Releaser<'_> {
             .map(str::to_owned);
         match (id, message.payload()) {
             (Some(id), None) => {
-                self.held.cancel(partition, offset, &id);
+                if self.held.cancel(partition, offset, &id) {
+                    EmbargoDropped {
+                        article_id: &id,
+                        held: self.held.len(),
+                    }
+                    .emit();
+                }
             }
             (Some(id), Some(value)) => match release_time(value) {
                 Ok(until) => {

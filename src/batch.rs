@@ -23,7 +23,7 @@ use self::lines::{read_line, Line};
 use chrono::{DateTime, FixedOffset, Utc};
 
 use crate::record::{pending_embargo, ArticleVersion, DeadLetterSource, KillLine, SupersededLine};
-use crate::stage::{Enrichment, LatestVersions, Pipeline};
+use crate::stage::{Admission, Enrichment, LatestVersions, Pipeline};
 use crate::telemetry::events::{ArticleEmbargoed, ArticleSuperseded, DeadLettered, RecordConsumed};
 
 /// Lines handed to the worker threads at a time: large enough to keep every core busy,
@@ -134,7 +134,7 @@ pub fn process(
                     version,
                     embargoed,
                 } => {
-                    if !versions.admit(&version) {
+                    if versions.admit(&version, embargoed.is_some()) == Admission::Superseded {
                         ArticleSuperseded { stale: &version }.emit();
                         summary.superseded += 1;
                         write_line(&mut output, &superseded_line(&version))?;

@@ -11,7 +11,7 @@ use tokio::sync::oneshot;
 
 use super::produce::{Origin, Outgoing};
 use crate::record::{pending_embargo, ArticleVersion, EnrichedArticle, EventRecord};
-use crate::stage::{Enrichment, LatestVersions, Pipeline};
+use crate::stage::{Admission, Enrichment, LatestVersions, Pipeline};
 use crate::telemetry::events::{ArticleEmbargoed, ArticleSuperseded, DeadLettered, RecordConsumed};
 
 /// What every job needs to know besides its record.
@@ -73,7 +73,7 @@ impl Jobs {
                 if !self.events_topic.is_empty() {
                     outputs.push(Outgoing::kill_marker(&self.events_topic, &kill));
                 }
-                outputs.push(Outgoing::embargo_tombstone(&self.embargo_topic, &kill));
+                outputs.push(Outgoing::embargo_tombstone(&self.embargo_topic, &kill.id));
                 outputs.push(Outgoing::tombstone(&self.output_topic, &kill, message));
                 (outputs, None)
             }
@@ -84,6 +84,7 @@ impl Jobs {
                 let claim = Claim {
                     version: enriched.version(),
                     embargoed: pending_embargo(enriched.embargoed, Utc::now()),
+                    embargo_topic: Arc::clone(&self.embargo_topic),
                 };
                 if let Some(until) = claim.embargoed {
                     // Its events wait with it: the releaser publishes them at `until`.
@@ -122,22 +123,33 @@ pub struct JobOutput {
 struct Claim {
     version: ArticleVersion,
     embargoed: Option<DateTime<FixedOffset>>,
+    embargo_topic: Arc<str>,
 }
 
 impl JobOutput {
     /// The record's origin and what to produce for it: nothing when a newer version of its
-    /// article was admitted before. Call it in input order (per partition), since that is
-    /// the order the outputs reach their topics in.
-    pub fn admitted(self, versions: &LatestVersions) -> (Origin, Vec<Outgoing>) {
+    /// article was admitted before, and a tombstone on the embargo topic besides when this
+    /// version, published now, replaces one the releaser may hold. Call it in input order
+    /// (per partition), since that is the order the outputs reach their topics in.
+    pub fn admitted(mut self, versions: &LatestVersions) -> (Origin, Vec<Outgoing>) {
         let Some(claim) = self.claim else {
             return (self.origin, self.outputs);
         };
-        if !versions.admit(&claim.version) {
-            ArticleSuperseded {
-                stale: &claim.version,
+        let embargoed = claim.embargoed.is_some();
+        match versions.admit(&claim.version, embargoed) {
+            Admission::Superseded => {
+                ArticleSuperseded {
+                    stale: &claim.version,
+                }
+                .emit();
+                return (self.origin, Vec::new());
             }
-            .emit();
-            return (self.origin, Vec::new());
+            Admission::Latest { replaces_embargoed } if replaces_embargoed && !embargoed => {
+                let id = &claim.version.id;
+                let cancel = Outgoing::embargo_tombstone(&claim.embargo_topic, id);
+                self.outputs.insert(0, cancel);
+            }
+            Admission::Latest { .. } => {}
         }
         if let Some(until) = claim.embargoed {
             ArticleEmbargoed {

@@ -276,13 +276,20 @@ pub async fn run(
         config.dlq_topic.as_str(),
         config.embargo_topic.as_str(),
     ]);
-    // The releaser stops with the pipeline, whichever way the pipeline stops.
+    // The releaser stops with the pipeline, whichever way the pipeline stops; a releaser
+    // that cannot run stops the pipeline, rather than leave embargoes unreleased unseen.
     let releaser_stop = shutdown.child_token();
-    let releaser = tokio::spawn(embargo::release(
-        config.clone(),
-        health.clone(),
-        releaser_stop.clone(),
-    ));
+    let releaser = tokio::spawn({
+        let (config, health) = (config.clone(), health.clone());
+        let (stop, shutdown) = (releaser_stop.clone(), shutdown.clone());
+        async move {
+            let released = embargo::release(config, health, stop).await;
+            if released.is_err() {
+                shutdown.cancel();
+            }
+            released
+        }
+    });
     let piped = match config.guarantee {
         Guarantee::AtLeastOnce => {
             at_least_once::run(&config, &consumer, producer, jobs, tracker, shutdown).await;

@@ -130,12 +130,12 @@ impl Outgoing {
         }
     }
 
-    /// A tombstone keyed by the killed article's id on the embargo topic: the releaser
-    /// drops what it holds of the article instead of publishing it after the kill.
-    pub fn embargo_tombstone(topic: &str, kill: &Kill) -> Self {
+    /// A tombstone keyed by the article id on the embargo topic, after a kill or a newer
+    /// version: the releaser drops what it holds of the article instead of publishing it.
+    pub fn embargo_tombstone(topic: &str, article_id: &str) -> Self {
         Self {
             topic: topic.to_owned(),
-            key: Some(kill.id.as_bytes().to_vec()),
+            key: Some(article_id.as_bytes().to_vec()),
             value: None,
             headers: Vec::new(),
             kind: OutgoingKind::Event,

@@ -22,7 +22,7 @@ use crate::record::{
 };
 use crate::telemetry::events::{ArticleEnriched, ArticleKilled, ArticleSuperseded, StageCompleted};
 pub use reference::Reference;
-pub use versions::LatestVersions;
+pub use versions::{Admission, LatestVersions};
 
 /// An article on its way through the stages: the decoded input and the enrichment so far.
 #[derive(Debug, Clone)]

@@ -25,14 +25,31 @@ pub struct LatestVersions {
 
 #[derive(Default)]
 struct Generations {
-    current: HashMap<u64, VersionKey>,
-    previous: HashMap<u64, VersionKey>,
+    current: HashMap<u64, Latest>,
+    previous: HashMap<u64, Latest>,
+}
+
+/// An article's latest version admitted, and whether it went under an embargo.
+#[derive(Clone, Copy)]
+struct Latest {
+    key: VersionKey,
+    embargoed: bool,
 }
 
 impl Generations {
-    fn latest(&self, id: u64) -> Option<&VersionKey> {
+    fn latest(&self, id: u64) -> Option<&Latest> {
         self.current.get(&id).or_else(|| self.previous.get(&id))
     }
+}
+
+/// What admitting a version found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Admission {
+    /// A newer version was admitted before: this one is left out.
+    Superseded,
+    /// This is the article's latest version. `replaces_embargoed`: the version it replaces
+    /// was under an embargo when admitted, so the releaser may still hold it.
+    Latest { replaces_embargoed: bool },
 }
 
 impl LatestVersions {
@@ -50,27 +67,27 @@ impl LatestVersions {
         let key = version.key();
         self.lock()
             .latest(id_hash(&version.id))
-            .is_some_and(|latest| key.is_older_than(latest))
+            .is_some_and(|latest| key.is_older_than(&latest.key))
     }
 
-    /// Admits `version` as the article's latest, unless a newer one was admitted before:
-    /// then returns false, and the input is superseded. Call it in input order.
-    pub fn admit(&self, version: &ArticleVersion) -> bool {
+    /// Admits `version` (`embargoed` when it goes under an embargo) as the article's
+    /// latest, unless a newer one was admitted before. Call it in input order.
+    pub fn admit(&self, version: &ArticleVersion, embargoed: bool) -> Admission {
         let (id, key) = (id_hash(&version.id), version.key());
         let mut generations = self.lock();
-        if generations
-            .latest(id)
-            .is_some_and(|latest| key.is_older_than(latest))
-        {
-            return false;
+        let replaced = generations.latest(id).copied();
+        if replaced.is_some_and(|latest| key.is_older_than(&latest.key)) {
+            return Admission::Superseded;
         }
         if generations.current.len() >= self.generation_size
             && !generations.current.contains_key(&id)
         {
             generations.previous = std::mem::take(&mut generations.current);
         }
-        generations.current.insert(id, key);
-        true
+        generations.current.insert(id, Latest { key, embargoed });
+        Admission::Latest {
+            replaces_embargoed: replaced.is_some_and(|latest| latest.embargoed),
+        }
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, Generations> {
@@ -93,6 +110,11 @@ mod tests {
     use super::*;
     use crate::record::InputFormat;
 
+    /// Admits a version under no embargo; whether it is the latest.
+    fn admits(latest: &LatestVersions, version: &ArticleVersion) -> bool {
+        latest.admit(version, false) != Admission::Superseded
+    }
+
     fn version(id: &str, number: u32) -> ArticleVersion {
         ArticleVersion {
             id: id.into(),
@@ -105,36 +127,48 @@ mod tests {
     #[test]
     fn a_late_older_version_is_superseded_and_equal_ones_are_not() {
         let latest = LatestVersions::new(100);
-        assert!(latest.admit(&version("a", 2)));
+        assert!(admits(&latest, &version("a", 2)));
         assert!(latest.is_stale(&version("a", 1)));
-        assert!(!latest.admit(&version("a", 1)));
+        assert!(!admits(&latest, &version("a", 1)));
         // The same version again (a record read twice) is enriched again.
         assert!(!latest.is_stale(&version("a", 2)));
-        assert!(latest.admit(&version("a", 2)));
-        assert!(latest.admit(&version("a", 3)));
-        assert!(!latest.admit(&version("a", 2)));
-        assert!(latest.admit(&version("b", 1)), "ids are apart");
+        assert!(admits(&latest, &version("a", 2)));
+        assert!(admits(&latest, &version("a", 3)));
+        assert!(!admits(&latest, &version("a", 2)));
+        assert!(admits(&latest, &version("b", 1)), "ids are apart");
+    }
+
+    #[test]
+    fn a_version_that_replaces_an_embargoed_one_says_so() {
+        let latest = LatestVersions::new(100);
+        let replaces = |embargoed| Admission::Latest {
+            replaces_embargoed: embargoed,
+        };
+        assert_eq!(latest.admit(&version("a", 1), true), replaces(false));
+        assert_eq!(latest.admit(&version("a", 0), false), Admission::Superseded);
+        assert_eq!(latest.admit(&version("a", 2), false), replaces(true));
+        assert_eq!(latest.admit(&version("a", 3), false), replaces(false));
     }
 
     #[test]
     fn memory_is_bounded_and_recent_ids_are_kept() {
         let latest = LatestVersions::new(4);
-        assert!(latest.admit(&version("a", 5)));
-        assert!(latest.admit(&version("b", 5)));
+        assert!(admits(&latest, &version("a", 5)));
+        assert!(admits(&latest, &version("b", 5)));
         // "a" seen again stays current; "c" turns the generation over.
-        assert!(latest.admit(&version("c", 5)));
+        assert!(admits(&latest, &version("c", 5)));
         assert!(
-            !latest.admit(&version("a", 4)),
+            !admits(&latest, &version("a", 4)),
             "still in the previous generation"
         );
         for id in ["d", "e", "f", "g"] {
-            assert!(latest.admit(&version(id, 1)));
+            assert!(admits(&latest, &version(id, 1)));
         }
         let generations = latest.lock();
         assert!(generations.current.len() + generations.previous.len() <= 4);
         drop(generations);
         assert!(
-            latest.admit(&version("b", 1)),
+            admits(&latest, &version("b", 1)),
             "forgotten after 4 other ids"
         );
     }

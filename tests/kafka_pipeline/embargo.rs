@@ -1,7 +1,8 @@
 //! Embargoes and versions through `newsflow run` on Apache Kafka, under either guarantee:
 //! an article embargoed a few seconds ahead reaches the output topic only once its time has
 //! come (its record stamped no earlier), an embargoed article killed before its time never
-//! does, and a late older version of an article produces nothing.
+//! does, nor does one a newer version without an embargo replaced, and a late older version
+//! of an article produces nothing.
 
 use std::time::{Duration, Instant};
 
@@ -18,6 +19,7 @@ use crate::support::{
 const EMBARGOED: &str = "embargoed-1";
 const KILLED: &str = "embargoed-then-killed";
 const VERSIONED: &str = "urn:newsml:example.com:2024:versioned";
+const LIFTED: &str = "embargo-lifted";
 
 /// How far ahead the embargo lies when the input is produced: past the pipeline's own
 /// latency with room to spare, short enough for a test.
@@ -38,12 +40,20 @@ fn ninjs(version: &str, created: &str) -> Keyed {
 
 fn embargoed(id: &str, until: &str) -> Keyed {
     let article = json!({"id": id, "body": "Quarterly results: revenue rose 4%.",
-        "published_at": "2024-07-01T09:00:00Z", "embargoed": until});
+        "published_at": "2024-07-01T09:00:00Z", "embargoed": until, "version": 1});
     (Some(id.to_owned()), article.to_string().into_bytes())
 }
 
-/// The input: a newer version, the embargoed articles and a kill of one of them, the older
-/// version arriving late, and two ordinary articles around them.
+/// The next version of an embargoed article, published at once.
+fn lifted() -> Keyed {
+    let article = json!({"id": LIFTED, "body": "Quarterly results: revenue rose 5%.",
+        "published_at": "2024-07-01T09:30:00Z", "version": 2});
+    (Some(LIFTED.to_owned()), article.to_string().into_bytes())
+}
+
+/// The input: a newer version, the embargoed articles, a kill of one of them and a newer
+/// version of another without an embargo, the older version arriving late, and two
+/// ordinary articles around them.
 fn input(until: &str) -> Vec<Keyed> {
     let mut input = articles(2);
     let kill = json!({"id": KILLED, "pubstatus": "canceled"});
@@ -54,6 +64,8 @@ fn input(until: &str) -> Vec<Keyed> {
             embargoed(EMBARGOED, until),
             embargoed(KILLED, until),
             (Some(KILLED.to_owned()), kill.to_string().into_bytes()),
+            embargoed(LIFTED, until),
+            lifted(),
             ninjs("1", "2024-07-01T11:00:00Z"),
         ],
     );
@@ -165,6 +177,17 @@ async fn an_embargo_holds_the_article_until_its_time_and_a_late_older_version_is
             killed.iter().all(|r| r.value.is_none()),
             "{guarantee:?}: the killed article was published after its kill"
         );
+        let lifted: Vec<&Value> = after
+            .iter()
+            .filter(|r| r.key.as_deref() == Some(LIFTED))
+            .filter_map(|r| r.value.as_ref())
+            .map(|v| &v["source_fields"]["version"])
+            .collect();
+        assert_eq!(
+            lifted,
+            [&json!(2)],
+            "{guarantee:?}: the embargoed version came out"
+        );
         let versions: Vec<&Value> = after
             .iter()
             .filter(|r| r.key.as_deref() == Some(VERSIONED))
@@ -174,7 +197,7 @@ async fn an_embargo_holds_the_article_until_its_time_and_a_late_older_version_is
         assert_eq!(versions, [&json!("2")], "{guarantee:?}: {keys:?}");
         assert_eq!(
             counts,
-            [Some(2.0), Some(1.0), Some(1.0), Some(0.0)],
+            [Some(3.0), Some(1.0), Some(1.0), Some(0.0)],
             "{guarantee:?}: embargoed, released, superseded, held"
         );
     }

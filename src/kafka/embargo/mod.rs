@@ -11,9 +11,9 @@
 //! a crash is released again, which the output topic, keyed by article id, absorbs.
 //!
 //! The releaser produces without transactions under either guarantee: its outputs are at
-//! least once, and `read_committed` readers see them as soon as they are stored. A kill
-//! sends a tombstone for the article to the embargo topic as well; the releaser drops what
-//! it holds of that article. At most `max_embargoed_held` records are held: when full, the
+//! least once, and `read_committed` readers see them as soon as they are stored. A kill,
+//! or a newer version published at once, sends a tombstone for the article to the embargo
+//! topic as well; the releaser drops what it holds of that article. At most `max_embargoed_held` records are held: when full, the
 //! releaser pauses the topic and reads on from where it stopped once one is released.
 
 mod held;

@@ -91,15 +91,8 @@ impl Jobs {
                     let held = Outgoing::embargoed(&self.embargo_topic, &enriched, until, message);
                     return (vec![held], Some(claim));
                 }
-                let mut outputs = Vec::with_capacity(1 + enriched.events.len());
-                if !self.events_topic.is_empty() {
-                    outputs.extend(
-                        events_to_publish(&enriched, self.min_event_confidence)
-                            .iter()
-                            .map(|event| Outgoing::event(&self.events_topic, event)),
-                    );
-                }
-                outputs.push(Outgoing::enriched(&self.output_topic, &enriched, message));
+                let topics = (&*self.output_topic, &*self.events_topic);
+                let outputs = published(&enriched, topics, self.min_event_confidence, message);
                 (outputs, Some(claim))
             }
             Err(rejection) => {
@@ -162,12 +155,30 @@ impl JobOutput {
     }
 }
 
+/// What publishes an article: its events (those at least `min_confidence` likely right) on
+/// the events topic, unless there is none, then the article on the output topic, keyed by
+/// its id (a dead letter of `original` should the broker refuse it).
+pub(super) fn published(
+    article: &EnrichedArticle,
+    (output_topic, events_topic): (&str, &str),
+    min_confidence: f64,
+    original: OwnedMessage,
+) -> Vec<Outgoing> {
+    let mut outputs = Vec::with_capacity(1 + article.events.len());
+    if !events_topic.is_empty() {
+        outputs.extend(
+            events_to_publish(article, min_confidence)
+                .iter()
+                .map(|event| Outgoing::event(events_topic, event)),
+        );
+    }
+    outputs.push(Outgoing::enriched(output_topic, article, original));
+    outputs
+}
+
 /// The events of an article that go on the events topic: those at least `min_confidence`
 /// likely right.
-pub(super) fn events_to_publish(
-    enriched: &EnrichedArticle,
-    min_confidence: f64,
-) -> Vec<EventRecord> {
+fn events_to_publish(enriched: &EnrichedArticle, min_confidence: f64) -> Vec<EventRecord> {
     let mut records = EventRecord::all_of(enriched);
     records.retain(|record| record.event.confidence >= min_confidence);
     records

@@ -30,7 +30,7 @@ use tracing::{info, warn};
 
 use self::held::{Held, HeldRecord};
 use super::context::{report_client_error, ProducerContext, ReleaserContext};
-use super::job::events_to_publish;
+use super::job::published;
 use super::produce::{Origin, Outgoing, Producer};
 use super::{consumer_config, producer_config, Client, RunError};
 use crate::config::RunConfig;
@@ -127,17 +127,24 @@ impl Releaser<'_> {
                     None => break,
                 },
             }
-            let revoked = consumer.context().take_revoked();
-            if !revoked.is_empty() {
-                self.held.drop_partitions(&revoked);
-            }
+            self.drop_revoked();
             self.pause_or_resume();
         }
         self.commit(CommitMode::Sync);
     }
 
+    /// Forgets the partitions revoked since the last look. A record a poll brings is from
+    /// the assignment as it is after that poll's rebalance, so this comes before reading it.
+    fn drop_revoked(&mut self) {
+        let revoked = self.consumer.context().take_revoked();
+        if !revoked.is_empty() {
+            self.held.drop_partitions(&revoked);
+        }
+    }
+
     /// Holds an embargoed record, or drops what is held of a killed article.
     async fn read(&mut self, message: OwnedMessage) {
+        self.drop_revoked();
         let (partition, offset) = (message.partition(), message.offset());
         if self.held.was_read(partition, offset) {
             return;
@@ -162,12 +169,7 @@ impl Releaser<'_> {
             }
             (Some(id), Some(value)) => match release_time(value) {
                 Ok(until) => {
-                    EmbargoesHeld {
-                        article_id: &id,
-                        until,
-                        held: self.held.len() + 1,
-                    }
-                    .emit();
+                    let article_id = id.clone();
                     self.held.hold(HeldRecord {
                         id,
                         until,
@@ -175,6 +177,12 @@ impl Releaser<'_> {
                         partition,
                         offset,
                     });
+                    EmbargoesHeld {
+                        article_id: &article_id,
+                        until,
+                        held: self.held.len(),
+                    }
+                    .emit();
                 }
                 Err(problem) => self.dead_letter(message, &problem).await,
             },
@@ -213,21 +221,9 @@ impl Releaser<'_> {
         let Ok(article) = serde_json::from_slice::<EnrichedArticle>(value) else {
             return Vec::new();
         };
-        let mut outputs = Vec::with_capacity(1 + article.events.len());
-        if !self.config.events_topic.is_empty() {
-            outputs.extend(
-                events_to_publish(&article, self.config.min_event_confidence)
-                    .iter()
-                    .map(|event| Outgoing::event(&self.config.events_topic, event)),
-            );
-        }
+        let topics = (&*self.config.output_topic, &*self.config.events_topic);
         let original = record.message.clone();
-        outputs.push(Outgoing::enriched(
-            &self.config.output_topic,
-            &article,
-            original,
-        ));
-        outputs
+        published(&article, topics, self.config.min_event_confidence, original)
     }
 
     /// A record on the embargo topic that is no embargoed article goes to the dead letters.

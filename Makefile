@@ -13,10 +13,12 @@ run:
 	$(CARGO) run --release --quiet --bin newsflow -- demo
 
 ## test: lint, unit, golden and integration tests (resolves Apache Kafka, the test broker,
-## from Maven Central and installs Prometheus if missing)
+## from Maven Central and installs Prometheus if missing), and the secured-cluster features
+## (installs Cyrus SASL and libcurl headers if missing)
 test: lint
 	scripts/install-kafka.sh >/dev/null
 	$(CARGO) test --all-targets
+	CARGO=$(CARGO) scripts/test-features.sh
 
 ## lint: formatting, clippy and rustdoc (warnings are errors), and deploy/ (alert rules and
 ## their unit tests, Compose file, Kubernetes manifests, dashboard)

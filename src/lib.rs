@@ -6,8 +6,10 @@
 //! - [`stage`]: the enrichment stages (clean → classify → extract) behind the `Stage` trait,
 //!   and the reference data they are handed.
 //! - [`batch`]: `newsflow process`, the stages over JSON Lines files.
-//! - [`ingest`]: `newsflow ingest`, newsroom feeds (RSS, Atom, JSON Feed, ninjs) as raw articles.
+//! - [`ingest`]: `newsflow ingest`, newsroom feeds (RSS, Atom, JSON Feed, ninjs, sitemaps) as raw articles.
 //! - [`kafka`]: `newsflow run`, the stages between Kafka topics with at-least-once delivery.
+//! - [`registry`]: records framed by Confluent Schema Registry serializers, and a client of
+//!   the registry.
 //! - [`config`]: settings from defaults, a TOML file, `NEWSFLOW_*` variables and flags.
 //! - [`telemetry`]: metrics, logs and the HTTP endpoints.
 //!
@@ -23,5 +25,7 @@ mod hash;
 pub mod ingest;
 pub mod kafka;
 pub mod record;
+pub mod registry;
+pub mod route;
 pub mod stage;
 pub mod telemetry;

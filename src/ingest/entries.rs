@@ -6,21 +6,31 @@ use chrono::{DateTime, Utc};
 use feed_rs::model::{Entry, Feed, Text};
 use serde_json::{Map, Value};
 
-use super::FeedSpec;
+use super::{FeedFormat, FeedSpec};
 
 /// A feed document that yields no records.
 #[derive(Debug, thiserror::Error)]
 pub enum FeedError {
-    #[error("not a feed newsflow reads (RSS, Atom, JSON Feed or ninjs): {0}")]
+    #[error("not a feed newsflow reads (RSS, Atom, JSON Feed, ninjs or a sitemap): {0}")]
     Unreadable(String),
+    #[error("the feed is declared {expected} but serves {found}")]
+    NotTheDeclaredFormat {
+        expected: FeedFormat,
+        found: &'static str,
+    },
 }
 
 /// One record per item of `document`, in feed order, each with what `spec` says of its
 /// feed (source, language, tags) where the item does not say it itself. Items without an
 /// id, a link or a title, which no later poll could recognise, are counted in the second
-/// value and left out.
+/// value and left out. The feed's `format` hint, when not `auto`, must match the document
+/// (sitemaps are read by [`super::sitemap`], not here).
 pub fn records(document: &[u8], spec: &FeedSpec) -> Result<(Vec<Value>, usize), FeedError> {
-    if let Some(items) = ninjs_items(document) {
+    let ninjs = match spec.format {
+        FeedFormat::Auto | FeedFormat::Ninjs => ninjs_items(document),
+        _ => None,
+    };
+    if let Some(items) = ninjs {
         let records = items
             .into_iter()
             .map(|mut item| {
@@ -29,6 +39,12 @@ pub fn records(document: &[u8], spec: &FeedSpec) -> Result<(Vec<Value>, usize), 
             })
             .collect();
         return Ok((records, 0));
+    }
+    if matches!(spec.format, FeedFormat::Ninjs | FeedFormat::Sitemap) {
+        return Err(FeedError::NotTheDeclaredFormat {
+            expected: spec.format,
+            found: "something else",
+        });
     }
     let feed = feed_rs::parser::Builder::new()
         .id_generator(|links, title, _| {
@@ -41,6 +57,12 @@ pub fn records(document: &[u8], spec: &FeedSpec) -> Result<(Vec<Value>, usize), 
         .build()
         .parse(document)
         .map_err(|error| FeedError::Unreadable(error.to_string()))?;
+    if !spec.format.accepts(&feed.feed_type) {
+        return Err(FeedError::NotTheDeclaredFormat {
+            expected: spec.format,
+            found: FeedFormat::name_of(&feed.feed_type),
+        });
+    }
     let mut without_id = 0;
     let records = feed
         .entries
@@ -146,7 +168,11 @@ fn entry_record(entry: &Entry, feed: &Feed, spec: &FeedSpec) -> Option<Value> {
 
 /// Adds the feed's source name, language and tags, and the feed's address, where the
 /// record does not have them.
-fn add_missing(record: &mut Map<String, Value>, spec: &FeedSpec, language: Option<String>) {
+pub(super) fn add_missing(
+    record: &mut Map<String, Value>,
+    spec: &FeedSpec,
+    language: Option<String>,
+) {
     let mut add = |key: &str, value: Option<Value>| {
         if let Some(value) = value {
             record.entry(key).or_insert(value);
@@ -188,9 +214,14 @@ fn plain(text: &Text) -> String {
     if !text_is_html(text) {
         return text.content.trim().to_owned();
     }
-    let mut out = String::with_capacity(text.content.len());
+    strip_tags(&text.content).trim().to_owned()
+}
+
+/// Markup's text with its tags left out (entities stay as written).
+pub(super) fn strip_tags(markup: &str) -> String {
+    let mut out = String::with_capacity(markup.len());
     let mut in_tag = false;
-    for c in text.content.chars() {
+    for c in markup.chars() {
         match c {
             '<' => in_tag = true,
             '>' if in_tag => in_tag = false,
@@ -198,7 +229,7 @@ fn plain(text: &Text) -> String {
             _ => {}
         }
     }
-    out.trim().to_owned()
+    out
 }
 
 fn rfc3339(time: DateTime<Utc>) -> String {

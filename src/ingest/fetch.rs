@@ -38,6 +38,24 @@ impl FetchError {
 /// Redirects followed before a fetch fails (loops included).
 pub const MAX_REDIRECTS: usize = 5;
 
+/// What a server said identifies the version of a document it sent (`ETag`,
+/// `Last-Modified`), sent back to ask for it only if it changed.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Validators {
+    pub etag: Option<String>,
+    pub last_modified: Option<String>,
+}
+
+/// A conditional fetch's result.
+#[derive(Debug)]
+pub enum Fetched {
+    Changed {
+        body: Vec<u8>,
+        validators: Validators,
+    },
+    NotModified,
+}
+
 pub struct Fetcher {
     client: reqwest::Client,
     timeout: Duration,
@@ -62,6 +80,52 @@ impl Fetcher {
 
     /// The body of `url` (decompressed), at most the cap.
     pub async fn get(&self, url: &str) -> Result<Vec<u8>, FetchError> {
+        match self.get_if_changed(url, &Validators::default()).await? {
+            Fetched::Changed { body, .. } => Ok(body),
+            // Only a conditional request gets a 304.
+            Fetched::NotModified => Err(FetchError::Status(304)),
+        }
+    }
+
+    /// The body of `url` unless the server says it has not changed since `validators`
+    /// were given (HTTP 304), with the validators to send next time.
+    pub async fn get_if_changed(
+        &self,
+        url: &str,
+        validators: &Validators,
+    ) -> Result<Fetched, FetchError> {
+        let mut request = self.client.get(url);
+        if let Some(etag) = &validators.etag {
+            request = request.header(reqwest::header::IF_NONE_MATCH, etag);
+        }
+        if let Some(modified) = &validators.last_modified {
+            request = request.header(reqwest::header::IF_MODIFIED_SINCE, modified);
+        }
+        let response = request.send().await.map_err(|error| self.error(&error))?;
+        let status = response.status();
+        if status == reqwest::StatusCode::NOT_MODIFIED {
+            return Ok(Fetched::NotModified);
+        }
+        if !status.is_success() {
+            return Err(FetchError::Status(status.as_u16()));
+        }
+        let header = |name| {
+            response
+                .headers()
+                .get(name)
+                .and_then(|value: &reqwest::header::HeaderValue| value.to_str().ok())
+                .map(str::to_owned)
+        };
+        let validators = Validators {
+            etag: header(reqwest::header::ETAG),
+            last_modified: header(reqwest::header::LAST_MODIFIED),
+        };
+        let body = self.read_capped(response).await?;
+        Ok(Fetched::Changed { body, validators })
+    }
+
+    /// The body of `url` (decompressed, at most the cap) and its `Content-Type`.
+    pub async fn get_typed(&self, url: &str) -> Result<(Vec<u8>, Option<String>), FetchError> {
         let response = self
             .client
             .get(url)
@@ -72,6 +136,16 @@ impl Fetcher {
         if !status.is_success() {
             return Err(FetchError::Status(status.as_u16()));
         }
+        let content_type = response
+            .headers()
+            .get(reqwest::header::CONTENT_TYPE)
+            .and_then(|value| value.to_str().ok())
+            .map(str::to_owned);
+        Ok((self.read_capped(response).await?, content_type))
+    }
+
+    /// A response's body, refused as soon as it passes the cap.
+    async fn read_capped(&self, response: reqwest::Response) -> Result<Vec<u8>, FetchError> {
         let too_large = FetchError::TooLarge {
             limit: self.max_bytes,
         };

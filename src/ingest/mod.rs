@@ -1,11 +1,18 @@
-//! `newsflow ingest`: newsroom feeds (RSS, Atom, JSON Feed, IPTC ninjs) fetched over HTTP
-//! and turned into raw-article records, the pipeline's input.
+//! `newsflow ingest`: newsroom feeds (RSS, Atom, JSON Feed, IPTC ninjs, XML sitemaps)
+//! fetched over HTTP and turned into raw-article records, the pipeline's input.
 //!
 //! Each feed is fetched once per call of [`poll_once`]; a feed that fails (unreachable, an
 //! HTTP error, too large, not a feed) is reported with its reason and the others go on.
+//! Items that carry only a summary can have their linked page fetched ([`pages`]).
 
 pub mod entries;
 pub mod fetch;
+mod follow;
+pub mod format;
+pub mod pages;
+mod schedule;
+pub mod seen;
+pub mod sitemap;
 
 use std::time::Duration;
 
@@ -15,6 +22,9 @@ use serde_json::Value;
 
 pub use entries::FeedError;
 pub use fetch::{FetchError, Fetcher};
+pub use follow::{follow, FollowError};
+pub use format::FeedFormat;
+pub use pages::{PageCounts, Pages};
 
 /// The `[ingest]` table of the config file.
 #[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
@@ -30,6 +40,24 @@ pub struct IngestConfig {
     pub max_response_bytes: u64,
     /// Feeds fetched at the same time.
     pub concurrency: usize,
+    /// Article pages fetched at the same time from one host.
+    pub per_host_concurrency: usize,
+    /// Article pages fetched for one feed in one poll, so that a large sitemap does not
+    /// turn a poll into a crawl.
+    pub max_pages_per_feed: usize,
+    /// Seconds between two polls of a feed that does not set its own.
+    pub interval_secs: u64,
+    /// The longest wait before polling a failing feed again (the wait doubles from the
+    /// interval with each failure in a row).
+    pub max_backoff_secs: u64,
+    /// Compacted topic of the items sent (key = item id, value = content hash and
+    /// version): what a restarted or replacing ingest reads back so as not to send them
+    /// again. Created when missing.
+    pub state_topic: String,
+    /// The ingest's transactional id: items and their state are written in one
+    /// transaction, and an ingest started with the same id fences the one before it, so
+    /// that only one writes at a time.
+    pub transactional_id: String,
 }
 
 impl Default for IngestConfig {
@@ -40,7 +68,43 @@ impl Default for IngestConfig {
             timeout_secs: 30,
             max_response_bytes: 10 * 1024 * 1024,
             concurrency: 4,
+            per_host_concurrency: 2,
+            max_pages_per_feed: 1000,
+            interval_secs: 300,
+            max_backoff_secs: 3600,
+            state_topic: "news.ingest.state".into(),
+            transactional_id: "newsflow-ingest".into(),
         }
+    }
+}
+
+impl IngestConfig {
+    /// At least one feed, each named once (names label the metrics), and intervals that
+    /// a timer can keep.
+    pub fn validate(&self) -> Result<(), crate::config::ConfigError> {
+        use crate::config::ConfigError;
+        if self.feeds.is_empty() {
+            return Err(ConfigError::Invalid(
+                "no feed: give --feed or [[ingest.feeds]] in the config file".into(),
+            ));
+        }
+        let mut names = std::collections::BTreeSet::new();
+        if let Some(feed) = self.feeds.iter().find(|feed| !names.insert(feed.name())) {
+            return Err(ConfigError::Invalid(format!(
+                "two feeds are named {:?}: give them different sources",
+                feed.name()
+            )));
+        }
+        let intervals = self.feeds.iter().filter_map(|feed| feed.interval_secs);
+        if std::iter::once(self.interval_secs)
+            .chain(intervals)
+            .any(|secs| secs == 0)
+        {
+            return Err(ConfigError::Invalid(
+                "interval_secs must be at least 1".into(),
+            ));
+        }
+        Ok(())
     }
 }
 
@@ -58,6 +122,15 @@ pub struct FeedSpec {
     /// Added to every record of the feed as `tags`.
     #[serde(default)]
     pub tags: Vec<String>,
+    /// What the address serves; anything but `auto` makes another kind an error.
+    #[serde(default)]
+    pub format: FeedFormat,
+    /// Fetch the linked page of items that carry only a summary (always done for sitemaps).
+    #[serde(default)]
+    pub fetch_pages: bool,
+    /// Seconds between two polls of this feed, instead of the `[ingest]` interval.
+    #[serde(default)]
+    pub interval_secs: Option<u64>,
 }
 
 impl FeedSpec {
@@ -67,7 +140,15 @@ impl FeedSpec {
             source: None,
             language: None,
             tags: Vec::new(),
+            format: FeedFormat::default(),
+            fetch_pages: false,
+            interval_secs: None,
         }
+    }
+
+    /// The feed's name in logs and metrics: its source name, or its address.
+    pub fn name(&self) -> &str {
+        self.source.as_deref().unwrap_or(&self.url)
     }
 }
 
@@ -97,7 +178,10 @@ pub struct Polled {
     pub records: Vec<Value>,
     /// Items left out because nothing (id, link, title) identifies them.
     pub without_id: usize,
+    /// The feed's bytes, a sitemap index's child sitemaps included.
     pub bytes: usize,
+    /// What became of the linked pages fetched for the items.
+    pub pages: PageCounts,
 }
 
 /// Fetches every feed of `config` once, at most `concurrency` at a time, and returns each
@@ -111,9 +195,10 @@ pub async fn poll_once(
         config.max_response_bytes,
     )?;
     let fetcher = &fetcher;
+    let pages = &Pages::new(fetcher, config);
     Ok(futures::stream::iter(config.feeds.iter().cloned())
         .map(|spec| async move {
-            let polled = poll(fetcher, &spec).await;
+            let polled = poll(fetcher, pages, &spec).await;
             (spec, polled)
         })
         .buffered(config.concurrency.max(1))
@@ -121,14 +206,38 @@ pub async fn poll_once(
         .await)
 }
 
-async fn poll(fetcher: &Fetcher, spec: &FeedSpec) -> Result<Polled, IngestError> {
+async fn poll(
+    fetcher: &Fetcher,
+    pages: &Pages<'_>,
+    spec: &FeedSpec,
+) -> Result<Polled, IngestError> {
     let document = fetcher.get(&spec.url).await?;
-    let (records, without_id) = entries::records(&document, spec)?;
-    Ok(Polled {
+    let (mut polled, wants_pages) = read(fetcher, spec, &document).await?;
+    if wants_pages {
+        polled.pages = pages.complete(&mut polled.records, spec).await;
+    }
+    Ok(polled)
+}
+
+/// The records of a feed's document (a sitemap index's from its child sitemaps), and
+/// whether their linked pages are to be fetched: a sitemap gives addresses and headlines
+/// only, so its pages always are.
+async fn read(
+    fetcher: &Fetcher,
+    spec: &FeedSpec,
+    document: &[u8],
+) -> Result<(Polled, bool), IngestError> {
+    if sitemap::applies(spec, document) {
+        return Ok((sitemap::read(fetcher, document, spec).await?, true));
+    }
+    let (records, without_id) = entries::records(document, spec)?;
+    let polled = Polled {
         records,
         without_id,
         bytes: document.len(),
-    })
+        pages: PageCounts::default(),
+    };
+    Ok((polled, spec.fetch_pages))
 }
 
 #[cfg(test)]

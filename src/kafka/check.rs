@@ -31,6 +31,18 @@ const CREATE_TIMEOUT: Duration = Duration::from_secs(30);
 /// fills and consumption stops without a word. When no broker answers, the check is left
 /// to the running pipeline (an unreachable broker is retried, not a configuration error).
 pub async fn ensure_output_topics(config: &RunConfig) -> Result<(), RunError> {
+    let topics: Vec<String> = config.output_topics().into_iter().map(Into::into).collect();
+    ensure_topics(config, &topics, config.create_topics, &[]).await
+}
+
+/// [`ensure_output_topics`] for any `topics`: those missing are created with the topic
+/// `settings` when `create` is set, else named in the error.
+pub(super) async fn ensure_topics(
+    config: &RunConfig,
+    topics: &[String],
+    create: bool,
+    settings: &[(&str, &str)],
+) -> Result<(), RunError> {
     let mut properties = producer_config(config);
     // Describing and creating topics needs no transaction.
     properties.remove("transactional.id");
@@ -39,9 +51,9 @@ pub async fn ensure_output_topics(config: &RunConfig) -> Result<(), RunError> {
             .create()
             .map_err(|error| RunError::client(config, Client::Producer, &error))?,
     );
-    let topics: Vec<String> = config.output_topics().into_iter().map(Into::into).collect();
     let lookup = {
         let admin = Arc::clone(&admin);
+        let topics = topics.to_vec();
         // librdkafka's metadata call blocks.
         tokio::task::spawn_blocking(move || missing_topics(&admin, &topics))
             .await
@@ -60,10 +72,10 @@ pub async fn ensure_output_topics(config: &RunConfig) -> Result<(), RunError> {
     if missing.is_empty() {
         return Ok(());
     }
-    if !config.create_topics {
+    if !create {
         return Err(RunError::MissingTopics(missing.join(", ")));
     }
-    create_topics(config, &admin, &missing).await
+    create_topics(config, &admin, &missing, settings).await
 }
 
 /// The topics among `topics` that the cluster says do not exist.
@@ -98,6 +110,7 @@ async fn create_topics(
     config: &RunConfig,
     admin: &AdminClient<DefaultClientContext>,
     topics: &[String],
+    settings: &[(&str, &str)],
 ) -> Result<(), RunError> {
     // -1 asks the broker for its default.
     let or_default = |n: i32| if n == 0 { -1 } else { n };
@@ -105,7 +118,12 @@ async fn create_topics(
     let replication = or_default(i32::from(config.topic_replication_factor));
     let new_topics: Vec<NewTopic<'_>> = topics
         .iter()
-        .map(|topic| NewTopic::new(topic, partitions, TopicReplication::Fixed(replication)))
+        .map(|topic| {
+            settings.iter().fold(
+                NewTopic::new(topic, partitions, TopicReplication::Fixed(replication)),
+                |new, (key, value)| new.set(key, value),
+            )
+        })
         .collect();
     let options = AdminOptions::new().operation_timeout(Some(CREATE_TIMEOUT));
     let results = admin
@@ -193,7 +211,7 @@ pub(super) fn client_error(config: &RunConfig, client: Client, error: &KafkaErro
             let problem = if *result == RDKafkaConfRes::RD_KAFKA_CONF_UNKNOWN {
                 "no such property".to_owned()
             } else {
-                invalid_value(description)
+                invalid_value(description) + build_hint(description)
             };
             ConfigError::KafkaProperty {
                 property: property.to_owned(),
@@ -202,7 +220,7 @@ pub(super) fn client_error(config: &RunConfig, client: Client, error: &KafkaErro
         }
         KafkaError::ClientCreation(reason) => ConfigError::KafkaClient {
             client: client.name(),
-            reason: redact(reason.trim(), config.kafka_properties()),
+            reason: redact(reason.trim(), config.kafka_properties()) + build_hint(reason),
         },
         KafkaError::Nul(_) => ConfigError::KafkaClient {
             client: client.name(),
@@ -220,6 +238,18 @@ pub(super) fn client_error(config: &RunConfig, client: Client, error: &KafkaErro
 /// supported in this build: ...`, `... value 0 is outside allowed range 1..3600000`, whose
 /// value it printed as a number itself, and its fixed advice for Java client properties:
 /// `Java JAAS configuration is not supported, ...`); the others may quote a string value.
+/// What to build when librdkafka says this build lacks a SASL mechanism newsflow offers as
+/// a Cargo feature (they need system libraries that a default build does not).
+fn build_hint(said: &str) -> &'static str {
+    if said.contains("SASL mechanism GSSAPI") {
+        "; build newsflow with `--features kerberos` (see docs/configuration.md)"
+    } else if said.contains("OIDC depends on libcurl") {
+        "; build newsflow with `--features oidc` (see docs/configuration.md)"
+    } else {
+        ""
+    }
+}
+
 fn invalid_value(description: &str) -> String {
     let description = description.trim();
     if description.starts_with("Java ") {
@@ -244,6 +274,43 @@ fn invalid_value(description: &str) -> String {
 mod tests {
     use super::*;
     use crate::config::Guarantee;
+
+    /// Kerberos and OIDC are Cargo features: without them librdkafka refuses the
+    /// mechanism, and the error says which feature builds it.
+    #[test]
+    fn secured_cluster_mechanisms_need_their_feature() {
+        let kerberos = with_properties(&[
+            ("security.protocol", "SASL_SSL"),
+            ("sasl.mechanism", "GSSAPI"),
+            ("sasl.kerberos.principal", "newsflow@EXAMPLE.ORG"),
+            ("sasl.kerberos.keytab", "/etc/newsflow.keytab"),
+        ]);
+        let oidc = with_properties(&[
+            ("security.protocol", "SASL_SSL"),
+            ("sasl.mechanism", "OAUTHBEARER"),
+            ("sasl.oauthbearer.method", "oidc"),
+            ("sasl.oauthbearer.client.id", "newsflow"),
+            ("sasl.oauthbearer.client.secret", "s3cret"),
+            (
+                "sasl.oauthbearer.token.endpoint.url",
+                "https://127.0.0.1/token",
+            ),
+        ]);
+        for (config, built, feature) in [
+            (kerberos, cfg!(feature = "kerberos"), "kerberos"),
+            (oidc, cfg!(feature = "oidc"), "oidc"),
+        ] {
+            match check_run_clients(&config) {
+                Ok(()) => assert!(built, "{feature} accepted without its feature"),
+                Err(error) => {
+                    let error = error.to_string();
+                    assert!(!built, "{feature} refused with its feature: {error}");
+                    assert!(error.contains(&format!("--features {feature}")), "{error}");
+                    assert!(!error.contains("s3cret"), "{error}");
+                }
+            }
+        }
+    }
     use crate::kafka::tests::with_properties;
 
     const SECRET: &str = "Zq9-secret-value";

@@ -16,7 +16,7 @@
 //! rdkafka's transaction calls block, so they run on the blocking thread pool (sending the
 //! offsets on a thread of its own, [`calls::within`]), never on the async reactor.
 
-mod calls;
+pub(super) mod calls;
 
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};

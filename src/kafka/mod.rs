@@ -23,6 +23,8 @@ mod check;
 mod context;
 mod embargo;
 mod exactly_once;
+mod feed_sink;
+mod headers;
 mod job;
 mod offsets;
 mod produce;
@@ -44,6 +46,8 @@ use crate::telemetry::Health;
 pub use check::check_run_clients;
 use check::{check_clients, client_error, ensure_output_topics};
 use context::{PipelineContext, ProducerContext};
+pub use feed_sink::{FeedSink, StoreError};
+pub use headers::HeaderPolicy;
 use job::Jobs;
 pub use offsets::{OffsetTracker, SharedTracker};
 use produce::Producer;
@@ -73,6 +77,8 @@ pub enum RunError {
         transactional_id: String,
         source: KafkaError,
     },
+    #[error("cannot read the ingest state back from {topic}: {source}")]
+    State { topic: String, source: KafkaError },
     #[error("replaying dead letters failed: {0}")]
     Replay(KafkaError),
     #[error("output topics missing on the cluster: {0}; create them, or set create_topics")]

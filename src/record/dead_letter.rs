@@ -30,6 +30,9 @@ pub enum DeadLetterReason {
     Empty,
     InvalidUtf8,
     InvalidJson,
+    /// Framed for a schema registry with a payload newsflow does not decode (Avro,
+    /// Protobuf).
+    UnsupportedEncoding,
     SchemaViolation,
     StageFailed,
     /// The broker refused the enriched record for good (not for size: authorization, a
@@ -38,11 +41,12 @@ pub enum DeadLetterReason {
 }
 
 impl DeadLetterReason {
-    pub const ALL: [Self; 7] = [
+    pub const ALL: [Self; 8] = [
         Self::TooLarge,
         Self::Empty,
         Self::InvalidUtf8,
         Self::InvalidJson,
+        Self::UnsupportedEncoding,
         Self::SchemaViolation,
         Self::StageFailed,
         Self::ProduceRefused,
@@ -54,6 +58,7 @@ impl DeadLetterReason {
             Self::Empty => "empty",
             Self::InvalidUtf8 => "invalid_utf8",
             Self::InvalidJson => "invalid_json",
+            Self::UnsupportedEncoding => "unsupported_encoding",
             Self::SchemaViolation => "schema_violation",
             Self::StageFailed => "stage_failed",
             Self::ProduceRefused => "produce_refused",

@@ -5,8 +5,10 @@ mod dates;
 mod dead_letter;
 mod embargo;
 mod enriched;
+mod envelope;
 mod event_record;
 mod kill;
+mod ninjs_out;
 mod raw;
 mod version;
 
@@ -19,6 +21,10 @@ pub use enriched::{
 };
 pub use event_record::EventRecord;
 pub use kill::{Kill, KillLine, KillMarker, PubStatus, STATUS_FIELD};
+pub use ninjs_out::{
+    article_uri, to_ninjs, to_ninjs_with_extensions, ARTICLE_URN_PREFIX, EVENT_URN_PREFIX,
+    EXTENSION_SCHEMA_URI, NINJS_SCHEMA_URI, NINJS_VERSION,
+};
 pub use raw::{decode, floor_char_boundary, is_invisible, ContentType, InputFormat, RawArticle};
 pub use version::{ArticleVersion, SupersededLine, VersionKey, VERSION_FIELD};
 
@@ -63,6 +69,11 @@ pub enum DecodeError {
         field: &'static str,
         expected: &'static str,
     },
+    #[error(
+        "record is framed for a schema registry (schema id {schema_id}) and its payload is \
+         not JSON: Avro and Protobuf records are not decoded"
+    )]
+    NotJsonFramed { schema_id: u32 },
 }
 
 impl DecodeError {
@@ -76,6 +87,7 @@ impl DecodeError {
             Self::Empty => DeadLetterReason::Empty,
             Self::InvalidUtf8 { .. } => DeadLetterReason::InvalidUtf8,
             Self::InvalidJson { .. } => DeadLetterReason::InvalidJson,
+            Self::NotJsonFramed { .. } => DeadLetterReason::UnsupportedEncoding,
             Self::NotAnObject { .. } | Self::MissingField { .. } | Self::InvalidField { .. } => {
                 DeadLetterReason::SchemaViolation
             }

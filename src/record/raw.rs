@@ -159,6 +159,7 @@ impl RawArticle {
 /// Decodes one record's bytes, enforcing `max_bytes`: an article, or a [`super::Kill`],
 /// which needs its id and nothing else.
 pub fn decode(bytes: &[u8], max_bytes: usize) -> Result<Input, DecodeError> {
+    let bytes = super::envelope::unframe(bytes)?;
     if bytes.len() > max_bytes {
         return Err(DecodeError::TooLarge {
             size: bytes.len(),
@@ -176,16 +177,7 @@ pub fn decode(bytes: &[u8], max_bytes: usize) -> Result<Input, DecodeError> {
     if text.trim_ascii().is_empty() {
         return Err(DecodeError::Empty);
     }
-    let value = serde_json::from_str::<UniqueKeys>(text)
-        .map_err(|e| DecodeError::InvalidJson {
-            detail: e.to_string(),
-        })?
-        .0;
-    let Value::Object(mut fields) = value else {
-        return Err(DecodeError::NotAnObject {
-            found: json_type_name(&value),
-        });
-    };
+    let mut fields = super::envelope::open_cloudevent(json_object(text)?)?;
     let format = if is_ninjs(&fields) {
         InputFormat::Ninjs
     } else {
@@ -200,6 +192,21 @@ pub fn decode(bytes: &[u8], max_bytes: usize) -> Result<Input, DecodeError> {
         InputFormat::RawArticle => from_raw_article(fields),
     }
     .map(Input::Article)
+}
+
+/// The JSON object `text` holds, each key named once.
+pub(super) fn json_object(text: &str) -> Result<Map<String, Value>, DecodeError> {
+    let value = serde_json::from_str::<UniqueKeys>(text)
+        .map_err(|e| DecodeError::InvalidJson {
+            detail: e.to_string(),
+        })?
+        .0;
+    match value {
+        Value::Object(fields) => Ok(fields),
+        other => Err(DecodeError::NotAnObject {
+            found: json_type_name(&other),
+        }),
+    }
 }
 
 /// A record is a ninjs item when it has no `body` but a ninjs body (`bodies` in 2.x,

@@ -8,26 +8,7 @@ use prometheus::{
 };
 
 use crate::record::{DeadLetterReason, PubStatus};
-
-/// The PLOVER event classes, the label values of `newsflow_events_total`.
-const PLOVER_CLASSES: [&str; 16] = [
-    "AGREE",
-    "CONSULT",
-    "SUPPORT",
-    "CONCEDE",
-    "COOPERATE",
-    "AID",
-    "RETREAT",
-    "DEMAND",
-    "ACCUSE",
-    "REJECT",
-    "THREATEN",
-    "PROTEST",
-    "SANCTION",
-    "MOBILIZE",
-    "COERCE",
-    "ASSAULT",
-];
+use crate::route::PLOVER_CLASSES;
 
 pub struct Metrics {
     registry: Registry,
@@ -58,6 +39,113 @@ pub struct Metrics {
     pub broker_up: IntGaugeVec,
     pub broker_rtt: GaugeVec,
     pub build_info: IntGaugeVec,
+    pub feed: FeedMetrics,
+}
+
+/// What `newsflow ingest` counts, per feed (the feed's source name, or its address).
+pub struct FeedMetrics {
+    pub polls: IntCounterVec,
+    pub items: IntCounterVec,
+    pub errors: IntCounterVec,
+    pub bytes: IntCounterVec,
+    pub pages: IntCounterVec,
+    pub last_success: IntGaugeVec,
+    pub interval: IntGaugeVec,
+}
+
+/// The outcomes of a poll, the label values of `newsflow_feed_polls_total`.
+pub const POLL_OUTCOMES: [&str; 3] = ["ok", "not_modified", "error"];
+
+/// What became of an item's linked page, the label values of `newsflow_feed_pages_total`.
+pub const PAGE_OUTCOMES: [&str; 4] = ["fetched", "disallowed", "failed", "over_limit"];
+
+/// What a poll found an item to be, the label values of `newsflow_feed_items_total`.
+pub const ITEM_STATUSES: [&str; 3] = ["new", "updated", "unchanged"];
+
+/// Why a poll failed, the label values of `newsflow_feed_errors_total`: the kinds of
+/// [`crate::ingest::FetchError`], a document that is no feed, and items Kafka did not store.
+pub const ERROR_KINDS: [&str; 7] = [
+    "status",
+    "timeout",
+    "too_large",
+    "redirects",
+    "transport",
+    "unreadable",
+    "kafka",
+];
+
+impl FeedMetrics {
+    fn new(registry: &Registry) -> Self {
+        Self {
+            polls: counter_vec(
+                registry,
+                "newsflow_feed_polls_total",
+                "Feed polls, by feed and outcome (ok, not_modified, error).",
+                &["feed", "outcome"],
+            ),
+            items: counter_vec(
+                registry,
+                "newsflow_feed_items_total",
+                "Feed items read, by feed and status (new, updated or unchanged since last seen).",
+                &["feed", "status"],
+            ),
+            errors: counter_vec(
+                registry,
+                "newsflow_feed_errors_total",
+                "Failed feed polls, by feed and kind (status, timeout, too_large, redirects, transport, unreadable, kafka).",
+                &["feed", "kind"],
+            ),
+            bytes: counter_vec(
+                registry,
+                "newsflow_feed_bytes_total",
+                "Feed bytes read (after decompression), by feed.",
+                &["feed"],
+            ),
+            pages: counter_vec(
+                registry,
+                "newsflow_feed_pages_total",
+                "Linked article pages of new and updated items, by feed and outcome (fetched, disallowed by robots.txt, failed, over_limit).",
+                &["feed", "outcome"],
+            ),
+            last_success: gauge_vec(
+                registry,
+                "newsflow_feed_last_success_timestamp_seconds",
+                "When a poll of the feed last succeeded (its items stored, or not modified), or when ingest started if none has yet; seconds since the epoch.",
+                &["feed"],
+            ),
+            interval: gauge_vec(
+                registry,
+                "newsflow_feed_interval_seconds",
+                "The feed's configured polling interval.",
+                &["feed"],
+            ),
+        }
+    }
+
+    /// Shows a feed's series at zero before its first poll, and its last success at the
+    /// start, so that a feed that never succeeds trips the silence alert too.
+    pub fn register_feed(&self, feed: &str, interval_secs: u64, started_at_secs: i64) {
+        for outcome in POLL_OUTCOMES {
+            self.polls.with_label_values(&[feed, outcome]);
+        }
+        for status in ITEM_STATUSES {
+            self.items.with_label_values(&[feed, status]);
+        }
+        // At zero from the start, so that a feed's first error counts in rate().
+        for kind in ERROR_KINDS {
+            self.errors.with_label_values(&[feed, kind]);
+        }
+        self.bytes.with_label_values(&[feed]);
+        for outcome in PAGE_OUTCOMES {
+            self.pages.with_label_values(&[feed, outcome]);
+        }
+        self.last_success
+            .with_label_values(&[feed])
+            .set(started_at_secs);
+        self.interval
+            .with_label_values(&[feed])
+            .set(i64::try_from(interval_secs).unwrap_or(i64::MAX));
+    }
 }
 
 static METRICS: LazyLock<Metrics> = LazyLock::new(Metrics::new);
@@ -289,6 +377,7 @@ impl Metrics {
                 "Always 1; the labels say which build is running.",
                 &["version"],
             ),
+            feed: FeedMetrics::new(&registry),
             registry,
         };
         metrics

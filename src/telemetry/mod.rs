@@ -5,6 +5,7 @@
 //! that can repeat thousands of times a second log through a rate limit (`limiter`).
 
 pub mod events;
+pub mod feed_events;
 mod limiter;
 mod logging;
 mod metrics;

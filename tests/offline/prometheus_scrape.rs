@@ -1,6 +1,7 @@
 //! A real Prometheus (Debian's package, installed by scripts/install-prometheus.sh) scrapes a
 //! running newsflow on loopback, loads the project's alert rules, and answers a query with
-//! the value newsflow counted. Every metric the Grafana dashboard charts is on /metrics.
+//! the value newsflow counted. Every metric the Grafana dashboard charts is on /metrics: the
+//! pipeline's on `newsflow demo`'s, the feeds' (`newsflow_feed_*`) on `newsflow ingest`'s.
 
 use std::collections::BTreeSet;
 use std::process::{Child, Command, Stdio};
@@ -41,13 +42,50 @@ fn start_demo(port: u16) -> Killed {
     Killed(child)
 }
 
-/// `newsflow_*` and `process_*` metric names used in the dashboard's queries.
+/// `newsflow ingest` of a feed where nothing listens, into brokers that are not there,
+/// serving /metrics on `port` while its Kafka start-up waits for them.
+fn start_ingest(port: u16) -> Killed {
+    let child = newsflow()
+        .args(["ingest", "--metrics-addr", &format!("127.0.0.1:{port}")])
+        .args([
+            "--feed",
+            &format!("http://127.0.0.1:{}/feed.xml", free_port()),
+        ])
+        .args(["--brokers", &format!("127.0.0.1:{}", free_port())])
+        .stdout(Stdio::null())
+        .stderr(child_log())
+        .spawn()
+        .expect("start newsflow ingest");
+    Killed(child)
+}
+
+/// Only `newsflow ingest` has these.
+const FEED_METRICS: &str = "newsflow_feed_";
+
+/// The metric names on a /metrics page.
+fn exposed(text: &str) -> BTreeSet<&str> {
+    text.lines()
+        .filter(|l| !l.starts_with('#'))
+        .filter_map(|l| l.split(['{', ' ']).next())
+        .collect()
+}
+
+/// `newsflow_*` and `process_*` metric names used in the dashboard's queries, those of
+/// collapsed rows included.
 fn dashboard_metrics() -> BTreeSet<String> {
     let text =
         std::fs::read_to_string(repo_path("deploy/grafana/newsflow.json")).expect("dashboard");
     let dashboard: Value = serde_json::from_str(&text).expect("dashboard JSON");
+    let top = dashboard["panels"].as_array().expect("panels");
+    let in_rows = top
+        .iter()
+        .filter_map(|panel| panel["panels"].as_array())
+        .flatten();
     let mut names = BTreeSet::new();
-    for panel in dashboard["panels"].as_array().expect("panels") {
+    for panel in top.iter().chain(in_rows) {
+        if panel["type"] == "row" {
+            continue;
+        }
         for target in panel["targets"].as_array().expect("targets") {
             let expr = target["expr"].as_str().expect("expr");
             for prefix in ["newsflow_", "process_"] {
@@ -71,7 +109,10 @@ fn prometheus_scrapes_newsflow_and_the_dashboard_charts_only_real_metrics() {
     let metrics_port = free_port();
     let _demo = start_demo(metrics_port);
     let expected = enriched_in_sample_feed();
-    let charted = dashboard_metrics();
+    let charted: BTreeSet<String> = dashboard_metrics()
+        .into_iter()
+        .filter(|name| !name.starts_with(FEED_METRICS))
+        .collect();
     assert!(
         charted.len() >= 10,
         "the dashboard charts too little: {charted:?}"
@@ -81,11 +122,7 @@ fn prometheus_scrapes_newsflow_and_the_dashboard_charts_only_real_metrics() {
     let (enriched, absent) = loop {
         let text = http_get(metrics_port, "/metrics").map_or_else(String::new, |(_, body)| body);
         let enriched = metric(&text, "newsflow_articles_enriched_total");
-        let exposed: BTreeSet<&str> = text
-            .lines()
-            .filter(|l| !l.starts_with('#'))
-            .filter_map(|l| l.split(['{', ' ']).next())
-            .collect();
+        let exposed = exposed(&text);
         let absent: Vec<String> = charted
             .iter()
             .filter(|m| !exposed.contains(m.as_str()))
@@ -154,4 +191,33 @@ fn prometheus_scrapes_newsflow_and_the_dashboard_charts_only_real_metrics() {
         .as_array()
         .map_or(0, Vec::len);
     assert!(loaded >= 5, "alert rules loaded by Prometheus: {loaded}");
+}
+
+#[test]
+fn the_dashboards_feed_panels_chart_only_metrics_of_newsflow_ingest() {
+    let charted: BTreeSet<String> = dashboard_metrics()
+        .into_iter()
+        .filter(|name| name.starts_with(FEED_METRICS))
+        .collect();
+    assert!(
+        charted.len() >= 5,
+        "the dashboard charts too little of the feeds: {charted:?}"
+    );
+    let metrics_port = free_port();
+    let _ingest = start_ingest(metrics_port);
+    // The feed's series appear as soon as ingest knows its feeds, before Kafka answers.
+    let started = Instant::now();
+    let absent = loop {
+        let text = http_get(metrics_port, "/metrics").map_or_else(String::new, |(_, body)| body);
+        let exposed = exposed(&text);
+        let absent: Vec<&String> = charted
+            .iter()
+            .filter(|m| !exposed.contains(m.as_str()))
+            .collect();
+        if absent.is_empty() || started.elapsed() > Duration::from_secs(30) {
+            break absent;
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    };
+    assert!(absent.is_empty(), "charted but not exposed: {absent:?}");
 }

@@ -30,13 +30,14 @@ fn inputs() -> Vec<String> {
     inputs
 }
 
-/// The standard pipeline, its reference data loaded once for the module's tests.
+/// The standard pipeline, its reference data loaded once for the binary's tests.
 fn pipeline() -> &'static Pipeline {
     static PIPELINE: OnceLock<Pipeline> = OnceLock::new();
     PIPELINE.get_or_init(|| Pipeline::standard(Arc::new(Reference::load())))
 }
 
-fn enriched_inputs() -> Vec<EnrichedArticle> {
+/// The sample feed's good records and the seed, through the standard pipeline.
+pub fn enriched_inputs() -> Vec<EnrichedArticle> {
     let pipeline = pipeline();
     inputs()
         .iter()
@@ -57,6 +58,8 @@ fn every_schema_file_is_a_valid_schema() {
         "enriched-article.v1.json",
         "event.v1.json",
         "dead-letter.v1.json",
+        "ninjs-2.2.schema.json",
+        "ninjs-newsflow.v1.json",
     ] {
         validator(name);
     }

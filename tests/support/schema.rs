@@ -1,11 +1,18 @@
 //! The project's JSON Schemas, as validators for real outputs.
 
 use jsonschema::{Registry, Validator};
-use serde_json::Value;
+use serde_json::{json, Value};
 
 use super::repo_path;
 
 const SCHEMA_BASE: &str = "https://newsflow.invalid/schemas/";
+/// The id of the IPTC ninjs schema (schemas/ninjs-2.2.schema.json), which newsflow's
+/// extension refers to.
+const NINJS_ID: &str = "http://www.iptc.org/std/ninjs/ninjs-schema_2.2.json";
+/// The GeoJSON schema that ninjs places refer to. newsflow writes no GeoJSON and ships no
+/// GeoJSON schema, so the reference resolves to a schema that refuses any: a place with
+/// `geojson` fails validation instead of going unchecked.
+const GEOJSON_ID: &str = "https://geojson.org/schema/GeoJSON.json";
 
 pub fn schema(name: &str) -> Value {
     let path = repo_path(&format!("schemas/{name}"));
@@ -18,6 +25,13 @@ pub fn validator(name: &str) -> Validator {
         .add(
             format!("{SCHEMA_BASE}enriched-article.v1.json"),
             schema("enriched-article.v1.json"),
+        )
+        .expect("schema id")
+        .add(NINJS_ID, schema("ninjs-2.2.schema.json"))
+        .expect("schema id")
+        .add(
+            GEOJSON_ID,
+            json!({ "$schema": "https://json-schema.org/draft/2020-12/schema", "not": {} }),
         )
         .expect("schema id")
         .prepare()

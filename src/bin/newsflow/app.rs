@@ -13,7 +13,7 @@ use tracing::{info, warn};
 use crate::cli::{DemoArgs, ProcessArgs};
 use newsflow::batch::{check_distinct, open_input, BatchSettings, Output};
 use newsflow::config::RunConfig;
-use newsflow::ingest::IngestConfig;
+use newsflow::ingest::{FollowError, IngestConfig};
 use newsflow::kafka::ReplayOptions;
 use newsflow::stage::{Pipeline, Reference};
 use newsflow::telemetry::{serve, summarize_suppressed, summarize_suppressed_periodically, Health};
@@ -133,6 +133,10 @@ pub fn ingest(config: &IngestConfig, output: &Path) -> anyhow::Result<()> {
                     records = polled.records.len(),
                     without_id = polled.without_id,
                     bytes = polled.bytes,
+                    pages_fetched = polled.pages.fetched,
+                    pages_disallowed = polled.pages.disallowed,
+                    pages_failed = polled.pages.failed,
+                    pages_over_limit = polled.pages.over_limit,
                     "Feed read."
                 );
             }
@@ -147,6 +151,40 @@ pub fn ingest(config: &IngestConfig, output: &Path) -> anyhow::Result<()> {
         anyhow::bail!("{failed} of {} feeds could not be read", config.feeds.len());
     }
     Ok(())
+}
+
+/// `newsflow ingest` into Kafka: polls the feeds until SIGTERM or SIGINT.
+pub fn follow_feeds(config: &RunConfig) -> anyhow::Result<()> {
+    runtime()?.block_on(async {
+        let shutdown = CancellationToken::new();
+        let health = Health::default();
+        let (metrics_at, server) = serve(config.metrics_addr, health.clone(), shutdown.clone())
+            .await
+            .with_context(|| format!("serving metrics on {}", config.metrics_addr))?;
+        info!(
+            address = %metrics_at,
+            brokers = %config.brokers,
+            input_topic = %config.input_topic,
+            state_topic = %config.ingest.state_topic,
+            feeds = config.ingest.feeds.len(),
+            "Ingest started; serving /metrics, /healthz and /readyz."
+        );
+        tokio::spawn(cancel_on_signal(shutdown.clone()));
+        let result = newsflow::ingest::follow(config, health, shutdown.clone()).await;
+        shutdown.cancel();
+        let _ = server.await;
+        match result {
+            Ok(()) => {
+                info!("Ingest stopped.");
+                Ok(())
+            }
+            // Kept as a RunError, so that a configuration fault exits with code 2.
+            Err(FollowError::Kafka(error)) => {
+                Err(anyhow::Error::new(error).context("ingesting feeds"))
+            }
+            Err(error) => Err(anyhow::Error::new(error)),
+        }
+    })
 }
 
 /// `newsflow replay-dlq`: prints what was replayed as one JSON line. The replay blocks in

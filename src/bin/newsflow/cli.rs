@@ -44,50 +44,104 @@ pub enum Command {
     Demo(DemoArgs),
     /// Produce dead letters again (original key and value) after a fix, then stop.
     ReplayDlq(ReplayArgs),
-    /// Fetch newsroom feeds (RSS, Atom, JSON Feed, ninjs) once and write their items as raw
-    /// articles, one JSON line each.
+    /// Fetch newsroom feeds (RSS, Atom, JSON Feed, ninjs, sitemaps) once and write their
+    /// items as raw articles, one JSON line each.
     Ingest(IngestArgs),
 }
 
 #[derive(Debug, Args)]
 pub struct IngestArgs {
-    /// TOML config file; its `[[ingest.feeds]]` tables list the feeds.
+    /// TOML config file; its `[ingest]` table and `[[ingest.feeds]]` tables set the feeds,
+    /// its top-level keys the Kafka connection, as for `run`.
     #[arg(long, env = "NEWSFLOW_CONFIG")]
     pub config: Option<PathBuf>,
     /// A feed's address, besides those of the config file (repeatable).
     #[arg(long = "feed")]
     pub feeds: Vec<String>,
-    /// Where the records go, one per line; `-` for stdout. The feeds that could be read
-    /// are written even when others could not (the command then exits 1).
-    #[arg(long, default_value = "-")]
-    pub output: PathBuf,
+    /// Fetch every feed once and write the records here, one per line (`-` for stdout),
+    /// instead of polling into Kafka. The feeds that could be read are written even when
+    /// others could not (the command then exits 1).
+    #[arg(long)]
+    pub output: Option<PathBuf>,
     /// How long one request may take, redirects and body included [default: 30].
     #[arg(long)]
     pub timeout_secs: Option<u64>,
     /// Responses larger than this many bytes are refused [default: 10485760].
     #[arg(long)]
     pub max_response_bytes: Option<u64>,
+    /// Seconds between two polls of a feed that does not set its own [default: 300].
+    #[arg(long, env = "NEWSFLOW_INGEST_INTERVAL_SECS")]
+    pub interval_secs: Option<u64>,
+    /// Bootstrap brokers, comma-separated host:port [default: 127.0.0.1:9092].
+    #[arg(long, env = "NEWSFLOW_BROKERS")]
+    pub brokers: Option<String>,
+    /// Topic the raw articles are produced to [default: news.raw].
+    #[arg(long, env = "NEWSFLOW_INPUT_TOPIC")]
+    pub input_topic: Option<String>,
+    /// Compacted topic of the items already sent [default: news.ingest.state].
+    #[arg(long, env = "NEWSFLOW_INGEST_STATE_TOPIC")]
+    pub state_topic: Option<String>,
+    /// Transactional id; an ingest started with the same id fences the one before it
+    /// [default: newsflow-ingest].
+    #[arg(long, env = "NEWSFLOW_INGEST_TRANSACTIONAL_ID")]
+    pub transactional_id: Option<String>,
+    /// Address of /metrics, /healthz and /readyz [default: 127.0.0.1:9898].
+    #[arg(long, env = "NEWSFLOW_METRICS_ADDR")]
+    pub metrics_addr: Option<SocketAddr>,
+    /// Create the input topic when it does not exist, instead of failing [default: false].
+    #[arg(long, env = "NEWSFLOW_CREATE_TOPICS", num_args = 0..=1, default_missing_value = "true")]
+    pub create_topics: Option<bool>,
+    /// A librdkafka property, as for `run` (repeatable).
+    #[arg(short = 'X', long = "kafka-property", value_name = "KEY=VALUE")]
+    pub kafka_properties: Vec<String>,
+}
+
+/// What `newsflow ingest` is asked to do.
+pub enum Ingest {
+    /// Fetch once into a file.
+    Once {
+        config: newsflow::ingest::IngestConfig,
+        output: PathBuf,
+    },
+    /// Poll into Kafka until stopped.
+    Follow(Box<RunConfig>),
 }
 
 impl IngestArgs {
-    /// The config file's `[ingest]` table with the flags applied.
-    pub fn into_config(self) -> Result<newsflow::ingest::IngestConfig, ConfigError> {
-        let mut config = RunConfig::load(self.config.as_deref())?.ingest;
-        config
+    /// Defaults ← config file ← environment ← flags, checked.
+    pub fn into_config(self) -> Result<Ingest, ConfigError> {
+        let mut config = RunConfig::load(self.config.as_deref())?;
+        let ingest = &mut config.ingest;
+        ingest
             .feeds
             .extend(self.feeds.into_iter().map(newsflow::ingest::FeedSpec::new));
-        if let Some(timeout) = self.timeout_secs {
-            config.timeout_secs = timeout;
+        macro_rules! override_from_args {
+            ($target:expr; $($field:ident),+) => {$(
+                if let Some(value) = self.$field {
+                    $target.$field = value;
+                }
+            )+};
         }
-        if let Some(bytes) = self.max_response_bytes {
-            config.max_response_bytes = bytes;
-        }
-        if config.feeds.is_empty() {
-            return Err(ConfigError::Invalid(
-                "no feed: give --feed or [[ingest.feeds]] in the config file".into(),
-            ));
-        }
-        Ok(config)
+        override_from_args!(ingest; timeout_secs, max_response_bytes, interval_secs, state_topic, transactional_id);
+        override_from_args!(config; brokers, input_topic, metrics_addr, create_topics);
+        config.ingest.validate()?;
+        let Some(output) = self.output else {
+            config.apply_kafka_overrides(std::env::vars_os(), &self.kafka_properties)?;
+            config.validate()?;
+            check_topic_name("state_topic", &config.ingest.state_topic)?;
+            if config.ingest.state_topic == config.input_topic {
+                return Err(ConfigError::Invalid(
+                    "the ingest state topic must differ from the input topic".into(),
+                ));
+            }
+            newsflow::config::keep_out_of_logs(config.kafka_properties());
+            newsflow::kafka::check_run_clients(&config)?;
+            return Ok(Ingest::Follow(Box::new(config)));
+        };
+        Ok(Ingest::Once {
+            config: config.ingest,
+            output,
+        })
     }
 }
 

@@ -50,13 +50,11 @@ fn main() -> ExitCode {
             Ok(result) => result,
         },
         Command::Demo(args) => app::demo(args),
-        Command::Ingest(args) => {
-            let output = args.output.clone();
-            match args.into_config() {
-                Ok(config) => app::ingest(&config, &output),
-                Err(error) => return invalid_configuration(&error),
-            }
-        }
+        Command::Ingest(args) => match args.into_config() {
+            Ok(cli::Ingest::Once { config, output }) => app::ingest(&config, &output),
+            Ok(cli::Ingest::Follow(config)) => app::follow_feeds(&config),
+            Err(error) => return invalid_configuration(&error),
+        },
         Command::ReplayDlq(args) => match args.into_parts() {
             Ok((config, options)) => app::replay_dlq(&config, &options),
             Err(error) => return invalid_configuration(&error),

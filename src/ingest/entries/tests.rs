@@ -3,10 +3,9 @@ use crate::record::{decode, ContentType, Input, InputFormat};
 
 fn spec() -> FeedSpec {
     FeedSpec {
-        url: "http://127.0.0.1/feed".into(),
         source: Some("Example Wire".into()),
-        language: None,
         tags: vec!["wire".into()],
+        ..FeedSpec::new("http://127.0.0.1/feed")
     }
 }
 
@@ -141,4 +140,37 @@ fn documents_that_are_no_feed_are_refused() {
             "{document:?} was read"
         );
     }
+}
+
+#[test]
+fn a_format_hint_refuses_a_document_of_another_kind() {
+    let hinted = |format| FeedSpec { format, ..spec() };
+    assert!(records(RSS.as_bytes(), &hinted(FeedFormat::Rss)).is_ok());
+    for format in [FeedFormat::Atom, FeedFormat::JsonFeed, FeedFormat::Ninjs] {
+        let error = records(RSS.as_bytes(), &hinted(format)).unwrap_err();
+        assert!(
+            matches!(error, FeedError::NotTheDeclaredFormat { expected, .. } if expected == format),
+            "{format}: {error}"
+        );
+    }
+    let ninjs = r#"[{"uri":"urn:ninjs:1","body_text":"Text."}]"#;
+    assert!(records(ninjs.as_bytes(), &hinted(FeedFormat::Ninjs)).is_ok());
+    assert!(records(ninjs.as_bytes(), &hinted(FeedFormat::JsonFeed)).is_err());
+}
+
+/// Feeds in other encodings than UTF-8 declare it in the XML prolog; the text comes out
+/// as UTF-8 all the same.
+#[test]
+fn a_latin1_feed_is_read_in_its_declared_encoding() {
+    let mut document = b"<?xml version=\"1.0\" encoding=\"ISO-8859-1\"?>\
+        <rss version=\"2.0\"><channel><title>M\xe9t\xe9o</title><item><guid>l1</guid>\
+        <title>Temp\xeate sur la c\xf4te</title><description>Les \xe9coles ferment.</description>\
+        </item></channel></rss>"
+        .to_vec();
+    let (items, _) = records(&document, &spec()).unwrap();
+    assert_eq!(items[0]["title"], "Tempête sur la côte");
+    assert_eq!(items[0]["body"], "Les écoles ferment.");
+    // The same bytes declared as UTF-8 are not valid UTF-8: refused, never mangled.
+    document.splice(30..40, b"UTF-8".iter().copied());
+    assert!(records(&document, &spec()).is_err());
 }

@@ -44,6 +44,17 @@ impl Default for Datelines {
     }
 }
 
+impl Datelines {
+    /// Where a wire story was filed, as its dateline writes it ("SEOUL", "PORTLAND, Ore."),
+    /// when the body opens with a dateline.
+    pub fn place<'a>(&self, body: &'a str) -> Option<&'a str> {
+        let captures = self.0.captures(body)?;
+        let city = captures.get(1)?;
+        let end = captures.get(2).unwrap_or(city).end();
+        body.get(city.start()..end)
+    }
+}
+
 #[derive(Default)]
 struct Tally {
     score: f64,
@@ -212,6 +223,22 @@ mod tests {
         assert_eq!(codes("Bank of Korea holds rates", body)[0], "KR");
         let body = "PORTLAND, Ore., Feb 26 - Red Lion Inns said it filed an offering.";
         assert_eq!(codes("RED LION INNS FILES OFFERING", body), ["US"]);
+    }
+
+    #[test]
+    fn a_datelines_place_is_the_city_and_the_state_or_country_after_it() {
+        let datelines = Datelines::default();
+        let place = |body| datelines.place(body);
+        assert_eq!(
+            place("SEOUL, July 1 (Reuters) - Rates held."),
+            Some("SEOUL")
+        );
+        assert_eq!(
+            place("PORTLAND, Ore., Feb 26 - Red Lion"),
+            Some("PORTLAND, Ore.")
+        );
+        assert_eq!(place("LONDON - Shares fell."), Some("LONDON"));
+        assert_eq!(place("Shares fell in London on Monday."), None);
     }
 
     #[test]

@@ -39,7 +39,7 @@ chaos:
 ## broker: a local Apache Kafka on 127.0.0.1:9092 with newsflow's topics, for manual runs
 ## (Ctrl-C stops it)
 broker:
-	scripts/kafka.sh run --port 9092 news.raw news.enriched news.events news.dlq
+	scripts/kafka.sh run --port 9092 news.raw news.enriched news.events news.dlq news.embargoed
 
 ## train: rebuilds the trained models in data/ from their corpora, deterministically, and
 ## prints their held-out scores (corpora: scripts/fetch-corpora.sh fills NEWSFLOW_CORPORA,

@@ -1,6 +1,9 @@
 //! `newsflow process`: the stages over JSON Lines, for archives, tests, evaluation and
-//! benchmarks. Good lines become enriched lines in input order, and kills kill lines among
-//! them; bad lines become dead-letter lines on their own output, and processing goes on.
+//! benchmarks. Good lines become enriched lines in input order, kills kill lines among them,
+//! and an article older than a version of it seen earlier in the input a superseded line;
+//! bad lines become dead-letter lines on their own output, and processing goes on. An
+//! embargoed article is written like any other, its `embargoed` time set: a file publishes
+//! nothing, and whoever publishes it reads the time there.
 //!
 //! Memory stays bounded on any input: lines go to the workers in chunks of at most
 //! `CHUNK_LINES` lines and `CHUNK_BYTES` bytes, and of a line over `max_record_bytes` only
@@ -17,9 +20,11 @@ use rayon::prelude::*;
 
 pub use self::files::{check_distinct, open_input, FileError, Output};
 use self::lines::{read_line, Line};
-use crate::record::{DeadLetterSource, KillLine};
-use crate::stage::{Enrichment, Pipeline};
-use crate::telemetry::events::{DeadLettered, RecordConsumed};
+use chrono::{DateTime, FixedOffset, Utc};
+
+use crate::record::{pending_embargo, ArticleVersion, DeadLetterSource, KillLine, SupersededLine};
+use crate::stage::{Admission, Enrichment, LatestVersions, Pipeline};
+use crate::telemetry::events::{ArticleEmbargoed, ArticleSuperseded, DeadLettered, RecordConsumed};
 
 /// Lines handed to the worker threads at a time: large enough to keep every core busy,
 /// small enough to keep memory flat on any input size.
@@ -39,6 +44,8 @@ pub struct BatchSettings {
     pub max_record_bytes: usize,
     /// Whether enriched articles carry `clean.text` besides their paragraphs.
     pub include_text: bool,
+    /// Articles whose latest version is remembered, at most ([`LatestVersions`]).
+    pub max_versions_tracked: usize,
 }
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -47,14 +54,25 @@ pub struct BatchSummary {
     pub enriched: u64,
     /// Inputs that withdrew their article: a kill line each, among the enriched lines.
     pub killed: u64,
+    /// Inputs left out for a newer version seen before: a superseded line each.
+    pub superseded: u64,
+    /// Enriched articles whose embargo was still to come (counted in `enriched` too).
+    pub embargoed: u64,
     pub dead_letters: u64,
 }
 
 /// What became of one input line, serialised on the worker thread.
 enum LineOutcome {
-    Enriched(String),
+    Enriched {
+        json: String,
+        /// Admitted as its article's latest version when written, in input order.
+        version: ArticleVersion,
+        embargoed: Option<DateTime<FixedOffset>>,
+    },
     /// A [`KillLine`], written where the article's enriched line would be.
     Killed(String),
+    /// Left out before the stages: a newer version was already written.
+    Superseded(ArticleVersion),
     DeadLetter(String),
 }
 
@@ -88,6 +106,7 @@ pub fn process(
         .thread_name(|i| format!("newsflow-stage-{i}"))
         .build()
         .map_err(io::Error::other)?;
+    let versions = LatestVersions::new(settings.max_versions_tracked);
     let mut summary = BatchSummary::default();
     let mut chunk: Vec<(u64, Vec<u8>)> = Vec::with_capacity(CHUNK_LINES);
     loop {
@@ -102,14 +121,39 @@ pub fn process(
         let outcomes: Vec<LineOutcome> = workers.install(|| {
             chunk
                 .par_drain(..)
-                .map(|(number, line)| enrich_line(pipeline, &line, input_name, number, settings))
+                .map(|(number, line)| {
+                    let job = (&line[..], input_name, number);
+                    enrich_line(pipeline, &versions, job, settings)
+                })
                 .collect()
         });
         for outcome in outcomes {
             match outcome {
-                LineOutcome::Enriched(json) => {
+                LineOutcome::Enriched {
+                    json,
+                    version,
+                    embargoed,
+                } => {
+                    if versions.admit(&version, embargoed.is_some()) == Admission::Superseded {
+                        ArticleSuperseded { stale: &version }.emit();
+                        summary.superseded += 1;
+                        write_line(&mut output, &superseded_line(&version))?;
+                        continue;
+                    }
+                    if let Some(until) = embargoed {
+                        ArticleEmbargoed {
+                            article_id: &version.id,
+                            until,
+                        }
+                        .emit();
+                        summary.embargoed += 1;
+                    }
                     summary.enriched += 1;
                     write_line(&mut output, &json)?;
+                }
+                LineOutcome::Superseded(version) => {
+                    summary.superseded += 1;
+                    write_line(&mut output, &superseded_line(&version))?;
                 }
                 LineOutcome::Killed(json) => {
                     summary.killed += 1;
@@ -145,6 +189,10 @@ pub fn process(
     output.flush()?;
     dead_letters.flush()?;
     Ok(summary)
+}
+
+fn superseded_line(stale: &ArticleVersion) -> String {
+    serde_json::to_string(&SupersededLine::of(stale)).expect("superseded lines serialise")
 }
 
 fn write_line(output: &mut impl Write, json: &str) -> io::Result<()> {
@@ -183,15 +231,17 @@ fn read_chunk(
     Ok(ChunkEnd::Full)
 }
 
+/// One line's work on a worker thread: the line, the input's name and the line's number.
 fn enrich_line(
     pipeline: &Pipeline,
-    line: &[u8],
-    input_name: &str,
-    number: u64,
+    versions: &LatestVersions,
+    (line, input_name, number): (&[u8], &str, u64),
     settings: &BatchSettings,
 ) -> LineOutcome {
     RecordConsumed { topic: "-" }.emit();
-    let rejection = match pipeline.enrich(line, settings.max_record_bytes) {
+    let enriched = pipeline.enrich_latest(line, settings.max_record_bytes, Some(versions));
+    let rejection = match enriched {
+        Ok(Enrichment::Superseded(version)) => return LineOutcome::Superseded(version),
         Ok(Enrichment::Killed(kill)) => {
             let json = serde_json::to_string(&KillLine::of(&kill)).expect("kill lines serialise");
             return LineOutcome::Killed(json);
@@ -201,7 +251,13 @@ fn enrich_line(
                 enriched.leave_out_text();
             }
             match serde_json::to_string(&enriched) {
-                Ok(json) => return LineOutcome::Enriched(json),
+                Ok(json) => {
+                    return LineOutcome::Enriched {
+                        json,
+                        version: enriched.version(),
+                        embargoed: pending_embargo(enriched.embargoed, Utc::now()),
+                    }
+                }
                 Err(error) => crate::stage::Rejection {
                     reason: crate::record::DeadLetterReason::StageFailed,
                     error: format!("cannot serialise the enriched record: {error}"),
@@ -241,6 +297,7 @@ mod tests {
                 threads,
                 max_record_bytes: 1000,
                 include_text: true,
+                max_versions_tracked: 100,
             },
         )
         .unwrap();
@@ -274,6 +331,8 @@ mod tests {
                 lines: 1202,
                 enriched: 1188,
                 killed: 0,
+                superseded: 0,
+                embargoed: 0,
                 dead_letters: 14
             }
         );
@@ -309,6 +368,32 @@ mod tests {
     }
 
     #[test]
+    fn a_late_older_version_becomes_a_superseded_line_and_an_embargo_is_written() {
+        let input = concat!(
+            "{\"uri\":\"urn:a\",\"version\":\"2\",\"bodies\":[{\"value\":\"x\"}]}\n",
+            "{\"id\":\"b\",\"body\":\"x\",\"embargoed\":\"2100-01-01T00:00:00Z\"}\n",
+            "{\"uri\":\"urn:a\",\"version\":\"1\",\"bodies\":[{\"value\":\"x\"}]}\n",
+            "{\"uri\":\"urn:a\",\"version\":\"10\",\"bodies\":[{\"value\":\"x\"}]}\n",
+            "{\"id\":\"c\",\"body\":\"x\",\"embargoed\":\"tomorrow\"}\n",
+        );
+        for threads in [1, 3] {
+            let (out, dlq, summary) = run(input.as_bytes(), threads);
+            assert_eq!(
+                (summary.enriched, summary.superseded, summary.embargoed),
+                (3, 1, 1)
+            );
+            let ids: Vec<&str> = out.iter().map(|v| v["id"].as_str().unwrap()).collect();
+            assert_eq!(ids, ["urn:a", "b", "urn:a", "urn:a"]);
+            assert_eq!(out[1]["embargoed"], "2100-01-01T00:00:00Z");
+            assert_eq!(out[2]["superseded"], true);
+            assert_eq!(out[2]["version"], "1");
+            assert_eq!(out[3]["source_fields"]["version"], "10");
+            assert_eq!(dlq.len(), 1, "an unreadable embargo is not ignored");
+            assert_eq!(dlq[0]["reason"], "schema_violation");
+        }
+    }
+
+    #[test]
     fn oversized_lines_are_dead_lettered_whole_and_in_order() {
         let big = format!("{{\"id\":\"big\",\"body\":\"{}\"}}", "x".repeat(2000));
         let input = format!("not json\n{big}\r\n{{\"id\":\"a\",\"body\":\"b\"}}\n[]\n{big}");
@@ -319,6 +404,8 @@ mod tests {
                 lines: 5,
                 enriched: 1,
                 killed: 0,
+                superseded: 0,
+                embargoed: 0,
                 dead_letters: 4
             }
         );
@@ -441,6 +528,7 @@ mod tests {
                 threads: 2,
                 max_record_bytes: 2 * line_bytes,
                 include_text: true,
+                max_versions_tracked: 2,
             },
         )
         .unwrap();
@@ -491,6 +579,7 @@ mod tests {
                 threads: 1,
                 max_record_bytes: 1000,
                 include_text: true,
+                max_versions_tracked: 100,
             },
         )
         .unwrap();

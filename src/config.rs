@@ -58,6 +58,15 @@ pub struct RunConfig {
     pub min_event_confidence: f64,
     /// Topic dead letters are produced to (original key and value, reason in headers).
     pub dlq_topic: String,
+    /// Topic enriched articles under an embargo wait on (key = article id) until the
+    /// releaser publishes them at their time.
+    pub embargo_topic: String,
+    /// Embargoed articles the releaser holds in memory at most; it stops reading the
+    /// embargo topic while that many wait.
+    pub max_embargoed_held: usize,
+    /// Articles whose latest version is remembered, so that an older version arriving
+    /// later is left out (about 50 MB per million).
+    pub max_versions_tracked: usize,
     /// Whether enriched articles also carry `clean.text`, the paragraphs joined into one
     /// string (the paragraphs are always there).
     pub include_text: bool,
@@ -119,6 +128,9 @@ impl Default for RunConfig {
             events_topic: "news.events".into(),
             min_event_confidence: 0.0,
             dlq_topic: "news.dlq".into(),
+            embargo_topic: "news.embargoed".into(),
+            max_embargoed_held: 100_000,
+            max_versions_tracked: 1_000_000,
             include_text: false,
             group_id: "newsflow".into(),
             metrics_addr: SocketAddr::from(([127, 0, 0, 1], 9898)),
@@ -275,6 +287,7 @@ impl RunConfig {
 
     fn validate_topics(&self) -> Result<(), ConfigError> {
         check_topic_name("output_topic", &self.output_topic)?;
+        check_topic_name("embargo_topic", &self.embargo_topic)?;
         if !self.events_topic.is_empty() {
             check_topic_name("events_topic", &self.events_topic)?;
         }
@@ -282,6 +295,7 @@ impl RunConfig {
             ("output_topic", &self.output_topic),
             ("events_topic", &self.events_topic),
             ("dlq_topic", &self.dlq_topic),
+            ("embargo_topic", &self.embargo_topic),
         ]
         .into_iter()
         .filter(|(_, topic)| !topic.is_empty())
@@ -292,7 +306,7 @@ impl RunConfig {
             check_topic_name("input_topic", input)?;
             if outputs.iter().any(|(_, topic)| *topic == input) {
                 return Err(ConfigError::Invalid(
-                    "the input topic must differ from the output, events and dead-letter topics"
+                    "the input topic must differ from the output, events, dead-letter and embargo topics"
                         .into(),
                 ));
             }
@@ -313,9 +327,19 @@ impl RunConfig {
     /// Each numeric setting with its allowed range. Intervals are above zero (a timer
     /// cannot tick every 0 ms); the upper limits keep a typo from asking for absurd numbers
     /// of threads, records or bytes.
-    fn ranges(&self) -> [(&'static str, u64, RangeInclusive<u64>); 11] {
+    fn ranges(&self) -> [(&'static str, u64, RangeInclusive<u64>); 13] {
         let count = |n: usize| n as u64;
         [
+            (
+                "max_embargoed_held",
+                count(self.max_embargoed_held),
+                1..=100_000_000,
+            ),
+            (
+                "max_versions_tracked",
+                count(self.max_versions_tracked),
+                2..=100_000_000,
+            ),
             ("max_in_flight", count(self.max_in_flight), 1..=1_000_000),
             (
                 "max_in_flight_bytes",
@@ -376,13 +400,19 @@ impl RunConfig {
         })
     }
 
-    /// The topics `newsflow run` produces to: output, events (when set) and dead letters.
+    /// The topics `newsflow run` produces to: output, events (when set), dead letters and
+    /// embargoed articles.
     pub fn output_topics(&self) -> Vec<&str> {
-        [&self.output_topic, &self.events_topic, &self.dlq_topic]
-            .into_iter()
-            .filter(|topic| !topic.is_empty())
-            .map(String::as_str)
-            .collect()
+        [
+            &self.output_topic,
+            &self.events_topic,
+            &self.dlq_topic,
+            &self.embargo_topic,
+        ]
+        .into_iter()
+        .filter(|topic| !topic.is_empty())
+        .map(String::as_str)
+        .collect()
     }
 
     /// The librdkafka properties as they were given, names and values.

@@ -174,6 +174,7 @@ fn no_input_makes_a_stage_fail() {
                 );
                 enriched += 1;
             }
+            Ok(Enrichment::Superseded(_)) => unreachable!("enrich tracks no versions"),
             Ok(Enrichment::Article(article)) => {
                 let what = format!("case {case} (seed {seed:#x})");
                 let json = serde_json::to_value(&article).expect("serialise");

@@ -26,14 +26,15 @@ use tracing::{info, warn};
 
 use super::budget::ByteBudget;
 use super::context::{commit_due, report_client_error, PipelineContext};
-use super::job::Jobs;
+use super::job::{JobOutput, Jobs};
 use super::offsets::SharedTracker;
-use super::produce::{Origin, Outgoing, Producer};
+use super::produce::{Origin, Producer};
 use crate::config::RunConfig;
+use crate::stage::LatestVersions;
 use crate::telemetry::events::RecordFinished;
 use crate::telemetry::metrics;
 
-type Job = std::pin::Pin<Box<dyn std::future::Future<Output = (Origin, Vec<Outgoing>)> + Send>>;
+type Job = std::pin::Pin<Box<dyn std::future::Future<Output = JobOutput> + Send>>;
 
 /// A record's places in the two windows, held until it is finished: one of the
 /// `max_in_flight` records, and its payload's bytes of the byte budget.
@@ -53,7 +54,12 @@ pub async fn run(
     let in_flight = Arc::new(Semaphore::new(config.max_in_flight));
     let byte_window = ByteBudget::new(config.max_in_flight_bytes).window();
     let (queue, queued) = mpsc::unbounded_channel::<(Job, InFlight)>();
-    let delivery = tokio::spawn(deliver_in_order(queued, producer, Arc::clone(&tracker)));
+    let delivery = tokio::spawn(deliver_in_order(
+        queued,
+        producer,
+        Arc::clone(&tracker),
+        Arc::clone(&jobs.versions),
+    ));
     let mut commit_timer = tokio::time::interval(Duration::from_millis(config.commit_interval_ms));
     let mut stream = consumer.stream();
 
@@ -117,19 +123,21 @@ pub async fn run(
     metrics().in_flight.set(0);
 }
 
-/// Produces each job's outputs in queue order and marks its record finished once they are
-/// all stored. Ends when the queue is closed and everything queued is delivered.
+/// Produces each job's outputs in queue order (admitting its article's version in that
+/// order) and marks its record finished once they are all stored. Ends when the queue is
+/// closed and everything queued is delivered.
 async fn deliver_in_order(
     mut queued: mpsc::UnboundedReceiver<(Job, InFlight)>,
     producer: Producer,
     tracker: Arc<SharedTracker>,
+    versions: Arc<LatestVersions>,
 ) {
     let mut deliveries = FuturesUnordered::new();
     loop {
         tokio::select! {
             next = queued.recv() => match next {
                 Some((job, InFlight { record, bytes })) => {
-                    let (origin, outputs) = job.await;
+                    let (origin, outputs) = job.await.admitted(&versions);
                     let sends = producer.enqueue(outputs).await;
                     let delivery = producer.clone().deliver(origin, sends, record);
                     deliveries.push(delivery.map(|(origin, record)| (origin, InFlight { record, bytes })));

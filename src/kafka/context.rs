@@ -121,6 +121,39 @@ impl ClientContext for ProducerContext {
     }
 }
 
+/// The embargo releaser's consumer: notes revoked partitions, whose held records the
+/// releaser then drops, and reports errors as the pipeline's consumer does.
+pub struct ReleaserContext {
+    pub health: Health,
+    pub revoked: std::sync::Mutex<Vec<i32>>,
+}
+
+impl ReleaserContext {
+    /// The partitions revoked since the last call.
+    pub fn take_revoked(&self) -> Vec<i32> {
+        std::mem::take(&mut *self.revoked.lock().unwrap_or_else(|e| e.into_inner()))
+    }
+}
+
+impl ClientContext for ReleaserContext {
+    fn error(&self, error: KafkaError, reason: &str) {
+        on_client_error(&self.health, &error, reason);
+    }
+
+    fn log(&self, level: RDKafkaLogLevel, facility: &str, message: &str) {
+        log_from_librdkafka(level, facility, message);
+    }
+}
+
+impl ConsumerContext for ReleaserContext {
+    fn pre_rebalance(&self, _: &BaseConsumer<Self>, rebalance: &Rebalance<'_>) {
+        if let Rebalance::Revoke(partitions) = rebalance {
+            let mut revoked = self.revoked.lock().unwrap_or_else(|e| e.into_inner());
+            revoked.extend(partitions.elements().iter().map(|e| e.partition()));
+        }
+    }
+}
+
 pub struct PipelineContext {
     pub tracker: Arc<SharedTracker>,
     pub health: Health,

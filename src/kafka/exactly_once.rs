@@ -93,7 +93,12 @@ pub async fn run(
         let started = Instant::now();
         let records = batch.len();
         let (first_offsets, next_offsets) = batch_offsets(&batch);
-        let outputs = futures::future::join_all(batch.into_iter().map(|m| jobs.start(m))).await;
+        let finished = futures::future::join_all(batch.into_iter().map(|m| jobs.start(m))).await;
+        // In batch order, which is each partition's order.
+        let outputs: Vec<_> = finished
+            .into_iter()
+            .map(|job| job.admitted(&jobs.versions))
+            .collect();
         let Some(group) = consumer.group_metadata() else {
             warn!("No consumer group metadata; rewinding the batch.");
             rewind(consumer, first_offsets, carried.take());

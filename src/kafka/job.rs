@@ -1,16 +1,18 @@
 //! One input record's work: decode and stages on a worker thread, then the records to
-//! produce for it.
+//! produce for it. Workers finish out of order, so the article's version is admitted (and
+//! a superseded one's outputs dropped) by the caller, in input order ([`JobOutput::admitted`]).
 
 use std::future::Future;
 use std::sync::Arc;
 
+use chrono::{DateTime, FixedOffset, Utc};
 use rdkafka::message::{Message, OwnedMessage};
 use tokio::sync::oneshot;
 
 use super::produce::{Origin, Outgoing};
-use crate::record::{EnrichedArticle, EventRecord};
-use crate::stage::{Enrichment, Pipeline};
-use crate::telemetry::events::{DeadLettered, RecordConsumed};
+use crate::record::{pending_embargo, ArticleVersion, EnrichedArticle, EventRecord};
+use crate::stage::{Admission, Enrichment, LatestVersions, Pipeline};
+use crate::telemetry::events::{ArticleEmbargoed, ArticleSuperseded, DeadLettered, RecordConsumed};
 
 /// What every job needs to know besides its record.
 #[derive(Clone)]
@@ -23,6 +25,10 @@ pub struct Jobs {
     /// Events below this confidence are not published on the events topic.
     pub min_event_confidence: f64,
     pub dlq_topic: Arc<str>,
+    /// Where articles under an embargo still to come wait for the releaser.
+    pub embargo_topic: Arc<str>,
+    /// The latest version of each article, shared by the workers.
+    pub versions: Arc<LatestVersions>,
     pub max_record_bytes: usize,
     /// Whether enriched articles carry `clean.text` besides their paragraphs.
     pub include_text: bool,
@@ -30,7 +36,7 @@ pub struct Jobs {
 
 impl Jobs {
     /// Hands the record to a worker thread; the future yields its outputs.
-    pub fn start(&self, message: OwnedMessage) -> impl Future<Output = (Origin, Vec<Outgoing>)> {
+    pub fn start(&self, message: OwnedMessage) -> impl Future<Output = JobOutput> {
         let origin = Origin::of(&message);
         RecordConsumed {
             topic: &origin.topic,
@@ -46,44 +52,128 @@ impl Jobs {
         });
         async move {
             // A worker cannot drop its sender without sending: enrich catches panics.
-            let outputs = receiver.await.unwrap_or_default();
-            (origin, outputs)
+            let (outputs, claim) = receiver.await.unwrap_or_default();
+            JobOutput {
+                origin,
+                outputs,
+                claim,
+            }
         }
     }
 
-    fn outputs(&self, origin: &Origin, message: OwnedMessage) -> Vec<Outgoing> {
+    fn outputs(&self, origin: &Origin, message: OwnedMessage) -> (Vec<Outgoing>, Option<Claim>) {
         let value = message.payload().unwrap_or_default();
-        match self.pipeline.enrich(value, self.max_record_bytes) {
+        let enriched =
+            self.pipeline
+                .enrich_latest(value, self.max_record_bytes, Some(&self.versions));
+        match enriched {
+            Ok(Enrichment::Superseded(_)) => (Vec::new(), None),
             Ok(Enrichment::Killed(kill)) => {
-                let mut outputs = Vec::with_capacity(2);
+                let mut outputs = Vec::with_capacity(3);
                 if !self.events_topic.is_empty() {
                     outputs.push(Outgoing::kill_marker(&self.events_topic, &kill));
                 }
+                outputs.push(Outgoing::embargo_tombstone(&self.embargo_topic, &kill.id));
                 outputs.push(Outgoing::tombstone(&self.output_topic, &kill, message));
-                outputs
+                (outputs, None)
             }
             Ok(Enrichment::Article(mut enriched)) => {
                 if !self.include_text {
                     enriched.leave_out_text();
                 }
-                let mut outputs = Vec::with_capacity(1 + enriched.events.len());
-                if !self.events_topic.is_empty() {
-                    outputs.extend(
-                        events_to_publish(&enriched, self.min_event_confidence)
-                            .iter()
-                            .map(|event| Outgoing::event(&self.events_topic, event)),
-                    );
+                let claim = Claim {
+                    version: enriched.version(),
+                    embargoed: pending_embargo(enriched.embargoed, Utc::now()),
+                    embargo_topic: Arc::clone(&self.embargo_topic),
+                };
+                if let Some(until) = claim.embargoed {
+                    // Its events wait with it: the releaser publishes them at `until`.
+                    let held = Outgoing::embargoed(&self.embargo_topic, &enriched, until, message);
+                    return (vec![held], Some(claim));
                 }
-                outputs.push(Outgoing::enriched(&self.output_topic, &enriched, message));
-                outputs
+                let topics = (&*self.output_topic, &*self.events_topic);
+                let outputs = published(&enriched, topics, self.min_event_confidence, message);
+                (outputs, Some(claim))
             }
             Err(rejection) => {
                 let letter = rejection.into_dead_letter(origin.dead_letter_source(), value);
                 DeadLettered { letter: &letter }.emit();
-                vec![Outgoing::dead_letter(&self.dlq_topic, &letter, &message)]
+                let outputs = vec![Outgoing::dead_letter(&self.dlq_topic, &letter, &message)];
+                (outputs, None)
             }
         }
     }
+}
+
+/// A record's outputs, not yet checked against the versions admitted before it.
+pub struct JobOutput {
+    origin: Origin,
+    outputs: Vec<Outgoing>,
+    claim: Option<Claim>,
+}
+
+/// An enriched article's version, and its embargo when still to come.
+struct Claim {
+    version: ArticleVersion,
+    embargoed: Option<DateTime<FixedOffset>>,
+    embargo_topic: Arc<str>,
+}
+
+impl JobOutput {
+    /// The record's origin and what to produce for it: nothing when a newer version of its
+    /// article was admitted before, and a tombstone on the embargo topic besides when this
+    /// version, published now, replaces one the releaser may hold. Call it in input order
+    /// (per partition), since that is the order the outputs reach their topics in.
+    pub fn admitted(mut self, versions: &LatestVersions) -> (Origin, Vec<Outgoing>) {
+        let Some(claim) = self.claim else {
+            return (self.origin, self.outputs);
+        };
+        let embargoed = claim.embargoed.is_some();
+        match versions.admit(&claim.version, embargoed) {
+            Admission::Superseded => {
+                ArticleSuperseded {
+                    stale: &claim.version,
+                }
+                .emit();
+                return (self.origin, Vec::new());
+            }
+            Admission::Latest { replaces_embargoed } if replaces_embargoed && !embargoed => {
+                let id = &claim.version.id;
+                let cancel = Outgoing::embargo_tombstone(&claim.embargo_topic, id);
+                self.outputs.insert(0, cancel);
+            }
+            Admission::Latest { .. } => {}
+        }
+        if let Some(until) = claim.embargoed {
+            ArticleEmbargoed {
+                article_id: &claim.version.id,
+                until,
+            }
+            .emit();
+        }
+        (self.origin, self.outputs)
+    }
+}
+
+/// What publishes an article: its events (those at least `min_confidence` likely right) on
+/// the events topic, unless there is none, then the article on the output topic, keyed by
+/// its id (a dead letter of `original` should the broker refuse it).
+pub(super) fn published(
+    article: &EnrichedArticle,
+    (output_topic, events_topic): (&str, &str),
+    min_confidence: f64,
+    original: OwnedMessage,
+) -> Vec<Outgoing> {
+    let mut outputs = Vec::with_capacity(1 + article.events.len());
+    if !events_topic.is_empty() {
+        outputs.extend(
+            events_to_publish(article, min_confidence)
+                .iter()
+                .map(|event| Outgoing::event(events_topic, event)),
+        );
+    }
+    outputs.push(Outgoing::enriched(output_topic, article, original));
+    outputs
 }
 
 /// The events of an article that go on the events topic: those at least `min_confidence`

@@ -8,6 +8,10 @@
 //!   and input offsets committed in one Kafka transaction; `read_committed` readers see each
 //!   output once.
 //!
+//! Both hold an article under an embargo still to come on the embargo topic, which the
+//! releaser (`embargo`) reads and publishes from at each article's time; both leave out an
+//! article older than a version of it seen before (`crate::stage::LatestVersions`).
+//!
 //! [`replay`] re-submits dead letters (`newsflow replay-dlq`).
 //!
 //! Before anything runs, [`check_run_clients`] (and [`check_replay_clients`]) let librdkafka
@@ -17,6 +21,7 @@ mod at_least_once;
 mod budget;
 mod check;
 mod context;
+mod embargo;
 mod exactly_once;
 mod feed_sink;
 mod headers;
@@ -36,7 +41,7 @@ use tokio_util::sync::CancellationToken;
 use tracing::info;
 
 use crate::config::{ConfigError, Guarantee, RunConfig};
-use crate::stage::Pipeline;
+use crate::stage::{LatestVersions, Pipeline};
 use crate::telemetry::Health;
 pub use check::check_run_clients;
 use check::{check_clients, client_error, ensure_output_topics};
@@ -254,6 +259,8 @@ pub async fn run(
         events_topic: config.events_topic.as_str().into(),
         min_event_confidence: config.min_event_confidence,
         dlq_topic: config.dlq_topic.as_str().into(),
+        embargo_topic: config.embargo_topic.as_str().into(),
+        versions: Arc::new(LatestVersions::new(config.max_versions_tracked)),
         max_record_bytes: config.max_record_bytes,
         include_text: config.include_text,
     };
@@ -263,6 +270,7 @@ pub async fn run(
         output_topic = %config.output_topic,
         events_topic = %config.events_topic,
         dlq_topic = %config.dlq_topic,
+        embargo_topic = %config.embargo_topic,
         group_id = %config.group_id,
         guarantee = ?config.guarantee,
         kafka = ?config.kafka_for_log(),
@@ -272,17 +280,35 @@ pub async fn run(
         config.output_topic.as_str(),
         config.events_topic.as_str(),
         config.dlq_topic.as_str(),
+        config.embargo_topic.as_str(),
     ]);
-    match config.guarantee {
+    // The releaser stops with the pipeline, whichever way the pipeline stops; a releaser
+    // that cannot run stops the pipeline, rather than leave embargoes unreleased unseen.
+    let releaser_stop = shutdown.child_token();
+    let releaser = tokio::spawn({
+        let (config, health) = (config.clone(), health.clone());
+        let (stop, shutdown) = (releaser_stop.clone(), shutdown.clone());
+        async move {
+            let released = embargo::release(config, health, stop).await;
+            if released.is_err() {
+                shutdown.cancel();
+            }
+            released
+        }
+    });
+    let piped = match config.guarantee {
         Guarantee::AtLeastOnce => {
             at_least_once::run(&config, &consumer, producer, jobs, tracker, shutdown).await;
+            Ok(())
         }
         Guarantee::ExactlyOnce => {
-            exactly_once::run(&config, &consumer, producer, &health, jobs, shutdown).await?;
+            exactly_once::run(&config, &consumer, producer, &health, jobs, shutdown).await
         }
-    }
+    };
+    releaser_stop.cancel();
+    let released = releaser.await.unwrap_or(Ok(()));
     info!("Pipeline stopped.");
-    Ok(())
+    piped.and(released)
 }
 
 #[cfg(test)]

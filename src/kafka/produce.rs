@@ -6,18 +6,21 @@
 //! broker refuses for good (too large) is replaced by a dead letter of the original record.
 //! An event record is small and also inside its enriched article, so one the broker refuses
 //! for good is logged and left out rather than blocking the partition; so is a kill marker,
-//! whose tombstone says the same. A tombstone is produced with no value at all.
+//! whose tombstone says the same, and a kill's tombstone on the embargo topic. A tombstone
+//! is produced with no value at all. An embargoed article goes to the embargo topic as an
+//! enriched record does to the output topic, its time in a header as well.
 
 use std::time::Duration;
 
 use rdkafka::error::{KafkaError, RDKafkaErrorCode};
 use rdkafka::message::{Header, Message, OwnedHeaders, OwnedMessage};
 use rdkafka::producer::{DeliveryFuture, FutureProducer, FutureRecord};
-use tokio::sync::OwnedSemaphorePermit;
 use tracing::error;
 
 use super::context::ProducerContext;
 use crate::config::RunConfig;
+use chrono::{DateTime, FixedOffset};
+
 use crate::record::{
     header, DeadLetter, DeadLetterReason, DeadLetterSource, EnrichedArticle, EventRecord, Kill,
     KillMarker,
@@ -110,6 +113,32 @@ impl Outgoing {
             value: None,
             headers: Vec::new(),
             kind: OutgoingKind::Enriched { original },
+        }
+    }
+
+    /// An article under an embargo still to come, for the releaser to publish at `until`;
+    /// like an enriched record, a dead letter of `original` should the broker refuse it.
+    pub fn embargoed(
+        topic: &str,
+        article: &EnrichedArticle,
+        until: DateTime<FixedOffset>,
+        original: OwnedMessage,
+    ) -> Self {
+        Self {
+            headers: vec![(header::EMBARGOED_UNTIL, until.to_rfc3339())],
+            ..Self::enriched(topic, article, original)
+        }
+    }
+
+    /// A tombstone keyed by the article id on the embargo topic, after a kill or a newer
+    /// version: the releaser drops what it holds of the article instead of publishing it.
+    pub fn embargo_tombstone(topic: &str, article_id: &str) -> Self {
+        Self {
+            topic: topic.to_owned(),
+            key: Some(article_id.as_bytes().to_vec()),
+            value: None,
+            headers: Vec::new(),
+            kind: OutgoingKind::Event,
         }
     }
 
@@ -242,13 +271,14 @@ impl Producer {
         sends
     }
 
-    /// Resolves when every output of the record from `origin` is stored by the broker.
-    pub async fn deliver(
+    /// Resolves when every output of the record from `origin` is stored by the broker,
+    /// handing `held` (what the caller holds until then) back.
+    pub async fn deliver<T>(
         self,
         origin: Origin,
         sends: Vec<(Outgoing, Pending)>,
-        permit: OwnedSemaphorePermit,
-    ) -> (Origin, OwnedSemaphorePermit) {
+        held: T,
+    ) -> (Origin, T) {
         for (mut out, pending) in sends {
             let mut outcome = pending.outcome().await;
             let mut backoff = FIRST_BACKOFF;
@@ -283,7 +313,7 @@ impl Producer {
                 outcome = self.send(&out).await.outcome().await;
             }
         }
-        (origin, permit)
+        (origin, held)
     }
 
     /// Tells health and telemetry whether `topic` is missing, when that changed.
@@ -325,7 +355,7 @@ impl Producer {
             source_partition = origin.partition,
             source_offset = origin.offset,
             %error,
-            "The broker refused the record for good; it is left out (a dead letter's original stays in the input topic, an event in its enriched article, a kill marker beside its tombstone)."
+            "The broker refused the record for good; it is left out (a dead letter's original stays in the input topic, an event in its enriched article, a kill marker or embargo tombstone beside the output tombstone)."
         );
         None
     }

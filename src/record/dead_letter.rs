@@ -17,6 +17,9 @@ pub mod header {
     /// Set when the broker refused the original value as too large and the dead letter
     /// carries only its headers; the original stays in the source topic at its offset.
     pub const VALUE_DROPPED: &str = "newsflow.value.dropped";
+    /// On the embargo topic: the time (RFC 3339) before which the article may not be
+    /// published, also in its `embargoed` field.
+    pub const EMBARGOED_UNTIL: &str = "newsflow.embargoed.until";
 }
 
 /// The fixed set of dead-letter reasons, used as a metric label.

@@ -13,13 +13,18 @@ use super::InputFormat;
 /// unless the `include_text` setting asks for it.
 /// 4: a withdrawn article is retracted: a tombstone on the output topic, a kill marker on
 /// the events topic, a kill line in files (`super::kill`).
-pub const SCHEMA_VERSION: u32 = 4;
+/// 5: `embargoed`, the time before which the article may not be published
+/// (`super::embargo`), and the superseded line (`super::version`).
+pub const SCHEMA_VERSION: u32 = 5;
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct EnrichedArticle {
     pub id: String,
     pub schema_version: u32,
     pub published_at: Option<DateTime<FixedOffset>>,
+    /// Not to be published before this time: held on the embargo topic until then.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub embargoed: Option<DateTime<FixedOffset>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub url: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -43,6 +48,16 @@ impl EnrichedArticle {
     /// Drops `clean.text` from the record before it goes out; the paragraphs stay.
     pub fn leave_out_text(&mut self) {
         self.clean.text = String::new();
+    }
+
+    /// Which version of its article this is, as its input said.
+    pub fn version(&self) -> super::ArticleVersion {
+        super::ArticleVersion::of(
+            &self.id,
+            self.input_format.unwrap_or(InputFormat::RawArticle),
+            &self.source_fields,
+            self.published_at,
+        )
     }
 }
 

@@ -3,15 +3,18 @@
 
 mod dates;
 mod dead_letter;
+mod embargo;
 mod enriched;
 mod envelope;
 mod event_record;
 mod kill;
 mod ninjs_out;
 mod raw;
+mod version;
 
 pub use dates::{parse_timestamp, PLAUSIBLE_YEARS};
 pub use dead_letter::{header, DeadLetter, DeadLetterReason, DeadLetterSource};
+pub use embargo::{pending_embargo, EMBARGO_FIELD};
 pub use enriched::{
     ActorDetail, Clean, Country, EnrichedArticle, Entity, EntityType, Event, EventLocation,
     Modality, Quote, Regions, Removal, Subregion, Topic, SCHEMA_VERSION,
@@ -23,6 +26,7 @@ pub use ninjs_out::{
     EXTENSION_SCHEMA_URI, NINJS_SCHEMA_URI, NINJS_VERSION,
 };
 pub use raw::{decode, floor_char_boundary, is_invisible, ContentType, InputFormat, RawArticle};
+pub use version::{ArticleVersion, SupersededLine, VersionKey, VERSION_FIELD};
 
 use crate::registry::FrameError;
 

@@ -53,6 +53,13 @@ pub fn to_ninjs(article: &EnrichedArticle) -> Value {
     }
     insert_some(
         &mut doc,
+        "embargoed",
+        article
+            .embargoed
+            .map(|until| until.to_rfc3339_opts(SecondsFormat::AutoSi, true).into()),
+    );
+    insert_some(
+        &mut doc,
         "language",
         clean.language.clone().map(Value::from),
     );
@@ -547,6 +554,10 @@ mod tests {
         assert_eq!(doc["firstcreated"], "2024-03-01T08:00:00Z");
         assert_eq!(doc["versioncreated"], "2024-03-04T01:30:00Z");
         assert!(doc.get("contentcreated").is_none());
+        assert!(doc.get("embargoed").is_none());
+
+        ninjs_input.embargoed = DateTime::parse_from_rfc3339("2024-03-05T06:00:00Z").ok();
+        assert_eq!(to_ninjs(&ninjs_input)["embargoed"], "2024-03-05T06:00:00Z");
     }
 
     #[test]

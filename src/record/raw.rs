@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
 use super::dates::parse_timestamp;
+use super::embargo::take_embargo;
 use super::kill::{kill_status, Kill};
 use super::{DecodeError, Input};
 
@@ -118,6 +119,8 @@ pub struct RawArticle {
     pub language: Option<String>,
     pub content_type: ContentType,
     pub published_at: Option<DateTime<FixedOffset>>,
+    /// Not to be published before this time (`embargoed`, [`super::EMBARGO_FIELD`]).
+    pub embargoed: Option<DateTime<FixedOffset>>,
     pub format: InputFormat,
     /// Fields the project does not interpret, kept as they came.
     pub source_fields: Map<String, Value>,
@@ -136,9 +139,20 @@ impl RawArticle {
             language: None,
             content_type: ContentType::Text,
             published_at: None,
+            embargoed: None,
             format: InputFormat::RawArticle,
             source_fields: Map::new(),
         }
+    }
+
+    /// Which version of its article this is.
+    pub fn version(&self) -> super::ArticleVersion {
+        super::ArticleVersion::of(
+            &self.id,
+            self.format,
+            &self.source_fields,
+            self.published_at,
+        )
     }
 }
 
@@ -306,6 +320,7 @@ fn from_raw_article(mut fields: Map<String, Value>) -> Result<RawArticle, Decode
         body,
         content_type,
         published_at,
+        embargoed: take_embargo(&mut fields)?,
         format: InputFormat::RawArticle,
         source_fields: fields,
     })
@@ -340,6 +355,7 @@ fn from_ninjs(mut fields: Map<String, Value>) -> Result<RawArticle, DecodeError>
         body,
         content_type,
         published_at,
+        embargoed: take_embargo(&mut fields)?,
         format: InputFormat::Ninjs,
         source_fields: fields,
     })

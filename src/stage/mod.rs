@@ -9,6 +9,7 @@ pub mod classify;
 pub mod clean;
 pub mod extract;
 pub mod reference;
+mod versions;
 
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::Arc;
@@ -16,11 +17,12 @@ use std::time::Instant;
 
 use crate::geo::Match;
 use crate::record::{
-    decode, DeadLetter, DeadLetterReason, DeadLetterSource, EnrichedArticle, Input, Kill,
-    RawArticle, SCHEMA_VERSION,
+    decode, ArticleVersion, DeadLetter, DeadLetterReason, DeadLetterSource, EnrichedArticle, Input,
+    Kill, RawArticle, SCHEMA_VERSION,
 };
-use crate::telemetry::events::{ArticleEnriched, ArticleKilled, StageCompleted};
+use crate::telemetry::events::{ArticleEnriched, ArticleKilled, ArticleSuperseded, StageCompleted};
 pub use reference::Reference;
+pub use versions::{Admission, LatestVersions};
 
 /// An article on its way through the stages: the decoded input and the enrichment so far.
 #[derive(Debug, Clone)]
@@ -38,6 +40,7 @@ impl Article {
             id: input.id.clone(),
             schema_version: SCHEMA_VERSION,
             published_at: input.published_at,
+            embargoed: input.embargoed,
             url: input.url.clone(),
             source: input.source.clone(),
             input_format: Some(input.format),
@@ -158,6 +161,8 @@ pub enum Enrichment {
     Article(EnrichedArticle),
     /// The input withdrew its article: nothing to enrich, and earlier outputs to retract.
     Killed(Kill),
+    /// A newer version of the article was seen before: this one is left out.
+    Superseded(ArticleVersion),
 }
 
 impl Enrichment {
@@ -165,7 +170,7 @@ impl Enrichment {
     pub fn into_article(self) -> Option<EnrichedArticle> {
         match self {
             Self::Article(article) => Some(article),
-            Self::Killed(_) => None,
+            Self::Killed(_) | Self::Superseded(_) => None,
         }
     }
 }
@@ -174,6 +179,19 @@ impl Pipeline {
     /// Decodes one record and runs the stages over it: the whole job for one input record,
     /// whatever it came from.
     pub fn enrich(&self, bytes: &[u8], max_record_bytes: usize) -> Result<Enrichment, Rejection> {
+        self.enrich_latest(bytes, max_record_bytes, None)
+    }
+
+    /// [`Pipeline::enrich`], leaving out an article older than the latest version of it in
+    /// `versions` without running the stages. This only reads `versions`: the caller admits
+    /// the enriched article in input order ([`LatestVersions::admit`]), since records run
+    /// on the workers out of order.
+    pub fn enrich_latest(
+        &self,
+        bytes: &[u8],
+        max_record_bytes: usize,
+        versions: Option<&LatestVersions>,
+    ) -> Result<Enrichment, Rejection> {
         let input = decode(bytes, max_record_bytes).map_err(|error| Rejection {
             reason: error.reason(),
             error: error.to_string(),
@@ -186,6 +204,13 @@ impl Pipeline {
                 return Ok(Enrichment::Killed(kill));
             }
         };
+        if let Some(versions) = versions {
+            let version = input.version();
+            if versions.is_stale(&version) {
+                ArticleSuperseded { stale: &version }.emit();
+                return Ok(Enrichment::Superseded(version));
+            }
+        }
         let id = input.id.clone();
         match self.run(input) {
             Ok(enriched) => {

@@ -458,6 +458,11 @@ impl TransactionEnded<'_> {
     }
 }
 
+mod versions;
+pub use versions::{
+    ArticleEmbargoed, ArticleReleased, ArticleSuperseded, EmbargoDropped, EmbargoesHeld,
+};
+
 #[cfg(test)]
 mod tests;
 

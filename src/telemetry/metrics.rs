@@ -15,6 +15,10 @@ pub struct Metrics {
     pub articles_consumed: IntCounterVec,
     pub articles_enriched: IntCounter,
     pub articles_killed: IntCounterVec,
+    pub articles_superseded: IntCounter,
+    pub articles_embargoed: IntCounter,
+    pub articles_released: IntCounter,
+    pub embargoed_held: IntGauge,
     pub records_produced: IntCounterVec,
     pub dead_letters: IntCounterVec,
     pub stage_duration: HistogramVec,
@@ -165,6 +169,10 @@ fn counter_vec(registry: &Registry, name: &str, help: &str, labels: &[&str]) -> 
     )
 }
 
+fn counter(registry: &Registry, name: &str, help: &str) -> IntCounter {
+    register(registry, IntCounter::new(name, help).expect("valid metric"))
+}
+
 fn gauge(registry: &Registry, name: &str, help: &str) -> IntGauge {
     register(registry, IntGauge::new(name, help).expect("valid metric"))
 }
@@ -223,6 +231,26 @@ impl Metrics {
                 "newsflow_articles_killed_total",
                 "Inputs that withdrew their article instead of publishing it, by pubstatus (canceled or withheld).",
                 &["pubstatus"],
+            ),
+            articles_superseded: counter(
+                &registry,
+                "newsflow_articles_superseded_total",
+                "Inputs left out because a newer version of their article came first.",
+            ),
+            articles_embargoed: counter(
+                &registry,
+                "newsflow_articles_embargoed_total",
+                "Articles whose embargo was still to come: held on the embargo topic (run) or written with it (process).",
+            ),
+            articles_released: counter(
+                &registry,
+                "newsflow_articles_released_total",
+                "Embargoed articles published once their time came.",
+            ),
+            embargoed_held: gauge(
+                &registry,
+                "newsflow_embargoed_held",
+                "Embargoed articles held in memory by this replica, waiting for their time.",
             ),
             records_produced: counter_vec(
                 &registry,

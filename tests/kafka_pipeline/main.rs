@@ -1,11 +1,12 @@
 //! `newsflow run` on one Apache Kafka node on loopback, shared by these tests, each with
 //! topics and a group of its own: articles enriched and malformed records dead-lettered,
-//! kills retracted, output topics that do not exist, and feeds ingested
-//! into the input topic across kills.
+//! kills retracted, embargoes held until their time and late older versions dropped, output
+//! topics that do not exist, and feeds ingested into the input topic across kills.
 
 #[path = "../support/mod.rs"]
 mod support;
 
+mod embargo;
 mod enrichment;
 mod ingest;
 mod output_topics;

@@ -18,7 +18,7 @@ use rdkafka::config::ClientConfig;
 fn a_missing_events_topic_fails_start_up_with_exit_code_2_naming_it() {
     let broker = Broker::shared();
     let topics = Topics::new("missing-events");
-    for topic in [&topics.input, &topics.output, &topics.dlq] {
+    for topic in [&topics.input, &topics.output, &topics.dlq, &topics.embargo] {
         broker.create_topic(topic, 1);
     }
     let mut child = pipeline_command(broker.address(), &topics, free_port())

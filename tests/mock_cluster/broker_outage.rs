@@ -47,7 +47,13 @@ async fn the_pipeline_rides_out_a_broker_outage() {
     let outage = Duration::from_secs(setting("NEWSFLOW_OUTAGE_SECS", 12));
     let cluster = MockCluster::new(1).expect("mock cluster");
     let brokers = cluster.bootstrap_servers();
-    for topic in ["news.raw", "news.enriched", "news.events", "news.dlq"] {
+    for topic in [
+        "news.raw",
+        "news.enriched",
+        "news.events",
+        "news.dlq",
+        "news.embargoed",
+    ] {
         cluster.create_topic(topic, PARTITIONS, 1).expect("topic");
     }
     let input = articles(ARTICLES);

@@ -22,7 +22,13 @@ type Cluster = MockCluster<'static, DefaultProducerContext>;
 /// A mock cluster with the pipeline's topics and `ARTICLES` articles on the input.
 async fn cluster_with_input() -> (Cluster, Vec<Keyed>) {
     let cluster = MockCluster::new(1).expect("mock cluster");
-    for topic in ["news.raw", "news.enriched", "news.events", "news.dlq"] {
+    for topic in [
+        "news.raw",
+        "news.enriched",
+        "news.events",
+        "news.dlq",
+        "news.embargoed",
+    ] {
         cluster.create_topic(topic, PARTITIONS, 1).expect("topic");
     }
     let input = articles(ARTICLES);

@@ -182,6 +182,55 @@ fn a_withdrawn_article_becomes_a_kill_line_in_place() {
     assert!(stderr.contains("\"killed\":2"), "{stderr}");
 }
 
+/// An embargoed article is written with its `embargoed` time (a file publishes nothing),
+/// counted and logged; a version older than one before it in the input becomes a
+/// superseded line in its place, logged and counted, and is not enriched; a newer one is.
+#[test]
+fn embargoes_are_written_and_late_older_versions_become_superseded_lines() {
+    let dir = tempfile::tempdir().unwrap();
+    let dlq = dir.path().join("dlq.jsonl");
+    let item = |version: &str, created: &str| {
+        serde_json::json!({"uri": "urn:newsml:example.com:2024:8", "version": version,
+            "versioncreated": created, "bodies": [{"value": "Leaders met in Moscow."}]})
+        .to_string()
+    };
+    let input = [
+        item("2", "2024-07-01T10:00:00Z"),
+        r#"{"id":"e","body":"Results at noon.","embargoed":"2100-01-01T12:00:00Z"}"#.to_owned(),
+        r#"{"id":"p","body":"Embargo passed.","embargoed":"2001-01-01T12:00:00Z"}"#.to_owned(),
+        item("1", "2024-07-01T11:00:00Z"),
+        item("3", "2024-07-01T09:00:00Z"),
+    ]
+    .join("\n");
+    let to_stdout = ["--input", "-", "--output", "-", "--dlq", path_str(&dlq)];
+    let (stdout, stderr) = process(&to_stdout, input.as_bytes());
+    let lines = json_lines(&stdout);
+    let schema = validator("enriched-article.v1.json");
+    for line in &lines {
+        assert_valid(&schema, line, &format!("line {line}"));
+    }
+    let ids: Vec<&str> = lines.iter().map(|v| v["id"].as_str().unwrap()).collect();
+    let id = "urn:newsml:example.com:2024:8";
+    assert_eq!(ids, [id, "e", "p", id, id]);
+    assert_eq!(lines[1]["embargoed"], "2100-01-01T12:00:00Z");
+    assert_eq!(lines[2]["embargoed"], "2001-01-01T12:00:00Z");
+    assert_eq!(
+        lines[3],
+        serde_json::json!({"id": id, "superseded": true, "version": "1",
+            "versioncreated": "2024-07-01T11:00:00Z", "input_format": "ninjs",
+            "schema_version": ::newsflow::record::SCHEMA_VERSION})
+    );
+    assert!(
+        lines[4].get("clean").is_some(),
+        "version 3 is newer by number"
+    );
+    assert!(std::fs::read_to_string(&dlq).unwrap().is_empty());
+    assert_eq!(stderr.matches("Article superseded").count(), 1, "{stderr}");
+    assert_eq!(stderr.matches("Article embargoed.").count(), 1, "{stderr}");
+    assert!(stderr.contains("\"superseded\":1"), "{stderr}");
+    assert!(stderr.contains("\"embargoed\":1"), "{stderr}");
+}
+
 /// stderr carries the JSON log lines: dead letters never go there, so that no reader has
 /// to tell the two apart.
 #[test]

@@ -9,7 +9,8 @@ use crate::support::repo_path;
 use crate::support::schema::{assert_valid, validator};
 use newsflow::batch::{process, BatchSettings};
 use newsflow::record::{
-    decode, EnrichedArticle, EventRecord, InputFormat, Kill, KillLine, KillMarker, PubStatus,
+    decode, ArticleVersion, EnrichedArticle, EventRecord, InputFormat, Kill, KillLine, KillMarker,
+    PubStatus, SupersededLine,
 };
 use newsflow::stage::{Enrichment, Pipeline, Reference};
 use serde_json::{json, Value};
@@ -146,6 +147,37 @@ fn kill_lines_and_kill_markers_match_their_schemas() {
 }
 
 #[test]
+fn superseded_lines_and_embargoed_articles_match_their_schema() {
+    let stale = ArticleVersion {
+        id: "urn:newsml:example.com:2024:9".to_owned(),
+        format: InputFormat::Ninjs,
+        version: Some("2".to_owned()),
+        created: chrono::DateTime::parse_from_rfc3339("2024-07-01T10:00:00Z").ok(),
+    };
+    let enriched = validator("enriched-article.v1.json");
+    let line = serde_json::to_value(SupersededLine::of(&stale)).unwrap();
+    assert_valid(&enriched, &line, "superseded line");
+    let mut line = line;
+    line.as_object_mut().unwrap().remove("superseded");
+    assert!(!enriched.is_valid(&line), "an article without its parts");
+
+    let record = json!({
+        "id": "embargoed-1",
+        "body": "China and Russia held a summit in Moscow on May 16.",
+        "published_at": "2024-07-01T09:00:00Z",
+        "embargoed": "2100-01-01T06:00:00+01:00",
+    });
+    let article = pipeline()
+        .enrich(record.to_string().as_bytes(), usize::MAX)
+        .ok()
+        .and_then(Enrichment::into_article)
+        .expect("enriched");
+    let value = serde_json::to_value(&article).unwrap();
+    assert_eq!(value["embargoed"], "2100-01-01T06:00:00+01:00");
+    assert_valid(&enriched, &value, "embargoed article");
+}
+
+#[test]
 fn dead_letters_match_their_schema() {
     let input: &[u8] =
         b"{\"id\":\"a\",\"body\":42}\nnot json\n\xff\xfe\n{\"id\":\"ok\",\"body\":\"fine\"}\n";
@@ -160,6 +192,7 @@ fn dead_letters_match_their_schema() {
             threads: 1,
             max_record_bytes: 1 << 20,
             include_text: false,
+            max_versions_tracked: 1000,
         },
     )
     .expect("process");
@@ -190,6 +223,7 @@ fn the_raw_schema_rejects_what_the_decoder_rejects() {
         json!({"id": "x", "body": "b", "pubstatus": "killed"}),
         json!({"pubstatus": "canceled", "bodies": [{"value": "ninjs without its uri"}]}),
         json!({"id": "x\u{7}", "pubstatus": "withheld"}),
+        json!({"id": "x", "body": "b", "embargoed": 1_900_000_000}),
         json!(["not", "an", "object"]),
         json!({"uri": "urn:x", "bodies": []}),
         json!({"id": "a\u{0}b", "body": "control character in the id"}),
@@ -214,6 +248,8 @@ fn the_raw_schema_rejects_what_the_decoder_rejects() {
         json!({"id": "x", "body": "b", "pubstatus": "usable"}),
         json!({"id": "x", "pubstatus": "canceled"}),
         json!({"uri": "urn:x", "pubstatus": "withheld", "versioncreated": "2024-07-01T10:00:00Z"}),
+        json!({"id": "x", "body": "b", "embargoed": "2100-01-01T00:00:00Z", "version": 3}),
+        json!({"uri": "urn:x", "bodies": [{"value": "b"}], "embargoed": null, "version": "2"}),
     ];
     for case in accepted {
         let bytes = serde_json::to_vec(&case).unwrap();

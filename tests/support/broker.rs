@@ -359,13 +359,14 @@ fn partition_metadata<'a>(
     topic.partitions().iter().find(|p| p.id() == partition)
 }
 
-/// A pipeline's four topics, named after a test so that tests sharing a broker keep apart:
-/// `NAME.raw`, `NAME.enriched`, `NAME.events` and `NAME.dlq`.
+/// A pipeline's five topics, named after a test so that tests sharing a broker keep apart:
+/// `NAME.raw`, `NAME.enriched`, `NAME.events`, `NAME.dlq` and `NAME.embargoed`.
 pub struct Topics {
     pub input: String,
     pub output: String,
     pub events: String,
     pub dlq: String,
+    pub embargo: String,
 }
 
 impl Topics {
@@ -375,6 +376,7 @@ impl Topics {
             output: format!("{name}.enriched"),
             events: format!("{name}.events"),
             dlq: format!("{name}.dlq"),
+            embargo: format!("{name}.embargoed"),
         }
     }
 
@@ -387,12 +389,18 @@ impl Topics {
         topics
     }
 
-    pub fn all(&self) -> [&str; 4] {
-        [&self.input, &self.output, &self.events, &self.dlq]
+    pub fn all(&self) -> [&str; 5] {
+        [
+            &self.input,
+            &self.output,
+            &self.events,
+            &self.dlq,
+            &self.embargo,
+        ]
     }
 
     /// The flags of `newsflow run` that name them.
-    pub fn flags(&self) -> [&str; 8] {
+    pub fn flags(&self) -> [&str; 10] {
         [
             "--input-topic",
             &self.input,
@@ -402,6 +410,8 @@ impl Topics {
             &self.events,
             "--dlq-topic",
             &self.dlq,
+            "--embargo-topic",
+            &self.embargo,
         ]
     }
 }

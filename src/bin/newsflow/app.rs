@@ -90,6 +90,7 @@ pub fn process(args: ProcessArgs, dlq: &Path) -> anyhow::Result<()> {
             threads,
             max_record_bytes: args.max_record_bytes,
             include_text: args.include_text,
+            max_versions_tracked: args.max_versions_tracked,
         },
     )
     .context("processing")?;
@@ -101,6 +102,8 @@ pub fn process(args: ProcessArgs, dlq: &Path) -> anyhow::Result<()> {
         lines = summary.lines,
         enriched = summary.enriched,
         killed = summary.killed,
+        superseded = summary.superseded,
+        embargoed = summary.embargoed,
         dead_letters = summary.dead_letters,
         seconds,
         articles_per_second = (summary.lines as f64 / seconds.max(1e-9)).round(),

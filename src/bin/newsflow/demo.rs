@@ -64,6 +64,7 @@ pub async fn demo(
         &config.output_topic,
         &config.events_topic,
         &config.dlq_topic,
+        &config.embargo_topic,
     ] {
         cluster.create_topic(topic, PARTITIONS, 1)?;
     }

@@ -18,8 +18,8 @@ use rdkafka::message::Message;
 use serde_json::Value;
 
 use crate::support::{
-    child_log, free_port, http_get, metric, newsflow, reader, terminate, wait_exit, Broker,
-    Running, SpawnRunning,
+    child_log, free_port, http_get, http_listener, metric, newsflow, reader, serve_http, terminate,
+    wait_exit, Broker, Running, SpawnRunning,
 };
 
 /// Items the feed ends with; it gains one per request until then.
@@ -53,9 +53,7 @@ fn feed(served: usize) -> (String, String) {
 
 /// Serves the feed; returns its URL and the count of requests answered with a body.
 fn serve() -> (String, Arc<AtomicUsize>) {
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let address = listener.local_addr().unwrap();
-    listener.set_nonblocking(true).unwrap();
+    let (listener, base) = http_listener();
     let served = Arc::new(AtomicUsize::new(0));
     let counter = Arc::clone(&served);
     let router = Router::new().route(
@@ -76,17 +74,8 @@ fn serve() -> (String, Arc<AtomicUsize>) {
             }
         }),
     );
-    std::thread::spawn(move || {
-        tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .unwrap()
-            .block_on(async move {
-                let listener = tokio::net::TcpListener::from_std(listener).unwrap();
-                axum::serve(listener, router).await.unwrap();
-            });
-    });
-    (format!("http://{address}/feed"), served)
+    serve_http(listener, router);
+    (format!("{base}/feed"), served)
 }
 
 fn start_ingest(broker: &Broker, url: &str, metrics_port: u16) -> Running {
@@ -193,10 +182,7 @@ that lasted two days.</p></article></body></html>";
 
 /// A sitemap of two pages, served with its pages; counts the requests of each page.
 fn serve_sitemap() -> (String, Arc<AtomicUsize>, Arc<AtomicUsize>) {
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let address = listener.local_addr().unwrap();
-    listener.set_nonblocking(true).unwrap();
-    let base = format!("http://{address}");
+    let (listener, base) = http_listener();
     let sitemap = format!(
         "<?xml version=\"1.0\"?><urlset xmlns=\"http://www.sitemaps.org/schemas/sitemap/0.9\">\
          <url><loc>{base}/a</loc><lastmod>2024-07-01</lastmod></url>\
@@ -214,16 +200,7 @@ fn serve_sitemap() -> (String, Arc<AtomicUsize>, Arc<AtomicUsize>) {
         .route("/sitemap.xml", get(move || async move { sitemap }))
         .route("/a", page(&a))
         .route("/b", page(&b));
-    std::thread::spawn(move || {
-        tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .unwrap()
-            .block_on(async move {
-                let listener = tokio::net::TcpListener::from_std(listener).unwrap();
-                axum::serve(listener, router).await.unwrap();
-            });
-    });
+    serve_http(listener, router);
     (format!("{base}/sitemap.xml"), a, b)
 }
 

@@ -14,8 +14,8 @@ use axum::routing::get;
 use axum::Router;
 use serde_json::Value;
 
-use crate::support::newsflow;
 use crate::support::schema::{assert_valid, validator};
+use crate::support::{http_listener, newsflow, serve_http};
 
 const RSS: &str = r#"<?xml version="1.0" encoding="UTF-8"?>
 <rss version="2.0" xmlns:content="http://purl.org/rss/1.0/modules/content/">
@@ -83,10 +83,7 @@ fn gzipped(text: &str) -> Vec<u8> {
 
 /// Serves the fixture feeds on 127.0.0.1 from a thread of its own; returns the base URL.
 fn serve() -> String {
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let address = listener.local_addr().unwrap();
-    let base = format!("http://{address}");
-    listener.set_nonblocking(true).unwrap();
+    let (listener, base) = http_listener();
     // The documents that link into the site name it by its address.
     let linked = |document: &str| -> &'static str { document.replace("BASE", &base).leak() };
     let (news_sitemap, sitemap_index, teasers) =
@@ -164,22 +161,8 @@ fn serve() -> String {
                 RSS
             }),
         );
-    spawn(listener, router);
+    serve_http(listener, router);
     base
-}
-
-/// Serves `router` on `listener` from a thread of its own.
-fn spawn(listener: std::net::TcpListener, router: Router) {
-    std::thread::spawn(move || {
-        tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .unwrap()
-            .block_on(async move {
-                let listener = tokio::net::TcpListener::from_std(listener).unwrap();
-                axum::serve(listener, router).await.unwrap();
-            });
-    });
 }
 
 fn ingest(base: &str, paths: &[&str], extra: &[&str]) -> Output {
@@ -467,9 +450,7 @@ fn sitemap_entries_become_raw_articles_with_their_pages() {
 /// RFC 9309: a robots.txt that answers 5xx closes the whole host for the run.
 #[test]
 fn a_host_whose_robots_txt_fails_with_a_server_error_has_no_page_fetched() {
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    listener.set_nonblocking(true).unwrap();
-    let base = format!("http://{}", listener.local_addr().unwrap());
+    let (listener, base) = http_listener();
     let feed: &'static str = TEASERS.replace("BASE", &base).leak();
     let page_requests = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
     let counted = page_requests.clone();
@@ -483,7 +464,7 @@ fn a_host_whose_robots_txt_fails_with_a_server_error_has_no_page_fetched() {
             counted.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
             async { ARTICLE_PAGE }
         });
-    spawn(listener, router);
+    serve_http(listener, router);
     let output = ingest_config(
         "",
         &[format!("url = \"{base}/teasers\"\nfetch_pages = true")],

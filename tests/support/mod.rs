@@ -83,6 +83,31 @@ use rdkafka::{Offset, TopicPartitionList};
 /// A record to produce: optional key, value.
 pub type Keyed = (Option<String>, Vec<u8>);
 
+/// A listener on a free port of 127.0.0.1 and its base URL (`http://127.0.0.1:PORT`), for
+/// a test's HTTP server whose documents name its own address.
+pub fn http_listener() -> (std::net::TcpListener, String) {
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind 127.0.0.1:0");
+    listener
+        .set_nonblocking(true)
+        .expect("non-blocking listener");
+    let base = format!("http://{}", listener.local_addr().expect("local address"));
+    (listener, base)
+}
+
+/// Serves `router` on `listener` from a thread of its own, for as long as the test runs.
+pub fn serve_http(listener: std::net::TcpListener, router: axum::Router) {
+    std::thread::spawn(move || {
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("runtime")
+            .block_on(async move {
+                let listener = tokio::net::TcpListener::from_std(listener).expect("listener");
+                axum::serve(listener, router).await.expect("serve");
+            });
+    });
+}
+
 /// A port that was free a moment ago on 127.0.0.1.
 pub fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0")

@@ -29,22 +29,38 @@ fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
 /// `newsflow run`: until SIGTERM or SIGINT, then drain, commit and return.
 pub fn run(config: RunConfig) -> anyhow::Result<()> {
     runtime()?.block_on(async {
-        let shutdown = CancellationToken::new();
-        let health = Health::default();
-        let (metrics_at, server) = serve(config.metrics_addr, health.clone(), shutdown.clone())
-            .await
-            .with_context(|| format!("serving metrics on {}", config.metrics_addr))?;
-        info!(address = %metrics_at, "Serving /metrics, /healthz and /readyz.");
-        tokio::spawn(cancel_on_signal(shutdown.clone()));
-        tokio::spawn(crate::memory::release_periodically(shutdown.clone()));
-        tokio::spawn(summarize_suppressed_periodically(shutdown.clone()));
-        let pipeline = Arc::new(Pipeline::standard(Arc::new(Reference::load())));
-        let result = newsflow::kafka::run(config, pipeline, health, shutdown.clone()).await;
-        shutdown.cancel();
-        let _ = server.await;
+        let result = with_telemetry(config.metrics_addr, |health, shutdown| async move {
+            tokio::spawn(crate::memory::release_periodically(shutdown.clone()));
+            tokio::spawn(summarize_suppressed_periodically(shutdown.clone()));
+            let pipeline = Arc::new(Pipeline::standard(Arc::new(Reference::load())));
+            newsflow::kafka::run(config, pipeline, health, shutdown).await
+        })
+        .await?;
         summarize_suppressed();
         result.context("running the pipeline")
     })
+}
+
+/// Runs `work` beside the /metrics, /healthz and /readyz server on `metrics_addr` and the
+/// signal handler (which fires its shutdown token), then stops the server.
+async fn with_telemetry<T, Work>(
+    metrics_addr: std::net::SocketAddr,
+    work: impl FnOnce(Health, CancellationToken) -> Work,
+) -> anyhow::Result<T>
+where
+    Work: std::future::Future<Output = T>,
+{
+    let shutdown = CancellationToken::new();
+    let health = Health::default();
+    let (metrics_at, server) = serve(metrics_addr, health.clone(), shutdown.clone())
+        .await
+        .with_context(|| format!("serving metrics on {metrics_addr}"))?;
+    info!(address = %metrics_at, "Serving /metrics, /healthz and /readyz.");
+    tokio::spawn(cancel_on_signal(shutdown.clone()));
+    let result = work(health, shutdown.clone()).await;
+    shutdown.cancel();
+    let _ = server.await;
+    Ok(result)
 }
 
 async fn cancel_on_signal(shutdown: CancellationToken) {
@@ -156,23 +172,17 @@ pub fn ingest(config: &IngestConfig, output: &Path) -> anyhow::Result<()> {
 /// `newsflow ingest` into Kafka: polls the feeds until SIGTERM or SIGINT.
 pub fn follow_feeds(config: &RunConfig) -> anyhow::Result<()> {
     runtime()?.block_on(async {
-        let shutdown = CancellationToken::new();
-        let health = Health::default();
-        let (metrics_at, server) = serve(config.metrics_addr, health.clone(), shutdown.clone())
-            .await
-            .with_context(|| format!("serving metrics on {}", config.metrics_addr))?;
         info!(
-            address = %metrics_at,
             brokers = %config.brokers,
             input_topic = %config.input_topic,
             state_topic = %config.ingest.state_topic,
             feeds = config.ingest.feeds.len(),
-            "Ingest started; serving /metrics, /healthz and /readyz."
+            "Ingest starting."
         );
-        tokio::spawn(cancel_on_signal(shutdown.clone()));
-        let result = newsflow::ingest::follow(config, health, shutdown.clone()).await;
-        shutdown.cancel();
-        let _ = server.await;
+        let result = with_telemetry(config.metrics_addr, |health, shutdown| {
+            newsflow::ingest::follow(config, health, shutdown)
+        })
+        .await?;
         match result {
             Ok(()) => {
                 info!("Ingest stopped.");

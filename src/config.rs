@@ -117,6 +117,10 @@ pub struct RunConfig {
     /// The feeds `newsflow ingest` polls (the `[ingest]` table); `run` does not read them.
     #[serde(skip_serializing)]
     pub ingest: crate::ingest::IngestConfig,
+    /// Further topics enriched articles go to (`[[routes]]` tables): see
+    /// [`crate::route`].
+    #[serde(skip_serializing)]
+    pub routes: Vec<crate::route::RouteSpec>,
 }
 
 impl Default for RunConfig {
@@ -150,6 +154,7 @@ impl Default for RunConfig {
             topic_replication_factor: 0,
             kafka: BTreeMap::new(),
             ingest: Default::default(),
+            routes: Vec::new(),
         }
     }
 }
@@ -403,6 +408,12 @@ impl RunConfig {
     /// The topics `newsflow run` produces to: output, events (when set), dead letters and
     /// embargoed articles.
     pub fn output_topics(&self) -> Vec<&str> {
+        // A templated route topic is known only once an article names it.
+        let route_topics = self
+            .routes
+            .iter()
+            .map(|route| &route.topic)
+            .filter(|topic| !topic.contains('{'));
         [
             &self.output_topic,
             &self.events_topic,
@@ -410,6 +421,7 @@ impl RunConfig {
             &self.embargo_topic,
         ]
         .into_iter()
+        .chain(route_topics)
         .filter(|topic| !topic.is_empty())
         .map(String::as_str)
         .collect()

@@ -10,20 +10,70 @@ use rdkafka::message::{Message, OwnedMessage};
 use tokio::sync::oneshot;
 
 use super::produce::{Origin, Outgoing};
+use super::route_topics::RouteTopics;
 use crate::record::{pending_embargo, ArticleVersion, EnrichedArticle, EventRecord};
+use crate::route::Router;
 use crate::stage::{Admission, Enrichment, LatestVersions, Pipeline};
-use crate::telemetry::events::{ArticleEmbargoed, ArticleSuperseded, DeadLettered, RecordConsumed};
+use crate::telemetry::events::{
+    ArticleEmbargoed, ArticleSuperseded, DeadLettered, RecordConsumed, RecordRouted,
+};
+
+/// Where an enriched article is published, now or when its embargo ends.
+#[derive(Clone)]
+pub struct Publication {
+    pub output_topic: Arc<str>,
+    /// Empty when events are not published on their own.
+    pub events_topic: Arc<str>,
+    /// Events below this confidence are not published on the events topic.
+    pub min_event_confidence: f64,
+    /// The further topics an article's routes send it to.
+    pub router: Arc<Router>,
+    /// Which of those exist: a copy for a missing one is left out.
+    pub route_topics: Arc<RouteTopics>,
+    /// Whose reference data the routes read (a country's region).
+    pub pipeline: Arc<Pipeline>,
+}
+
+impl Publication {
+    /// What publishes an article: its events (those at least `min_event_confidence` likely
+    /// right) on the events topic, unless there is none, then the article on the output
+    /// topic, keyed by its id (a dead letter of `original` should the broker refuse it),
+    /// then its copies on the topics of the routes it matches.
+    pub fn outputs(&self, article: &EnrichedArticle, original: OwnedMessage) -> Vec<Outgoing> {
+        let mut outputs = Vec::with_capacity(1 + article.events.len());
+        if !self.events_topic.is_empty() {
+            outputs.extend(
+                events_to_publish(article, self.min_event_confidence)
+                    .iter()
+                    .map(|event| Outgoing::event(&self.events_topic, event)),
+            );
+        }
+        let gazetteer = &self.pipeline.reference().gazetteer;
+        let routed: Vec<Outgoing> = self
+            .router
+            .destinations(article, gazetteer)
+            .into_iter()
+            .filter(|destination| self.route_topics.exists(&destination.topic))
+            .map(|destination| {
+                RecordRouted {
+                    route: destination.route,
+                }
+                .emit();
+                Outgoing::routed(&destination.topic, article)
+            })
+            .collect();
+        outputs.push(Outgoing::enriched(&self.output_topic, article, original));
+        outputs.extend(routed);
+        outputs
+    }
+}
 
 /// What every job needs to know besides its record.
 #[derive(Clone)]
 pub struct Jobs {
     pub pipeline: Arc<Pipeline>,
     pub workers: Arc<rayon::ThreadPool>,
-    pub output_topic: Arc<str>,
-    /// Empty when events are not published on their own.
-    pub events_topic: Arc<str>,
-    /// Events below this confidence are not published on the events topic.
-    pub min_event_confidence: f64,
+    pub publication: Publication,
     pub dlq_topic: Arc<str>,
     /// Where articles under an embargo still to come wait for the releaser.
     pub embargo_topic: Arc<str>,
@@ -69,12 +119,17 @@ impl Jobs {
         match enriched {
             Ok(Enrichment::Superseded(_)) => (Vec::new(), None),
             Ok(Enrichment::Killed(kill)) => {
+                let publication = &self.publication;
                 let mut outputs = Vec::with_capacity(3);
-                if !self.events_topic.is_empty() {
-                    outputs.push(Outgoing::kill_marker(&self.events_topic, &kill));
+                if !publication.events_topic.is_empty() {
+                    outputs.push(Outgoing::kill_marker(&publication.events_topic, &kill));
                 }
                 outputs.push(Outgoing::embargo_tombstone(&self.embargo_topic, &kill.id));
-                outputs.push(Outgoing::tombstone(&self.output_topic, &kill, message));
+                outputs.push(Outgoing::tombstone(
+                    &publication.output_topic,
+                    &kill,
+                    message,
+                ));
                 (outputs, None)
             }
             Ok(Enrichment::Article(mut enriched)) => {
@@ -91,9 +146,7 @@ impl Jobs {
                     let held = Outgoing::embargoed(&self.embargo_topic, &enriched, until, message);
                     return (vec![held], Some(claim));
                 }
-                let topics = (&*self.output_topic, &*self.events_topic);
-                let outputs = published(&enriched, topics, self.min_event_confidence, message);
-                (outputs, Some(claim))
+                (self.publication.outputs(&enriched, message), Some(claim))
             }
             Err(rejection) => {
                 let letter = rejection.into_dead_letter(origin.dead_letter_source(), value);
@@ -153,27 +206,6 @@ impl JobOutput {
         }
         (self.origin, self.outputs)
     }
-}
-
-/// What publishes an article: its events (those at least `min_confidence` likely right) on
-/// the events topic, unless there is none, then the article on the output topic, keyed by
-/// its id (a dead letter of `original` should the broker refuse it).
-pub(super) fn published(
-    article: &EnrichedArticle,
-    (output_topic, events_topic): (&str, &str),
-    min_confidence: f64,
-    original: OwnedMessage,
-) -> Vec<Outgoing> {
-    let mut outputs = Vec::with_capacity(1 + article.events.len());
-    if !events_topic.is_empty() {
-        outputs.extend(
-            events_to_publish(article, min_confidence)
-                .iter()
-                .map(|event| Outgoing::event(events_topic, event)),
-        );
-    }
-    outputs.push(Outgoing::enriched(output_topic, article, original));
-    outputs
 }
 
 /// The events of an article that go on the events topic: those at least `min_confidence`

@@ -29,6 +29,7 @@ mod job;
 mod offsets;
 mod produce;
 mod replay;
+mod route_topics;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -41,6 +42,7 @@ use tokio_util::sync::CancellationToken;
 use tracing::info;
 
 use crate::config::{ConfigError, Guarantee, RunConfig};
+use crate::route::Router;
 use crate::stage::{LatestVersions, Pipeline};
 use crate::telemetry::Health;
 pub use check::check_run_clients;
@@ -48,10 +50,11 @@ use check::{check_clients, client_error, ensure_output_topics};
 use context::{PipelineContext, ProducerContext};
 pub use feed_sink::{FeedSink, StoreError};
 pub use headers::HeaderPolicy;
-use job::Jobs;
+use job::{Jobs, Publication};
 pub use offsets::{OffsetTracker, SharedTracker};
 use produce::Producer;
 pub use replay::{check_replay_clients, replay, ReplayOptions, ReplaySummary, REPLAYED_FROM};
+use route_topics::RouteTopics;
 
 #[derive(Debug, thiserror::Error)]
 pub enum RunError {
@@ -81,6 +84,8 @@ pub enum RunError {
     State { topic: String, source: KafkaError },
     #[error("replaying dead letters failed: {0}")]
     Replay(KafkaError),
+    #[error("{0}")]
+    Routes(ConfigError),
     #[error("output topics missing on the cluster: {0}; create them, or set create_topics")]
     MissingTopics(String),
     #[error("cannot create topic {topic}: {reason}")]
@@ -90,7 +95,7 @@ pub enum RunError {
 impl RunError {
     /// Whether the settings are at fault (exit code 2), not the run.
     pub fn is_configuration(&self) -> bool {
-        matches!(self, Self::MissingTopics(_))
+        matches!(self, Self::MissingTopics(_) | Self::Routes(_))
     }
 
     fn client(config: &RunConfig, client: Client, error: &KafkaError) -> Self {
@@ -231,6 +236,14 @@ pub async fn run(
     health: Health,
     shutdown: CancellationToken,
 ) -> Result<(), RunError> {
+    let reference = pipeline.reference();
+    let router = Router::new(
+        &config.routes,
+        &reference.gazetteer,
+        &reference.topics,
+        &config.input_topic,
+    )
+    .map_err(RunError::Routes)?;
     ensure_output_topics(&config).await?;
     let tracker = Arc::new(SharedTracker::default());
     let context = PipelineContext {
@@ -242,6 +255,14 @@ pub async fn run(
         .create_with_context(context)
         .map_err(|error| RunError::client(&config, Client::Consumer, &error))?;
     let producer = create_producer(&config, &health)?;
+    let publication = Publication {
+        output_topic: config.output_topic.as_str().into(),
+        events_topic: config.events_topic.as_str().into(),
+        min_event_confidence: config.min_event_confidence,
+        router: Arc::new(router),
+        route_topics: Arc::new(RouteTopics::new(producer.inner().clone())),
+        pipeline: Arc::clone(&pipeline),
+    };
     consumer
         .subscribe(&[&config.input_topic])
         .map_err(|source| RunError::Subscribe {
@@ -255,9 +276,7 @@ pub async fn run(
     let jobs = Jobs {
         pipeline,
         workers: Arc::new(workers),
-        output_topic: config.output_topic.as_str().into(),
-        events_topic: config.events_topic.as_str().into(),
-        min_event_confidence: config.min_event_confidence,
+        publication: publication.clone(),
         dlq_topic: config.dlq_topic.as_str().into(),
         embargo_topic: config.embargo_topic.as_str().into(),
         versions: Arc::new(LatestVersions::new(config.max_versions_tracked)),
@@ -288,8 +307,9 @@ pub async fn run(
     let releaser = tokio::spawn({
         let (config, health) = (config.clone(), health.clone());
         let (stop, shutdown) = (releaser_stop.clone(), shutdown.clone());
+        let publication = publication.clone();
         async move {
-            let released = embargo::release(config, health, stop).await;
+            let released = embargo::release(config, publication, health, stop).await;
             if released.is_err() {
                 shutdown.cancel();
             }

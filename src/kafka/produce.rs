@@ -78,6 +78,7 @@ enum OutgoingKind {
         original: OwnedMessage,
     },
     Event,
+    Routed,
     DeadLetter,
 }
 
@@ -90,6 +91,18 @@ impl Outgoing {
             value: Some(serde_json::to_vec(article).expect("enriched articles serialise")),
             headers: Vec::new(),
             kind: OutgoingKind::Enriched { original },
+        }
+    }
+
+    /// A route's copy of an enriched article, keyed by its id. The article is on the output
+    /// topic already, so a copy the broker refuses for good is logged and left out.
+    pub fn routed(topic: &str, article: &EnrichedArticle) -> Self {
+        Self {
+            topic: topic.to_owned(),
+            key: Some(article.id.as_bytes().to_vec()),
+            value: Some(serde_json::to_vec(article).expect("enriched articles serialise")),
+            headers: Vec::new(),
+            kind: OutgoingKind::Routed,
         }
     }
 
@@ -355,7 +368,7 @@ impl Producer {
             source_partition = origin.partition,
             source_offset = origin.offset,
             %error,
-            "The broker refused the record for good; it is left out (a dead letter's original stays in the input topic, an event in its enriched article, a kill marker or embargo tombstone beside the output tombstone)."
+            "The broker refused the record for good; it is left out (a dead letter's original stays in the input topic, an event in its enriched article, a route's copy beside it on the output topic, a kill marker or embargo tombstone beside the output tombstone)."
         );
         None
     }

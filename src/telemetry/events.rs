@@ -116,6 +116,39 @@ impl ArticleKilled<'_> {
     }
 }
 
+/// An enriched article matched a route: a copy goes to the route's topic.
+pub struct RecordRouted<'a> {
+    pub route: &'a str,
+}
+
+impl RecordRouted<'_> {
+    pub fn emit(&self) {
+        metrics()
+            .articles_routed
+            .with_label_values(&[self.route])
+            .inc();
+    }
+}
+
+/// A route named a topic the cluster does not have: its copies are left out until it does.
+pub struct RouteTopicMissing<'a> {
+    pub topic: &'a str,
+}
+
+impl RouteTopicMissing<'_> {
+    pub fn emit(&self) {
+        // Looked up at most once a minute per topic: no limit needed.
+        warn!(
+            topic = self.topic,
+            "A route's topic does not exist; its copies are left out until it does."
+        );
+        metrics()
+            .route_topic_missing
+            .with_label_values(&[self.topic])
+            .inc();
+    }
+}
+
 /// "medtop:11000000" for any Media Topic under politics ("medtop:20000621" is not under a
 /// top-level code by its digits, so only codes in the top-level numbering are truncated).
 fn top_level_qcode(qcode: &str) -> String {

@@ -15,6 +15,8 @@ pub struct Metrics {
     pub articles_consumed: IntCounterVec,
     pub articles_enriched: IntCounter,
     pub articles_killed: IntCounterVec,
+    pub articles_routed: IntCounterVec,
+    pub route_topic_missing: IntCounterVec,
     pub articles_superseded: IntCounter,
     pub articles_embargoed: IntCounter,
     pub articles_released: IntCounter,
@@ -251,6 +253,18 @@ impl Metrics {
                 &registry,
                 "newsflow_embargoed_held",
                 "Embargoed articles held in memory by this replica, waiting for their time.",
+            ),
+            articles_routed: counter_vec(
+                &registry,
+                "newsflow_articles_routed_total",
+                "Copies of enriched articles sent to a route's topic, by route.",
+                &["route"],
+            ),
+            route_topic_missing: counter_vec(
+                &registry,
+                "newsflow_route_topic_missing_total",
+                "Lookups that found a route's topic missing (its copies are left out until it exists), by topic.",
+                &["topic"],
             ),
             records_produced: counter_vec(
                 &registry,

@@ -1,7 +1,8 @@
 //! `newsflow run` on one Apache Kafka node on loopback, shared by these tests, each with
 //! topics and a group of its own: articles enriched and malformed records dead-lettered,
 //! kills retracted, embargoes held until their time and late older versions dropped, output
-//! topics that do not exist, and feeds ingested into the input topic across kills.
+//! topics that do not exist, feeds ingested into the input topic across kills, and the
+//! README's routing examples.
 
 #[path = "../support/mod.rs"]
 mod support;
@@ -10,3 +11,4 @@ mod embargo;
 mod enrichment;
 mod ingest;
 mod output_topics;
+mod routing;

@@ -30,7 +30,7 @@ use tracing::{info, warn};
 
 use self::held::{Held, HeldRecord};
 use super::context::{report_client_error, ProducerContext, ReleaserContext};
-use super::job::published;
+use super::job::Publication;
 use super::produce::{Origin, Outgoing, Producer};
 use super::{consumer_config, producer_config, Client, RunError};
 use crate::config::RunConfig;
@@ -52,6 +52,7 @@ pub fn group_id(config: &RunConfig) -> String {
 /// Releases embargoed articles until `shutdown` fires, then commits what it released.
 pub async fn release(
     config: RunConfig,
+    publication: Publication,
     health: Health,
     shutdown: CancellationToken,
 ) -> Result<(), RunError> {
@@ -87,6 +88,7 @@ pub async fn release(
     );
     let mut releaser = Releaser {
         config: &config,
+        publication,
         consumer: &consumer,
         producer,
         held: Held::new(config.max_embargoed_held),
@@ -99,6 +101,8 @@ pub async fn release(
 
 struct Releaser<'a> {
     config: &'a RunConfig,
+    /// Where a released article goes, as if it had been published when read.
+    publication: Publication,
     consumer: &'a StreamConsumer<ReleaserContext>,
     producer: Producer,
     held: Held,
@@ -221,9 +225,7 @@ impl Releaser<'_> {
         let Ok(article) = serde_json::from_slice::<EnrichedArticle>(value) else {
             return Vec::new();
         };
-        let topics = (&*self.config.output_topic, &*self.config.events_topic);
-        let original = record.message.clone();
-        published(&article, topics, self.config.min_event_confidence, original)
+        self.publication.outputs(&article, record.message.clone())
     }
 
     /// A record on the embargo topic that is no embargoed article goes to the dead letters.

@@ -121,6 +121,9 @@ pub struct RunConfig {
     /// [`crate::route`].
     #[serde(skip_serializing)]
     pub routes: Vec<crate::route::RouteSpec>,
+    /// Which input headers enriched articles carry on (the `[headers]` table).
+    #[serde(skip_serializing)]
+    pub headers: crate::kafka::HeaderPolicy,
 }
 
 impl Default for RunConfig {
@@ -155,6 +158,7 @@ impl Default for RunConfig {
             kafka: BTreeMap::new(),
             ingest: Default::default(),
             routes: Vec::new(),
+            headers: Default::default(),
         }
     }
 }

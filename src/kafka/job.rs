@@ -9,6 +9,7 @@ use chrono::{DateTime, FixedOffset, Utc};
 use rdkafka::message::{Message, OwnedMessage};
 use tokio::sync::oneshot;
 
+use super::headers::{self, HeaderPolicy};
 use super::produce::{Origin, Outgoing};
 use super::route_topics::RouteTopics;
 use crate::record::{pending_embargo, ArticleVersion, EnrichedArticle, EventRecord};
@@ -30,6 +31,8 @@ pub struct Publication {
     pub router: Arc<Router>,
     /// Which of those exist: a copy for a missing one is left out.
     pub route_topics: Arc<RouteTopics>,
+    /// Which input headers the article and its copies carry on.
+    pub headers: Arc<HeaderPolicy>,
     /// Whose reference data the routes read (a country's region).
     pub pipeline: Arc<Pipeline>,
 }
@@ -42,12 +45,14 @@ impl Publication {
     pub fn outputs(&self, article: &EnrichedArticle, original: OwnedMessage) -> Vec<Outgoing> {
         let mut outputs = Vec::with_capacity(1 + article.events.len());
         if !self.events_topic.is_empty() {
+            let trace = headers::trace_context(&original);
             outputs.extend(
                 events_to_publish(article, self.min_event_confidence)
                     .iter()
-                    .map(|event| Outgoing::event(&self.events_topic, event)),
+                    .map(|event| Outgoing::event(&self.events_topic, event, trace.clone())),
             );
         }
+        let carried = self.headers.carried(&original);
         let gazetteer = &self.pipeline.reference().gazetteer;
         let routed: Vec<Outgoing> = self
             .router
@@ -59,10 +64,15 @@ impl Publication {
                     route: destination.route,
                 }
                 .emit();
-                Outgoing::routed(&destination.topic, article)
+                Outgoing::routed(&destination.topic, article, carried.clone())
             })
             .collect();
-        outputs.push(Outgoing::enriched(&self.output_topic, article, original));
+        outputs.push(Outgoing::enriched(
+            &self.output_topic,
+            article,
+            original,
+            carried,
+        ));
         outputs.extend(routed);
         outputs
     }
@@ -122,7 +132,12 @@ impl Jobs {
                 let publication = &self.publication;
                 let mut outputs = Vec::with_capacity(3);
                 if !publication.events_topic.is_empty() {
-                    outputs.push(Outgoing::kill_marker(&publication.events_topic, &kill));
+                    let trace = headers::trace_context(&message);
+                    outputs.push(Outgoing::kill_marker(
+                        &publication.events_topic,
+                        &kill,
+                        trace,
+                    ));
                 }
                 outputs.push(Outgoing::embargo_tombstone(&self.embargo_topic, &kill.id));
                 outputs.push(Outgoing::tombstone(
@@ -143,7 +158,14 @@ impl Jobs {
                 };
                 if let Some(until) = claim.embargoed {
                     // Its events wait with it: the releaser publishes them at `until`.
-                    let held = Outgoing::embargoed(&self.embargo_topic, &enriched, until, message);
+                    let carried = self.publication.headers.carried(&message);
+                    let held = Outgoing::embargoed(
+                        &self.embargo_topic,
+                        &enriched,
+                        until,
+                        message,
+                        carried,
+                    );
                     return (vec![held], Some(claim));
                 }
                 (self.publication.outputs(&enriched, message), Some(claim))

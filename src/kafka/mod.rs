@@ -261,6 +261,7 @@ pub async fn run(
         min_event_confidence: config.min_event_confidence,
         router: Arc::new(router),
         route_topics: Arc::new(RouteTopics::new(producer.inner().clone())),
+        headers: Arc::new(config.headers.clone()),
         pipeline: Arc::clone(&pipeline),
     };
     consumer

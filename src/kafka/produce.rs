@@ -18,6 +18,7 @@ use rdkafka::producer::{DeliveryFuture, FutureProducer, FutureRecord};
 use tracing::error;
 
 use super::context::ProducerContext;
+use super::headers::{self, OutHeader};
 use crate::config::RunConfig;
 use chrono::{DateTime, FixedOffset};
 
@@ -67,7 +68,7 @@ pub struct Outgoing {
     key: Option<Vec<u8>>,
     /// `None` for a tombstone.
     value: Option<Vec<u8>>,
-    headers: Vec<(&'static str, String)>,
+    headers: Vec<OutHeader>,
     kind: OutgoingKind,
 }
 
@@ -83,36 +84,43 @@ enum OutgoingKind {
 }
 
 impl Outgoing {
-    /// The enriched article of `original`, keyed by its id.
-    pub fn enriched(topic: &str, article: &EnrichedArticle, original: OwnedMessage) -> Self {
+    /// The enriched article of `original`, keyed by its id, with the input's `carried`
+    /// headers.
+    pub fn enriched(
+        topic: &str,
+        article: &EnrichedArticle,
+        original: OwnedMessage,
+        carried: Vec<OutHeader>,
+    ) -> Self {
         Self {
             topic: topic.to_owned(),
             key: Some(article.id.as_bytes().to_vec()),
             value: Some(serde_json::to_vec(article).expect("enriched articles serialise")),
-            headers: Vec::new(),
+            headers: headers::json_output(carried),
             kind: OutgoingKind::Enriched { original },
         }
     }
 
     /// A route's copy of an enriched article, keyed by its id. The article is on the output
     /// topic already, so a copy the broker refuses for good is logged and left out.
-    pub fn routed(topic: &str, article: &EnrichedArticle) -> Self {
+    pub fn routed(topic: &str, article: &EnrichedArticle, carried: Vec<OutHeader>) -> Self {
         Self {
             topic: topic.to_owned(),
             key: Some(article.id.as_bytes().to_vec()),
             value: Some(serde_json::to_vec(article).expect("enriched articles serialise")),
-            headers: Vec::new(),
+            headers: headers::json_output(carried),
             kind: OutgoingKind::Routed,
         }
     }
 
-    /// One event with its article's id, keyed by the event fingerprint.
-    pub fn event(topic: &str, event: &EventRecord) -> Self {
+    /// One event with its article's id, keyed by the event fingerprint, with the input's
+    /// `trace` context.
+    pub fn event(topic: &str, event: &EventRecord, trace: Vec<OutHeader>) -> Self {
         Self {
             topic: topic.to_owned(),
             key: Some(event.event.fingerprint.as_bytes().to_vec()),
             value: Some(serde_json::to_vec(event).expect("event records serialise")),
-            headers: Vec::new(),
+            headers: headers::json_output(trace),
             kind: OutgoingKind::Event,
         }
     }
@@ -124,7 +132,7 @@ impl Outgoing {
             topic: topic.to_owned(),
             key: Some(kill.id.as_bytes().to_vec()),
             value: None,
-            headers: Vec::new(),
+            headers: headers::trace_context(&original),
             kind: OutgoingKind::Enriched { original },
         }
     }
@@ -136,11 +144,13 @@ impl Outgoing {
         article: &EnrichedArticle,
         until: DateTime<FixedOffset>,
         original: OwnedMessage,
+        carried: Vec<OutHeader>,
     ) -> Self {
-        Self {
-            headers: vec![(header::EMBARGOED_UNTIL, until.to_rfc3339())],
-            ..Self::enriched(topic, article, original)
-        }
+        let mut held = Self::enriched(topic, article, original, carried);
+        let until = until.to_rfc3339().into_bytes();
+        held.headers
+            .push((header::EMBARGOED_UNTIL.into(), Some(until)));
+        held
     }
 
     /// A tombstone keyed by the article id on the embargo topic, after a kill or a newer
@@ -156,12 +166,12 @@ impl Outgoing {
     }
 
     /// The kill marker for the killed article's events, keyed by the article id.
-    pub fn kill_marker(topic: &str, kill: &Kill) -> Self {
+    pub fn kill_marker(topic: &str, kill: &Kill, trace: Vec<OutHeader>) -> Self {
         Self {
             topic: topic.to_owned(),
             key: Some(kill.id.as_bytes().to_vec()),
             value: Some(serde_json::to_vec(&KillMarker::of(kill)).expect("kill markers serialise")),
-            headers: Vec::new(),
+            headers: headers::json_output(trace),
             kind: OutgoingKind::Event,
         }
     }
@@ -172,7 +182,7 @@ impl Outgoing {
             topic: topic.to_owned(),
             key: original.key().map(<[u8]>::to_vec),
             value: Some(original.payload().unwrap_or_default().to_vec()),
-            headers: letter.headers(),
+            headers: headers::dead_letter(original, letter.headers()),
             kind: OutgoingKind::DeadLetter,
         }
     }
@@ -182,7 +192,7 @@ impl Outgoing {
         for (key, value) in &self.headers {
             headers = headers.insert(Header {
                 key,
-                value: Some(value.as_bytes()),
+                value: value.as_deref(),
             });
         }
         let mut record = FutureRecord::to(&self.topic).headers(headers);
@@ -355,7 +365,7 @@ impl Producer {
             && out.value.as_ref().is_some_and(|value| !value.is_empty())
         {
             let mut headers = out.headers;
-            headers.push((header::VALUE_DROPPED, "true".to_owned()));
+            headers.push((header::VALUE_DROPPED.into(), Some(b"true".to_vec())));
             return Some(Outgoing {
                 value: Some(Vec::new()),
                 headers,

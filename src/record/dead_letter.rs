@@ -7,7 +7,7 @@
 
 use serde::Serialize;
 
-/// Header names on dead-letter records.
+/// Header names newsflow sets: on dead letters, embargoed articles and every JSON output.
 pub mod header {
     pub const REASON: &str = "newsflow.reason";
     pub const ERROR: &str = "newsflow.error";
@@ -20,6 +20,8 @@ pub mod header {
     /// On the embargo topic: the time (RFC 3339) before which the article may not be
     /// published, also in its `embargoed` field.
     pub const EMBARGOED_UNTIL: &str = "newsflow.embargoed.until";
+    /// On every JSON output: the version of its schema (`schemas/`).
+    pub const SCHEMA_VERSION: &str = "newsflow.schema.version";
 }
 
 /// The fixed set of dead-letter reasons, used as a metric label.

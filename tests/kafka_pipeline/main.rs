@@ -1,14 +1,15 @@
 //! `newsflow run` on one Apache Kafka node on loopback, shared by these tests, each with
 //! topics and a group of its own: articles enriched and malformed records dead-lettered,
 //! kills retracted, embargoes held until their time and late older versions dropped, output
-//! topics that do not exist, feeds ingested into the input topic across kills, and the
-//! README's routing examples.
+//! topics that do not exist, feeds ingested into the input topic across kills, headers
+//! carried through, and the README's routing examples.
 
 #[path = "../support/mod.rs"]
 mod support;
 
 mod embargo;
 mod enrichment;
+mod headers;
 mod ingest;
 mod output_topics;
 mod routing;

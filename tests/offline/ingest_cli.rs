@@ -184,6 +184,16 @@ fn id(record: &Value) -> String {
         .to_owned()
 }
 
+/// The records of an ingest that must have succeeded (its logs shown when it did not).
+fn records_of_success(output: &Output) -> Vec<Value> {
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    records(output)
+}
+
 fn records(output: &Output) -> Vec<Value> {
     String::from_utf8_lossy(&output.stdout)
         .lines()
@@ -195,12 +205,7 @@ fn records(output: &Output) -> Vec<Value> {
 fn feed_items_become_raw_articles_that_process_enriches() {
     let base = serve();
     let output = ingest(&base, &["/rss", "/atom", "/gzip", "/moved"], &[]);
-    assert!(
-        output.status.success(),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    let records = records(&output);
+    let records = records_of_success(&output);
     let ids: Vec<String> = records.iter().map(id).collect();
     assert_eq!(
         ids,
@@ -299,12 +304,7 @@ fn feeds_of_the_config_file_carry_their_source_language_and_tags() {
         .arg(config.path())
         .output()
         .unwrap();
-    assert!(
-        output.status.success(),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    let records = records(&output);
+    let records = records_of_success(&output);
     assert_eq!(records.len(), 1);
     assert_eq!(records[0]["source"], "Example Wire");
     assert_eq!(records[0]["language"], "en");
@@ -354,12 +354,7 @@ fn teasers_get_their_pages_unless_robots_txt_disallows_or_the_page_fails() {
         "",
         &[format!("url = \"{base}/teasers\"\nfetch_pages = true")],
     );
-    assert!(
-        output.status.success(),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    let records = records(&output);
+    let records = records_of_success(&output);
     let ids: Vec<String> = records.iter().map(id).collect();
     assert_eq!(
         ids,
@@ -415,12 +410,7 @@ fn sitemap_entries_become_raw_articles_with_their_pages() {
             "",
             &[format!("url = \"{base}{path}\"\nformat = \"{format}\"")],
         );
-        assert!(
-            output.status.success(),
-            "{}",
-            String::from_utf8_lossy(&output.stderr)
-        );
-        let records = records(&output);
+        let records = records_of_success(&output);
         let ids: Vec<String> = records.iter().map(id).collect();
         let [budget, gone, draft] = ["/articles/budget", "/articles/gone", "/private/draft"]
             .map(|page| format!("{base}{page}"));
@@ -469,12 +459,7 @@ fn a_host_whose_robots_txt_fails_with_a_server_error_has_no_page_fetched() {
         "",
         &[format!("url = \"{base}/teasers\"\nfetch_pages = true")],
     );
-    assert!(
-        output.status.success(),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    let bodies: Vec<Value> = records(&output)
+    let bodies: Vec<Value> = records_of_success(&output)
         .iter()
         .map(|record| record["body"].clone())
         .collect();

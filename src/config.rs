@@ -39,6 +39,20 @@ pub enum Guarantee {
     ExactlyOnce,
 }
 
+/// What the enriched topic (and the routes' topics) carry.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, serde::Serialize, clap::ValueEnum)]
+#[serde(rename_all = "kebab-case")]
+pub enum OutputFormat {
+    /// The enriched article as `schemas/enriched-article.v1.json` describes it.
+    Json,
+    /// An IPTC ninjs 2.2 document, valid against the IPTC schema (events and quotes as
+    /// names in its `events`, no more).
+    Ninjs,
+    /// ninjs 2.2 with the events and quotes in full, valid against newsflow's extension
+    /// of it (`schemas/ninjs-newsflow.v1.json`).
+    NinjsExtended,
+}
+
 // Serialized only by the binary's test that compares the defaults with its help and the
 // README.
 #[derive(Debug, Clone, PartialEq, Deserialize, serde::Serialize)]
@@ -70,6 +84,8 @@ pub struct RunConfig {
     /// Whether enriched articles also carry `clean.text`, the paragraphs joined into one
     /// string (the paragraphs are always there).
     pub include_text: bool,
+    /// What the enriched topic and the routes' topics carry.
+    pub output_format: OutputFormat,
     /// Consumer group; replicas with the same group share the input partitions.
     pub group_id: String,
     /// Address of the HTTP server for /metrics, /healthz and /readyz.
@@ -139,6 +155,7 @@ impl Default for RunConfig {
             max_embargoed_held: 100_000,
             max_versions_tracked: 1_000_000,
             include_text: false,
+            output_format: OutputFormat::Json,
             group_id: "newsflow".into(),
             metrics_addr: SocketAddr::from(([127, 0, 0, 1], 9898)),
             guarantee: Guarantee::AtLeastOnce,

@@ -12,6 +12,7 @@ use tokio::sync::oneshot;
 use super::headers::{self, HeaderPolicy};
 use super::produce::{Origin, Outgoing};
 use super::route_topics::RouteTopics;
+use crate::config::OutputFormat;
 use crate::record::{pending_embargo, ArticleVersion, EnrichedArticle, EventRecord};
 use crate::route::Router;
 use crate::stage::{Admission, Enrichment, LatestVersions, Pipeline};
@@ -33,6 +34,8 @@ pub struct Publication {
     pub route_topics: Arc<RouteTopics>,
     /// Which input headers the article and its copies carry on.
     pub headers: Arc<HeaderPolicy>,
+    /// What the output topic and the routes' topics carry.
+    pub format: OutputFormat,
     /// Whose reference data the routes read (a country's region).
     pub pipeline: Arc<Pipeline>,
 }
@@ -64,12 +67,13 @@ impl Publication {
                     route: destination.route,
                 }
                 .emit();
-                Outgoing::routed(&destination.topic, article, carried.clone())
+                Outgoing::routed(&destination.topic, article, self.format, carried.clone())
             })
             .collect();
-        outputs.push(Outgoing::enriched(
+        outputs.push(Outgoing::published(
             &self.output_topic,
             article,
+            self.format,
             original,
             carried,
         ));

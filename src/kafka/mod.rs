@@ -262,6 +262,7 @@ pub async fn run(
         router: Arc::new(router),
         route_topics: Arc::new(RouteTopics::new(producer.inner().clone())),
         headers: Arc::new(config.headers.clone()),
+        format: config.output_format,
         pipeline: Arc::clone(&pipeline),
     };
     consumer

@@ -19,12 +19,12 @@ use tracing::error;
 
 use super::context::ProducerContext;
 use super::headers::{self, OutHeader};
-use crate::config::RunConfig;
+use crate::config::{OutputFormat, RunConfig};
 use chrono::{DateTime, FixedOffset};
 
 use crate::record::{
-    header, DeadLetter, DeadLetterReason, DeadLetterSource, EnrichedArticle, EventRecord, Kill,
-    KillMarker,
+    header, to_ninjs, to_ninjs_with_extensions, DeadLetter, DeadLetterReason, DeadLetterSource,
+    EnrichedArticle, EventRecord, Kill, KillMarker,
 };
 use crate::telemetry::events::{DeadLettered, OutputTopicMissing, ProduceFailed, RecordProduced};
 use crate::telemetry::Health;
@@ -92,10 +92,22 @@ impl Outgoing {
         original: OwnedMessage,
         carried: Vec<OutHeader>,
     ) -> Self {
+        Self::published(topic, article, OutputFormat::Json, original, carried)
+    }
+
+    /// The enriched article of `original` in `format`, keyed by its id, with the input's
+    /// `carried` headers.
+    pub fn published(
+        topic: &str,
+        article: &EnrichedArticle,
+        format: OutputFormat,
+        original: OwnedMessage,
+        carried: Vec<OutHeader>,
+    ) -> Self {
         Self {
             topic: topic.to_owned(),
             key: Some(article.id.as_bytes().to_vec()),
-            value: Some(serde_json::to_vec(article).expect("enriched articles serialise")),
+            value: Some(formatted(article, format)),
             headers: headers::json_output(carried),
             kind: OutgoingKind::Enriched { original },
         }
@@ -103,11 +115,16 @@ impl Outgoing {
 
     /// A route's copy of an enriched article, keyed by its id. The article is on the output
     /// topic already, so a copy the broker refuses for good is logged and left out.
-    pub fn routed(topic: &str, article: &EnrichedArticle, carried: Vec<OutHeader>) -> Self {
+    pub fn routed(
+        topic: &str,
+        article: &EnrichedArticle,
+        format: OutputFormat,
+        carried: Vec<OutHeader>,
+    ) -> Self {
         Self {
             topic: topic.to_owned(),
             key: Some(article.id.as_bytes().to_vec()),
-            value: Some(serde_json::to_vec(article).expect("enriched articles serialise")),
+            value: Some(formatted(article, format)),
             headers: headers::json_output(carried),
             kind: OutgoingKind::Routed,
         }
@@ -204,6 +221,16 @@ impl Outgoing {
             None => record,
         }
     }
+}
+
+/// `article` as `format` writes it.
+fn formatted(article: &EnrichedArticle, format: OutputFormat) -> Vec<u8> {
+    let serialised = match format {
+        OutputFormat::Json => serde_json::to_vec(article),
+        OutputFormat::Ninjs => serde_json::to_vec(&to_ninjs(article)),
+        OutputFormat::NinjsExtended => serde_json::to_vec(&to_ninjs_with_extensions(article)),
+    };
+    serialised.expect("enriched articles serialise")
 }
 
 /// A produce call that either went into librdkafka's queue or failed at once.

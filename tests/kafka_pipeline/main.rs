@@ -2,7 +2,7 @@
 //! topics and a group of its own: articles enriched and malformed records dead-lettered,
 //! kills retracted, embargoes held until their time and late older versions dropped, output
 //! topics that do not exist, feeds ingested into the input topic across kills, headers
-//! carried through, and the README's routing examples.
+//! carried through, ninjs output, and the README's routing examples.
 
 #[path = "../support/mod.rs"]
 mod support;
@@ -11,5 +11,6 @@ mod embargo;
 mod enrichment;
 mod headers;
 mod ingest;
+mod ninjs_output;
 mod output_topics;
 mod routing;

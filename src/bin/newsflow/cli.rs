@@ -8,7 +8,7 @@ use clap::builder::RangedU64ValueParser;
 use clap::error::{ContextKind, ContextValue, ErrorKind};
 use clap::{Args, Parser, Subcommand};
 
-use newsflow::config::{check_topic_name, ConfigError, Guarantee, RunConfig, MASK};
+use newsflow::config::{check_topic_name, ConfigError, Guarantee, OutputFormat, RunConfig, MASK};
 use newsflow::kafka::ReplayOptions;
 use newsflow::record::DeadLetterReason;
 use newsflow::telemetry::LogFormat;
@@ -182,6 +182,10 @@ pub struct RunArgs {
     /// [default: false].
     #[arg(long, env = "NEWSFLOW_INCLUDE_TEXT", num_args = 0..=1, default_missing_value = "true")]
     pub include_text: Option<bool>,
+    /// What the enriched topic and the routes' topics carry: the enriched article, or an
+    /// IPTC ninjs 2.2 document [default: json].
+    #[arg(long, value_enum, env = "NEWSFLOW_OUTPUT_FORMAT")]
+    pub output_format: Option<OutputFormat>,
     /// Consumer group [default: newsflow].
     #[arg(long, env = "NEWSFLOW_GROUP_ID")]
     pub group_id: Option<String>,
@@ -263,6 +267,7 @@ impl RunArgs {
             max_embargoed_held,
             max_versions_tracked,
             include_text,
+            output_format,
             group_id,
             metrics_addr,
             guarantee,

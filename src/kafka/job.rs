@@ -56,6 +56,8 @@ impl Publication {
             );
         }
         let carried = self.headers.carried(&original);
+        let published =
+            Outgoing::published(&self.output_topic, article, self.format, original, carried);
         let gazetteer = &self.pipeline.reference().gazetteer;
         let routed: Vec<Outgoing> = self
             .router
@@ -67,16 +69,10 @@ impl Publication {
                     route: destination.route,
                 }
                 .emit();
-                Outgoing::routed(&destination.topic, article, self.format, carried.clone())
+                published.copy_to(&destination.topic)
             })
             .collect();
-        outputs.push(Outgoing::published(
-            &self.output_topic,
-            article,
-            self.format,
-            original,
-            carried,
-        ));
+        outputs.push(published);
         outputs.extend(routed);
         outputs
     }

@@ -113,19 +113,15 @@ impl Outgoing {
         }
     }
 
-    /// A route's copy of an enriched article, keyed by its id. The article is on the output
-    /// topic already, so a copy the broker refuses for good is logged and left out.
-    pub fn routed(
-        topic: &str,
-        article: &EnrichedArticle,
-        format: OutputFormat,
-        carried: Vec<OutHeader>,
-    ) -> Self {
+    /// A route's copy of this enriched record on `topic`: the same key, value and headers,
+    /// serialised once. The article is on the output topic already, so a copy the broker
+    /// refuses for good is logged and left out.
+    pub fn copy_to(&self, topic: &str) -> Self {
         Self {
             topic: topic.to_owned(),
-            key: Some(article.id.as_bytes().to_vec()),
-            value: Some(formatted(article, format)),
-            headers: headers::json_output(carried),
+            key: self.key.clone(),
+            value: self.value.clone(),
+            headers: self.headers.clone(),
             kind: OutgoingKind::Routed,
         }
     }

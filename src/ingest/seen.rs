@@ -38,6 +38,8 @@ pub enum ItemStatus {
 #[derive(Debug, Clone, PartialEq)]
 pub struct Outgoing {
     pub id: String,
+    /// The content hash, as `entry.hash` writes it in hex.
+    pub hash: u64,
     pub record: Value,
     pub entry: SeenEntry,
 }
@@ -98,24 +100,30 @@ impl SeenItems {
             feed: feed.to_owned(),
             sent_at: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
         };
-        (status, Some(Outgoing { id, record, entry }))
+        (
+            status,
+            Some(Outgoing {
+                id,
+                hash,
+                record,
+                entry,
+            }),
+        )
     }
 
     /// Whether `item`, in this version, is stored already (by another feed's poll since it
     /// was classified).
     pub fn is_stored(&self, item: &Outgoing) -> bool {
-        let hash = u64::from_str_radix(&item.entry.hash, 16).unwrap_or_default();
         self.entries
             .get(&item.id)
-            .is_some_and(|&(seen, _)| seen == hash)
+            .is_some_and(|&(seen, _)| seen == item.hash)
     }
 
     /// Records that `sent` is stored.
     pub fn remember(&mut self, sent: &[Outgoing]) {
         for item in sent {
-            let hash = u64::from_str_radix(&item.entry.hash, 16).unwrap_or_default();
             self.entries
-                .insert(item.id.clone(), (hash, item.entry.version));
+                .insert(item.id.clone(), (item.hash, item.entry.version));
         }
     }
 }

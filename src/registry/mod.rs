@@ -6,11 +6,13 @@
 //!   payload from an Avro or Protobuf one.
 //! - [`subject`]: subject naming strategies.
 //! - [`client`]: registering JSON Schemas and looking schemas up, each once per process.
+//! - [`schemas`]: the self-contained schemas of newsflow's outputs, as registered.
 //!
 //! See docs/registry.md.
 
 pub mod client;
 pub mod framing;
+pub mod schemas;
 pub mod subject;
 
 use std::fmt;
@@ -22,6 +24,7 @@ use crate::config::{ConfigError, MASK};
 
 pub use client::{RegisteredSchema, RegistryClient, RegistryError, SchemaType, SubjectVersion};
 pub use framing::{frame, unframe, unframe_json, FrameError, PayloadKind};
+pub use schemas::OutputSchema;
 pub use subject::{record_name, SubjectError, SubjectStrategy};
 
 /// Where the schema registry is and how to reach it.

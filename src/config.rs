@@ -140,6 +140,10 @@ pub struct RunConfig {
     /// Which input headers enriched articles carry on (the `[headers]` table).
     #[serde(skip_serializing)]
     pub headers: crate::kafka::HeaderPolicy,
+    /// The schema registry output records are framed for (the `[registry]` table).
+    pub registry: crate::registry::RegistryConfig,
+    /// How each output's records are wrapped (the `[envelope]` table).
+    pub envelope: crate::kafka::EnvelopeConfig,
 }
 
 impl Default for RunConfig {
@@ -176,6 +180,8 @@ impl Default for RunConfig {
             ingest: Default::default(),
             routes: Vec::new(),
             headers: Default::default(),
+            registry: Default::default(),
+            envelope: Default::default(),
         }
     }
 }
@@ -300,7 +306,8 @@ impl RunConfig {
                 });
             }
         }
-        Ok(())
+        self.registry.validate()?;
+        self.envelope.validate(&self.registry)
     }
 
     /// What every command that talks to Kafka needs: brokers and the dead-letter topic.

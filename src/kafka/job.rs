@@ -9,6 +9,7 @@ use chrono::{DateTime, FixedOffset, Utc};
 use rdkafka::message::{Message, OwnedMessage};
 use tokio::sync::oneshot;
 
+use super::envelope::Envelopes;
 use super::headers::{self, HeaderPolicy};
 use super::produce::{Origin, Outgoing};
 use super::route_topics::RouteTopics;
@@ -36,6 +37,8 @@ pub struct Publication {
     pub headers: Arc<HeaderPolicy>,
     /// What the output topic and the routes' topics carry.
     pub format: OutputFormat,
+    /// How the records of each output are wrapped.
+    pub envelopes: Arc<Envelopes>,
     /// Whose reference data the routes read (a country's region).
     pub pipeline: Arc<Pipeline>,
 }
@@ -44,7 +47,9 @@ impl Publication {
     /// What publishes an article: its events (those at least `min_event_confidence` likely
     /// right) on the events topic, unless there is none, then the article on the output
     /// topic, keyed by its id (a dead letter of `original` should the broker refuse it),
-    /// then its copies on the topics of the routes it matches.
+    /// then its copies on the topics of the routes it matches, each in its output's
+    /// envelope. May wait for the cluster's metadata or the schema registry: call it off
+    /// the async runtime.
     pub fn outputs(&self, article: &EnrichedArticle, original: OwnedMessage) -> Vec<Outgoing> {
         let mut outputs = Vec::with_capacity(1 + article.events.len());
         if !self.events_topic.is_empty() {
@@ -52,7 +57,10 @@ impl Publication {
             outputs.extend(
                 events_to_publish(article, self.min_event_confidence)
                     .iter()
-                    .map(|event| Outgoing::event(&self.events_topic, event, trace.clone())),
+                    .filter_map(|event| {
+                        let out = Outgoing::event(&self.events_topic, event, trace.clone());
+                        self.envelopes.event(out, event)
+                    }),
             );
         }
         let carried = self.headers.carried(&original);
@@ -64,15 +72,19 @@ impl Publication {
             .destinations(article, gazetteer)
             .into_iter()
             .filter(|destination| self.route_topics.exists(&destination.topic))
-            .map(|destination| {
+            .filter_map(|destination| {
+                let copy = self
+                    .envelopes
+                    .article(published.copy_to(&destination.topic), article)?;
                 RecordRouted {
                     route: destination.route,
                 }
                 .emit();
-                published.copy_to(&destination.topic)
+                Some(copy)
             })
             .collect();
-        outputs.push(published);
+        // Registered at start-up, so never left out.
+        outputs.extend(self.envelopes.article(published, article));
         outputs.extend(routed);
         outputs
     }
@@ -133,11 +145,8 @@ impl Jobs {
                 let mut outputs = Vec::with_capacity(3);
                 if !publication.events_topic.is_empty() {
                     let trace = headers::trace_context(&message);
-                    outputs.push(Outgoing::kill_marker(
-                        &publication.events_topic,
-                        &kill,
-                        trace,
-                    ));
+                    let marker = Outgoing::kill_marker(&publication.events_topic, &kill, trace);
+                    outputs.extend(publication.envelopes.kill_marker(marker, &kill));
                 }
                 outputs.push(Outgoing::embargo_tombstone(&self.embargo_topic, &kill.id));
                 outputs.push(Outgoing::tombstone(

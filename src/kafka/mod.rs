@@ -22,6 +22,7 @@ mod budget;
 mod check;
 mod context;
 mod embargo;
+mod envelope;
 mod exactly_once;
 mod feed_sink;
 mod headers;
@@ -48,6 +49,8 @@ use crate::telemetry::Health;
 pub use check::check_run_clients;
 use check::{check_clients, client_error, ensure_output_topics};
 use context::{PipelineContext, ProducerContext};
+use envelope::Envelopes;
+pub use envelope::{cloudevent_type, EnvelopeConfig, OutputEnvelope};
 pub use feed_sink::{FeedSink, StoreError};
 pub use headers::HeaderPolicy;
 use job::{Jobs, Publication};
@@ -90,12 +93,18 @@ pub enum RunError {
     MissingTopics(String),
     #[error("cannot create topic {topic}: {reason}")]
     CreateTopic { topic: String, reason: String },
+    #[error("cannot register the outputs' schemas: {0}")]
+    Registry(#[from] crate::registry::RegistryError),
 }
 
 impl RunError {
     /// Whether the settings are at fault (exit code 2), not the run.
     pub fn is_configuration(&self) -> bool {
-        matches!(self, Self::MissingTopics(_) | Self::Routes(_))
+        match self {
+            Self::MissingTopics(_) | Self::Routes(_) => true,
+            Self::Registry(error) => !error.is_transient(),
+            _ => false,
+        }
     }
 
     fn client(config: &RunConfig, client: Client, error: &KafkaError) -> Self {
@@ -255,6 +264,18 @@ pub async fn run(
         .create_with_context(context)
         .map_err(|error| RunError::client(&config, Client::Consumer, &error))?;
     let producer = create_producer(&config, &health)?;
+    let fixed_routes = config.routes.iter().map(|route| route.topic.as_str());
+    let article_topics: Vec<&str> = std::iter::once(config.output_topic.as_str())
+        .chain(fixed_routes.filter(|topic| !topic.contains('{')))
+        .collect();
+    let envelopes = Envelopes::start(
+        &config.envelope,
+        &config.registry,
+        config.output_format,
+        &article_topics,
+        &config.events_topic,
+    )
+    .await?;
     let publication = Publication {
         output_topic: config.output_topic.as_str().into(),
         events_topic: config.events_topic.as_str().into(),
@@ -263,6 +284,7 @@ pub async fn run(
         route_topics: Arc::new(RouteTopics::new(producer.inner().clone())),
         headers: Arc::new(config.headers.clone()),
         format: config.output_format,
+        envelopes: Arc::new(envelopes),
         pipeline: Arc::clone(&pipeline),
     };
     consumer

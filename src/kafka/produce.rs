@@ -26,6 +26,7 @@ use crate::record::{
     header, to_ninjs, to_ninjs_with_extensions, DeadLetter, DeadLetterReason, DeadLetterSource,
     EnrichedArticle, EventRecord, Kill, KillMarker,
 };
+use crate::registry;
 use crate::telemetry::events::{DeadLettered, OutputTopicMissing, ProduceFailed, RecordProduced};
 use crate::telemetry::Health;
 
@@ -126,6 +127,24 @@ impl Outgoing {
         }
     }
 
+    /// The topic it goes to.
+    pub fn topic(&self) -> &str {
+        &self.topic
+    }
+
+    /// This record with its value framed for the schema registry's schema `schema_id`.
+    pub fn framed(mut self, schema_id: u32) -> Self {
+        if let Some(value) = &self.value {
+            self.value = Some(registry::frame(schema_id, value));
+        }
+        self
+    }
+
+    /// Adds `more` after the headers it has.
+    pub fn add_headers(&mut self, more: Vec<OutHeader>) {
+        self.headers.extend(more);
+    }
+
     /// One event with its article's id, keyed by the event fingerprint, with the input's
     /// `trace` context.
     pub fn event(topic: &str, event: &EventRecord, trace: Vec<OutHeader>) -> Self {
@@ -200,7 +219,7 @@ impl Outgoing {
         }
     }
 
-    fn record(&self) -> FutureRecord<'_, [u8], [u8]> {
+    pub(super) fn record(&self) -> FutureRecord<'_, [u8], [u8]> {
         let mut headers = OwnedHeaders::new_with_capacity(self.headers.len());
         for (key, value) in &self.headers {
             headers = headers.insert(Header {

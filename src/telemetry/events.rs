@@ -130,6 +130,27 @@ impl RecordRouted<'_> {
     }
 }
 
+/// Registering the schema of a topic's records failed. Tried at start-up and for a templated
+/// route's topic at most once a minute: no limit needed.
+pub struct RegistryFailed<'a> {
+    pub topic: &'a str,
+    pub error: &'a crate::registry::RegistryError,
+}
+
+impl RegistryFailed<'_> {
+    pub fn emit(&self) {
+        let kind = self.error.kind();
+        warn!(
+            topic = self.topic,
+            kind,
+            error = %self.error,
+            transient = self.error.is_transient(),
+            "Cannot register the schema of a topic's records."
+        );
+        metrics().registry_errors.with_label_values(&[kind]).inc();
+    }
+}
+
 /// A route named a topic the cluster does not have: its copies are left out until it does.
 pub struct RouteTopicMissing<'a> {
     pub topic: &'a str,

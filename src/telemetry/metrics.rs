@@ -17,6 +17,7 @@ pub struct Metrics {
     pub articles_killed: IntCounterVec,
     pub articles_routed: IntCounterVec,
     pub route_topic_missing: IntCounterVec,
+    pub registry_errors: IntCounterVec,
     pub articles_superseded: IntCounter,
     pub articles_embargoed: IntCounter,
     pub articles_released: IntCounter,
@@ -265,6 +266,12 @@ impl Metrics {
                 "newsflow_route_topic_missing_total",
                 "Lookups that found a route's topic missing (its copies are left out until it exists), by topic.",
                 &["topic"],
+            ),
+            registry_errors: counter_vec(
+                &registry,
+                "newsflow_registry_errors_total",
+                "Schema registrations the schema registry failed, by kind of error.",
+                &["kind"],
             ),
             records_produced: counter_vec(
                 &registry,

@@ -2,7 +2,8 @@
 //! topics and a group of its own: articles enriched and malformed records dead-lettered,
 //! kills retracted, embargoes held until their time and late older versions dropped, output
 //! topics that do not exist, feeds ingested into the input topic across kills, headers
-//! carried through, ninjs output, and the README's routing examples.
+//! carried through, ninjs output, the README's routing examples, and records framed for a
+//! schema registry and CloudEvents, in and out.
 
 #[path = "../support/mod.rs"]
 mod support;
@@ -13,4 +14,9 @@ mod headers;
 mod ingest;
 mod ninjs_output;
 mod output_topics;
+mod registry;
+// Shared with the offline tests of the registry client, which use all of it.
+#[allow(dead_code)]
+#[path = "../offline/registry/server.rs"]
+mod registry_server;
 mod routing;

@@ -203,7 +203,7 @@ impl Releaser<'_> {
         let mut deliveries = Vec::with_capacity(due.len());
         for record in due {
             let origin = Origin::of(&record.message);
-            let sends = self.producer.enqueue(self.outputs(&record)).await;
+            let sends = self.producer.enqueue(self.outputs(&record).await).await;
             deliveries.push(self.producer.clone().deliver(origin, sends, record));
         }
         for (_, record) in futures::future::join_all(deliveries).await {
@@ -219,13 +219,17 @@ impl Releaser<'_> {
     }
 
     /// The released article and its events, as the pipeline would have produced them.
-    fn outputs(&self, record: &HeldRecord) -> Vec<Outgoing> {
-        let value = record.message.payload().unwrap_or_default();
-        // Read when it was held, so it reads again.
-        let Ok(article) = serde_json::from_slice::<EnrichedArticle>(value) else {
-            return Vec::new();
-        };
-        self.publication.outputs(&article, record.message.clone())
+    async fn outputs(&self, record: &HeldRecord) -> Vec<Outgoing> {
+        let publication = self.publication.clone();
+        let message = record.message.clone();
+        // Route topics and schema ids may be looked up over the network: off the runtime.
+        let outputs = tokio::task::spawn_blocking(move || {
+            let value = message.payload().unwrap_or_default();
+            // Read when it was held, so it reads again.
+            let article = serde_json::from_slice::<EnrichedArticle>(value).ok()?;
+            Some(publication.outputs(&article, message))
+        });
+        outputs.await.ok().flatten().unwrap_or_default()
     }
 
     /// A record on the embargo topic that is no embargoed article goes to the dead letters.

@@ -83,7 +83,33 @@ impl fmt::Debug for RegistryConfig {
     }
 }
 
+/// Environment variables that give the registry's secrets, so that they need not be in
+/// the config file (a Kubernetes secret, say): they win over the file's.
+pub const PASSWORD_ENV: &str = "NEWSFLOW_REGISTRY_BASIC_AUTH_PASSWORD";
+pub const TOKEN_ENV: &str = "NEWSFLOW_REGISTRY_BEARER_TOKEN";
+
 impl RegistryConfig {
+    /// Takes the secrets [`PASSWORD_ENV`] and [`TOKEN_ENV`] give, from `env`.
+    pub fn apply_env(
+        &mut self,
+        env: impl IntoIterator<Item = (std::ffi::OsString, std::ffi::OsString)>,
+    ) -> Result<(), ConfigError> {
+        for (name, value) in env {
+            let slot = if name == PASSWORD_ENV {
+                &mut self.basic_auth_password
+            } else if name == TOKEN_ENV {
+                &mut self.bearer_token
+            } else {
+                continue;
+            };
+            let value = value.into_string().map_err(|_| ConfigError::NotUnicode {
+                name: name.to_string_lossy().into_owned(),
+            })?;
+            *slot = Some(value);
+        }
+        Ok(())
+    }
+
     /// Whether a registry is configured.
     pub fn enabled(&self) -> bool {
         !self.url.is_empty()
@@ -139,6 +165,19 @@ mod tests {
 
     fn config(text: &str) -> RegistryConfig {
         toml::from_str(text).unwrap()
+    }
+
+    #[test]
+    fn secrets_from_the_environment_win_over_the_files() {
+        let mut read = config("url = \"http://127.0.0.1:8081\"\nbearer_token = \"file-token\"");
+        let env = [
+            (PASSWORD_ENV.into(), "env-password".into()),
+            (TOKEN_ENV.into(), "env-token".into()),
+            ("NEWSFLOW_OTHER".into(), "x".into()),
+        ];
+        read.apply_env(env).unwrap();
+        assert_eq!(read.bearer_token.as_deref(), Some("env-token"));
+        assert_eq!(read.basic_auth_password.as_deref(), Some("env-password"));
     }
 
     #[test]

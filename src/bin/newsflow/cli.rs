@@ -288,6 +288,7 @@ impl RunArgs {
             config.transactional_id = self.transactional_id;
         }
         config.apply_kafka_overrides(std::env::vars_os(), &self.kafka_properties)?;
+        config.registry.apply_env(std::env::vars_os())?;
         config.validate()?;
         newsflow::config::keep_out_of_logs(config.kafka_properties());
         newsflow::kafka::check_run_clients(&config)?;

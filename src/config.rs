@@ -141,8 +141,10 @@ pub struct RunConfig {
     #[serde(skip_serializing)]
     pub headers: crate::kafka::HeaderPolicy,
     /// The schema registry output records are framed for (the `[registry]` table).
+    #[serde(skip_serializing)]
     pub registry: crate::registry::RegistryConfig,
     /// How each output's records are wrapped (the `[envelope]` table).
+    #[serde(skip_serializing)]
     pub envelope: crate::kafka::EnvelopeConfig,
 }
 

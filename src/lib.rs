@@ -28,4 +28,5 @@ pub mod record;
 pub mod registry;
 pub mod route;
 pub mod stage;
+pub mod story;
 pub mod telemetry;

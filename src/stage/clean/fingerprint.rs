@@ -72,7 +72,7 @@ const SPREAD: [u64; 256] = {
 /// The hash of each word (a run of letters and digits), lowercased so case does not
 /// change the fingerprint. ASCII, most of any text, is split and lowercased bytewise; only
 /// other characters are decoded.
-fn word_hashes(text: &str) -> Vec<u64> {
+pub(crate) fn word_hashes(text: &str) -> Vec<u64> {
     // About one word per six bytes of news text.
     let mut hashes = Vec::with_capacity(text.len() / 6);
     let mut hash = FNV_OFFSET;

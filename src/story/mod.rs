@@ -1,0 +1,72 @@
+//! Stories across articles: near-duplicates (the same text with other boilerplate, light
+//! edits, reordered or trimmed paragraphs, a rewrite keeping much of the wording) join the
+//! story of the first article seen; other articles, on the same subject or not, found
+//! their own.
+//!
+//! - [`signature`]: what a text is compared by.
+//! - [`index`]: the stories of a time window, bounded in memory.
+
+pub mod index;
+mod postings;
+pub mod signature;
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+pub use index::{cluster_id, StoryIndex};
+pub use signature::Signature;
+
+/// An article's story.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Story {
+    /// The story's id (16 hex digits, from its first article's id).
+    pub cluster_id: String,
+    /// The id of the story's first article, when this is not it.
+    pub duplicate_of: Option<String>,
+    /// When the story's first article was published (or seen).
+    pub first_seen: DateTime<Utc>,
+    /// How much of one text the other contains (0–1, estimated), when a duplicate.
+    pub similarity: Option<f64>,
+}
+
+/// How stories are told apart and how long they are remembered.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct StoryConfig {
+    /// How long a story takes new articles, from its first.
+    pub window_secs: u64,
+    /// Stories remembered at most (the oldest leave first).
+    pub max_stories: usize,
+    /// How much of one text the other must contain for the same story.
+    pub min_containment: f64,
+    /// How many shingles (word 3-grams) two texts must share, at least, for the same
+    /// story: short texts sharing a stock paragraph are not one story.
+    pub min_shared_shingles: f64,
+    /// An article that joins a story containing less than this of it (or contained less
+    /// in it) is kept as well, so that its own copies find the story.
+    pub max_containment_unindexed: f64,
+    /// Index keys an article is found by.
+    pub index_keys: usize,
+    /// Index keys an article asks with.
+    pub query_keys: usize,
+    /// Stories a key may find before it is too common to use.
+    pub max_roots_per_key: usize,
+}
+
+impl Default for StoryConfig {
+    fn default() -> Self {
+        Self {
+            window_secs: 7 * 24 * 3600,
+            max_stories: 1_000_000,
+            min_containment: 0.45,
+            min_shared_shingles: 30.0,
+            max_containment_unindexed: 0.9,
+            index_keys: 8,
+            query_keys: 16,
+            max_roots_per_key: 10,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;

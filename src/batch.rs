@@ -22,8 +22,11 @@ pub use self::files::{check_distinct, open_input, FileError, Output};
 use self::lines::{read_line, Line};
 use chrono::{DateTime, FixedOffset, Utc};
 
-use crate::record::{pending_embargo, ArticleVersion, DeadLetterSource, KillLine, SupersededLine};
+use crate::record::{
+    pending_embargo, ArticleVersion, DeadLetterSource, EnrichedArticle, KillLine, SupersededLine,
+};
 use crate::stage::{Admission, Enrichment, LatestVersions, Pipeline};
+use crate::story::{Signature, StoryConfig, StoryIndex};
 use crate::telemetry::events::{ArticleEmbargoed, ArticleSuperseded, DeadLettered, RecordConsumed};
 
 /// Lines handed to the worker threads at a time: large enough to keep every core busy,
@@ -64,7 +67,9 @@ pub struct BatchSummary {
 /// What became of one input line, serialised on the worker thread.
 enum LineOutcome {
     Enriched {
-        json: String,
+        article: Box<EnrichedArticle>,
+        /// What its story is found by, in input order.
+        signature: Signature,
         /// Admitted as its article's latest version when written, in input order.
         version: ArticleVersion,
         embargoed: Option<DateTime<FixedOffset>>,
@@ -107,6 +112,7 @@ pub fn process(
         .build()
         .map_err(io::Error::other)?;
     let versions = LatestVersions::new(settings.max_versions_tracked);
+    let mut stories = StoryIndex::new(StoryConfig::default());
     let mut summary = BatchSummary::default();
     let mut chunk: Vec<(u64, Vec<u8>)> = Vec::with_capacity(CHUNK_LINES);
     loop {
@@ -130,7 +136,8 @@ pub fn process(
         for outcome in outcomes {
             match outcome {
                 LineOutcome::Enriched {
-                    json,
+                    mut article,
+                    signature,
                     version,
                     embargoed,
                 } => {
@@ -149,6 +156,10 @@ pub fn process(
                         summary.embargoed += 1;
                     }
                     summary.enriched += 1;
+                    let seen = article.published_at.map_or_else(Utc::now, |at| at.to_utc());
+                    article.story = Some(stories.assign(&article.id, &signature, seen));
+                    let json =
+                        serde_json::to_string(&article).expect("enriched articles serialise");
                     write_line(&mut output, &json)?;
                 }
                 LineOutcome::Superseded(version) => {
@@ -247,23 +258,16 @@ fn enrich_line(
             return LineOutcome::Killed(json);
         }
         Ok(Enrichment::Article(mut enriched)) => {
+            let signature = Signature::of(&enriched.clean.paragraphs.join("\n\n"));
             if !settings.include_text {
                 enriched.leave_out_text();
             }
-            match serde_json::to_string(&enriched) {
-                Ok(json) => {
-                    return LineOutcome::Enriched {
-                        json,
-                        version: enriched.version(),
-                        embargoed: pending_embargo(enriched.embargoed, Utc::now()),
-                    }
-                }
-                Err(error) => crate::stage::Rejection {
-                    reason: crate::record::DeadLetterReason::StageFailed,
-                    error: format!("cannot serialise the enriched record: {error}"),
-                    article_id: Some(enriched.id),
-                },
-            }
+            return LineOutcome::Enriched {
+                version: enriched.version(),
+                embargoed: pending_embargo(enriched.embargoed, Utc::now()),
+                article: Box::new(enriched),
+                signature,
+            };
         }
         Err(rejection) => rejection,
     };
@@ -286,9 +290,17 @@ mod tests {
     use std::rc::Rc;
 
     fn run(input: &[u8], threads: usize) -> (Vec<Value>, Vec<Value>, BatchSummary) {
+        run_stages(&Pipeline::new(for_tests().clone(), vec![]), input, threads)
+    }
+
+    fn run_stages(
+        pipeline: &Pipeline,
+        input: &[u8],
+        threads: usize,
+    ) -> (Vec<Value>, Vec<Value>, BatchSummary) {
         let (mut out, mut dlq) = (Vec::new(), Vec::new());
         let summary = process(
-            &Pipeline::new(for_tests().clone(), vec![]),
+            pipeline,
             input,
             "in.jsonl",
             &mut out,
@@ -309,6 +321,32 @@ mod tests {
                 .collect::<Vec<Value>>()
         };
         (parse(&out), parse(&dlq), summary)
+    }
+
+    #[test]
+    fn copies_within_the_input_join_the_story_of_the_first() {
+        let story = "Finance ministers from the euro zone agreed on Monday to release a further \
+            8.7 billion euros of loans to Greece after Athens passed a package of spending cuts \
+            through parliament. The money will let Greece repay bonds that fall due in August, \
+            officials in Brussels said. Protesters gathered outside the parliament building.";
+        let other = "The club confirmed on Friday that its captain would miss the rest of the \
+            season with a knee injury sustained in training, and surgery is planned in Munich.";
+        let line = |id: &str, body: &str| serde_json::json!({ "id": id, "body": body }).to_string();
+        let input = [
+            line("wire-1", story),
+            line("club-1", other),
+            line("paper-1", &story.replace("on Monday", "late on Monday")),
+        ]
+        .join("\n");
+        let pipeline = Pipeline::standard(for_tests().clone());
+        let (outputs, _, _) = run_stages(&pipeline, input.as_bytes(), 2);
+        let stories: Vec<&Value> = outputs.iter().map(|line| &line["story"]).collect();
+        assert_eq!(stories[0]["duplicate_of"], Value::Null);
+        assert_eq!(stories[1]["duplicate_of"], Value::Null);
+        assert_ne!(stories[1]["cluster_id"], stories[0]["cluster_id"]);
+        assert_eq!(stories[2]["duplicate_of"], "wire-1");
+        assert_eq!(stories[2]["cluster_id"], stories[0]["cluster_id"]);
+        assert!(stories[2]["similarity"].as_f64().unwrap() > 0.8);
     }
 
     #[test]

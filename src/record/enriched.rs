@@ -39,6 +39,10 @@ pub struct EnrichedArticle {
     pub entities: Vec<Entity>,
     pub quotes: Vec<Quote>,
     pub events: Vec<Event>,
+    /// The story the article belongs to, among the articles seen before it (`newsflow
+    /// process`: those of its input).
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub story: Option<crate::story::Story>,
     /// Input fields newsflow does not interpret, passed through unchanged.
     #[serde(skip_serializing_if = "Map::is_empty", default)]
     pub source_fields: Map<String, Value>,

@@ -61,6 +61,8 @@ pub struct BatchSummary {
     pub superseded: u64,
     /// Enriched articles whose embargo was still to come (counted in `enriched` too).
     pub embargoed: u64,
+    /// Enriched articles that joined the story of an earlier one (counted in `enriched`).
+    pub story_duplicates: u64,
     pub dead_letters: u64,
 }
 
@@ -157,7 +159,9 @@ pub fn process(
                     }
                     summary.enriched += 1;
                     let seen = article.published_at.map_or_else(Utc::now, |at| at.to_utc());
-                    article.story = Some(stories.assign(&article.id, &signature, seen));
+                    let story = stories.assign(&article.id, &signature, seen);
+                    summary.story_duplicates += u64::from(story.duplicate_of.is_some());
+                    article.story = Some(story);
                     let json =
                         serde_json::to_string(&article).expect("enriched articles serialise");
                     write_line(&mut output, &json)?;
@@ -339,7 +343,7 @@ mod tests {
         ]
         .join("\n");
         let pipeline = Pipeline::standard(for_tests().clone());
-        let (outputs, _, _) = run_stages(&pipeline, input.as_bytes(), 2);
+        let (outputs, _, summary) = run_stages(&pipeline, input.as_bytes(), 2);
         let stories: Vec<&Value> = outputs.iter().map(|line| &line["story"]).collect();
         assert_eq!(stories[0]["duplicate_of"], Value::Null);
         assert_eq!(stories[1]["duplicate_of"], Value::Null);
@@ -347,6 +351,7 @@ mod tests {
         assert_eq!(stories[2]["duplicate_of"], "wire-1");
         assert_eq!(stories[2]["cluster_id"], stories[0]["cluster_id"]);
         assert!(stories[2]["similarity"].as_f64().unwrap() > 0.8);
+        assert_eq!(summary.story_duplicates, 1);
     }
 
     #[test]
@@ -371,6 +376,7 @@ mod tests {
                 killed: 0,
                 superseded: 0,
                 embargoed: 0,
+                story_duplicates: 0,
                 dead_letters: 14
             }
         );
@@ -444,6 +450,7 @@ mod tests {
                 killed: 0,
                 superseded: 0,
                 embargoed: 0,
+                story_duplicates: 0,
                 dead_letters: 4
             }
         );

@@ -120,6 +120,7 @@ pub fn process(args: ProcessArgs, dlq: &Path) -> anyhow::Result<()> {
         killed = summary.killed,
         superseded = summary.superseded,
         embargoed = summary.embargoed,
+        story_duplicates = summary.story_duplicates,
         dead_letters = summary.dead_letters,
         seconds,
         articles_per_second = (summary.lines as f64 / seconds.max(1e-9)).round(),

@@ -92,6 +92,8 @@ struct Article {
     /// The original's id, for a copy.
     copy_of: CopyOf,
     text: String,
+    /// Its events' fingerprints.
+    events: Vec<String>,
 }
 
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -156,7 +158,17 @@ fn score(pipeline: &Pipeline, name: &str, originals: &[(String, String, String)]
                 .ok()
                 .and_then(Enrichment::into_article)?;
             let text = enriched.clean.paragraphs.join("\n\n");
-            Some(Article { id, copy_of, text })
+            let events = enriched
+                .events
+                .iter()
+                .map(|e| e.fingerprint.clone())
+                .collect();
+            Some(Article {
+                id,
+                copy_of,
+                text,
+                events,
+            })
         })
         .collect();
     rng.shuffle(&mut articles);
@@ -205,6 +217,7 @@ fn score(pipeline: &Pipeline, name: &str, originals: &[(String, String, String)]
         articles.iter().filter(|a| a.copy_of.is_some()).count(),
         pairs.summary()
     );
+    report_events(&articles);
     let mut kinds: Vec<_> = found.into_iter().collect();
     kinds.sort();
     for (kind, (joined, total)) in kinds {
@@ -218,6 +231,39 @@ fn score(pipeline: &Pipeline, name: &str, originals: &[(String, String, String)]
         index.len(),
         ratio(index.heap_bytes() as f64, index.len() as f64)
     );
+}
+
+/// How many of the events of each kind of copy have a fingerprint among its original's
+/// events: the share that would aggregate with them.
+fn report_events(articles: &[Article]) {
+    let by_id: HashMap<&str, &Article> = articles.iter().map(|a| (a.id.as_str(), a)).collect();
+    for kind in KINDS {
+        let (mut met, mut total, mut original_events) = (0usize, 0usize, 0usize);
+        for article in articles {
+            let Some((of, copy_kind)) = &article.copy_of else {
+                continue;
+            };
+            let Some(original) = by_id.get(of.as_str()) else {
+                continue;
+            };
+            if *copy_kind != kind || original.events.is_empty() {
+                continue;
+            }
+            original_events += original.events.len();
+            total += article.events.len();
+            met += article
+                .events
+                .iter()
+                .filter(|fingerprint| original.events.contains(fingerprint))
+                .count();
+        }
+        println!(
+            "  events of {} copies with a fingerprint of their original's: {met}/{total} \
+             ({:.3}; the originals have {original_events})",
+            kind.name(),
+            ratio(met as f64, total as f64)
+        );
+    }
 }
 
 /// Each article's gold story: its original's, joined with originals the corpus holds

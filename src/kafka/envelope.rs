@@ -285,7 +285,7 @@ impl Framer {
                 }
                 Err(error) => {
                     RegistryFailed {
-                        topic,
+                        request: &format!("registering the schema of {topic}"),
                         error: &error,
                     }
                     .emit();

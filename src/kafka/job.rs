@@ -11,6 +11,7 @@ use tokio::sync::oneshot;
 
 use super::envelope::Envelopes;
 use super::headers::{self, HeaderPolicy};
+use super::input_schemas::InputSchemas;
 use super::produce::{Origin, Outgoing};
 use super::route_topics::RouteTopics;
 use crate::config::OutputFormat;
@@ -104,6 +105,8 @@ pub struct Jobs {
     pub max_record_bytes: usize,
     /// Whether enriched articles carry `clean.text` besides their paragraphs.
     pub include_text: bool,
+    /// The registry framed input records' schema types are asked of, when configured.
+    pub input_schemas: Option<Arc<InputSchemas>>,
 }
 
 impl Jobs {
@@ -135,9 +138,13 @@ impl Jobs {
 
     fn outputs(&self, origin: &Origin, message: OwnedMessage) -> (Vec<Outgoing>, Option<Claim>) {
         let value = message.payload().unwrap_or_default();
-        let enriched =
-            self.pipeline
-                .enrich_latest(value, self.max_record_bytes, Some(&self.versions));
+        let refused = self.input_schemas.as_ref().and_then(|s| s.refusal(value));
+        let enriched = match refused {
+            Some(refusal) => Err(refusal),
+            None => self
+                .pipeline
+                .enrich_latest(value, self.max_record_bytes, Some(&self.versions)),
+        };
         match enriched {
             Ok(Enrichment::Superseded(_)) => (Vec::new(), None),
             Ok(Enrichment::Killed(kill)) => {

@@ -26,6 +26,7 @@ mod envelope;
 mod exactly_once;
 mod feed_sink;
 mod headers;
+mod input_schemas;
 mod job;
 mod offsets;
 mod produce;
@@ -53,6 +54,7 @@ use envelope::Envelopes;
 pub use envelope::{cloudevent_type, EnvelopeConfig, OutputEnvelope};
 pub use feed_sink::{FeedSink, StoreError};
 pub use headers::HeaderPolicy;
+use input_schemas::InputSchemas;
 use job::{Jobs, Publication};
 pub use offsets::{OffsetTracker, SharedTracker};
 use produce::Producer;
@@ -306,6 +308,7 @@ pub async fn run(
         versions: Arc::new(LatestVersions::new(config.max_versions_tracked)),
         max_record_bytes: config.max_record_bytes,
         include_text: config.include_text,
+        input_schemas: InputSchemas::new(&config.registry)?.map(Arc::new),
     };
     info!(
         brokers = %config.brokers,

@@ -86,7 +86,9 @@ impl DecodeError {
             Self::Empty => DeadLetterReason::Empty,
             Self::InvalidUtf8 { .. } => DeadLetterReason::InvalidUtf8,
             Self::InvalidJson { .. } => DeadLetterReason::InvalidJson,
-            Self::Framed(FrameError::NotJson { .. }) => DeadLetterReason::UnsupportedEncoding,
+            Self::Framed(FrameError::NotJson { .. } | FrameError::NotJsonSchema { .. }) => {
+                DeadLetterReason::UnsupportedEncoding
+            }
             Self::Framed(FrameError::EmptyPayload { .. }) => DeadLetterReason::Empty,
             Self::Framed(_) => DeadLetterReason::InvalidJson,
             Self::NotAnObject { .. } | Self::MissingField { .. } | Self::InvalidField { .. } => {

@@ -75,6 +75,11 @@ pub enum FrameError {
          framed, which newsflow does not decode"
     )]
     NotJson { schema_id: u32 },
+    #[error(
+        "framed for schema id {schema_id}, which the schema registry holds as a {schema_type} \
+         schema: newsflow reads JSON Schema records only"
+    )]
+    NotJsonSchema { schema_id: u32, schema_type: String },
 }
 
 impl FrameError {
@@ -85,6 +90,7 @@ impl FrameError {
             Self::Truncated { .. } => "truncated_frame",
             Self::EmptyPayload { .. } => "empty_payload",
             Self::NotJson { .. } => "not_json_framed",
+            Self::NotJsonSchema { .. } => "not_json_schema",
         }
     }
 }

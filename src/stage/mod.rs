@@ -152,6 +152,16 @@ impl Rejection {
     }
 }
 
+impl From<crate::record::DecodeError> for Rejection {
+    fn from(error: crate::record::DecodeError) -> Self {
+        Self {
+            reason: error.reason(),
+            error: error.to_string(),
+            article_id: None,
+        }
+    }
+}
+
 /// What became of a record the stages accepted.
 // Nearly every record is an article: boxing it would cost an allocation on the common path
 // to save bytes on the rare kill.
@@ -192,11 +202,7 @@ impl Pipeline {
         max_record_bytes: usize,
         versions: Option<&LatestVersions>,
     ) -> Result<Enrichment, Rejection> {
-        let input = decode(bytes, max_record_bytes).map_err(|error| Rejection {
-            reason: error.reason(),
-            error: error.to_string(),
-            article_id: None,
-        })?;
+        let input = decode(bytes, max_record_bytes).map_err(Rejection::from)?;
         let input = match input {
             Input::Article(article) => article,
             Input::Kill(kill) => {

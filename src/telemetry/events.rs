@@ -130,10 +130,12 @@ impl RecordRouted<'_> {
     }
 }
 
-/// Registering the schema of a topic's records failed. Tried at start-up and for a templated
-/// route's topic at most once a minute: no limit needed.
+/// A request to the schema registry failed: registering the schema of a topic's records
+/// (at start-up, and for a templated route's topic), or looking up the schema a framed
+/// input record names. Each is tried again a minute later at most: no limit needed.
 pub struct RegistryFailed<'a> {
-    pub topic: &'a str,
+    /// What was asked: "registering the schema of news.enriched".
+    pub request: &'a str,
     pub error: &'a crate::registry::RegistryError,
 }
 
@@ -141,11 +143,11 @@ impl RegistryFailed<'_> {
     pub fn emit(&self) {
         let kind = self.error.kind();
         warn!(
-            topic = self.topic,
+            request = self.request,
             kind,
             error = %self.error,
             transient = self.error.is_transient(),
-            "Cannot register the schema of a topic's records."
+            "A schema registry request failed."
         );
         metrics().registry_errors.with_label_values(&[kind]).inc();
     }

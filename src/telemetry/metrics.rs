@@ -270,7 +270,7 @@ impl Metrics {
             registry_errors: counter_vec(
                 &registry,
                 "newsflow_registry_errors_total",
-                "Schema registrations the schema registry failed, by kind of error.",
+                "Schema registry requests that failed (registrations, and lookups of input records' schemas), by kind of error.",
                 &["kind"],
             ),
             records_produced: counter_vec(

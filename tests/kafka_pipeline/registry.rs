@@ -3,7 +3,8 @@
 //! by scripts/install-confluent-serde.sh), a binary-mode and a structured-mode CloudEvent
 //! are enriched; the outputs configured for the registry carry framed records that
 //! Confluent's deserializer reads and validates with the schema their id names, as
-//! CloudEvents; an Avro-framed record is a dead letter that says so; the trace context
+//! CloudEvents; Avro-framed records are dead letters that say so, one of them told by the
+//! schema type the registry holds for its id, since its payload looks like JSON; the trace context
 //! reaches the outputs and the dead letter. The registry is the one the offline tests serve
 //! (a real one cannot be built here: docs/registry.md).
 
@@ -161,6 +162,17 @@ async fn confluent_framed_records_and_cloudevents_in_framed_cloudevents_out() {
     })
     .to_string();
     let avro = [0u8, 0, 0, 0, 9, 2, b'a'];
+    // An Avro record that looks like JSON: only the registry tells what it is.
+    let avro_schema =
+        r#"{"type":"record","name":"Article","fields":[{"name":"id","type":"string"}]}"#;
+    let avro_id = registry.add("avro-value", "AVRO", avro_schema);
+    let mut avro_like_json = vec![0u8];
+    avro_like_json.extend_from_slice(&avro_id.to_be_bytes());
+    avro_like_json.extend_from_slice(
+        json!({ "id": "looks-json", "body": BODY })
+            .to_string()
+            .as_bytes(),
+    );
     let trace = ("traceparent", TRACEPARENT);
     let binary_headers = [
         trace,
@@ -171,7 +183,7 @@ async fn confluent_framed_records_and_cloudevents_in_framed_cloudevents_out() {
         ("content-type", "application/json"),
     ];
     let producer = broker.producer();
-    let inputs: [(&str, &[u8], &[Pair]); 4] = [
+    let inputs: [(&str, &[u8], &[Pair]); 5] = [
         ("r-1", &framed, &[trace]),
         ("ce-1", binary.as_bytes(), &binary_headers),
         (
@@ -180,6 +192,7 @@ async fn confluent_framed_records_and_cloudevents_in_framed_cloudevents_out() {
             &[trace, ("content-type", "application/cloudevents+json")],
         ),
         ("avro", &avro, &[trace]),
+        ("looks-json", &avro_like_json, &[trace]),
     ];
     for (key, value, pairs) in inputs {
         let record = FutureRecord::to(&topics.input)
@@ -202,7 +215,7 @@ async fn confluent_framed_records_and_cloudevents_in_framed_cloudevents_out() {
     let enriched = broker.consume(&topics.output, 1, 3, timeout);
     let routed = broker.consume(&desk, 1, 3, timeout);
     let events = broker.consume(&topics.events, 1, 1, timeout);
-    let dead = broker.consume(&topics.dlq, 1, 1, timeout);
+    let dead = broker.consume(&topics.dlq, 1, 2, timeout);
     terminate(&pipeline);
     assert_eq!(wait_exit(&mut pipeline, timeout), Some(0));
 
@@ -256,10 +269,21 @@ async fn confluent_framed_records_and_cloudevents_in_framed_cloudevents_out() {
         assert_eq!(record.header("traceparent"), Some(TRACEPARENT));
     }
 
-    let dead = &dead[0];
-    assert_eq!(dead.value, avro, "the original record, as it came");
-    assert_eq!(dead.header("newsflow.reason"), Some("unsupported_encoding"));
-    assert_eq!(dead.header("traceparent"), Some(TRACEPARENT));
+    assert_eq!(dead.len(), 2);
+    assert_eq!(dead[0].value, avro, "the original record, as it came");
+    assert_eq!(dead[1].value, avro_like_json);
+    for letter in &dead {
+        assert_eq!(
+            letter.header("newsflow.reason"),
+            Some("unsupported_encoding")
+        );
+        assert_eq!(letter.header("traceparent"), Some(TRACEPARENT));
+    }
+    let error = dead[1].header("newsflow.error").unwrap_or_default();
+    assert!(
+        error.contains(&format!("schema id {avro_id}")) && error.contains("AVRO"),
+        "{error}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -309,7 +309,7 @@ impl RunConfig {
             }
         }
         self.registry.validate()?;
-        self.envelope.validate(&self.registry)
+        self.envelope.validate(&self.registry, &self.routes)
     }
 
     /// What every command that talks to Kafka needs: brokers and the dead-letter topic.

@@ -23,6 +23,7 @@ use super::produce::Outgoing;
 use crate::config::{ConfigError, OutputFormat};
 use crate::record::{EnrichedArticle, EventRecord, Kill};
 use crate::registry::{OutputSchema, RegistryClient, RegistryConfig, RegistryError};
+use crate::route::RouteSpec;
 use crate::telemetry::events::RegistryFailed;
 
 /// The `[envelope]` table of the config file.
@@ -58,10 +59,23 @@ pub struct OutputEnvelope {
 }
 
 impl EnvelopeConfig {
-    /// Settings that fit together with the registry's.
-    pub fn validate(&self, registry: &RegistryConfig) -> Result<(), ConfigError> {
+    /// Settings that fit together with the registry's and the routes' own envelopes.
+    pub fn validate(
+        &self,
+        registry: &RegistryConfig,
+        routes: &[RouteSpec],
+    ) -> Result<(), ConfigError> {
         let invalid = |problem: String| Err(ConfigError::Invalid(format!("envelope: {problem}")));
-        for (output, envelope) in [("enriched", self.enriched), ("events", self.events)] {
+        let outputs = [("enriched", self.enriched), ("events", self.events)];
+        let routes = routes.iter().enumerate().filter_map(|(index, route)| {
+            let envelope = route.envelope?;
+            Some((format!("routes[{index}].envelope"), envelope))
+        });
+        let all = outputs
+            .into_iter()
+            .map(|(name, envelope)| (name.to_owned(), envelope))
+            .chain(routes);
+        for (output, envelope) in all {
             if envelope.registry && !registry.enabled() {
                 return invalid(format!(
                     "{output}.registry is set, but no schema registry is configured \
@@ -76,8 +90,9 @@ impl EnvelopeConfig {
         Ok(())
     }
 
-    fn uses_registry(&self) -> bool {
-        self.enriched.registry || self.events.registry
+    /// How the copies of `route` are wrapped.
+    fn of_route(&self, route: &RouteSpec) -> OutputEnvelope {
+        route.envelope.unwrap_or(self.enriched)
     }
 }
 
@@ -121,15 +136,15 @@ const START_ATTEMPTS: u32 = 5;
 const START_FIRST_BACKOFF: Duration = Duration::from_secs(1);
 
 impl Envelopes {
-    /// The envelopes `config` asks for. With a registry, the schemas of the outputs it
-    /// frames are registered first, for `article_topics` (the output topic and the
-    /// routes' topics known before any article) and `events_topic` (none when empty).
+    /// The envelopes `config` asks for, for the output topic, `routes` and `events_topic`
+    /// (none when empty). With a registry, the schemas of the outputs it frames are
+    /// registered first: the output topic's, the events topic's, and those of the routes'
+    /// topics without placeholders.
     pub async fn start(
         config: &EnvelopeConfig,
         registry: &RegistryConfig,
         format: OutputFormat,
-        article_topics: &[&str],
-        events_topic: &str,
+        (output_topic, routes, events_topic): (&str, &[RouteSpec], &str),
     ) -> Result<Self, RegistryError> {
         let mut envelopes = Self {
             source: config.cloudevents_source.trim().to_owned(),
@@ -138,7 +153,24 @@ impl Envelopes {
             format,
             framer: None,
         };
-        if !config.uses_registry() {
+        let article_schema = OutputSchema::of_articles(format);
+        let mut wanted = Vec::new();
+        if config.enriched.registry {
+            wanted.push((output_topic, article_schema));
+        }
+        wanted.extend(
+            routes
+                .iter()
+                .filter(|route| config.of_route(route).registry && !route.topic.contains('{'))
+                .map(|route| (route.topic.as_str(), article_schema)),
+        );
+        if config.events.registry && !events_topic.is_empty() {
+            wanted.push((events_topic, OutputSchema::Event));
+        }
+        let templated_framed = routes
+            .iter()
+            .any(|route| config.of_route(route).registry && route.topic.contains('{'));
+        if wanted.is_empty() && !templated_framed {
             return Ok(envelopes);
         }
         let framer = Framer {
@@ -147,14 +179,6 @@ impl Envelopes {
             ids: RwLock::default(),
             failed: Mutex::default(),
         };
-        let mut wanted = Vec::new();
-        if config.enriched.registry {
-            let schema = OutputSchema::of_articles(format);
-            wanted.extend(article_topics.iter().map(|topic| (*topic, schema)));
-        }
-        if config.events.registry && !events_topic.is_empty() {
-            wanted.push((events_topic, OutputSchema::Event));
-        }
         for (topic, schema) in wanted {
             framer
                 .register(topic, schema, START_ATTEMPTS, START_FIRST_BACKOFF)
@@ -164,11 +188,18 @@ impl Envelopes {
         Ok(envelopes)
     }
 
-    /// An article on the output topic or a route's: `None` when its topic's schema could
-    /// not be registered (a templated route's topic; the error is logged and counted).
-    pub fn article(&self, out: Outgoing, article: &EnrichedArticle) -> Option<Outgoing> {
-        let mut out = self.framed(out, self.enriched, OutputSchema::of_articles(self.format))?;
-        if self.enriched.cloudevents {
+    /// An article on the output topic, or on a route's with the route's own envelope when
+    /// it has one: `None` when its topic's schema could not be registered (a templated
+    /// route's topic; the error is logged and counted).
+    pub fn article(
+        &self,
+        out: Outgoing,
+        article: &EnrichedArticle,
+        route: Option<OutputEnvelope>,
+    ) -> Option<Outgoing> {
+        let envelope = route.unwrap_or(self.enriched);
+        let mut out = self.framed(out, envelope, OutputSchema::of_articles(self.format))?;
+        if envelope.cloudevents {
             let kind = match self.format {
                 OutputFormat::Json => cloudevent_type::ARTICLE_ENRICHED,
                 OutputFormat::Ninjs | OutputFormat::NinjsExtended => cloudevent_type::ARTICLE_NINJS,
@@ -366,7 +397,9 @@ mod tests {
     fn framing_needs_a_registry_and_a_source_needs_no_spaces() {
         let mut config = EnvelopeConfig::default();
         config.events.registry = true;
-        let error = config.validate(&RegistryConfig::default()).unwrap_err();
+        let error = config
+            .validate(&RegistryConfig::default(), &[])
+            .unwrap_err();
         assert!(
             error.to_string().contains("envelope: events.registry"),
             "{error}"
@@ -375,9 +408,9 @@ mod tests {
             url: "http://127.0.0.1:8081".into(),
             ..RegistryConfig::default()
         };
-        config.validate(&registry).unwrap();
+        config.validate(&registry, &[]).unwrap();
         config.cloudevents_source = "news flow".into();
-        assert!(config.validate(&registry).is_err());
+        assert!(config.validate(&registry, &[]).is_err());
     }
 
     #[test]
@@ -385,7 +418,7 @@ mod tests {
         let article = article();
         let envelopes = envelopes(CLOUDEVENTS, CLOUDEVENTS);
         let out = envelopes
-            .article(published("news.enriched", &article), &article)
+            .article(published("news.enriched", &article), &article, None)
             .unwrap();
         let record = out.record();
         assert_eq!(header(&record, "ce_specversion").as_deref(), Some("1.0"));
@@ -436,12 +469,38 @@ mod tests {
     }
 
     #[test]
+    fn a_route_may_wrap_its_copies_its_own_way_and_framing_them_needs_a_registry() {
+        let article = article();
+        let plain = envelopes(OutputEnvelope::default(), OutputEnvelope::default());
+        let copy = published("news.desk", &article);
+        let copy = plain.article(copy, &article, Some(CLOUDEVENTS)).unwrap();
+        assert_eq!(
+            header(&copy.record(), "ce_type").as_deref(),
+            Some(cloudevent_type::ARTICLE_ENRICHED)
+        );
+        let main = plain
+            .article(published("news.enriched", &article), &article, None)
+            .unwrap();
+        assert!(header(&main.record(), "ce_type").is_none());
+
+        let route: RouteSpec =
+            toml::from_str("topic = \"news.desk\"\nenvelope = { registry = true }").unwrap();
+        let error = EnvelopeConfig::default()
+            .validate(&RegistryConfig::default(), &[route])
+            .unwrap_err();
+        assert!(
+            error.to_string().contains("routes[0].envelope.registry"),
+            "{error}"
+        );
+    }
+
+    #[test]
     fn without_envelopes_records_stay_as_they_are() {
         let article = article();
         let out = published("news.enriched", &article);
         let plain = out.record().payload.map(<[u8]>::to_vec);
         let none = envelopes(OutputEnvelope::default(), OutputEnvelope::default());
-        let out = none.article(out, &article).unwrap();
+        let out = none.article(out, &article, None).unwrap();
         assert_eq!(out.record().payload.map(<[u8]>::to_vec), plain);
         assert!(header(&out.record(), "ce_type").is_none());
     }
@@ -475,16 +534,16 @@ mod tests {
         let article = article();
         let out = published("news.enriched", &article);
         let plain = out.record().payload.unwrap().to_vec();
-        let framed = envelopes.article(out, &article).unwrap();
+        let framed = envelopes.article(out, &article, None).unwrap();
         let payload = framed.record().payload.unwrap().to_vec();
         assert_eq!(payload[..5], [0, 0, 0, 0, 42]);
         assert_eq!(payload[5..], plain[..]);
 
         let copy = published("news.desk.fr", &article);
-        assert!(envelopes.article(copy, &article).is_none());
+        assert!(envelopes.article(copy, &article, None).is_none());
         let started = Instant::now();
         let copy = published("news.desk.fr", &article);
-        assert!(envelopes.article(copy, &article).is_none());
+        assert!(envelopes.article(copy, &article, None).is_none());
         assert!(
             started.elapsed() < Duration::from_millis(100),
             "asked the registry again"

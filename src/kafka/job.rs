@@ -74,9 +74,10 @@ impl Publication {
             .into_iter()
             .filter(|destination| self.route_topics.exists(&destination.topic))
             .filter_map(|destination| {
+                let copy = published.copy_to(&destination.topic);
                 let copy = self
                     .envelopes
-                    .article(published.copy_to(&destination.topic), article)?;
+                    .article(copy, article, destination.envelope)?;
                 RecordRouted {
                     route: destination.route,
                 }
@@ -85,7 +86,7 @@ impl Publication {
             })
             .collect();
         // Registered at start-up, so never left out.
-        outputs.extend(self.envelopes.article(published, article));
+        outputs.extend(self.envelopes.article(published, article, None));
         outputs.extend(routed);
         outputs
     }

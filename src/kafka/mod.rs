@@ -266,16 +266,16 @@ pub async fn run(
         .create_with_context(context)
         .map_err(|error| RunError::client(&config, Client::Consumer, &error))?;
     let producer = create_producer(&config, &health)?;
-    let fixed_routes = config.routes.iter().map(|route| route.topic.as_str());
-    let article_topics: Vec<&str> = std::iter::once(config.output_topic.as_str())
-        .chain(fixed_routes.filter(|topic| !topic.contains('{')))
-        .collect();
+    let outputs = (
+        config.output_topic.as_str(),
+        &config.routes[..],
+        config.events_topic.as_str(),
+    );
     let envelopes = Envelopes::start(
         &config.envelope,
         &config.registry,
         config.output_format,
-        &article_topics,
-        &config.events_topic,
+        outputs,
     )
     .await?;
     let publication = Publication {

@@ -14,6 +14,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::config::ConfigError;
 use crate::geo::Gazetteer;
+use crate::kafka::OutputEnvelope;
 use crate::record::EnrichedArticle;
 use crate::stage::classify::topics::TopicModel;
 pub use template::Placeholder;
@@ -52,6 +53,9 @@ pub struct RouteSpec {
     pub topic: String,
     #[serde(default)]
     pub when: Conditions,
+    /// How this route's copies are wrapped, instead of as `[envelope] enriched` says.
+    #[serde(default)]
+    pub envelope: Option<OutputEnvelope>,
 }
 
 /// What an article must have for a route to take it; an empty list accepts anything.
@@ -84,6 +88,7 @@ pub struct Route {
     pub name: String,
     template: Template,
     when: Conditions,
+    envelope: Option<OutputEnvelope>,
 }
 
 /// Where an article goes besides the enriched topic.
@@ -91,6 +96,8 @@ pub struct Route {
 pub struct Destination<'a> {
     pub route: &'a str,
     pub topic: String,
+    /// The route's own envelope, when it has one.
+    pub envelope: Option<OutputEnvelope>,
 }
 
 /// The checked routes of a configuration.
@@ -132,6 +139,7 @@ impl Router {
                     name,
                     template,
                     when: normalised(&spec.when),
+                    envelope: spec.envelope,
                 })
             })
             .collect::<Result<Vec<_>, _>>()?;
@@ -170,6 +178,7 @@ impl Router {
                     out.push(Destination {
                         route: &route.name,
                         topic,
+                        envelope: route.envelope,
                     });
                 }
             }

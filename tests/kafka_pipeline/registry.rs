@@ -3,10 +3,11 @@
 //! by scripts/install-confluent-serde.sh), a binary-mode and a structured-mode CloudEvent
 //! are enriched; the outputs configured for the registry carry framed records that
 //! Confluent's deserializer reads and validates with the schema their id names, as
-//! CloudEvents; Avro-framed records are dead letters that say so, one of them told by the
-//! schema type the registry holds for its id, since its payload looks like JSON; the trace context
-//! reaches the outputs and the dead letter. The registry is the one the offline tests serve
-//! (a real one cannot be built here: docs/registry.md).
+//! CloudEvents, but for a route whose own envelope is bare JSON; Avro-framed records are
+//! dead letters that say so, one of them told by the schema type the registry holds for
+//! its id, since its payload looks like JSON; the trace context reaches the outputs and the
+//! dead letters. The registry is the one the offline tests serve (a real one cannot be
+//! built here: docs/registry.md).
 
 use std::io::Write;
 use std::process::{Command, Stdio};
@@ -87,8 +88,8 @@ fn deserialized(python: &str, url: &str, topic: &str, records: &[Record]) -> Vec
 }
 
 /// A run configuration framing every output for the registry at `url`, as CloudEvents, with
-/// a route to `desk`.
-fn config_file(url: &str, password: &str, desk: &str) -> tempfile::NamedTempFile {
+/// a route to `desk`, and one to `plain` whose copies are bare JSON.
+fn config_file(url: &str, password: &str, desk: &str, plain: &str) -> tempfile::NamedTempFile {
     let config = tempfile::NamedTempFile::new().unwrap();
     let text = format!(
         r#"
@@ -104,6 +105,10 @@ events = {{ registry = true, cloudevents = true }}
 
 [[routes]]
 topic = "{desk}"
+
+[[routes]]
+topic = "{plain}"
+envelope = {{ registry = false, cloudevents = false }}
 "#
     );
     std::fs::write(config.path(), text).unwrap();
@@ -130,7 +135,9 @@ async fn confluent_framed_records_and_cloudevents_in_framed_cloudevents_out() {
     let broker = Broker::shared();
     let topics = Topics::create(broker, "registry", 1);
     let desk = format!("{}.desk", topics.output);
+    let plain = format!("{}.plain", topics.output);
     broker.create_topic(&desk, 1);
+    broker.create_topic(&plain, 1);
     let registry = FakeRegistry::start(Auth::Basic {
         user: USER.into(),
         password: PASSWORD.into(),
@@ -206,7 +213,7 @@ async fn confluent_framed_records_and_cloudevents_in_framed_cloudevents_out() {
             .unwrap();
     }
 
-    let config = config_file(&registry.url, PASSWORD, &desk);
+    let config = config_file(&registry.url, PASSWORD, &desk, &plain);
     let mut pipeline = pipeline_command(broker.address(), &topics, free_port())
         .arg("--config")
         .arg(config.path())
@@ -214,6 +221,7 @@ async fn confluent_framed_records_and_cloudevents_in_framed_cloudevents_out() {
     let timeout = Duration::from_secs(60);
     let enriched = broker.consume(&topics.output, 1, 3, timeout);
     let routed = broker.consume(&desk, 1, 3, timeout);
+    let bare = broker.consume(&plain, 1, 3, timeout);
     let events = broker.consume(&topics.events, 1, 1, timeout);
     let dead = broker.consume(&topics.dlq, 1, 2, timeout);
     terminate(&pipeline);
@@ -260,6 +268,17 @@ async fn confluent_framed_records_and_cloudevents_in_framed_cloudevents_out() {
         registry.requests()
     );
 
+    assert_eq!(bare.len(), 3);
+    for record in &bare {
+        let article: Value = serde_json::from_slice(&record.value).expect("bare JSON");
+        assert!(article["id"].is_string());
+        assert_eq!(
+            record.header("ce_type"),
+            None,
+            "the route's own envelope has none"
+        );
+    }
+
     let read_events = deserialized(&python, &url_with_auth, &topics.events, &events);
     assert!(!read_events.is_empty());
     let registered = client.schema(read_events[0].0).await.unwrap();
@@ -296,7 +315,7 @@ async fn a_registry_refusing_the_credentials_stops_start_up_with_exit_code_2() {
     })
     .await;
     let wrong = "not-the-password-7731";
-    let config = config_file(&registry.url, wrong, &topics.output);
+    let config = config_file(&registry.url, wrong, &topics.output, &topics.events);
     let run = pipeline_command(broker.address(), &topics, free_port())
         .arg("--config")
         .arg(config.path())

@@ -76,8 +76,8 @@ pub enum FrameError {
     )]
     NotJson { schema_id: u32 },
     #[error(
-        "framed for schema id {schema_id}, which the schema registry holds as a {schema_type} \
-         schema: newsflow reads JSON Schema records only"
+        "framed for schema id {schema_id}, a {schema_type} schema in the schema registry: \
+         newsflow reads JSON Schema records only"
     )]
     NotJsonSchema { schema_id: u32, schema_type: String },
 }

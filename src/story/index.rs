@@ -85,7 +85,8 @@ impl StoryIndex {
         if signature.is_empty() {
             return founded(id, seen);
         }
-        if let Some((slot, similarity)) = self.best_match(signature) {
+        let found = self.look_up(signature);
+        if let Some((slot, similarity)) = self.best_match(signature, &found) {
             let root = &self.roots[(slot - self.first_slot) as usize];
             let story = self.story_of(root);
             let (story_seen, same_article) = (root.story_seen, self.id_of(root) == id);
@@ -94,7 +95,8 @@ impl StoryIndex {
                 return founded(id, story_seen);
             }
             if !same_article && similarity < self.config.max_containment_unindexed {
-                self.insert(id, signature, seen, Some((&story, story_seen)));
+                let article = (id, signature, seen);
+                self.insert(article, Some((&story, story_seen)), &found);
             }
             return Story {
                 cluster_id: cluster_id(&story),
@@ -103,7 +105,7 @@ impl StoryIndex {
                 similarity: Some((similarity * 1000.0).round() / 1000.0),
             };
         }
-        self.insert(id, signature, seen, None);
+        self.insert((id, signature, seen), None, &found);
         founded(id, seen)
     }
 
@@ -163,24 +165,29 @@ impl StoryIndex {
             .map(|slot| self.full_slot(slot))
     }
 
-    /// The earliest root at least `min_containment` contained in the text, or containing
-    /// it: its slot and the containment. The earliest, not the closest, so that the copies
-    /// of a story join its first article even where one copy is closer to another. Asks with keys until
-    /// `query_keys` of them were not too common; a key that became too common after a root
-    /// took it still finds that root (it holds at most `max_roots_per_key`).
-    fn best_match(&self, signature: &Signature) -> Option<(u64, f64)> {
+    /// The signature's keys as far as asking goes, each with the live slots it finds:
+    /// keys until `query_keys` of them were not too common. A key that became too common
+    /// after a root took it still finds that root (it holds at most `max_roots_per_key`).
+    fn look_up(&self, signature: &Signature) -> Vec<(u32, Vec<u64>)> {
+        let mut found = Vec::with_capacity(self.config.query_keys);
         let mut uncommon = 0;
-        let mut candidates: Vec<u64> = Vec::new();
         for &key in &signature.keys {
             if uncommon == self.config.query_keys {
                 break;
             }
-            let before = candidates.len();
-            candidates.extend(self.slots(key));
-            if candidates.len() - before < self.config.max_roots_per_key {
-                uncommon += 1;
-            }
+            let slots: Vec<u64> = self.slots(key).collect();
+            uncommon += usize::from(slots.len() < self.config.max_roots_per_key);
+            found.push((key, slots));
         }
+        found
+    }
+
+    /// Of the roots the keys `found`, the earliest at least `min_containment` contained in
+    /// the text, or containing it: its slot and the containment. The earliest, not the
+    /// closest, so that the copies of a story join its first article even where one copy
+    /// is closer to another.
+    fn best_match(&self, signature: &Signature, found: &[(u32, Vec<u64>)]) -> Option<(u64, f64)> {
+        let mut candidates: Vec<u64> = found.iter().flat_map(|(_, slots)| slots).copied().collect();
         candidates.sort_unstable();
         candidates.dedup();
         candidates
@@ -196,25 +203,20 @@ impl StoryIndex {
             .map(|(slot, similarity, _)| (slot, similarity))
     }
 
-    /// The first `count` of the signature's keys that are not too common.
-    fn usable_keys<'a>(
-        &'a self,
-        signature: &'a Signature,
-        count: usize,
-    ) -> impl Iterator<Item = u32> + 'a {
-        signature
-            .keys
-            .iter()
-            .copied()
-            .filter(|key| self.slots(*key).count() < self.config.max_roots_per_key)
-            .take(count)
-    }
-
-    /// Keeps the article, as the first of its story or as one of `story`'s.
-    fn insert(&mut self, id: &str, signature: &Signature, seen: u32, story: Option<(&str, u32)>) {
+    /// Keeps the article, as the first of its story or as one of `story`'s, under the first
+    /// `index_keys` of the keys `found` that are not too common.
+    fn insert(
+        &mut self,
+        (id, signature, seen): (&str, &Signature, u32),
+        story: Option<(&str, u32)>,
+        found: &[(u32, Vec<u64>)],
+    ) {
         let slot = self.first_slot + self.roots.len() as u64;
-        let keys: Vec<u32> = self
-            .usable_keys(signature, self.config.index_keys)
+        let keys: Vec<u32> = found
+            .iter()
+            .filter(|(_, slots)| slots.len() < self.config.max_roots_per_key)
+            .map(|(key, _)| *key)
+            .take(self.config.index_keys)
             .collect();
         for key in keys {
             let (first, kept) = (self.first_slot, self.roots.len() + 1);

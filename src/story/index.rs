@@ -1,12 +1,14 @@
-//! The stories of a time window: each story's first article (its root) with its signature,
-//! found again through index keys. An article whose text mostly contains a root's, or is
-//! mostly contained in it, joins that root's story; any other founds one. Only roots are
-//! kept, so a story copied a hundred times costs what one article does.
+//! The stories of a time window: each story's first article with its signature, found
+//! again through index keys. An article whose text mostly contains a kept article's, or is
+//! mostly contained in it, joins that article's story; any other founds one. Only a story's
+//! first article is kept, and those that join it while adding much of their own (a
+//! regional version with local paragraphs), so that their copies find the story too: a
+//! story copied verbatim a hundred times costs what one article does.
 //!
-//! Bounded: roots older than the window (by the newest article time seen) leave it, and so
-//! does the oldest root when the index holds `max_stories`. A key shared by more than
-//! `max_roots_per_key` stories is too common to tell stories apart ("prime minister tony"):
-//! it takes no more roots and is skipped when asking.
+//! Bounded: kept articles older than the window (by the newest article time seen) leave
+//! it, and so does the oldest when the index holds `max_stories`. A key shared by
+//! `max_roots_per_key` kept articles is too common to tell stories apart ("prime minister
+//! tony"): it takes no more, and does not count among the keys an article asks with.
 
 use std::collections::VecDeque;
 

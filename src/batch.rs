@@ -158,7 +158,10 @@ pub fn process(
                         summary.embargoed += 1;
                     }
                     summary.enriched += 1;
-                    let seen = article.published_at.map_or_else(Utc::now, |at| at.to_utc());
+                    // A time ahead (a scheduled or mistyped date) would move the window
+                    // past every story before it: it counts as now.
+                    let now = Utc::now();
+                    let seen = article.published_at.map_or(now, |at| at.to_utc().min(now));
                     let story = stories.assign(&article.id, &signature, seen);
                     summary.story_duplicates += u64::from(story.duplicate_of.is_some());
                     article.story = Some(story);
@@ -352,6 +355,32 @@ mod tests {
         assert_eq!(stories[2]["cluster_id"], stories[0]["cluster_id"]);
         assert!(stories[2]["similarity"].as_f64().unwrap() > 0.8);
         assert_eq!(summary.story_duplicates, 1);
+    }
+
+    #[test]
+    fn an_article_dated_ahead_does_not_move_the_story_window_past_todays_stories() {
+        let story = "Finance ministers from the euro zone agreed on Monday to release a further \
+            8.7 billion euros of loans to Greece after Athens passed a package of spending cuts \
+            through parliament. The money will let Greece repay bonds that fall due in August, \
+            officials in Brussels said. Protesters gathered outside the parliament building.";
+        let hour_ago = (Utc::now() - chrono::Duration::hours(1)).to_rfc3339();
+        let line = |id: &str, body: &str, at: &str| {
+            serde_json::json!({ "id": id, "body": body, "published_at": at }).to_string()
+        };
+        let input = [
+            line("wire-1", story, &hour_ago),
+            line(
+                "mistyped",
+                "The club confirmed on Friday that its captain would miss \
+                the rest of the season with a knee injury sustained in training.",
+                "2099-01-01T00:00:00Z",
+            ),
+            line("paper-1", story, &hour_ago),
+        ]
+        .join("\n");
+        let pipeline = Pipeline::standard(for_tests().clone());
+        let (outputs, _, _) = run_stages(&pipeline, input.as_bytes(), 1);
+        assert_eq!(outputs[2]["story"]["duplicate_of"], "wire-1");
     }
 
     #[test]

@@ -17,8 +17,9 @@ use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use axum::extract::{Path, State};
-use axum::http::{header, HeaderMap, Method, StatusCode, Uri};
+use axum::extract::{Path, Request, State};
+use axum::http::{header, StatusCode};
+use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::Router;
@@ -79,6 +80,10 @@ impl FakeRegistry {
             .route("/schemas/ids/{id}", get(schema))
             .route("/subjects/{subject}/versions/latest", get(latest))
             .fallback(unknown)
+            .layer(axum::middleware::from_fn_with_state(
+                Arc::clone(&shared),
+                admit,
+            ))
             .with_state(Arc::clone(&shared));
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let url = format!("http://{}", listener.local_addr().unwrap());
@@ -150,20 +155,11 @@ fn error(status: StatusCode, code: u32, message: String) -> Response {
     answer(status, json!({ "error_code": code, "message": message }))
 }
 
-/// Records the request, waits the delay and checks the credentials: the registry's answer
-/// when they are wrong, and its state otherwise.
-async fn admit<'a>(
-    shared: &'a Shared,
-    method: &Method,
-    uri: &Uri,
-    headers: &HeaderMap,
-) -> Result<std::sync::MutexGuard<'a, Registry>, Response> {
-    shared
-        .registry
-        .lock()
-        .unwrap()
-        .requests
-        .push(format!("{method} {}", uri.path()));
+/// Before every request: records it, waits the delay and checks the credentials, answering
+/// 401 when they are wrong.
+async fn admit(State(shared): State<Arc<Shared>>, request: Request, next: Next) -> Response {
+    let line = format!("{} {}", request.method(), request.uri().path());
+    shared.registry.lock().unwrap().requests.push(line);
     tokio::time::sleep(shared.delay).await;
     let expected = match &shared.auth {
         Auth::None => None,
@@ -173,27 +169,22 @@ async fn admit<'a>(
         )),
         Auth::Bearer(token) => Some(format!("Bearer {token}")),
     };
-    let given = headers
+    let given = request
+        .headers()
         .get(header::AUTHORIZATION)
         .and_then(|value| value.to_str().ok());
     if expected.is_some() && given != expected.as_deref() {
-        return Err(error(StatusCode::UNAUTHORIZED, 401, "Unauthorized".into()));
+        return error(StatusCode::UNAUTHORIZED, 401, "Unauthorized".into());
     }
-    Ok(shared.registry.lock().unwrap())
+    next.run(request).await
 }
 
 async fn register(
     State(shared): State<Arc<Shared>>,
     Path(subject): Path<String>,
-    method: Method,
-    uri: Uri,
-    headers: HeaderMap,
     body: String,
 ) -> Response {
-    let mut registry = match admit(&shared, &method, &uri, &headers).await {
-        Ok(registry) => registry,
-        Err(refusal) => return refusal,
-    };
+    let mut registry = shared.registry.lock().unwrap();
     let request: Value = match serde_json::from_str(&body) {
         Ok(request) => request,
         Err(_) => return error(StatusCode::BAD_REQUEST, 400, "Unrecognized request".into()),
@@ -217,17 +208,8 @@ async fn register(
     answer(StatusCode::OK, json!({ "id": id }))
 }
 
-async fn schema(
-    State(shared): State<Arc<Shared>>,
-    Path(id): Path<String>,
-    method: Method,
-    uri: Uri,
-    headers: HeaderMap,
-) -> Response {
-    let registry = match admit(&shared, &method, &uri, &headers).await {
-        Ok(registry) => registry,
-        Err(refusal) => return refusal,
-    };
+async fn schema(State(shared): State<Arc<Shared>>, Path(id): Path<String>) -> Response {
+    let registry = shared.registry.lock().unwrap();
     match id.parse().ok().and_then(|id| registry.schema_fields(id)) {
         Some(fields) => answer(StatusCode::OK, fields.into()),
         None => error(
@@ -238,17 +220,8 @@ async fn schema(
     }
 }
 
-async fn latest(
-    State(shared): State<Arc<Shared>>,
-    Path(subject): Path<String>,
-    method: Method,
-    uri: Uri,
-    headers: HeaderMap,
-) -> Response {
-    let registry = match admit(&shared, &method, &uri, &headers).await {
-        Ok(registry) => registry,
-        Err(refusal) => return refusal,
-    };
+async fn latest(State(shared): State<Arc<Shared>>, Path(subject): Path<String>) -> Response {
+    let registry = shared.registry.lock().unwrap();
     let Some(versions) = registry.subjects.get(&subject) else {
         return error(
             StatusCode::NOT_FOUND,
@@ -266,14 +239,6 @@ async fn latest(
     answer(StatusCode::OK, fields.into())
 }
 
-async fn unknown(
-    State(shared): State<Arc<Shared>>,
-    method: Method,
-    uri: Uri,
-    headers: HeaderMap,
-) -> Response {
-    match admit(&shared, &method, &uri, &headers).await {
-        Ok(_) => error(StatusCode::NOT_FOUND, 404, "HTTP 404 Not Found".into()),
-        Err(refusal) => refusal,
-    }
+async fn unknown() -> Response {
+    error(StatusCode::NOT_FOUND, 404, "HTTP 404 Not Found".into())
 }

@@ -330,12 +330,15 @@ mod tests {
         (parse(&out), parse(&dlq), summary)
     }
 
+    /// An article for the story tests.
+    const STORY: &str = "Finance ministers from the euro zone agreed on Monday to release a \
+        further 8.7 billion euros of loans to Greece after Athens passed a package of spending \
+        cuts through parliament. The money will let Greece repay bonds that fall due in \
+        August, officials in Brussels said. Protesters gathered outside the parliament building.";
+
     #[test]
     fn copies_within_the_input_join_the_story_of_the_first() {
-        let story = "Finance ministers from the euro zone agreed on Monday to release a further \
-            8.7 billion euros of loans to Greece after Athens passed a package of spending cuts \
-            through parliament. The money will let Greece repay bonds that fall due in August, \
-            officials in Brussels said. Protesters gathered outside the parliament building.";
+        let story = STORY;
         let other = "The club confirmed on Friday that its captain would miss the rest of the \
             season with a knee injury sustained in training, and surgery is planned in Munich.";
         let line = |id: &str, body: &str| serde_json::json!({ "id": id, "body": body }).to_string();
@@ -359,10 +362,7 @@ mod tests {
 
     #[test]
     fn an_article_dated_ahead_does_not_move_the_story_window_past_todays_stories() {
-        let story = "Finance ministers from the euro zone agreed on Monday to release a further \
-            8.7 billion euros of loans to Greece after Athens passed a package of spending cuts \
-            through parliament. The money will let Greece repay bonds that fall due in August, \
-            officials in Brussels said. Protesters gathered outside the parliament building.";
+        let story = STORY;
         let hour_ago = (Utc::now() - chrono::Duration::hours(1)).to_rfc3339();
         let line = |id: &str, body: &str, at: &str| {
             serde_json::json!({ "id": id, "body": body, "published_at": at }).to_string()

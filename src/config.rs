@@ -146,6 +146,9 @@ pub struct RunConfig {
     /// How each output's records are wrapped (the `[envelope]` table).
     #[serde(skip_serializing)]
     pub envelope: crate::kafka::EnvelopeConfig,
+    /// `newsflow aggregate`'s settings (the `[aggregate]` table); `run` does not read them.
+    #[serde(skip_serializing)]
+    pub aggregate: crate::aggregate::AggregateConfig,
 }
 
 impl Default for RunConfig {
@@ -184,6 +187,7 @@ impl Default for RunConfig {
             headers: Default::default(),
             registry: Default::default(),
             envelope: Default::default(),
+            aggregate: Default::default(),
         }
     }
 }

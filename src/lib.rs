@@ -8,6 +8,8 @@
 //! - [`batch`]: `newsflow process`, the stages over JSON Lines files.
 //! - [`ingest`]: `newsflow ingest`, newsroom feeds (RSS, Atom, JSON Feed, ninjs, sitemaps) as raw articles.
 //! - [`kafka`]: `newsflow run`, the stages between Kafka topics with at-least-once delivery.
+//! - [`story`]: stories across articles (near-duplicates join the first one's story).
+//! - [`aggregate`]: events across articles, one record per event fingerprint.
 //! - [`registry`]: records framed by Confluent Schema Registry serializers, and a client of
 //!   the registry.
 //! - [`config`]: settings from defaults, a TOML file, `NEWSFLOW_*` variables and flags.
@@ -17,6 +19,7 @@
 //! for dictionary matching). The command line, the commands and the demo are the
 //! `newsflow` binary's (`src/bin/newsflow/`); the golden checks are `newsflow-eval`'s.
 
+pub mod aggregate;
 pub mod batch;
 pub mod config;
 mod folded;

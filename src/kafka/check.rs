@@ -9,7 +9,7 @@ use std::time::Duration;
 use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
 use rdkafka::client::DefaultClientContext;
 use rdkafka::config::{ClientConfig, RDKafkaLogLevel};
-use rdkafka::consumer::BaseConsumer;
+use rdkafka::consumer::{BaseConsumer, Consumer};
 use rdkafka::error::{KafkaError, RDKafkaErrorCode};
 use rdkafka::producer::BaseProducer;
 use rdkafka::types::RDKafkaConfRes;
@@ -76,6 +76,32 @@ pub(super) async fn ensure_topics(
         return Err(RunError::MissingTopics(missing.join(", ")));
     }
     create_topics(config, &admin, &missing, settings).await
+}
+
+/// How many partitions `topic` has, as the cluster says.
+pub(super) async fn partition_count(config: &RunConfig, topic: &str) -> Result<u32, RunError> {
+    let consumer: BaseConsumer = consumer_config(config)
+        .create()
+        .map_err(|error| RunError::client(config, Client::Consumer, &error))?;
+    let name = topic.to_owned();
+    let counted = tokio::task::spawn_blocking(move || {
+        let metadata = consumer.fetch_metadata(Some(&name), METADATA_TIMEOUT)?;
+        Ok::<_, KafkaError>(
+            metadata
+                .topics()
+                .iter()
+                .find(|described| described.name() == name)
+                .map_or(0, |described| described.partitions().len()),
+        )
+    })
+    .await
+    .unwrap_or(Err(KafkaError::Canceled));
+    counted
+        .map(|count| u32::try_from(count).unwrap_or(u32::MAX))
+        .map_err(|source| RunError::Metadata {
+            topic: topic.to_owned(),
+            source,
+        })
 }
 
 /// The topics among `topics` that the cluster says do not exist.

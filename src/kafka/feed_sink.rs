@@ -8,16 +8,14 @@
 //! At start the state is read back from its topic (`read_committed`, after the fencing, so
 //! nothing of an aborted poll counts) into [`SeenItems`].
 
-use std::collections::HashSet;
 use std::time::{Duration, Instant};
 
-use rdkafka::consumer::{BaseConsumer, Consumer};
+use rdkafka::consumer::BaseConsumer;
 use rdkafka::error::{KafkaError, RDKafkaErrorCode};
-use rdkafka::message::Message;
 use rdkafka::producer::{FutureProducer, FutureRecord, Producer as _};
-use rdkafka::{Offset, TopicPartitionList};
 
 use super::check::ensure_topics;
+use super::compacted::read_to_end;
 use super::context::ProducerContext;
 use super::exactly_once::calls::blocking;
 use super::{client_config, Client, RunError};
@@ -198,42 +196,9 @@ impl FeedSink {
 
 /// Reads `topic` from its start to its end into the seen-item state.
 fn read_state(consumer: &BaseConsumer, topic: &str) -> Result<SeenItems, KafkaError> {
-    let metadata = consumer.fetch_metadata(Some(topic), STATE_READ_TIMEOUT)?;
-    let mut assignment = TopicPartitionList::new();
-    for described in metadata.topics().iter().filter(|t| t.name() == topic) {
-        for partition in described.partitions() {
-            assignment.add_partition_offset(topic, partition.id(), Offset::Beginning)?;
-        }
-    }
-    let mut remaining: HashSet<i32> = assignment
-        .elements()
-        .iter()
-        .map(|e| e.partition())
-        .collect();
-    consumer.assign(&assignment)?;
     let mut seen = SeenItems::default();
-    let mut last_progress = Instant::now();
-    while !remaining.is_empty() {
-        let Some(polled) = consumer.poll(Duration::from_millis(200)) else {
-            if last_progress.elapsed() > STATE_READ_TIMEOUT {
-                return Err(KafkaError::MessageConsumption(
-                    RDKafkaErrorCode::OperationTimedOut,
-                ));
-            }
-            continue;
-        };
-        last_progress = Instant::now();
-        match polled {
-            Ok(message) => {
-                if let Some(Ok(id)) = message.key_view::<str>() {
-                    seen.load(id, message.payload());
-                }
-            }
-            Err(KafkaError::PartitionEOF(partition)) => {
-                remaining.remove(&partition);
-            }
-            Err(error) => return Err(error),
-        }
-    }
+    read_to_end(consumer, topic, None, STATE_READ_TIMEOUT, |id, value| {
+        seen.load(id, value)
+    })?;
     Ok(seen)
 }

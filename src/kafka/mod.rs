@@ -17,9 +17,11 @@
 //! Before anything runs, [`check_run_clients`] (and [`check_replay_clients`]) let librdkafka
 //! check every property by creating the clients offline (`check`).
 
+mod aggregate;
 mod at_least_once;
 mod budget;
 mod check;
+mod compacted;
 mod context;
 mod embargo;
 mod envelope;
@@ -47,6 +49,7 @@ use crate::config::{ConfigError, Guarantee, RunConfig};
 use crate::route::Router;
 use crate::stage::{LatestVersions, Pipeline};
 use crate::telemetry::Health;
+pub use aggregate::aggregate;
 pub use check::check_run_clients;
 use check::{check_clients, client_error, ensure_output_topics};
 use context::{PipelineContext, ProducerContext};
@@ -85,16 +88,20 @@ pub enum RunError {
         transactional_id: String,
         source: KafkaError,
     },
-    #[error("cannot read the ingest state back from {topic}: {source}")]
+    #[error("cannot read the state kept in {topic} back: {source}")]
     State { topic: String, source: KafkaError },
+    #[error("cannot read the metadata of topic {topic}: {source}")]
+    Metadata { topic: String, source: KafkaError },
     #[error("replaying dead letters failed: {0}")]
     Replay(KafkaError),
     #[error("{0}")]
-    Routes(ConfigError),
+    Settings(ConfigError),
     #[error("output topics missing on the cluster: {0}; create them, or set create_topics")]
     MissingTopics(String),
     #[error("cannot create topic {topic}: {reason}")]
     CreateTopic { topic: String, reason: String },
+    #[error("cannot store aggregated events: {0}")]
+    Aggregate(KafkaError),
     #[error("cannot register the outputs' schemas: {0}")]
     Registry(#[from] crate::registry::RegistryError),
 }
@@ -103,7 +110,7 @@ impl RunError {
     /// Whether the settings are at fault (exit code 2), not the run.
     pub fn is_configuration(&self) -> bool {
         match self {
-            Self::MissingTopics(_) | Self::Routes(_) => true,
+            Self::MissingTopics(_) | Self::Settings(_) => true,
             Self::Registry(error) => !error.is_transient(),
             _ => false,
         }
@@ -254,7 +261,7 @@ pub async fn run(
         &reference.topics,
         &config.input_topic,
     )
-    .map_err(RunError::Routes)?;
+    .map_err(RunError::Settings)?;
     ensure_output_topics(&config).await?;
     let tracker = Arc::new(SharedTracker::default());
     let context = PipelineContext {

@@ -43,6 +43,55 @@ pub struct Metrics {
     pub broker_rtt: GaugeVec,
     pub build_info: IntGaugeVec,
     pub feed: FeedMetrics,
+    pub aggregate: AggregateMetrics,
+}
+
+/// What `newsflow aggregate` counts.
+pub struct AggregateMetrics {
+    pub records: IntCounterVec,
+    pub events: IntGauge,
+    pub written: IntCounter,
+    pub lag: prometheus::Gauge,
+}
+
+/// What became of an events-topic record, the label values of
+/// `newsflow_aggregate_records_total`.
+pub const AGGREGATE_OUTCOMES: [&str; 4] =
+    ["counted", "already_counted", "kill_marker", "dead_lettered"];
+
+impl AggregateMetrics {
+    fn new(registry: &Registry) -> Self {
+        let records = counter_vec(
+            registry,
+            "newsflow_aggregate_records_total",
+            "Events-topic records read by aggregate, by outcome (counted, already_counted: a redelivery or a repeat, kill_marker, dead_lettered).",
+            &["outcome"],
+        );
+        for outcome in AGGREGATE_OUTCOMES {
+            records.with_label_values(&[outcome]);
+        }
+        Self {
+            records,
+            events: gauge(
+                registry,
+                "newsflow_aggregate_events",
+                "Aggregated events held by this aggregator (those of its partitions).",
+            ),
+            written: counter(
+                registry,
+                "newsflow_aggregate_updates_total",
+                "Aggregated-event records written (one per event changed in a batch).",
+            ),
+            lag: register(
+                registry,
+                prometheus::Gauge::new(
+                    "newsflow_aggregate_lag_seconds",
+                    "Age of the newest events-topic record in the last batch aggregated, when its aggregates were stored.",
+                )
+                .expect("valid metric"),
+            ),
+        }
+    }
 }
 
 /// What `newsflow ingest` counts, per feed (the feed's source name, or its address).
@@ -399,6 +448,7 @@ impl Metrics {
                 &["version"],
             ),
             feed: FeedMetrics::new(&registry),
+            aggregate: AggregateMetrics::new(&registry),
             registry,
         };
         metrics

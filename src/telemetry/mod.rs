@@ -4,6 +4,7 @@
 //! writes the log line and updates the metrics together, so the two never drift. Events
 //! that can repeat thousands of times a second log through a rate limit (`limiter`).
 
+pub mod aggregate_events;
 pub mod events;
 pub mod feed_events;
 mod limiter;

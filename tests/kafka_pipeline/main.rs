@@ -3,11 +3,12 @@
 //! kills retracted, embargoes held until their time and late older versions dropped, output
 //! topics that do not exist, feeds ingested into the input topic across kills, headers
 //! carried through, ninjs output, the README's routing examples, and records framed for a
-//! schema registry and CloudEvents, in and out.
+//! schema registry and CloudEvents, in and out; and the events topic aggregated per event.
 
 #[path = "../support/mod.rs"]
 mod support;
 
+mod aggregate;
 mod embargo;
 mod enrichment;
 mod headers;

@@ -57,6 +57,7 @@ fn every_schema_file_is_a_valid_schema() {
         "raw-article.v1.json",
         "enriched-article.v1.json",
         "event.v1.json",
+        "event-aggregate.v1.json",
         "dead-letter.v1.json",
         "ninjs-2.2.schema.json",
         "ninjs-newsflow.v1.json",

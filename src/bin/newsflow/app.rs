@@ -198,6 +198,26 @@ pub fn follow_feeds(config: &RunConfig) -> anyhow::Result<()> {
     })
 }
 
+/// `newsflow aggregate`: folds the events topic until SIGTERM or SIGINT.
+pub fn aggregate(config: &RunConfig) -> anyhow::Result<()> {
+    runtime()?.block_on(async {
+        info!(
+            brokers = %config.brokers,
+            events_topic = %config.events_topic,
+            output_topic = %config.aggregate.output_topic,
+            group_id = %config.aggregate.group_id,
+            "Aggregate starting."
+        );
+        with_telemetry(config.metrics_addr, |health, shutdown| {
+            newsflow::kafka::aggregate(config, health, shutdown)
+        })
+        .await?
+        .context("aggregating events")?;
+        info!("Aggregate stopped.");
+        Ok(())
+    })
+}
+
 /// `newsflow replay-dlq`: prints what was replayed as one JSON line. The replay blocks in
 /// librdkafka throughout and needs no async runtime: it runs on this thread.
 pub fn replay_dlq(config: &RunConfig, options: &ReplayOptions) -> anyhow::Result<()> {

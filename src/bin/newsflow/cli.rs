@@ -8,6 +8,9 @@ use clap::builder::RangedU64ValueParser;
 use clap::error::{ContextKind, ContextValue, ErrorKind};
 use clap::{Args, Parser, Subcommand};
 
+mod aggregate;
+pub use aggregate::AggregateArgs;
+
 use newsflow::config::{check_topic_name, ConfigError, Guarantee, OutputFormat, RunConfig, MASK};
 use newsflow::kafka::ReplayOptions;
 use newsflow::record::DeadLetterReason;
@@ -47,6 +50,9 @@ pub enum Command {
     /// Fetch newsroom feeds (RSS, Atom, JSON Feed, ninjs, sitemaps) once and write their
     /// items as raw articles, one JSON line each.
     Ingest(IngestArgs),
+    /// Fold the events topic into one record per event (mentions, articles, sources,
+    /// confidence) on a compacted topic, until stopped.
+    Aggregate(AggregateArgs),
 }
 
 #[derive(Debug, Args)]

@@ -55,6 +55,10 @@ fn main() -> ExitCode {
             Ok(cli::Ingest::Follow(config)) => app::follow_feeds(&config),
             Err(error) => return invalid_configuration(&error),
         },
+        Command::Aggregate(args) => match args.into_config() {
+            Ok(config) => app::aggregate(&config),
+            Err(error) => return invalid_configuration(&error),
+        },
         Command::ReplayDlq(args) => match args.into_parts() {
             Ok((config, options)) => app::replay_dlq(&config, &options),
             Err(error) => return invalid_configuration(&error),

@@ -1,0 +1,153 @@
+use chrono::{DateTime, FixedOffset, Utc};
+
+use super::*;
+use crate::record::{Event, SCHEMA_VERSION};
+
+fn at(time: &str) -> DateTime<FixedOffset> {
+    DateTime::parse_from_rfc3339(time).unwrap()
+}
+
+fn now() -> DateTime<Utc> {
+    at("2024-07-10T00:00:00Z").with_timezone(&Utc)
+}
+
+fn mention(article: &str, source: &str, date: Option<&str>, confidence: f64) -> EventRecord {
+    EventRecord {
+        schema_version: SCHEMA_VERSION,
+        article_id: article.into(),
+        published_at: Some(at("2024-07-02T09:00:00+02:00")),
+        url: None,
+        source: Some(source.into()),
+        event: Event {
+            plover: "CONSULT".into(),
+            cameo: "040".into(),
+            actors: vec!["FRA".into(), "DEU".into()],
+            targets: vec![],
+            actor_details: vec![],
+            target_details: vec![],
+            location: None,
+            date_start: date.map(Into::into),
+            date_end: None,
+            modality: Modality::Occurred,
+            sentence: format!("The ministers met ({article})."),
+            confidence,
+            fingerprint: "00ff00ff00ff00ff".into(),
+        },
+    }
+}
+
+#[test]
+fn mentions_from_more_articles_and_sources_raise_the_counts_and_the_confidence() {
+    let config = AggregateConfig::default();
+    let mut event = AggregatedEvent::new(&mention("a1", "AFP", None, 0.6), now(), &config);
+    assert_eq!(
+        (event.num_mentions, event.num_articles, event.num_sources),
+        (1, 1, 1)
+    );
+    assert_eq!(event.confidence, 0.6);
+    assert_eq!(
+        event.apply(&mention("a2", "AFP", None, 0.7), now(), &config),
+        Applied::Counted
+    );
+    assert_eq!(event.num_sources, 1);
+    assert_eq!(event.confidence, 0.7, "one source at its likeliest");
+    event.apply(&mention("a3", "Reuters", None, 0.5), now(), &config);
+    assert_eq!(
+        (event.num_mentions, event.num_articles, event.num_sources),
+        (3, 3, 2)
+    );
+    assert_eq!(event.confidence, 0.85, "1 - 0.3 × 0.5");
+    assert_eq!(event.article_ids, ["a1", "a2", "a3"]);
+    assert_eq!(event.sources[0].articles, 2);
+    assert_eq!(event.first_seen, at("2024-07-02T07:00:00Z"));
+}
+
+#[test]
+fn a_mention_delivered_again_counts_once_even_after_a_restart() {
+    let config = AggregateConfig::default();
+    let first = mention("a1", "AFP", Some("2024-07-01"), 0.6);
+    let mut event = AggregatedEvent::new(&first, now(), &config);
+    assert_eq!(event.apply(&first, now(), &config), Applied::AlreadyCounted);
+    event.apply(&mention("a2", "AFP", None, 0.6), now(), &config);
+    // What a restarted aggregator reads back from the compacted topic.
+    let stored = serde_json::to_string(&event).unwrap();
+    let mut restored: AggregatedEvent = serde_json::from_str(&stored).unwrap();
+    assert_eq!(restored, event);
+    assert_eq!(
+        restored.apply(&first, now(), &config),
+        Applied::AlreadyCounted
+    );
+    assert_eq!((restored.num_mentions, restored.num_articles), (2, 2));
+}
+
+#[test]
+fn an_article_telling_the_event_twice_is_two_mentions_of_one_article() {
+    let config = AggregateConfig::default();
+    let mut event = AggregatedEvent::new(&mention("a1", "AFP", None, 0.6), now(), &config);
+    let mut again = mention("a1", "AFP", None, 0.6);
+    again.event.sentence = "They met again on Friday.".into();
+    assert_eq!(event.apply(&again, now(), &config), Applied::Counted);
+    assert_eq!((event.num_mentions, event.num_articles), (2, 1));
+    assert_eq!(event.sources[0].articles, 1);
+}
+
+#[test]
+fn the_best_supported_date_wins_and_mentions_without_one_do_not_vote() {
+    let config = AggregateConfig::default();
+    let mut event =
+        AggregatedEvent::new(&mention("a1", "A", Some("2024-07-01"), 0.6), now(), &config);
+    for (article, date) in [
+        ("a2", Some("2024-07-02")),
+        ("a3", None),
+        ("a4", None),
+        ("a5", Some("2024-07-02")),
+    ] {
+        event.apply(&mention(article, "B", date, 0.6), now(), &config);
+    }
+    assert_eq!(event.date_start.as_deref(), Some("2024-07-02"));
+    assert_eq!(event.support.dates.len(), 2);
+    assert_eq!(event.support.dates[1].mentions, 2);
+}
+
+#[test]
+fn beyond_the_tracked_mentions_counting_goes_on_but_is_no_longer_exact() {
+    let config = AggregateConfig {
+        max_mentions_tracked: 2,
+        ..AggregateConfig::default()
+    };
+    let mut event = AggregatedEvent::new(&mention("a1", "A", None, 0.6), now(), &config);
+    event.apply(&mention("a2", "A", None, 0.6), now(), &config);
+    assert!(event.counts_exact);
+    event.apply(&mention("a3", "A", None, 0.6), now(), &config);
+    assert!(!event.counts_exact);
+    assert_eq!((event.num_mentions, event.counted.len()), (3, 2));
+}
+
+#[test]
+fn a_mention_without_a_source_is_told_by_its_host() {
+    let mut record = mention("a1", "", None, 0.6);
+    record.url = Some("https://www.example.org/news/1".into());
+    assert_eq!(source_of(&record), "example.org");
+    record.url = None;
+    assert_eq!(source_of(&record), "unknown");
+}
+
+#[test]
+fn mention_keys_read_back_and_refuse_what_is_not_one() {
+    let key = MentionKey::of(&mention("a1", "A", None, 0.6));
+    assert_eq!(MentionKey::try_from(String::from(key)), Ok(key));
+    assert!(MentionKey::try_from("xyz".to_owned()).is_err());
+}
+
+#[test]
+fn the_aggregate_table_is_read_and_checked() {
+    let config: crate::config::RunConfig = toml::from_str(
+        "events_topic = \"wire.events\"\n[aggregate]\noutput_topic = \"wire.events.agg\"\n",
+    )
+    .unwrap();
+    assert_eq!(config.aggregate.output_topic, "wire.events.agg");
+    assert_eq!(config.aggregate.group_id, "newsflow-aggregate");
+    assert!(config.aggregate.validate(&config.events_topic).is_ok());
+    assert!(config.aggregate.validate("wire.events.agg").is_err());
+    assert!(config.aggregate.validate("").is_err());
+}

@@ -1,0 +1,217 @@
+//! `newsflow aggregate` on Apache Kafka: the events topic folded into one record per
+//! fingerprint on a compacted topic, with exact counts although an aggregator is
+//! SIGKILLed, a second one takes its partitions over, and every mention of the first half
+//! is delivered again.
+
+use std::collections::{BTreeSet, HashMap};
+use std::time::{Duration, Instant};
+
+use rdkafka::message::Message;
+use serde_json::{json, Value};
+
+use crate::support::schema::{assert_valid, validator};
+use crate::support::{
+    child_log, free_port, http_get, metric, newsflow, reader, terminate, wait_exit, wait_ready,
+    Broker, Keyed, Running, SpawnRunning,
+};
+
+const EVENTS: &str = "aggregate.events";
+const AGGREGATED: &str = "aggregate.events.aggregated";
+const DLQ: &str = "aggregate.dlq";
+const PARTITIONS: i32 = 3;
+const FINGERPRINTS: usize = 6;
+const ARTICLES: usize = 30;
+const SOURCES: [&str; 3] = ["AFP", "Reuters", "AP"];
+
+/// One mention: its event's fingerprint, article, source and sentence.
+struct Mention {
+    fingerprint: String,
+    article: String,
+    source: &'static str,
+    sentence: String,
+}
+
+/// Each article tells two events, and every fifth tells its first event twice.
+fn mentions() -> Vec<Mention> {
+    let mut mentions = Vec::new();
+    for n in 0..ARTICLES {
+        let events = [n % FINGERPRINTS, (n * 7 + 1) % FINGERPRINTS];
+        for (i, event) in events.into_iter().enumerate() {
+            let times = if i == 0 && n % 5 == 0 { 2 } else { 1 };
+            for time in 0..times {
+                mentions.push(Mention {
+                    fingerprint: format!("{event:016x}"),
+                    article: format!("article-{n}"),
+                    source: SOURCES[n % SOURCES.len()],
+                    sentence: format!("Event {event} as article {n} tells it ({time})."),
+                });
+            }
+        }
+    }
+    mentions
+}
+
+fn record(mention: &Mention) -> Keyed {
+    let value = json!({
+        "schema_version": 5,
+        "article_id": mention.article,
+        "published_at": "2024-07-01T09:00:00Z",
+        "source": mention.source,
+        "plover": "CONSULT",
+        "cameo": "040",
+        "actors": ["FRA", "DEU"],
+        "targets": [],
+        "location": null,
+        "date_start": null,
+        "date_end": null,
+        "modality": "occurred",
+        "sentence": mention.sentence,
+        "confidence": 0.5,
+        "fingerprint": mention.fingerprint,
+    });
+    (
+        Some(mention.fingerprint.clone()),
+        value.to_string().into_bytes(),
+    )
+}
+
+/// Per fingerprint: mentions, articles and sources, counted once each.
+fn expected(mentions: &[Mention]) -> HashMap<String, (u64, u64, u64)> {
+    let mut sets: HashMap<&str, (u64, BTreeSet<&str>, BTreeSet<&str>)> = HashMap::new();
+    for m in mentions {
+        let entry = sets.entry(&m.fingerprint).or_default();
+        entry.0 += 1;
+        entry.1.insert(&m.article);
+        entry.2.insert(m.source);
+    }
+    sets.into_iter()
+        .map(|(fingerprint, (n, articles, sources))| {
+            (
+                fingerprint.to_owned(),
+                (n, articles.len() as u64, sources.len() as u64),
+            )
+        })
+        .collect()
+}
+
+fn start_aggregate(broker: &Broker, metrics_port: u16) -> Running {
+    newsflow()
+        .args(["aggregate", "--brokers", broker.address()])
+        .args(["--events-topic", EVENTS, "--output-topic", AGGREGATED])
+        .args([
+            "--dlq-topic",
+            DLQ,
+            "--group-id",
+            "aggregate-test",
+            "--create-topics",
+        ])
+        .args(["--metrics-addr", &format!("127.0.0.1:{metrics_port}")])
+        .args(["-X", "session.timeout.ms=6000"])
+        .stderr(child_log())
+        .spawn_running("newsflow aggregate")
+}
+
+fn counted(metrics_port: u16, outcome: &str) -> f64 {
+    let series = format!("newsflow_aggregate_records_total{{outcome=\"{outcome}\"}}");
+    http_get(metrics_port, "/metrics")
+        .and_then(|(_, text)| metric(&text, &series))
+        .unwrap_or(0.0)
+}
+
+/// Reads the aggregates topic until its latest record per fingerprint has the counts
+/// `expected`, or `timeout` passes; returns the latest records.
+fn read_aggregates(
+    broker: &Broker,
+    expected: &HashMap<String, (u64, u64, u64)>,
+    timeout: Duration,
+) -> HashMap<String, Value> {
+    let consumer = reader(broker.address(), AGGREGATED, PARTITIONS, "read_uncommitted");
+    let mut latest: HashMap<String, Value> = HashMap::new();
+    let counts = |v: &Value| {
+        (
+            v["num_mentions"].as_u64().unwrap(),
+            v["num_articles"].as_u64().unwrap(),
+            v["num_sources"].as_u64().unwrap(),
+        )
+    };
+    let started = Instant::now();
+    while started.elapsed() < timeout {
+        if let Some(Ok(message)) = consumer.poll(Duration::from_millis(100)) {
+            let key = String::from_utf8_lossy(message.key().unwrap()).into_owned();
+            let value: Value = serde_json::from_slice(message.payload().unwrap()).unwrap();
+            latest.insert(key, value);
+        } else if latest.len() == expected.len()
+            && latest
+                .iter()
+                .all(|(k, v)| expected.get(k) == Some(&counts(v)))
+        {
+            break;
+        }
+    }
+    latest
+}
+
+#[test]
+fn counts_stay_exact_across_a_kill_a_takeover_and_redelivery() {
+    let broker = Broker::shared();
+    broker.create_topic(EVENTS, PARTITIONS as u32);
+    let mentions = mentions();
+    let records: Vec<Keyed> = mentions.iter().map(record).collect();
+    let (first_half, second_half) = records.split_at(records.len() / 2);
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    runtime.block_on(broker.produce(EVENTS, first_half));
+
+    let (port_a, port_b) = (free_port(), free_port());
+    let mut first = start_aggregate(broker, port_a);
+    let timeout = Duration::from_secs(60);
+    let started = Instant::now();
+    while counted(port_a, "counted") < first_half.len() as f64 {
+        assert!(
+            started.elapsed() < timeout,
+            "the first half was not counted"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    // A second aggregator joins; the first is killed, so its partitions move to the second,
+    // which reads their aggregates back.
+    let mut second = start_aggregate(broker, port_b);
+    wait_ready(port_b, timeout);
+    first.kill().unwrap();
+    first.wait().unwrap();
+    // The first half again (as at-least-once redelivers), the second half, and a record
+    // that is no event.
+    let mut again = first_half.to_vec();
+    again.extend_from_slice(second_half);
+    again.push((Some("junk".into()), b"{not json".to_vec()));
+    runtime.block_on(broker.produce(EVENTS, &again));
+
+    let expected = expected(&mentions);
+    let latest = read_aggregates(broker, &expected, Duration::from_secs(90));
+    let schema = validator("event-aggregate.v1.json");
+    for (fingerprint, counts) in &expected {
+        let value = &latest[fingerprint];
+        assert_valid(&schema, value, fingerprint);
+        let got = (
+            value["num_mentions"].as_u64().unwrap(),
+            value["num_articles"].as_u64().unwrap(),
+            value["num_sources"].as_u64().unwrap(),
+        );
+        assert_eq!(&got, counts, "{fingerprint}: {value}");
+        assert_eq!(value["counts_exact"], true);
+        let confidence = value["confidence"].as_f64().unwrap();
+        let sources = i32::try_from(counts.2).unwrap();
+        assert!(
+            (confidence - (1.0 - 0.5f64.powi(sources))).abs() < 1e-9,
+            "{value}"
+        );
+    }
+    assert!(
+        counted(port_b, "already_counted") >= first_half.len() as f64,
+        "the redelivered half was counted again"
+    );
+    let letters = broker.consume(DLQ, 1, 1, Duration::from_secs(10));
+    assert_eq!(letters.len(), 1);
+    assert_eq!(letters[0].header("newsflow.reason"), Some("invalid_json"));
+    terminate(&second);
+    assert_eq!(wait_exit(&mut second, timeout), Some(0));
+}

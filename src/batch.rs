@@ -26,7 +26,7 @@ use crate::record::{
     pending_embargo, ArticleVersion, DeadLetterSource, EnrichedArticle, KillLine, SupersededLine,
 };
 use crate::stage::{Admission, Enrichment, LatestVersions, Pipeline};
-use crate::story::{Signature, StoryConfig, StoryIndex};
+use crate::story::{story_time, Signature, StoryConfig, StoryIndex};
 use crate::telemetry::events::{ArticleEmbargoed, ArticleSuperseded, DeadLettered, RecordConsumed};
 
 /// Lines handed to the worker threads at a time: large enough to keep every core busy,
@@ -158,10 +158,7 @@ pub fn process(
                         summary.embargoed += 1;
                     }
                     summary.enriched += 1;
-                    // A time ahead (a scheduled or mistyped date) would move the window
-                    // past every story before it: it counts as now.
-                    let now = Utc::now();
-                    let seen = article.published_at.map_or(now, |at| at.to_utc().min(now));
+                    let seen = story_time(article.published_at);
                     let story = stories.assign(&article.id, &signature, seen);
                     summary.story_duplicates += u64::from(story.duplicate_of.is_some());
                     article.story = Some(story);

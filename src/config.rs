@@ -75,6 +75,9 @@ pub struct RunConfig {
     /// Topic enriched articles under an embargo wait on (key = article id) until the
     /// releaser publishes them at their time.
     pub embargo_topic: String,
+    /// The story log (one partition, created when missing): with it, every enriched
+    /// article carries its story, the same on every replica. Empty: no stories.
+    pub story_topic: String,
     /// Embargoed articles the releaser holds in memory at most; it stops reading the
     /// embargo topic while that many wait.
     pub max_embargoed_held: usize,
@@ -146,6 +149,9 @@ pub struct RunConfig {
     /// How each output's records are wrapped (the `[envelope]` table).
     #[serde(skip_serializing)]
     pub envelope: crate::kafka::EnvelopeConfig,
+    /// How stories are told apart and how long they are remembered (the `[story]` table).
+    #[serde(skip_serializing)]
+    pub story: crate::story::StoryConfig,
     /// `newsflow aggregate`'s settings (the `[aggregate]` table); `run` does not read them.
     #[serde(skip_serializing)]
     pub aggregate: crate::aggregate::AggregateConfig,
@@ -188,6 +194,8 @@ impl Default for RunConfig {
             registry: Default::default(),
             envelope: Default::default(),
             aggregate: Default::default(),
+            story: Default::default(),
+            story_topic: String::new(),
         }
     }
 }
@@ -313,6 +321,7 @@ impl RunConfig {
             }
         }
         self.registry.validate()?;
+        self.story.validate()?;
         self.envelope.validate(&self.registry, &self.routes)
     }
 
@@ -330,11 +339,15 @@ impl RunConfig {
         if !self.events_topic.is_empty() {
             check_topic_name("events_topic", &self.events_topic)?;
         }
+        if !self.story_topic.is_empty() {
+            check_topic_name("story_topic", &self.story_topic)?;
+        }
         let outputs: Vec<(&str, &str)> = [
             ("output_topic", &self.output_topic),
             ("events_topic", &self.events_topic),
             ("dlq_topic", &self.dlq_topic),
             ("embargo_topic", &self.embargo_topic),
+            ("story_topic", &self.story_topic),
         ]
         .into_iter()
         .filter(|(_, topic)| !topic.is_empty())
@@ -345,7 +358,7 @@ impl RunConfig {
             check_topic_name("input_topic", input)?;
             if outputs.iter().any(|(_, topic)| *topic == input) {
                 return Err(ConfigError::Invalid(
-                    "the input topic must differ from the output, events, dead-letter and embargo topics"
+                    "the input topic must differ from the output, events, dead-letter, embargo and story topics"
                         .into(),
                 ));
             }

@@ -14,10 +14,12 @@ use super::headers::{self, HeaderPolicy};
 use super::input_schemas::InputSchemas;
 use super::produce::{Origin, Outgoing};
 use super::route_topics::RouteTopics;
+use super::stories::StoryKeeper;
 use crate::config::OutputFormat;
 use crate::record::{pending_embargo, ArticleVersion, EnrichedArticle, EventRecord};
 use crate::route::Router;
 use crate::stage::{Admission, Enrichment, LatestVersions, Pipeline};
+use crate::story::{story_time, Signature};
 use crate::telemetry::events::{
     ArticleEmbargoed, ArticleSuperseded, DeadLettered, RecordConsumed, RecordRouted,
 };
@@ -108,6 +110,21 @@ pub struct Jobs {
     pub include_text: bool,
     /// The registry framed input records' schema types are asked of, when configured.
     pub input_schemas: Option<Arc<InputSchemas>>,
+    /// What gives enriched articles their stories, when a story log is configured.
+    pub stories: Option<Arc<StoryKeeper>>,
+}
+
+/// What a worker hands back: a record's outputs, or an article still to be given its
+/// story (which waits on the story log, off the worker threads).
+enum Worked {
+    Done(Vec<Outgoing>, Option<Claim>),
+    Unstoried(Box<EnrichedArticle>, Signature, OwnedMessage),
+}
+
+impl Default for Worked {
+    fn default() -> Self {
+        Self::Done(Vec::new(), None)
+    }
 }
 
 impl Jobs {
@@ -124,11 +141,27 @@ impl Jobs {
         self.workers.spawn(move || {
             // The receiver is gone only when shutdown gave up waiting; the record will be
             // consumed again.
-            let _ = sender.send(jobs.outputs(&job_origin, message));
+            let _ = sender.send(jobs.work(&job_origin, message));
+        });
+        let jobs = self.clone();
+        // A task of its own, so that records wait for their stories side by side.
+        let finished = tokio::spawn(async move {
+            // A worker cannot drop its sender without sending: enrich catches panics.
+            match receiver.await.unwrap_or_default() {
+                Worked::Done(outputs, claim) => (outputs, claim),
+                Worked::Unstoried(mut article, signature, message) => {
+                    if let Some(stories) = &jobs.stories {
+                        let time = story_time(article.published_at);
+                        article.story = stories.story(&article.id, time, signature).await;
+                    }
+                    tokio::task::spawn_blocking(move || jobs.article_outputs(*article, message))
+                        .await
+                        .unwrap_or_default()
+                }
+            }
         });
         async move {
-            // A worker cannot drop its sender without sending: enrich catches panics.
-            let (outputs, claim) = receiver.await.unwrap_or_default();
+            let (outputs, claim) = finished.await.unwrap_or_default();
             JobOutput {
                 origin,
                 outputs,
@@ -137,7 +170,7 @@ impl Jobs {
         }
     }
 
-    fn outputs(&self, origin: &Origin, message: OwnedMessage) -> (Vec<Outgoing>, Option<Claim>) {
+    fn work(&self, origin: &Origin, message: OwnedMessage) -> Worked {
         let value = message.payload().unwrap_or_default();
         let refused = self.input_schemas.as_ref().and_then(|s| s.refusal(value));
         let enriched = match refused {
@@ -147,7 +180,7 @@ impl Jobs {
                 .enrich_latest(value, self.max_record_bytes, Some(&self.versions)),
         };
         match enriched {
-            Ok(Enrichment::Superseded(_)) => (Vec::new(), None),
+            Ok(Enrichment::Superseded(_)) => Worked::default(),
             Ok(Enrichment::Killed(kill)) => {
                 let publication = &self.publication;
                 let mut outputs = Vec::with_capacity(3);
@@ -162,38 +195,47 @@ impl Jobs {
                     &kill,
                     message,
                 ));
-                (outputs, None)
+                Worked::Done(outputs, None)
             }
-            Ok(Enrichment::Article(mut enriched)) => {
-                if !self.include_text {
-                    enriched.leave_out_text();
-                }
-                let claim = Claim {
-                    version: enriched.version(),
-                    embargoed: pending_embargo(enriched.embargoed, Utc::now()),
-                    embargo_topic: Arc::clone(&self.embargo_topic),
-                };
-                if let Some(until) = claim.embargoed {
-                    // Its events wait with it: the releaser publishes them at `until`.
-                    let carried = self.publication.headers.carried(&message);
-                    let held = Outgoing::embargoed(
-                        &self.embargo_topic,
-                        &enriched,
-                        until,
-                        message,
-                        carried,
-                    );
-                    return (vec![held], Some(claim));
-                }
-                (self.publication.outputs(&enriched, message), Some(claim))
+            Ok(Enrichment::Article(enriched)) if self.stories.is_some() => {
+                let signature = Signature::of(&enriched.clean.paragraphs.join("\n\n"));
+                Worked::Unstoried(Box::new(enriched), signature, message)
+            }
+            Ok(Enrichment::Article(enriched)) => {
+                let (outputs, claim) = self.article_outputs(enriched, message);
+                Worked::Done(outputs, claim)
             }
             Err(rejection) => {
                 let letter = rejection.into_dead_letter(origin.dead_letter_source(), value);
                 DeadLettered { letter: &letter }.emit();
                 let outputs = vec![Outgoing::dead_letter(&self.dlq_topic, &letter, &message)];
-                (outputs, None)
+                Worked::Done(outputs, None)
             }
         }
+    }
+
+    /// An enriched article's outputs: held on the embargo topic while its embargo is to
+    /// come, else published.
+    fn article_outputs(
+        &self,
+        mut enriched: EnrichedArticle,
+        message: OwnedMessage,
+    ) -> (Vec<Outgoing>, Option<Claim>) {
+        if !self.include_text {
+            enriched.leave_out_text();
+        }
+        let claim = Claim {
+            version: enriched.version(),
+            embargoed: pending_embargo(enriched.embargoed, Utc::now()),
+            embargo_topic: Arc::clone(&self.embargo_topic),
+        };
+        if let Some(until) = claim.embargoed {
+            // Its events wait with it: the releaser publishes them at `until`.
+            let carried = self.publication.headers.carried(&message);
+            let held = Outgoing::embargoed(&self.embargo_topic, &enriched, until, message, carried);
+            return (vec![held], Some(claim));
+        }
+        (self.publication.outputs(&enriched, message), Some(claim))
     }
 }
 

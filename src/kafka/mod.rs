@@ -34,6 +34,7 @@ mod offsets;
 mod produce;
 mod replay;
 mod route_topics;
+mod stories;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -63,6 +64,7 @@ pub use offsets::{OffsetTracker, SharedTracker};
 use produce::Producer;
 pub use replay::{check_replay_clients, replay, ReplayOptions, ReplaySummary, REPLAYED_FROM};
 use route_topics::RouteTopics;
+use stories::StoryKeeper;
 
 #[derive(Debug, thiserror::Error)]
 pub enum RunError {
@@ -73,6 +75,8 @@ pub enum RunError {
     },
     #[error("cannot subscribe to {topic}: {source}")]
     Subscribe { topic: String, source: KafkaError },
+    #[error("cannot start a thread: {0}")]
+    Thread(std::io::Error),
     #[error("cannot start the worker threads: {0}")]
     Workers(#[from] rayon::ThreadPoolBuildError),
     #[error("transaction failed beyond recovery: {0}")]
@@ -306,6 +310,10 @@ pub async fn run(
         .num_threads(config.workers)
         .thread_name(|i| format!("newsflow-stage-{i}"))
         .build()?;
+    // The story log is read until the pipeline has drained, so that articles in flight at
+    // shutdown still get their stories.
+    let stories_stop = CancellationToken::new();
+    let _stop_stories = stories_stop.clone().drop_guard();
     let jobs = Jobs {
         pipeline,
         workers: Arc::new(workers),
@@ -316,6 +324,12 @@ pub async fn run(
         max_record_bytes: config.max_record_bytes,
         include_text: config.include_text,
         input_schemas: InputSchemas::new(&config.registry)?.map(Arc::new),
+        stories: match config.story_topic.as_str() {
+            "" => None,
+            _ => Some(Arc::new(
+                StoryKeeper::start(&config, &health, stories_stop.clone()).await?,
+            )),
+        },
     };
     info!(
         brokers = %config.brokers,
@@ -324,6 +338,7 @@ pub async fn run(
         events_topic = %config.events_topic,
         dlq_topic = %config.dlq_topic,
         embargo_topic = %config.embargo_topic,
+        story_topic = %config.story_topic,
         group_id = %config.group_id,
         guarantee = ?config.guarantee,
         kafka = ?config.kafka_for_log(),

@@ -5,12 +5,14 @@
 //!
 //! - [`signature`]: what a text is compared by.
 //! - [`index`]: the stories of a time window, bounded in memory.
+//! - [`log`]: the story log that replicas share on Kafka (`newsflow run`).
 
 pub mod index;
+pub mod log;
 mod postings;
 pub mod signature;
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, FixedOffset, Utc};
 use serde::{Deserialize, Serialize};
 
 pub use index::{cluster_id, StoryIndex};
@@ -66,6 +68,34 @@ impl Default for StoryConfig {
             max_roots_per_key: 10,
         }
     }
+}
+
+impl StoryConfig {
+    pub fn validate(&self) -> Result<(), crate::config::ConfigError> {
+        use crate::config::ConfigError;
+        if self.window_secs == 0 || self.max_stories == 0 {
+            return Err(ConfigError::Invalid(
+                "story.window_secs and story.max_stories must be above 0".into(),
+            ));
+        }
+        if !(0.0..=1.0).contains(&self.min_containment)
+            || !(0.0..=1.0).contains(&self.max_containment_unindexed)
+        {
+            return Err(ConfigError::Invalid(
+                "story.min_containment and story.max_containment_unindexed must be between 0 and 1"
+                    .into(),
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// The time an article's story is kept by: its publication time, or now when it has none
+/// or one still ahead (a scheduled or mistyped date would move the window past every story
+/// before it).
+pub fn story_time(published_at: Option<DateTime<FixedOffset>>) -> DateTime<Utc> {
+    let now = Utc::now();
+    published_at.map_or(now, |at| at.to_utc().min(now))
 }
 
 #[cfg(test)]

@@ -44,6 +44,8 @@ pub struct Metrics {
     pub build_info: IntGaugeVec,
     pub feed: FeedMetrics,
     pub aggregate: AggregateMetrics,
+    pub stories: IntCounterVec,
+    pub story_similarity: Histogram,
 }
 
 /// What `newsflow aggregate` counts.
@@ -449,6 +451,29 @@ impl Metrics {
             ),
             feed: FeedMetrics::new(&registry),
             aggregate: AggregateMetrics::new(&registry),
+            stories: {
+                let stories = counter_vec(
+                    &registry,
+                    "newsflow_stories_total",
+                    "Enriched articles by story outcome: founded a story, joined an earlier one, or unassigned (the story log was away).",
+                    &["outcome"],
+                );
+                for outcome in ["founded", "joined", "unassigned"] {
+                    stories.with_label_values(&[outcome]);
+                }
+                stories
+            },
+            story_similarity: register(
+                &registry,
+                Histogram::with_opts(
+                    HistogramOpts::new(
+                        "newsflow_story_similarity",
+                        "How much of one text the other contains, for articles that joined a story.",
+                    )
+                    .buckets(vec![0.5, 0.6, 0.7, 0.8, 0.9, 0.95, 0.99]),
+                )
+                .expect("valid metric"),
+            ),
             registry,
         };
         metrics

@@ -11,6 +11,7 @@ mod limiter;
 mod logging;
 mod metrics;
 mod server;
+pub mod story_events;
 
 pub use events::{summarize_suppressed, summarize_suppressed_periodically};
 pub use logging::{init_logging, LogFormat};

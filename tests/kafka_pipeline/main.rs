@@ -21,3 +21,4 @@ mod registry;
 #[path = "../offline/registry/server.rs"]
 mod registry_server;
 mod routing;
+mod stories;

@@ -177,6 +177,10 @@ pub struct RunArgs {
     /// Topic embargoed articles wait on until their time [default: news.embargoed].
     #[arg(long, env = "NEWSFLOW_EMBARGO_TOPIC")]
     pub embargo_topic: Option<String>,
+    /// The story log (one partition, created when missing): with it, every enriched
+    /// article carries its story, the same on every replica [default: none, no stories].
+    #[arg(long, env = "NEWSFLOW_STORY_TOPIC")]
+    pub story_topic: Option<String>,
     /// Embargoed articles held in memory at most, waiting for their time [default: 100000].
     #[arg(long, env = "NEWSFLOW_MAX_EMBARGOED_HELD")]
     pub max_embargoed_held: Option<usize>,
@@ -270,6 +274,7 @@ impl RunArgs {
             min_event_confidence,
             dlq_topic,
             embargo_topic,
+            story_topic,
             max_embargoed_held,
             max_versions_tracked,
             include_text,

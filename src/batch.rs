@@ -28,6 +28,7 @@ use crate::record::{
 use crate::stage::{Admission, Enrichment, LatestVersions, Pipeline};
 use crate::story::{story_time, Signature, StoryConfig, StoryIndex};
 use crate::telemetry::events::{ArticleEmbargoed, ArticleSuperseded, DeadLettered, RecordConsumed};
+use crate::telemetry::story_events::StoryAssigned;
 
 /// Lines handed to the worker threads at a time: large enough to keep every core busy,
 /// small enough to keep memory flat on any input size.
@@ -161,6 +162,7 @@ pub fn process(
                     let seen = story_time(article.published_at);
                     let story = stories.assign(&article.id, &signature, seen);
                     summary.story_duplicates += u64::from(story.duplicate_of.is_some());
+                    StoryAssigned { story: &story }.emit();
                     article.story = Some(story);
                     let json =
                         serde_json::to_string(&article).expect("enriched articles serialise");

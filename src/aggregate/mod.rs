@@ -6,6 +6,7 @@
 //! rebalance. It keeps the keys of the mentions it counted ([`MentionKey`]), so that a
 //! mention delivered twice (at-least-once) is counted once.
 
+mod families;
 mod support;
 
 use chrono::{DateTime, Utc};
@@ -14,6 +15,7 @@ use serde::{Deserialize, Serialize};
 use crate::config::{check_topic_name, ConfigError};
 use crate::hash::fnv1a;
 use crate::record::{EventLocation, EventRecord, Modality};
+pub use families::Families;
 use support::{best, vote};
 pub use support::{DateSpan, Parties, Vote};
 
@@ -36,6 +38,12 @@ pub struct AggregateConfig {
     /// mentions are still counted but a redelivered one may count twice
     /// (`counts_exact` turns false).
     pub max_mentions_tracked: usize,
+    /// How many days apart two tellings of one family's event may date it and still be
+    /// one event.
+    pub date_tolerance_days: u32,
+    /// How many days from its first and last mentions a telling may come and still be the
+    /// same event (by publication time).
+    pub window_days: u32,
 }
 
 impl Default for AggregateConfig {
@@ -45,6 +53,8 @@ impl Default for AggregateConfig {
             group_id: "newsflow-aggregate".into(),
             max_articles_listed: 50,
             max_mentions_tracked: 10_000,
+            date_tolerance_days: 3,
+            window_days: 7,
         }
     }
 }
@@ -68,6 +78,18 @@ impl AggregateConfig {
             return Err(ConfigError::Invalid(
                 "aggregate.group_id must be set".into(),
             ));
+        }
+        for (setting, days) in [
+            ("aggregate.date_tolerance_days", self.date_tolerance_days),
+            ("aggregate.window_days", self.window_days),
+        ] {
+            if days > 366 {
+                return Err(ConfigError::OutOfRange {
+                    setting,
+                    min: 0,
+                    max: 366,
+                });
+            }
         }
         if !(1..=1_000_000).contains(&self.max_mentions_tracked) {
             return Err(ConfigError::OutOfRange {
@@ -151,6 +173,10 @@ pub struct Support {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct AggregatedEvent {
     pub schema_version: u32,
+    /// The record's key: the fingerprint for its family's first event, the fingerprint
+    /// and a number for the others (`5be6a1f0c3e0d2aa-1`).
+    pub id: String,
+    /// The family: class and parties ([`Families`]).
     pub fingerprint: String,
     pub plover: String,
     /// The best-supported values: the most mentions, the first told on a tie.
@@ -202,11 +228,17 @@ impl Applied {
 
 impl AggregatedEvent {
     /// The event as its first mention tells it.
-    pub fn new(record: &EventRecord, seen_at: DateTime<Utc>, config: &AggregateConfig) -> Self {
+    pub fn new(
+        id: String,
+        record: &EventRecord,
+        seen_at: DateTime<Utc>,
+        config: &AggregateConfig,
+    ) -> Self {
         let event = &record.event;
         let time = mention_time(record, seen_at);
         let mut aggregated = Self {
             schema_version: AGGREGATE_SCHEMA_VERSION,
+            id,
             fingerprint: event.fingerprint.clone(),
             plover: event.plover.clone(),
             cameo: event.cameo.clone(),
@@ -287,6 +319,11 @@ impl AggregatedEvent {
         vote(&mut support.cameo, event.cameo.clone());
         self.settle();
         Applied::Counted
+    }
+
+    /// Whether the mention `key` was counted.
+    fn has_counted(&self, key: MentionKey) -> bool {
+        self.counted.binary_search(&key).is_ok()
     }
 
     /// Whether a mention of `article` was counted (the keys of one article sort together).

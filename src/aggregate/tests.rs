@@ -39,7 +39,8 @@ fn mention(article: &str, source: &str, date: Option<&str>, confidence: f64) -> 
 #[test]
 fn mentions_from_more_articles_and_sources_raise_the_counts_and_the_confidence() {
     let config = AggregateConfig::default();
-    let mut event = AggregatedEvent::new(&mention("a1", "AFP", None, 0.6), now(), &config);
+    let mut event =
+        AggregatedEvent::new("e".into(), &mention("a1", "AFP", None, 0.6), now(), &config);
     assert_eq!(
         (event.num_mentions, event.num_articles, event.num_sources),
         (1, 1, 1)
@@ -66,7 +67,7 @@ fn mentions_from_more_articles_and_sources_raise_the_counts_and_the_confidence()
 fn a_mention_delivered_again_counts_once_even_after_a_restart() {
     let config = AggregateConfig::default();
     let first = mention("a1", "AFP", Some("2024-07-01"), 0.6);
-    let mut event = AggregatedEvent::new(&first, now(), &config);
+    let mut event = AggregatedEvent::new("e".into(), &first, now(), &config);
     assert_eq!(event.apply(&first, now(), &config), Applied::AlreadyCounted);
     event.apply(&mention("a2", "AFP", None, 0.6), now(), &config);
     // What a restarted aggregator reads back from the compacted topic.
@@ -83,7 +84,8 @@ fn a_mention_delivered_again_counts_once_even_after_a_restart() {
 #[test]
 fn an_article_telling_the_event_twice_is_two_mentions_of_one_article() {
     let config = AggregateConfig::default();
-    let mut event = AggregatedEvent::new(&mention("a1", "AFP", None, 0.6), now(), &config);
+    let mut event =
+        AggregatedEvent::new("e".into(), &mention("a1", "AFP", None, 0.6), now(), &config);
     let mut again = mention("a1", "AFP", None, 0.6);
     again.event.sentence = "They met again on Friday.".into();
     assert_eq!(event.apply(&again, now(), &config), Applied::Counted);
@@ -94,8 +96,12 @@ fn an_article_telling_the_event_twice_is_two_mentions_of_one_article() {
 #[test]
 fn the_best_supported_date_wins_and_mentions_without_one_do_not_vote() {
     let config = AggregateConfig::default();
-    let mut event =
-        AggregatedEvent::new(&mention("a1", "A", Some("2024-07-01"), 0.6), now(), &config);
+    let mut event = AggregatedEvent::new(
+        "e".into(),
+        &mention("a1", "A", Some("2024-07-01"), 0.6),
+        now(),
+        &config,
+    );
     for (article, date) in [
         ("a2", Some("2024-07-02")),
         ("a3", None),
@@ -115,7 +121,8 @@ fn beyond_the_tracked_mentions_counting_goes_on_but_is_no_longer_exact() {
         max_mentions_tracked: 2,
         ..AggregateConfig::default()
     };
-    let mut event = AggregatedEvent::new(&mention("a1", "A", None, 0.6), now(), &config);
+    let mut event =
+        AggregatedEvent::new("e".into(), &mention("a1", "A", None, 0.6), now(), &config);
     event.apply(&mention("a2", "A", None, 0.6), now(), &config);
     assert!(event.counts_exact);
     event.apply(&mention("a3", "A", None, 0.6), now(), &config);
@@ -150,4 +157,68 @@ fn the_aggregate_table_is_read_and_checked() {
     assert!(config.aggregate.validate(&config.events_topic).is_ok());
     assert!(config.aggregate.validate("wire.events.agg").is_err());
     assert!(config.aggregate.validate("").is_err());
+}
+
+fn placed(article: &str, country: Option<&str>, date: Option<&str>) -> EventRecord {
+    let mut record = mention(article, "AFP", date, 0.6);
+    record.event.location = country.map(|c| crate::record::EventLocation {
+        country: Some(c.into()),
+        name: None,
+    });
+    record
+}
+
+#[test]
+fn a_family_tells_its_events_apart_by_place_and_date_and_missing_ones_agree() {
+    let config = AggregateConfig::default();
+    let mut families = Families::default();
+    let count =
+        |families: &mut Families, record: &EventRecord| families.count(record, now(), &config);
+    let (_, paris) = count(&mut families, &placed("a1", Some("FR"), Some("2024-07-01")));
+    assert_eq!(
+        paris, "00ff00ff00ff00ff",
+        "the family's first is keyed by the fingerprint"
+    );
+    // No place, no date: the first event.
+    assert_eq!(count(&mut families, &placed("a2", None, None)).1, paris);
+    // Two days later is within the tolerance.
+    assert_eq!(
+        count(&mut families, &placed("a3", None, Some("2024-07-03"))).1,
+        paris
+    );
+    // Another country, or a week later: another event of the family.
+    let (_, berlin) = count(&mut families, &placed("a4", Some("DE"), None));
+    assert_eq!(berlin, "00ff00ff00ff00ff-1");
+    let (_, later) = count(&mut families, &placed("a5", Some("FR"), Some("2024-07-09")));
+    assert_eq!(later, "00ff00ff00ff00ff-2");
+    // A redelivery finds the event it was counted in, whatever it agrees with now.
+    assert_eq!(
+        count(&mut families, &placed("a4", Some("DE"), None)),
+        (Applied::AlreadyCounted, berlin.clone())
+    );
+    assert_eq!(families.get(&paris).unwrap().num_articles, 3);
+    assert_eq!(families.len(), 3);
+
+    // Read back, the family goes on numbering where it was.
+    let mut restored = Families::default();
+    for id in [&paris, &berlin, &later] {
+        let stored = serde_json::to_string(families.get(id).unwrap()).unwrap();
+        restored.restore(serde_json::from_str(&stored).unwrap());
+    }
+    let (_, rome) = restored.count(&placed("a6", Some("IT"), None), now(), &config);
+    assert_eq!(rome, "00ff00ff00ff00ff-3");
+}
+
+#[test]
+fn undated_tellings_months_apart_are_two_events() {
+    let config = AggregateConfig::default();
+    let mut families = Families::default();
+    let first = placed("a1", None, None);
+    let mut months_later = placed("a2", None, None);
+    months_later.published_at = Some(at("2024-11-02T09:00:00Z"));
+    let mut days_later = placed("a3", None, None);
+    days_later.published_at = Some(at("2024-07-06T09:00:00Z"));
+    let (_, summer) = families.count(&first, now(), &config);
+    assert_eq!(families.count(&days_later, now(), &config).1, summer);
+    assert_ne!(families.count(&months_later, now(), &config).1, summer);
 }

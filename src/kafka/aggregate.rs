@@ -27,7 +27,7 @@ use super::compacted::read_to_end;
 use super::context::{commit_offsets, report_client_error, ProducerContext, ReleaserContext};
 use super::produce::{Origin, Outgoing};
 use super::{client_config, Client, RunError};
-use crate::aggregate::{AggregateConfig, AggregatedEvent, Applied};
+use crate::aggregate::{AggregateConfig, AggregatedEvent, Applied, Families};
 use crate::config::RunConfig;
 use crate::record::{DeadLetter, DeadLetterReason, EventRecord};
 use crate::registry::framing::unframe;
@@ -79,8 +79,8 @@ struct Aggregator {
     config: AggregateConfig,
     events_topic: String,
     dlq_topic: String,
-    /// Per owned partition, its events by fingerprint; a partition is here once read back.
-    owned: HashMap<i32, HashMap<String, AggregatedEvent>>,
+    /// Per owned partition, its events; a partition is here once read back.
+    owned: HashMap<i32, Families>,
     restorer: Arc<BaseConsumer>,
 }
 
@@ -103,7 +103,8 @@ impl Aggregator {
         let restorer = Arc::clone(&self.restorer);
         let topic = self.config.output_topic.clone();
         let (events, unreadable) = tokio::task::spawn_blocking(move || {
-            let mut events: HashMap<String, AggregatedEvent> = HashMap::new();
+            // The newest record of each key; a tombstone takes its key out.
+            let mut latest: HashMap<String, AggregatedEvent> = HashMap::new();
             let mut unreadable = 0;
             read_to_end(
                 &restorer,
@@ -111,16 +112,20 @@ impl Aggregator {
                 Some(&[partition]),
                 RESTORE_TIMEOUT,
                 |key, value| match value.map(serde_json::from_slice::<AggregatedEvent>) {
-                    Some(Ok(event)) => {
-                        events.insert(key.to_owned(), event);
+                    Some(Ok(event)) if event.id == key => {
+                        latest.insert(key.to_owned(), event);
                     }
                     None => {
-                        events.remove(key);
+                        latest.remove(key);
                     }
-                    Some(Err(_)) => unreadable += 1,
+                    Some(_) => unreadable += 1,
                 },
             )
-            .map(|_| (events, unreadable))
+            .map(|_| {
+                let mut events = Families::default();
+                latest.into_values().for_each(|event| events.restore(event));
+                (events, unreadable)
+            })
         })
         .await
         .unwrap_or(Err(KafkaError::Canceled))
@@ -155,11 +160,10 @@ impl Aggregator {
                 .unwrap_or(now);
             let outcome = match read(message.payload().unwrap_or_default()) {
                 Read::Mention(record) => {
-                    let applied = self.count(partition, &record, seen_at);
+                    let events = self.owned.entry(partition).or_default();
+                    let (applied, id) = events.count(&record, seen_at, &self.config);
                     if applied == Applied::Counted {
-                        result
-                            .changed
-                            .insert((partition, record.event.fingerprint.clone()));
+                        result.changed.insert((partition, id));
                     }
                     applied.as_str()
                 }
@@ -185,20 +189,8 @@ impl Aggregator {
         Ok(result)
     }
 
-    fn count(&mut self, partition: i32, record: &EventRecord, seen_at: DateTime<Utc>) -> Applied {
-        let events = self.owned.entry(partition).or_default();
-        match events.get_mut(&record.event.fingerprint) {
-            Some(event) => event.apply(record, seen_at, &self.config),
-            None => {
-                let event = AggregatedEvent::new(record, seen_at, &self.config);
-                events.insert(record.event.fingerprint.clone(), event);
-                Applied::Counted
-            }
-        }
-    }
-
     fn held(&self) -> usize {
-        self.owned.values().map(HashMap::len).sum()
+        self.owned.values().map(Families::len).sum()
     }
 }
 
@@ -402,12 +394,14 @@ async fn store(
 ) -> Result<(), RunError> {
     let topic = &aggregator.config.output_topic;
     let mut deliveries = Vec::with_capacity(result.changed.len() + result.dead_letters.len());
-    for (partition, fingerprint) in &result.changed {
-        let event = &aggregator.owned[partition][fingerprint];
+    for (partition, id) in &result.changed {
+        let event = aggregator.owned[partition]
+            .get(id)
+            .expect("a changed event is held");
         let value = serde_json::to_vec(event).expect("aggregated events serialise");
         let record = FutureRecord::to(topic)
             .partition(*partition)
-            .key(fingerprint.as_str())
+            .key(id.as_str())
             .payload(&value);
         deliveries.push(producer.send_result(record).map_err(|(error, _)| error));
     }

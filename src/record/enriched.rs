@@ -202,7 +202,9 @@ pub struct Event {
     /// The evidence sentence.
     pub sentence: String,
     pub confidence: f64,
-    /// Stable id from class, actors, place and date: articles about the same event share it.
+    /// Stable id of the event's family, from its class and parties (not its place or date,
+    /// which one article gives and another not): articles about the same event share it.
+    /// `newsflow aggregate` tells a family's events apart by place, date and time.
     pub fingerprint: String,
 }
 

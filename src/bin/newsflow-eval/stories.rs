@@ -14,6 +14,8 @@ use std::path::Path;
 
 use anyhow::Context;
 use chrono::{DateTime, Duration, Utc};
+use newsflow::aggregate::{AggregateConfig, Families};
+use newsflow::record::{Event, EventRecord, SCHEMA_VERSION};
 use newsflow::stage::{Enrichment, Pipeline};
 use newsflow::story::signature::shingle_hashes;
 use newsflow::story::{Signature, StoryConfig, StoryIndex};
@@ -92,8 +94,7 @@ struct Article {
     /// The original's id, for a copy.
     copy_of: CopyOf,
     text: String,
-    /// Its events' fingerprints.
-    events: Vec<String>,
+    events: Vec<Event>,
 }
 
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -158,11 +159,7 @@ fn score(pipeline: &Pipeline, name: &str, originals: &[(String, String, String)]
                 .ok()
                 .and_then(Enrichment::into_article)?;
             let text = enriched.clean.paragraphs.join("\n\n");
-            let events = enriched
-                .events
-                .iter()
-                .map(|e| e.fingerprint.clone())
-                .collect();
+            let events = enriched.events.clone();
             Some(Article {
                 id,
                 copy_of,
@@ -284,11 +281,22 @@ fn report_order(
 }
 
 /// How many of the events of each kind of copy have a fingerprint among its original's
-/// events: the share that would aggregate with them.
+/// events, and how many `newsflow aggregate` would count in one of its original's events
+/// (same fingerprint, and place and date agreeing).
 fn report_events(articles: &[Article]) {
     let by_id: HashMap<&str, &Article> = articles.iter().map(|a| (a.id.as_str(), a)).collect();
+    let config = AggregateConfig::default();
+    let record = |article: &Article, event: &Event| EventRecord {
+        schema_version: SCHEMA_VERSION,
+        article_id: article.id.clone(),
+        published_at: None,
+        url: None,
+        source: None,
+        event: event.clone(),
+    };
+    let now = Utc::now();
     for kind in KINDS {
-        let (mut met, mut total, mut original_events) = (0usize, 0usize, 0usize);
+        let (mut fingerprinted, mut aggregated, mut total, mut original_events) = (0, 0, 0, 0);
         for article in articles {
             let Some((of, copy_kind)) = &article.copy_of else {
                 continue;
@@ -301,17 +309,28 @@ fn report_events(articles: &[Article]) {
             }
             original_events += original.events.len();
             total += article.events.len();
-            met += article
-                .events
-                .iter()
-                .filter(|fingerprint| original.events.contains(fingerprint))
-                .count();
+            let mut families = Families::default();
+            for event in &original.events {
+                families.count(&record(original, event), now, &config);
+            }
+            for event in &article.events {
+                fingerprinted += usize::from(
+                    original
+                        .events
+                        .iter()
+                        .any(|o| o.fingerprint == event.fingerprint),
+                );
+                let (_, id) = families.count(&record(article, event), now, &config);
+                let joined = families.get(&id).expect("counted");
+                aggregated += usize::from(joined.article_ids.contains(&original.id));
+            }
         }
         println!(
-            "  events of {} copies with a fingerprint of their original's: {met}/{total} \
-             ({:.3}; the originals have {original_events})",
+            "  events of {} copies ({total}; the originals have {original_events}): with a \
+             fingerprint of their original's {:.3}, aggregated with one of its events {:.3}",
             kind.name(),
-            ratio(met as f64, total as f64)
+            ratio(fingerprinted as f64, total as f64),
+            ratio(aggregated as f64, total as f64)
         );
     }
 }

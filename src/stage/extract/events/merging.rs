@@ -173,16 +173,16 @@ fn symmetric(class: &str) -> bool {
     matches!(class, "CONSULT" | "AGREE" | "COOPERATE")
 }
 
-/// A stable id from what identifies an event in the world, not in one article: class,
-/// parties, owning organisation and country. The date is left out: one article tells an
-/// event with its date and another without, and they must meet on one key; recurring
-/// events between the same parties in one place share it, and their dates tell them apart.
+/// A stable id of the event's family: class, parties and owning organisation, what every
+/// telling of the event in the world gives alike. Place and date are left out: one article
+/// tells an event with them and another without, and the tellings must meet on one key
+/// (`newsflow aggregate` tells the family's events apart by place and date, missing ones
+/// agreeing with any).
 pub fn fingerprint(
     class: &str,
     actors: &[String],
     targets: &[String],
     owners: &[String],
-    location: Option<&EventLocation>,
 ) -> String {
     let sorted = |codes: &[String]| {
         let mut sorted: Vec<&str> = codes.iter().map(String::as_str).collect();
@@ -196,26 +196,21 @@ pub fn fingerprint(
     } else {
         (sorted(actors), sorted(targets))
     };
-    let key = format!(
-        "{class}|{parties}|{targets}|{}|{}",
-        sorted(owners),
-        location.and_then(|l| l.country.as_deref()).unwrap_or("")
-    );
+    let key = format!("{class}|{parties}|{targets}|{}", sorted(owners));
     format!("{:016x}", fnv1a(key.as_bytes()))
 }
 
-/// Events the article tells apart that are one in the world: one fingerprint and dates
-/// that do not tell them apart ("the summit is planned for July" and, later, "if the
-/// summit is held" with no date). The first told stays, uncertain if either is, with the
+/// Events the article tells apart that are one in the world: one fingerprint, and places
+/// and dates that do not tell them apart ("the summit is planned for July" and, later, "if
+/// the summit is held" with no date). The first told stays, uncertain if either is, with the
 /// other's date where it has none, and the confidence of the likelier.
 pub fn join_same_events(events: Vec<ScoredEvent>) -> Vec<ScoredEvent> {
     let mut joined: Vec<ScoredEvent> = Vec::with_capacity(events.len());
     for ScoredEvent { event, features } in events {
         let same = joined.iter_mut().find(|ScoredEvent { event: e, .. }| {
             e.fingerprint == event.fingerprint
-                && (e.date_start.is_none()
-                    || event.date_start.is_none()
-                    || e.date_start == event.date_start)
+                && agree(&e.date_start, &event.date_start)
+                && agree(&country(e), &country(&event))
         });
         match same {
             Some(ScoredEvent {
@@ -225,6 +220,9 @@ pub fn join_same_events(events: Vec<ScoredEvent>) -> Vec<ScoredEvent> {
                 if first.date_start.is_none() {
                     first.date_start = event.date_start;
                     first.date_end = event.date_end;
+                }
+                if first.location.is_none() {
+                    first.location = event.location;
                 }
                 if event.modality == Modality::Uncertain {
                     first.modality = Modality::Uncertain;
@@ -238,6 +236,15 @@ pub fn join_same_events(events: Vec<ScoredEvent>) -> Vec<ScoredEvent> {
         }
     }
     joined
+}
+
+/// Whether two tellings agree on a field: the same value, or one without it.
+fn agree<T: PartialEq>(a: &Option<T>, b: &Option<T>) -> bool {
+    a.is_none() || b.is_none() || a == b
+}
+
+fn country(event: &Event) -> Option<String> {
+    event.location.as_ref().and_then(|l| l.country.clone())
 }
 
 /// The event a draft stands for; `sentence_events` events (itself included) were first told
@@ -285,7 +292,7 @@ pub fn into_event(doc: &Document, draft: Draft, sentence_events: usize) -> Score
         .sentence_text(&doc.sentences[draft.sentences[0]])
         .to_owned();
     let owners: Vec<String> = codes(&m.owners).into_iter().map(str::to_owned).collect();
-    let fingerprint = fingerprint(m.class, &actors, &targets, &owners, location.as_ref());
+    let fingerprint = fingerprint(m.class, &actors, &targets, &owners);
     let features = Features::of(&draft, &actors, &targets, sentence_events);
     let event = Event {
         plover: m.class.to_owned(),

@@ -84,24 +84,24 @@ fn stories_of(
     let started = Instant::now();
     while stories.len() < ids.len() && started.elapsed() < timeout {
         if let Some(Ok(message)) = consumer.poll(Duration::from_millis(100)) {
-            let article: Value = serde_json::from_slice(message.payload().unwrap()).unwrap();
-            let id = article["id"].as_str().unwrap().to_owned();
-            stories
-                .entry(id)
-                .or_default()
-                .push(article["story"].clone());
+            keep_story(&mut stories, message.payload().unwrap());
         }
     }
     // Records still on their way (a redelivery) are read too.
     while let Some(Ok(message)) = consumer.poll(Duration::from_secs(1)) {
-        let article: Value = serde_json::from_slice(message.payload().unwrap()).unwrap();
-        let id = article["id"].as_str().unwrap().to_owned();
-        stories
-            .entry(id)
-            .or_default()
-            .push(article["story"].clone());
+        keep_story(&mut stories, message.payload().unwrap());
     }
     stories
+}
+
+/// Adds an enriched record's story to those of its article.
+fn keep_story(stories: &mut HashMap<String, Vec<Value>>, enriched: &[u8]) {
+    let article: Value = serde_json::from_slice(enriched).unwrap();
+    let id = article["id"].as_str().unwrap().to_owned();
+    stories
+        .entry(id)
+        .or_default()
+        .push(article["story"].clone());
 }
 
 /// The articles grouped by story: what must not depend on replicas or restarts.

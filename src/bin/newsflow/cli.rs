@@ -8,8 +8,19 @@ use clap::builder::RangedU64ValueParser;
 use clap::error::{ContextKind, ContextValue, ErrorKind};
 use clap::{Args, Parser, Subcommand};
 
+/// Sets each `$field` of `$target` that `$args` (the flags, or their variables) gives.
+macro_rules! override_from_args {
+    ($args:expr => $target:expr; $($field:ident),+ $(,)?) => {$(
+        if let Some(value) = $args.$field {
+            $target.$field = value;
+        }
+    )+};
+}
+
 mod aggregate;
+mod service;
 pub use aggregate::AggregateArgs;
+use service::ServiceArgs;
 
 use newsflow::config::{check_topic_name, ConfigError, Guarantee, OutputFormat, RunConfig, MASK};
 use newsflow::kafka::ReplayOptions;
@@ -78,9 +89,8 @@ pub struct IngestArgs {
     /// Seconds between two polls of a feed that does not set its own [default: 300].
     #[arg(long, env = "NEWSFLOW_INGEST_INTERVAL_SECS")]
     pub interval_secs: Option<u64>,
-    /// Bootstrap brokers, comma-separated host:port [default: 127.0.0.1:9092].
-    #[arg(long, env = "NEWSFLOW_BROKERS")]
-    pub brokers: Option<String>,
+    #[command(flatten)]
+    pub service: ServiceArgs,
     /// Topic the raw articles are produced to [default: news.raw].
     #[arg(long, env = "NEWSFLOW_INPUT_TOPIC")]
     pub input_topic: Option<String>,
@@ -91,15 +101,6 @@ pub struct IngestArgs {
     /// [default: newsflow-ingest].
     #[arg(long, env = "NEWSFLOW_INGEST_TRANSACTIONAL_ID")]
     pub transactional_id: Option<String>,
-    /// Address of /metrics, /healthz and /readyz [default: 127.0.0.1:9898].
-    #[arg(long, env = "NEWSFLOW_METRICS_ADDR")]
-    pub metrics_addr: Option<SocketAddr>,
-    /// Create the input topic when it does not exist, instead of failing [default: false].
-    #[arg(long, env = "NEWSFLOW_CREATE_TOPICS", num_args = 0..=1, default_missing_value = "true")]
-    pub create_topics: Option<bool>,
-    /// A librdkafka property, as for `run` (repeatable).
-    #[arg(short = 'X', long = "kafka-property", value_name = "KEY=VALUE")]
-    pub kafka_properties: Vec<String>,
 }
 
 /// What `newsflow ingest` is asked to do.
@@ -121,18 +122,11 @@ impl IngestArgs {
         ingest
             .feeds
             .extend(self.feeds.into_iter().map(newsflow::ingest::FeedSpec::new));
-        macro_rules! override_from_args {
-            ($target:expr; $($field:ident),+) => {$(
-                if let Some(value) = self.$field {
-                    $target.$field = value;
-                }
-            )+};
-        }
-        override_from_args!(ingest; timeout_secs, max_response_bytes, interval_secs, state_topic, transactional_id);
-        override_from_args!(config; brokers, input_topic, metrics_addr, create_topics);
+        override_from_args!(self => ingest; timeout_secs, max_response_bytes, interval_secs, state_topic, transactional_id);
+        override_from_args!(self => config; input_topic);
         config.ingest.validate()?;
         let Some(output) = self.output else {
-            config.apply_kafka_overrides(std::env::vars_os(), &self.kafka_properties)?;
+            self.service.apply(&mut config)?;
             config.validate()?;
             check_topic_name("state_topic", &config.ingest.state_topic)?;
             if config.ingest.state_topic == config.input_topic {
@@ -259,14 +253,7 @@ impl RunArgs {
     /// by librdkafka.
     pub fn into_config(self) -> Result<RunConfig, ConfigError> {
         let mut config = RunConfig::load(self.config.as_deref())?;
-        macro_rules! override_from_args {
-            ($($field:ident),+) => {$(
-                if let Some(value) = self.$field {
-                    config.$field = value;
-                }
-            )+};
-        }
-        override_from_args!(
+        override_from_args!(self => config;
             brokers,
             input_topic,
             output_topic,

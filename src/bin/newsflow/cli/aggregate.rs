@@ -1,10 +1,10 @@
 //! `newsflow aggregate`'s command line.
 
-use std::net::SocketAddr;
 use std::path::PathBuf;
 
 use clap::Args;
 
+use super::ServiceArgs;
 use newsflow::config::{ConfigError, RunConfig};
 
 #[derive(Debug, Args)]
@@ -13,9 +13,8 @@ pub struct AggregateArgs {
     /// the Kafka connection and the events topic, as for `run`.
     #[arg(long, env = "NEWSFLOW_CONFIG")]
     pub config: Option<PathBuf>,
-    /// Bootstrap brokers, comma-separated host:port [default: 127.0.0.1:9092].
-    #[arg(long, env = "NEWSFLOW_BROKERS")]
-    pub brokers: Option<String>,
+    #[command(flatten)]
+    pub service: ServiceArgs,
     /// Topic of events, keyed by fingerprint, that `run` writes [default: news.events].
     #[arg(long, env = "NEWSFLOW_EVENTS_TOPIC")]
     pub events_topic: Option<String>,
@@ -28,31 +27,15 @@ pub struct AggregateArgs {
     /// Where records that are no event go [default: news.dlq].
     #[arg(long, env = "NEWSFLOW_DLQ_TOPIC")]
     pub dlq_topic: Option<String>,
-    /// Address of /metrics, /healthz and /readyz [default: 127.0.0.1:9898].
-    #[arg(long, env = "NEWSFLOW_METRICS_ADDR")]
-    pub metrics_addr: Option<SocketAddr>,
-    /// Create the events topic when it does not exist, instead of failing [default: false].
-    #[arg(long, env = "NEWSFLOW_CREATE_TOPICS", num_args = 0..=1, default_missing_value = "true")]
-    pub create_topics: Option<bool>,
-    /// A librdkafka property, as for `run` (repeatable).
-    #[arg(short = 'X', long = "kafka-property", value_name = "KEY=VALUE")]
-    pub kafka_properties: Vec<String>,
 }
 
 impl AggregateArgs {
     /// Defaults ← config file ← environment ← flags, checked.
     pub fn into_config(self) -> Result<RunConfig, ConfigError> {
         let mut config = RunConfig::load(self.config.as_deref())?;
-        macro_rules! override_from_args {
-            ($target:expr; $($field:ident),+) => {$(
-                if let Some(value) = self.$field {
-                    $target.$field = value;
-                }
-            )+};
-        }
-        override_from_args!(config.aggregate; output_topic, group_id);
-        override_from_args!(config; brokers, events_topic, dlq_topic, metrics_addr, create_topics);
-        config.apply_kafka_overrides(std::env::vars_os(), &self.kafka_properties)?;
+        override_from_args!(self => config.aggregate; output_topic, group_id);
+        override_from_args!(self => config; events_topic, dlq_topic);
+        self.service.apply(&mut config)?;
         config.validate_connection()?;
         config.aggregate.validate(&config.events_topic)?;
         newsflow::config::keep_out_of_logs(config.kafka_properties());

@@ -39,9 +39,9 @@ fn dead_letters_go_beside_the_output_file_unless_dlq_is_given() {
     assert!(error.contains("--dlq is required"), "{error}");
 }
 
-/// Settings whose default depends on the machine or on other settings: the help and
-/// the README describe them in words.
-const DESCRIBED_DEFAULTS: [&str; 2] = ["workers", "transactional_id"];
+/// Settings whose default depends on the machine or on other settings, or is "none":
+/// the help and the README describe them in words.
+const DESCRIBED_DEFAULTS: [&str; 3] = ["workers", "transactional_id", "story_topic"];
 
 /// Each setting's default as the help text or the README writes it.
 fn code_defaults() -> BTreeMap<String, String> {

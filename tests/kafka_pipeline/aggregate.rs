@@ -1,7 +1,7 @@
-//! `newsflow aggregate` on Apache Kafka: the events topic folded into one record per
-//! fingerprint on a compacted topic, with exact counts although an aggregator is
-//! SIGKILLed, a second one takes its partitions over, and every mention of the first half
-//! is delivered again.
+//! `newsflow aggregate` on Apache Kafka: the events topic folded into one record per event
+//! on a compacted topic, with exact counts although an aggregator is SIGKILLed, a second
+//! one takes its partitions over, and every mention of the first half is delivered again;
+//! one fingerprint told in two places makes two events.
 
 use std::collections::{BTreeSet, HashMap};
 use std::time::{Duration, Instant};
@@ -23,12 +23,31 @@ const FINGERPRINTS: usize = 6;
 const ARTICLES: usize = 30;
 const SOURCES: [&str; 3] = ["AFP", "Reuters", "AP"];
 
-/// One mention: its event's fingerprint, article, source and sentence.
+/// One mention: its event's fingerprint, article, source, sentence and country.
 struct Mention {
     fingerprint: String,
     article: String,
     source: &'static str,
     sentence: String,
+    country: Option<&'static str>,
+}
+
+/// One family told in two places: the first and an unplaced telling are one event, the
+/// two in the second place another (keyed by the fingerprint and `-1`).
+const FAMILY: &str = "00000000000000aa";
+
+fn family_mentions() -> Vec<Mention> {
+    [Some("FR"), None, Some("DE"), Some("DE")]
+        .into_iter()
+        .enumerate()
+        .map(|(n, country)| Mention {
+            fingerprint: FAMILY.into(),
+            article: format!("family-{n}"),
+            source: "AFP",
+            sentence: format!("The ministers met ({n})."),
+            country,
+        })
+        .collect()
 }
 
 /// Each article tells two events, and every fifth tells its first event twice.
@@ -44,6 +63,7 @@ fn mentions() -> Vec<Mention> {
                     article: format!("article-{n}"),
                     source: SOURCES[n % SOURCES.len()],
                     sentence: format!("Event {event} as article {n} tells it ({time})."),
+                    country: None,
                 });
             }
         }
@@ -61,7 +81,7 @@ fn record(mention: &Mention) -> Keyed {
         "cameo": "040",
         "actors": ["FRA", "DEU"],
         "targets": [],
-        "location": null,
+        "location": mention.country.map(|country| json!({"country": country, "name": null})),
         "date_start": null,
         "date_end": null,
         "modality": "occurred",
@@ -75,7 +95,8 @@ fn record(mention: &Mention) -> Keyed {
     )
 }
 
-/// Per fingerprint: mentions, articles and sources, counted once each.
+/// Per event id: mentions, articles and sources, counted once each (the family's events
+/// aside, each id is a fingerprint).
 fn expected(mentions: &[Mention]) -> HashMap<String, (u64, u64, u64)> {
     let mut sets: HashMap<&str, (u64, BTreeSet<&str>, BTreeSet<&str>)> = HashMap::new();
     for m in mentions {
@@ -91,6 +112,10 @@ fn expected(mentions: &[Mention]) -> HashMap<String, (u64, u64, u64)> {
                 (n, articles.len() as u64, sources.len() as u64),
             )
         })
+        .chain([
+            (FAMILY.to_owned(), (2, 2, 1)),
+            (format!("{FAMILY}-1"), (2, 2, 1)),
+        ])
         .collect()
 }
 
@@ -178,10 +203,13 @@ fn counts_stay_exact_across_a_kill_a_takeover_and_redelivery() {
     wait_ready(port_b, timeout);
     first.kill().unwrap();
     first.wait().unwrap();
-    // The first half again (as at-least-once redelivers), the second half, and a record
-    // that is no event.
+    // The first half again (as at-least-once redelivers), the second half, the family told
+    // in two places (twice over), and a record that is no event.
     let mut again = first_half.to_vec();
     again.extend_from_slice(second_half);
+    let family: Vec<Keyed> = family_mentions().iter().map(record).collect();
+    again.extend_from_slice(&family);
+    again.extend_from_slice(&family);
     again.push((Some("junk".into()), b"{not json".to_vec()));
     runtime.block_on(broker.produce(EVENTS, &again));
 
@@ -205,6 +233,8 @@ fn counts_stay_exact_across_a_kill_a_takeover_and_redelivery() {
             "{value}"
         );
     }
+    assert_eq!(latest[FAMILY]["location"]["country"], "FR");
+    assert_eq!(latest[&format!("{FAMILY}-1")]["location"]["country"], "DE");
     assert!(
         counted(port_b, "already_counted") >= first_half.len() as f64,
         "the redelivered half was counted again"

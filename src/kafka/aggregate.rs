@@ -242,6 +242,8 @@ pub async fn aggregate(
             ("enable.auto.commit", "false".into()),
             ("auto.offset.reset", "earliest".into()),
             ("isolation.level", "read_committed".into()),
+            // Its lag on the events topic, as newsflow_consumer_lag_messages.
+            ("statistics.interval.ms", "5000".into()),
         ],
     )
     .create_with_context(ReleaserContext {

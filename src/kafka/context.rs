@@ -121,8 +121,9 @@ impl ClientContext for ProducerContext {
     }
 }
 
-/// The embargo releaser's consumer: notes revoked partitions, whose held records the
-/// releaser then drops, and reports errors as the pipeline's consumer does.
+/// The consumer of the embargo releaser and of `newsflow aggregate`: notes revoked
+/// partitions, whose state its owner then drops, and reports errors and lag (when asked
+/// for statistics) as the pipeline's consumer does.
 pub struct ReleaserContext {
     pub health: Health,
     pub revoked: std::sync::Mutex<Vec<i32>>,
@@ -136,6 +137,10 @@ impl ReleaserContext {
 }
 
 impl ClientContext for ReleaserContext {
+    fn stats(&self, statistics: Statistics) {
+        report_lag(&statistics);
+    }
+
     fn error(&self, error: KafkaError, reason: &str) {
         on_client_error(&self.health, &error, reason);
     }
@@ -149,7 +154,14 @@ impl ConsumerContext for ReleaserContext {
     fn pre_rebalance(&self, _: &BaseConsumer<Self>, rebalance: &Rebalance<'_>) {
         if let Rebalance::Revoke(partitions) = rebalance {
             let mut revoked = self.revoked.lock().unwrap_or_else(|e| e.into_inner());
-            revoked.extend(partitions.elements().iter().map(|e| e.partition()));
+            for element in partitions.elements() {
+                revoked.push(element.partition());
+                PartitionReleased {
+                    topic: element.topic(),
+                    partition: element.partition(),
+                }
+                .emit();
+            }
         }
     }
 }
@@ -243,6 +255,24 @@ fn describe(partitions: &TopicPartitionList) -> String {
         .join(",")
 }
 
+/// The lag of each partition a consumer fetches, from its statistics.
+fn report_lag(statistics: &Statistics) {
+    for (topic_name, topic) in &statistics.topics {
+        for (partition, stats) in &topic.partitions {
+            // Partition -1 is librdkafka's internal "unassigned" partition; -1 lag means not
+            // known yet.
+            if *partition >= 0 && stats.consumer_lag >= 0 && is_fetched(&stats.fetch_state) {
+                PartitionLag {
+                    topic: topic_name,
+                    partition: *partition,
+                    lag: stats.consumer_lag,
+                }
+                .emit();
+            }
+        }
+    }
+}
+
 /// Whether a partition in the statistics is one this consumer fetches. librdkafka keeps
 /// reporting a revoked partition's last lag (its fetch state back to "none"), which would
 /// bring back the series the revoke removed.
@@ -253,20 +283,7 @@ fn is_fetched(fetch_state: &str) -> bool {
 impl ClientContext for PipelineContext {
     fn stats(&self, statistics: Statistics) {
         report_brokers(&statistics, &self.health);
-        for (topic_name, topic) in &statistics.topics {
-            for (partition, stats) in &topic.partitions {
-                // Partition -1 is librdkafka's internal "unassigned" partition; -1 lag means
-                // not known yet.
-                if *partition >= 0 && stats.consumer_lag >= 0 && is_fetched(&stats.fetch_state) {
-                    PartitionLag {
-                        topic: topic_name,
-                        partition: *partition,
-                        lag: stats.consumer_lag,
-                    }
-                    .emit();
-                }
-            }
-        }
+        report_lag(&statistics);
     }
 
     fn error(&self, error: KafkaError, reason: &str) {

@@ -239,6 +239,21 @@ fn counts_stay_exact_across_a_kill_a_takeover_and_redelivery() {
         counted(port_b, "already_counted") >= first_half.len() as f64,
         "the redelivered half was counted again"
     );
+    // Its lag on the events topic, from librdkafka's statistics (every 5 s).
+    let lag_of = |partition: i32| {
+        let series = format!(
+            "newsflow_consumer_lag_messages{{partition=\"{partition}\",topic=\"{EVENTS}\"}}"
+        );
+        http_get(port_b, "/metrics").and_then(|(_, text)| metric(&text, &series))
+    };
+    let started = Instant::now();
+    while (0..PARTITIONS).any(|p| lag_of(p) != Some(0.0)) {
+        assert!(
+            started.elapsed() < Duration::from_secs(20),
+            "no lag of 0 reported"
+        );
+        std::thread::sleep(Duration::from_millis(250));
+    }
     let letters = broker.consume(DLQ, 1, 1, Duration::from_secs(10));
     assert_eq!(letters.len(), 1);
     assert_eq!(letters[0].header("newsflow.reason"), Some("invalid_json"));

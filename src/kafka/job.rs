@@ -118,13 +118,12 @@ pub struct Jobs {
 /// story (which waits on the story log, off the worker threads).
 enum Worked {
     Done(Vec<Outgoing>, Option<Claim>),
-    Unstoried(Box<EnrichedArticle>, Signature, OwnedMessage),
-}
-
-impl Default for Worked {
-    fn default() -> Self {
-        Self::Done(Vec::new(), None)
-    }
+    Unstoried(
+        Arc<StoryKeeper>,
+        Box<EnrichedArticle>,
+        Signature,
+        OwnedMessage,
+    ),
 }
 
 impl Jobs {
@@ -141,33 +140,44 @@ impl Jobs {
         self.workers.spawn(move || {
             // The receiver is gone only when shutdown gave up waiting; the record will be
             // consumed again.
-            let _ = sender.send(jobs.work(&job_origin, message));
-        });
-        let jobs = self.clone();
-        // A task of its own, so that records wait for their stories side by side.
-        let finished = tokio::spawn(async move {
-            // A worker cannot drop its sender without sending: enrich catches panics.
-            match receiver.await.unwrap_or_default() {
-                Worked::Done(outputs, claim) => (outputs, claim),
-                Worked::Unstoried(mut article, signature, message) => {
-                    if let Some(stories) = &jobs.stories {
-                        let time = story_time(article.published_at);
-                        article.story = stories.story(&article.id, time, signature).await;
-                    }
-                    tokio::task::spawn_blocking(move || jobs.article_outputs(*article, message))
-                        .await
-                        .unwrap_or_default()
+            match jobs.work(&job_origin, message) {
+                Worked::Done(outputs, claim) => {
+                    let _ = sender.send((outputs, claim));
+                }
+                Worked::Unstoried(stories, article, signature, message) => {
+                    jobs.give_story(stories, *article, signature, message, sender);
                 }
             }
         });
         async move {
-            let (outputs, claim) = finished.await.unwrap_or_default();
+            // A worker cannot drop its sender without sending: enrich catches panics.
+            let (outputs, claim) = receiver.await.unwrap_or_default();
             JobOutput {
                 origin,
                 outputs,
                 claim,
             }
         }
+    }
+
+    /// Waits for the article's story off the worker threads (on a task of its own, so that
+    /// articles wait side by side), then has a worker make its outputs and send them.
+    fn give_story(
+        self,
+        stories: Arc<StoryKeeper>,
+        mut article: EnrichedArticle,
+        signature: Signature,
+        message: OwnedMessage,
+        sender: oneshot::Sender<(Vec<Outgoing>, Option<Claim>)>,
+    ) {
+        stories.runtime().clone().spawn(async move {
+            let time = story_time(article.published_at);
+            article.story = stories.story(&article.id, time, signature).await;
+            let workers = Arc::clone(&self.workers);
+            workers.spawn(move || {
+                let _ = sender.send(self.article_outputs(article, message));
+            });
+        });
     }
 
     fn work(&self, origin: &Origin, message: OwnedMessage) -> Worked {
@@ -180,7 +190,7 @@ impl Jobs {
                 .enrich_latest(value, self.max_record_bytes, Some(&self.versions)),
         };
         match enriched {
-            Ok(Enrichment::Superseded(_)) => Worked::default(),
+            Ok(Enrichment::Superseded(_)) => Worked::Done(Vec::new(), None),
             Ok(Enrichment::Killed(kill)) => {
                 let publication = &self.publication;
                 let mut outputs = Vec::with_capacity(3);
@@ -197,14 +207,16 @@ impl Jobs {
                 ));
                 Worked::Done(outputs, None)
             }
-            Ok(Enrichment::Article(enriched)) if self.stories.is_some() => {
-                let signature = Signature::of(&enriched.clean.paragraphs.join("\n\n"));
-                Worked::Unstoried(Box::new(enriched), signature, message)
-            }
-            Ok(Enrichment::Article(enriched)) => {
-                let (outputs, claim) = self.article_outputs(enriched, message);
-                Worked::Done(outputs, claim)
-            }
+            Ok(Enrichment::Article(enriched)) => match &self.stories {
+                Some(stories) => {
+                    let signature = Signature::of(&enriched.clean.paragraphs.join("\n\n"));
+                    Worked::Unstoried(Arc::clone(stories), Box::new(enriched), signature, message)
+                }
+                None => {
+                    let (outputs, claim) = self.article_outputs(enriched, message);
+                    Worked::Done(outputs, claim)
+                }
+            },
             Err(rejection) => {
                 let letter = rejection.into_dead_letter(origin.dead_letter_source(), value);
                 DeadLettered { letter: &letter }.emit();

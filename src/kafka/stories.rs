@@ -49,6 +49,8 @@ pub struct StoryKeeper {
     decisions: Arc<Mutex<HashMap<i64, Story>>>,
     /// The log offset the index has read up to (exclusive), or -1 once it has failed.
     read_up_to: watch::Receiver<i64>,
+    /// Where articles wait for their stories.
+    runtime: tokio::runtime::Handle,
 }
 
 impl StoryKeeper {
@@ -131,7 +133,13 @@ impl StoryKeeper {
             incarnation,
             decisions,
             read_up_to,
+            runtime: tokio::runtime::Handle::current(),
         })
+    }
+
+    /// The async runtime the keeper was started on.
+    pub fn runtime(&self) -> &tokio::runtime::Handle {
+        &self.runtime
     }
 
     /// Article `id`'s story: its signature appended to the log, then the index's decision

@@ -121,7 +121,7 @@ impl Aggregator {
                     Some(_) => unreadable += 1,
                 },
             )
-            .map(|_| {
+            .map(|()| {
                 let mut events = Families::default();
                 latest.into_values().for_each(|event| events.restore(event));
                 (events, unreadable)

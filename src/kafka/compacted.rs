@@ -10,8 +10,7 @@ use rdkafka::message::Message;
 use rdkafka::{Offset, TopicPartitionList};
 
 /// Reads `partitions` of `topic` (all of them when `None`) from their start to their end,
-/// handing each record's key and value to `visit`, oldest first; returns how many records
-/// were read. The consumer must report partition ends (`enable.partition.eof`). Fails
+/// handing each record's key and value to `visit`, oldest first. The consumer must report partition ends (`enable.partition.eof`). Fails
 /// when the metadata, or any record, takes longer than `timeout`.
 pub fn read_to_end<C: ConsumerContext>(
     consumer: &BaseConsumer<C>,
@@ -19,7 +18,7 @@ pub fn read_to_end<C: ConsumerContext>(
     partitions: Option<&[i32]>,
     timeout: Duration,
     mut visit: impl FnMut(&str, Option<&[u8]>),
-) -> Result<usize, KafkaError> {
+) -> Result<(), KafkaError> {
     let wanted: Vec<i32> = match partitions {
         Some(partitions) => partitions.to_vec(),
         None => {
@@ -38,7 +37,6 @@ pub fn read_to_end<C: ConsumerContext>(
     }
     let mut remaining: HashSet<i32> = wanted.into_iter().collect();
     consumer.assign(&assignment)?;
-    let mut read = 0;
     let mut last_progress = Instant::now();
     while !remaining.is_empty() {
         let Some(polled) = consumer.poll(Duration::from_millis(200)) else {
@@ -52,7 +50,6 @@ pub fn read_to_end<C: ConsumerContext>(
         last_progress = Instant::now();
         match polled {
             Ok(message) => {
-                read += 1;
                 if let Some(Ok(key)) = message.key_view::<str>() {
                     visit(key, message.payload());
                 }
@@ -63,6 +60,5 @@ pub fn read_to_end<C: ConsumerContext>(
             Err(error) => return Err(error),
         }
     }
-    consumer.unassign()?;
-    Ok(read)
+    consumer.unassign()
 }

@@ -28,7 +28,7 @@ use crate::record::{
 use crate::stage::{Admission, Enrichment, LatestVersions, Pipeline};
 use crate::story::{story_time, Signature, StoryConfig, StoryIndex};
 use crate::telemetry::events::{ArticleEmbargoed, ArticleSuperseded, DeadLettered, RecordConsumed};
-use crate::telemetry::story_events::StoryAssigned;
+use crate::telemetry::story_events::{StoriesMeasured, StoryAssigned};
 
 /// Lines handed to the worker threads at a time: large enough to keep every core busy,
 /// small enough to keep memory flat on any input size.
@@ -182,6 +182,10 @@ pub fn process(
                 }
             }
         }
+        StoriesMeasured {
+            sizes: stories.sizes(),
+        }
+        .emit();
         match end {
             ChunkEnd::Full => {}
             ChunkEnd::Overlong { line, head } => {

@@ -13,7 +13,7 @@
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
 use rdkafka::consumer::{BaseConsumer, Consumer};
@@ -29,7 +29,7 @@ use super::{client_config, Client, RunError};
 use crate::config::{ConfigError, RunConfig};
 use crate::story::log::Entry;
 use crate::story::{Signature, Story, StoryIndex};
-use crate::telemetry::story_events::{StoryAssigned, StoryUnassigned};
+use crate::telemetry::story_events::{StoriesMeasured, StoryAssigned, StoryUnassigned};
 use crate::telemetry::Health;
 
 /// How long an article waits for its story before it is published without one: the story
@@ -228,7 +228,13 @@ struct Decider {
 
 impl Reading {
     fn run(mut self, shutdown: &CancellationToken) {
+        let mut measured = Instant::now();
         while !shutdown.is_cancelled() {
+            if measured.elapsed() >= Duration::from_secs(1) {
+                let sizes = self.decider.index.sizes();
+                StoriesMeasured { sizes }.emit();
+                measured = Instant::now();
+            }
             match self.reader.poll(Duration::from_millis(100)) {
                 Some(Ok(message)) => {
                     let offset = message.offset();

@@ -16,6 +16,7 @@ use chrono::{DateTime, TimeZone, Utc};
 
 use super::postings::Postings;
 use super::signature::{Signature, BINS};
+use super::sizes::StorySizes;
 use super::{Story, StoryConfig};
 use crate::hash::{fnv1a, mix};
 
@@ -31,6 +32,10 @@ struct Root {
     /// When the story's first article, and this one, were seen (seconds since 2000).
     story_seen: u32,
     seen: u32,
+    /// For a story's first article, how many articles its story has been given (itself
+    /// and those that joined while it was in the window, redeliveries included); for
+    /// another, how many slots back its story's first article is (0: gone before it).
+    story_link: u32,
     occupied: u64,
     minima: [u8; BINS],
     shingles: u16,
@@ -62,6 +67,8 @@ pub struct StoryIndex {
     newest: u32,
     /// Roots gone since the postings were last swept of their slots.
     gone_since_sweep: usize,
+    /// The stories whose first article is in the window, by size.
+    sizes: StorySizes,
 }
 
 impl StoryIndex {
@@ -75,6 +82,7 @@ impl StoryIndex {
             postings: Postings::default(),
             newest: 0,
             gone_since_sweep: 0,
+            sizes: StorySizes::default(),
         }
     }
 
@@ -96,9 +104,13 @@ impl StoryIndex {
                 // The same article again (redelivered, or a new version): the same story.
                 return founded(id, story_seen);
             }
+            let first = self.first_of_story(slot);
+            if !same_article {
+                self.grow(first);
+            }
             if !same_article && similarity < self.config.max_containment_unindexed {
                 let article = (id, signature, seen);
-                self.insert(article, Some((&story, story_seen)), &found);
+                self.insert(article, Some((&story, story_seen, first)), &found);
             }
             return Story {
                 cluster_id: cluster_id(&story),
@@ -109,6 +121,11 @@ impl StoryIndex {
         }
         self.insert((id, signature, seen), None, &found);
         founded(id, seen)
+    }
+
+    /// The stories whose first article is in the window, by how many articles they have.
+    pub fn sizes(&self) -> &StorySizes {
+        &self.sizes
     }
 
     /// Articles in the window that the index keeps.
@@ -145,6 +162,26 @@ impl StoryIndex {
         match root.story_len {
             0 => self.id_of(root),
             len => self.text(root.id_at + u64::from(root.id_len), len),
+        }
+    }
+
+    /// The slot of the first article of the story that the root at `slot` is in, while
+    /// that article is in the window.
+    fn first_of_story(&self, slot: u64) -> Option<u64> {
+        let root = &self.roots[(slot - self.first_slot) as usize];
+        match (root.story_len, root.story_link) {
+            (0, _) => Some(slot),
+            (_, 0) => None,
+            (_, back) => Some(slot - u64::from(back)).filter(|first| *first >= self.first_slot),
+        }
+    }
+
+    /// One more article in the story whose first article is at slot `first`.
+    fn grow(&mut self, first: Option<u64>) {
+        if let Some(first) = first {
+            let root = &mut self.roots[(first - self.first_slot) as usize];
+            self.sizes.grew(root.story_link);
+            root.story_link = root.story_link.saturating_add(1);
         }
     }
 
@@ -210,7 +247,7 @@ impl StoryIndex {
     fn insert(
         &mut self,
         (id, signature, seen): (&str, &Signature, u32),
-        story: Option<(&str, u32)>,
+        story: Option<(&str, u32, Option<u64>)>,
         found: &[(u32, Vec<u64>)],
     ) {
         let slot = self.first_slot + self.roots.len() as u64;
@@ -227,12 +264,16 @@ impl StoryIndex {
         }
         let id_at = self.first_id_byte + self.ids.len() as u64;
         self.ids.extend(id.bytes());
-        let (story_len, story_seen) = match story {
-            Some((story, story_seen)) => {
+        let (story_len, story_seen, story_link) = match story {
+            Some((story, story_seen, first)) => {
                 self.ids.extend(story.bytes());
-                (story.len() as u32, story_seen)
+                let back = first.map_or(0, |first| (slot - first) as u32);
+                (story.len() as u32, story_seen, back)
             }
-            None => (0, seen),
+            None => {
+                self.sizes.founded();
+                (0, seen, 1)
+            }
         };
         self.roots.push_back(Root {
             id_at,
@@ -240,6 +281,7 @@ impl StoryIndex {
             story_len,
             story_seen,
             seen,
+            story_link,
             occupied: signature.occupied,
             minima: signature.minima,
             shingles: signature.shingles,
@@ -254,6 +296,9 @@ impl StoryIndex {
             let full = self.roots.len() >= self.config.max_stories;
             if root.seen >= oldest_allowed && !full {
                 break;
+            }
+            if root.story_len == 0 {
+                self.sizes.left(root.story_link);
             }
             let bytes = root.id_len as usize + root.story_len as usize;
             self.ids.drain(..bytes);
@@ -330,5 +375,10 @@ mod tests {
         assert!(index.heap_bytes() > 0);
         assert!(keys.iter().all(|key| index.slots(*key).count() <= 2));
         assert!(keys.iter().any(|key| index.slots(*key).count() == 2));
+    }
+
+    #[test]
+    fn a_kept_article_takes_104_bytes() {
+        assert_eq!(std::mem::size_of::<Root>(), 104);
     }
 }

@@ -5,12 +5,14 @@
 //!
 //! - [`signature`]: what a text is compared by.
 //! - [`index`]: the stories of a time window, bounded in memory.
+//! - [`sizes`]: how many articles the window's stories have.
 //! - [`log`]: the story log that replicas share on Kafka (`newsflow run`).
 
 pub mod index;
 pub mod log;
 mod postings;
 pub mod signature;
+pub mod sizes;
 
 use chrono::{DateTime, FixedOffset, Utc};
 use serde::{Deserialize, Serialize};

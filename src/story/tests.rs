@@ -97,3 +97,49 @@ fn text_without_shingles_founds_a_story_of_its_own_and_is_not_kept() {
     assert_eq!(story.cluster_id, cluster_id("empty"));
     assert!(index.is_empty());
 }
+
+#[test]
+fn a_story_counts_its_articles_while_its_first_is_in_the_window() {
+    let local = "In Thessaloniki, the northern port city, shopkeepers on Tsimiski Street said \
+        trade had fallen by a third since the spring, and the city council voted to delay the \
+        rise in water charges that it had approved in March. The mayor told reporters that the \
+        council would ask the ministry for an exemption for families with young children and \
+        for pensioners living alone in the old town.";
+    let sentences: Vec<&str> = STORY.split(". ").collect();
+    let regional = format!("{}. {local}", sentences[..3].join(". "));
+    let bands = |index: &StoryIndex| -> Vec<(&str, u64)> {
+        index.sizes().bands().filter(|(_, n)| *n > 0).collect()
+    };
+    let config = StoryConfig {
+        window_secs: 24 * 3600,
+        ..StoryConfig::default()
+    };
+    let mut index = StoryIndex::new(config);
+    index.assign("wire-1", &Signature::of(STORY), at(0));
+    index.assign("wire-2", &Signature::of(SAME_SUBJECT), at(1));
+    assert_eq!(bands(&index), [("1", 2)]);
+    let version = index.assign("regional-1", &Signature::of(&regional), at(2));
+    assert_eq!(version.duplicate_of.as_deref(), Some("wire-1"));
+    assert_eq!(
+        index.len(),
+        3,
+        "the regional version adds its own paragraphs"
+    );
+    // Only the regional version holds this one's text: the story grows through it.
+    let local_copy = index.assign("regional-2", &Signature::of(local), at(3));
+    assert_eq!(local_copy.duplicate_of.as_deref(), Some("wire-1"));
+    index.assign("wire-1", &Signature::of(STORY), at(4));
+    assert_eq!(
+        bands(&index),
+        [("1", 1), ("3-5", 1)],
+        "redelivery adds none"
+    );
+
+    let next_day = index.assign("wire-3", &Signature::of(SAME_SUBJECT), at(26));
+    assert_eq!(next_day.duplicate_of, None);
+    assert_eq!(
+        bands(&index),
+        [("1", 1)],
+        "the first stories left the window"
+    );
+}

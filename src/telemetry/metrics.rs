@@ -46,6 +46,7 @@ pub struct Metrics {
     pub aggregate: AggregateMetrics,
     pub stories: IntCounterVec,
     pub story_similarity: Histogram,
+    pub stories_in_window: IntGaugeVec,
 }
 
 /// What `newsflow aggregate` counts.
@@ -460,6 +461,18 @@ impl Metrics {
                 );
                 for outcome in ["founded", "joined", "unassigned"] {
                     stories.with_label_values(&[outcome]);
+                }
+                stories
+            },
+            stories_in_window: {
+                let stories = gauge_vec(
+                    &registry,
+                    "newsflow_stories_in_window",
+                    "Stories whose first article is in the window, by how many articles they have been given (every replica holds the whole window: take the max, not the sum).",
+                    &["size"],
+                );
+                for band in crate::story::sizes::BANDS {
+                    stories.with_label_values(&[band]);
                 }
                 stories
             },

@@ -3,6 +3,7 @@
 use tracing::warn;
 
 use super::metrics;
+use crate::story::sizes::StorySizes;
 use crate::story::Story;
 
 /// An article was given its story.
@@ -37,5 +38,21 @@ impl StoryUnassigned<'_> {
             error = self.error,
             "Article published without its story."
         );
+    }
+}
+
+/// How large the stories in an index's window are now.
+pub struct StoriesMeasured<'a> {
+    pub sizes: &'a StorySizes,
+}
+
+impl StoriesMeasured<'_> {
+    pub fn emit(&self) {
+        let gauge = &metrics().stories_in_window;
+        for (band, stories) in self.sizes.bands() {
+            gauge
+                .with_label_values(&[band])
+                .set(i64::try_from(stories).unwrap_or(i64::MAX));
+        }
     }
 }

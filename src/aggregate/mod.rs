@@ -44,6 +44,10 @@ pub struct AggregateConfig {
     /// How many days from its first and last mentions a telling may come and still be the
     /// same event (by publication time).
     pub window_days: u32,
+    /// Events an aggregator holds in memory at most, over its partitions: beyond them,
+    /// those told longest ago are forgotten. A forgotten event's record stays on the
+    /// topic as it last was; a later mention of it founds a new event.
+    pub max_events_held: usize,
 }
 
 impl Default for AggregateConfig {
@@ -55,6 +59,7 @@ impl Default for AggregateConfig {
             max_mentions_tracked: 10_000,
             date_tolerance_days: 3,
             window_days: 7,
+            max_events_held: 100_000,
         }
     }
 }
@@ -91,12 +96,25 @@ impl AggregateConfig {
                 });
             }
         }
-        if !(1..=1_000_000).contains(&self.max_mentions_tracked) {
-            return Err(ConfigError::OutOfRange {
-                setting: "aggregate.max_mentions_tracked",
-                min: 1,
-                max: 1_000_000,
-            });
+        for (setting, count, max) in [
+            (
+                "aggregate.max_mentions_tracked",
+                self.max_mentions_tracked,
+                1_000_000,
+            ),
+            (
+                "aggregate.max_events_held",
+                self.max_events_held,
+                100_000_000,
+            ),
+        ] {
+            if !(1..=max).contains(&count) {
+                return Err(ConfigError::OutOfRange {
+                    setting,
+                    min: 1,
+                    max: max as u64,
+                });
+            }
         }
         Ok(())
     }

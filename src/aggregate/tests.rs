@@ -173,7 +173,7 @@ fn a_family_tells_its_events_apart_by_place_and_date_and_missing_ones_agree() {
     let config = AggregateConfig::default();
     let mut families = Families::default();
     let count =
-        |families: &mut Families, record: &EventRecord| families.count(record, now(), &config);
+        |families: &mut Families, record: &EventRecord| families.count(record, now(), &config, 0);
     let (_, paris) = count(&mut families, &placed("a1", Some("FR"), Some("2024-07-01")));
     assert_eq!(
         paris, "00ff00ff00ff00ff",
@@ -199,13 +199,13 @@ fn a_family_tells_its_events_apart_by_place_and_date_and_missing_ones_agree() {
     assert_eq!(families.get(&paris).unwrap().num_articles, 3);
     assert_eq!(families.len(), 3);
 
-    // Read back, the family goes on numbering where it was.
+    // Read back, in any order and some forgotten, the family goes on numbering where it was.
     let mut restored = Families::default();
-    for id in [&paris, &berlin, &later] {
+    for id in [&later, &berlin] {
         let stored = serde_json::to_string(families.get(id).unwrap()).unwrap();
-        restored.restore(serde_json::from_str(&stored).unwrap());
+        restored.restore(serde_json::from_str(&stored).unwrap(), 0);
     }
-    let (_, rome) = restored.count(&placed("a6", Some("IT"), None), now(), &config);
+    let (_, rome) = restored.count(&placed("a6", Some("IT"), None), now(), &config, 0);
     assert_eq!(rome, "00ff00ff00ff00ff-3");
 }
 
@@ -218,7 +218,53 @@ fn undated_tellings_months_apart_are_two_events() {
     months_later.published_at = Some(at("2024-11-02T09:00:00Z"));
     let mut days_later = placed("a3", None, None);
     days_later.published_at = Some(at("2024-07-06T09:00:00Z"));
-    let (_, summer) = families.count(&first, now(), &config);
-    assert_eq!(families.count(&days_later, now(), &config).1, summer);
-    assert_ne!(families.count(&months_later, now(), &config).1, summer);
+    let (_, summer) = families.count(&first, now(), &config, 0);
+    assert_eq!(families.count(&days_later, now(), &config, 0).1, summer);
+    assert_ne!(families.count(&months_later, now(), &config, 0).1, summer);
+}
+
+#[test]
+fn the_events_told_longest_ago_are_forgotten_first_and_their_ids_are_not_reused() {
+    let config = AggregateConfig::default();
+    let mut families = Families::default();
+    let mut told = 0;
+    let mut count = |families: &mut Families, record: &EventRecord| {
+        told += 1;
+        families.count(record, now(), &config, told)
+    };
+    let (_, paris) = count(&mut families, &placed("a1", Some("FR"), None));
+    let (_, berlin) = count(&mut families, &placed("a2", Some("DE"), None));
+    let mut other = placed("a3", None, None);
+    other.event.fingerprint = "1111111111111111".into();
+    let (_, other_id) = count(&mut families, &other);
+    // Paris told again: Berlin is now the one told longest ago.
+    count(&mut families, &placed("a4", Some("FR"), None));
+    assert_eq!(families.oldest_told(), Some(2));
+    assert_eq!(families.forget_oldest(), Some(berlin.clone()));
+    assert_eq!(families.forget_oldest(), Some(other_id));
+    assert_eq!(families.len(), 1);
+    assert!(families.get(&berlin).is_none());
+    // Berlin told again founds a new event: its old record is not overwritten.
+    let (applied, berlin_again) = count(&mut families, &placed("a5", Some("DE"), None));
+    assert_eq!(applied, Applied::Counted);
+    assert_eq!(berlin_again, "00ff00ff00ff00ff-2");
+    assert_eq!(families.get(&berlin_again).unwrap().num_mentions, 1);
+    assert_eq!(families.get(&paris).unwrap().num_mentions, 2);
+}
+
+#[test]
+fn the_queue_of_tellings_stays_bounded_when_one_event_is_told_again_and_again() {
+    let config = AggregateConfig::default();
+    let mut families = Families::default();
+    for told in 0..10_000u64 {
+        families.count(
+            &placed(&format!("a{told}"), None, None),
+            now(),
+            &config,
+            told,
+        );
+    }
+    assert_eq!(families.len(), 1);
+    assert!(families.queued() <= 2 + 1024, "{}", families.queued());
+    assert_eq!(families.oldest_told(), Some(9_999));
 }

@@ -82,6 +82,8 @@ struct Aggregator {
     /// Per owned partition, its events; a partition is here once read back.
     owned: HashMap<i32, Families>,
     restorer: Arc<BaseConsumer>,
+    /// Tellings so far (restored events included): orders them across partitions.
+    told: u64,
 }
 
 /// What one batch changed.
@@ -102,9 +104,11 @@ impl Aggregator {
         let started = Instant::now();
         let restorer = Arc::clone(&self.restorer);
         let topic = self.config.output_topic.clone();
-        let (events, unreadable) = tokio::task::spawn_blocking(move || {
-            // The newest record of each key; a tombstone takes its key out.
-            let mut latest: HashMap<String, AggregatedEvent> = HashMap::new();
+        let (max_held, mut told) = (self.config.max_events_held, self.told);
+        let (events, unreadable, told) = tokio::task::spawn_blocking(move || {
+            // In the topic's order, so that a key's newest record is the one kept, and the
+            // events told longest ago are forgotten first when the partition holds too many.
+            let mut events = Families::default();
             let mut unreadable = 0;
             read_to_end(
                 &restorer,
@@ -113,19 +117,17 @@ impl Aggregator {
                 RESTORE_TIMEOUT,
                 |key, value| match value.map(serde_json::from_slice::<AggregatedEvent>) {
                     Some(Ok(event)) if event.id == key => {
-                        latest.insert(key.to_owned(), event);
+                        told += 1;
+                        events.restore(event, told);
+                        if events.len() > max_held {
+                            events.forget_oldest();
+                        }
                     }
-                    None => {
-                        latest.remove(key);
-                    }
+                    None => events.forget(key),
                     Some(_) => unreadable += 1,
                 },
             )
-            .map(|()| {
-                let mut events = Families::default();
-                latest.into_values().for_each(|event| events.restore(event));
-                (events, unreadable)
-            })
+            .map(|()| (events, unreadable, told))
         })
         .await
         .unwrap_or(Err(KafkaError::Canceled))
@@ -142,6 +144,7 @@ impl Aggregator {
         }
         .emit();
         self.owned.insert(partition, events);
+        self.told = told;
         Ok(())
     }
 
@@ -161,7 +164,9 @@ impl Aggregator {
             let outcome = match read(message.payload().unwrap_or_default()) {
                 Read::Mention(record) => {
                     let events = self.owned.entry(partition).or_default();
-                    let (applied, id) = events.count(&record, seen_at, &self.config);
+                    self.told += 1;
+                    let told = self.told;
+                    let (applied, id) = events.count(&record, seen_at, &self.config, told);
                     if applied == Applied::Counted {
                         result.changed.insert((partition, id));
                     }
@@ -191,6 +196,23 @@ impl Aggregator {
 
     fn held(&self) -> usize {
         self.owned.values().map(Families::len).sum()
+    }
+
+    /// Forgets the events told longest ago, over every partition, while more than
+    /// `max_events_held` are held; returns how many. Their records stay on the topic.
+    fn forget_beyond_limit(&mut self) -> usize {
+        let excess = self.held().saturating_sub(self.config.max_events_held);
+        for _ in 0..excess {
+            let oldest = self
+                .owned
+                .values_mut()
+                .filter_map(|events| Some((events.oldest_told()?, events)))
+                .min_by_key(|(told, _)| *told);
+            if let Some((_, events)) = oldest {
+                events.forget_oldest();
+            }
+        }
+        excess
     }
 }
 
@@ -288,6 +310,7 @@ pub async fn aggregate(
         dlq_topic: config.dlq_topic.clone(),
         owned: HashMap::new(),
         restorer: Arc::new(restorer),
+        told: 0,
     };
     while let Some(batch) = next_batch(&consumer, &shutdown).await {
         let revoked = aggregator.forget_revoked(&consumer, &batch);
@@ -306,9 +329,11 @@ pub async fn aggregate(
             // A failed commit reads the batch again, which counts nothing twice.
             let _ = commit_offsets(&consumer, &offsets, CommitMode::Sync);
         }
+        let forgotten = aggregator.forget_beyond_limit();
         AggregateBatchStored {
             records: batch.len(),
             updates: result.changed.len(),
+            forgotten,
             events_held: aggregator.held(),
             lag_seconds: result
                 .newest_ms

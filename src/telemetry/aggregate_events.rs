@@ -24,6 +24,8 @@ impl AggregateRecordRead {
 pub struct AggregateBatchStored {
     pub records: usize,
     pub updates: usize,
+    /// Events let out of memory after the batch.
+    pub forgotten: usize,
     pub events_held: usize,
     /// Age of the batch's newest record, in seconds.
     pub lag_seconds: Option<f64>,
@@ -33,6 +35,7 @@ impl AggregateBatchStored {
     pub fn emit(&self) {
         let metrics = &metrics().aggregate;
         metrics.written.inc_by(self.updates as u64);
+        metrics.forgotten.inc_by(self.forgotten as u64);
         metrics
             .events
             .set(i64::try_from(self.events_held).unwrap_or(i64::MAX));
@@ -42,6 +45,7 @@ impl AggregateBatchStored {
         debug!(
             records = self.records,
             updates = self.updates,
+            forgotten = self.forgotten,
             events_held = self.events_held,
             lag_seconds = self.lag_seconds,
             "Aggregates stored."

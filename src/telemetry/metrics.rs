@@ -54,6 +54,7 @@ pub struct AggregateMetrics {
     pub records: IntCounterVec,
     pub events: IntGauge,
     pub written: IntCounter,
+    pub forgotten: IntCounter,
     pub lag: prometheus::Gauge,
 }
 
@@ -84,6 +85,11 @@ impl AggregateMetrics {
                 registry,
                 "newsflow_aggregate_updates_total",
                 "Aggregated-event records written (one per event changed in a batch).",
+            ),
+            forgotten: counter(
+                registry,
+                "newsflow_aggregate_forgotten_total",
+                "Aggregated events let out of memory, told longest ago, to keep at most aggregate.max_events_held (their records stay on the topic).",
             ),
             lag: register(
                 registry,

@@ -1,7 +1,8 @@
 //! `newsflow aggregate` on Apache Kafka: the events topic folded into one record per event
 //! on a compacted topic, with exact counts although an aggregator is SIGKILLed, a second
 //! one takes its partitions over, and every mention of the first half is delivered again;
-//! one fingerprint told in two places makes two events.
+//! one fingerprint told in two places makes two events. Beyond its memory limit, an
+//! aggregator forgets the events told longest ago without overwriting their records.
 
 use std::collections::{BTreeSet, HashMap};
 use std::time::{Duration, Instant};
@@ -15,10 +16,22 @@ use crate::support::{
     Broker, Keyed, Running, SpawnRunning,
 };
 
-const EVENTS: &str = "aggregate.events";
-const AGGREGATED: &str = "aggregate.events.aggregated";
-const DLQ: &str = "aggregate.dlq";
-const PARTITIONS: i32 = 3;
+/// The topics and group one test's aggregators use.
+struct Topics {
+    events: &'static str,
+    aggregated: &'static str,
+    dlq: &'static str,
+    group: &'static str,
+    partitions: i32,
+}
+
+const TOPICS: Topics = Topics {
+    events: "aggregate.events",
+    aggregated: "aggregate.events.aggregated",
+    dlq: "aggregate.dlq",
+    group: "aggregate-test",
+    partitions: 3,
+};
 const FINGERPRINTS: usize = 6;
 const ARTICLES: usize = 30;
 const SOURCES: [&str; 3] = ["AFP", "Reuters", "AP"];
@@ -119,17 +132,14 @@ fn expected(mentions: &[Mention]) -> HashMap<String, (u64, u64, u64)> {
         .collect()
 }
 
-fn start_aggregate(broker: &Broker, metrics_port: u16) -> Running {
+fn start_aggregate(broker: &Broker, topics: &Topics, metrics_port: u16, args: &[&str]) -> Running {
     newsflow()
         .args(["aggregate", "--brokers", broker.address()])
-        .args(["--events-topic", EVENTS, "--output-topic", AGGREGATED])
-        .args([
-            "--dlq-topic",
-            DLQ,
-            "--group-id",
-            "aggregate-test",
-            "--create-topics",
-        ])
+        .args(["--events-topic", topics.events])
+        .args(["--output-topic", topics.aggregated])
+        .args(["--dlq-topic", topics.dlq, "--group-id", topics.group])
+        .arg("--create-topics")
+        .args(args)
         .args(["--metrics-addr", &format!("127.0.0.1:{metrics_port}")])
         .args(["-X", "session.timeout.ms=6000"])
         .stderr(child_log())
@@ -138,19 +148,39 @@ fn start_aggregate(broker: &Broker, metrics_port: u16) -> Running {
 
 fn counted(metrics_port: u16, outcome: &str) -> f64 {
     let series = format!("newsflow_aggregate_records_total{{outcome=\"{outcome}\"}}");
-    http_get(metrics_port, "/metrics")
-        .and_then(|(_, text)| metric(&text, &series))
-        .unwrap_or(0.0)
+    metric_of(metrics_port, &series).unwrap_or(0.0)
+}
+
+fn metric_of(metrics_port: u16, series: &str) -> Option<f64> {
+    http_get(metrics_port, "/metrics").and_then(|(_, text)| metric(&text, series))
+}
+
+/// Waits until `metrics_port` reports `records` events-topic records counted.
+fn wait_counted(metrics_port: u16, records: usize, timeout: Duration) {
+    let started = Instant::now();
+    while counted(metrics_port, "counted") < records as f64 {
+        assert!(
+            started.elapsed() < timeout,
+            "{records} records were not counted"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
 }
 
 /// Reads the aggregates topic until its latest record per fingerprint has the counts
 /// `expected`, or `timeout` passes; returns the latest records.
 fn read_aggregates(
     broker: &Broker,
+    topics: &Topics,
     expected: &HashMap<String, (u64, u64, u64)>,
     timeout: Duration,
 ) -> HashMap<String, Value> {
-    let consumer = reader(broker.address(), AGGREGATED, PARTITIONS, "read_uncommitted");
+    let consumer = reader(
+        broker.address(),
+        topics.aggregated,
+        topics.partitions,
+        "read_uncommitted",
+    );
     let mut latest: HashMap<String, Value> = HashMap::new();
     let counts = |v: &Value| {
         (
@@ -179,27 +209,20 @@ fn read_aggregates(
 #[test]
 fn counts_stay_exact_across_a_kill_a_takeover_and_redelivery() {
     let broker = Broker::shared();
-    broker.create_topic(EVENTS, PARTITIONS as u32);
+    broker.create_topic(TOPICS.events, TOPICS.partitions as u32);
     let mentions = mentions();
     let records: Vec<Keyed> = mentions.iter().map(record).collect();
     let (first_half, second_half) = records.split_at(records.len() / 2);
     let runtime = tokio::runtime::Runtime::new().unwrap();
-    runtime.block_on(broker.produce(EVENTS, first_half));
+    runtime.block_on(broker.produce(TOPICS.events, first_half));
 
     let (port_a, port_b) = (free_port(), free_port());
-    let mut first = start_aggregate(broker, port_a);
+    let mut first = start_aggregate(broker, &TOPICS, port_a, &[]);
     let timeout = Duration::from_secs(60);
-    let started = Instant::now();
-    while counted(port_a, "counted") < first_half.len() as f64 {
-        assert!(
-            started.elapsed() < timeout,
-            "the first half was not counted"
-        );
-        std::thread::sleep(Duration::from_millis(100));
-    }
+    wait_counted(port_a, first_half.len(), timeout);
     // A second aggregator joins; the first is killed, so its partitions move to the second,
     // which reads their aggregates back.
-    let mut second = start_aggregate(broker, port_b);
+    let mut second = start_aggregate(broker, &TOPICS, port_b, &[]);
     wait_ready(port_b, timeout);
     first.kill().unwrap();
     first.wait().unwrap();
@@ -211,10 +234,10 @@ fn counts_stay_exact_across_a_kill_a_takeover_and_redelivery() {
     again.extend_from_slice(&family);
     again.extend_from_slice(&family);
     again.push((Some("junk".into()), b"{not json".to_vec()));
-    runtime.block_on(broker.produce(EVENTS, &again));
+    runtime.block_on(broker.produce(TOPICS.events, &again));
 
     let expected = expected(&mentions);
-    let latest = read_aggregates(broker, &expected, Duration::from_secs(90));
+    let latest = read_aggregates(broker, &TOPICS, &expected, Duration::from_secs(90));
     let schema = validator("event-aggregate.v1.json");
     for (fingerprint, counts) in &expected {
         let value = &latest[fingerprint];
@@ -242,21 +265,93 @@ fn counts_stay_exact_across_a_kill_a_takeover_and_redelivery() {
     // Its lag on the events topic, from librdkafka's statistics (every 5 s).
     let lag_of = |partition: i32| {
         let series = format!(
-            "newsflow_consumer_lag_messages{{partition=\"{partition}\",topic=\"{EVENTS}\"}}"
+            "newsflow_consumer_lag_messages{{partition=\"{partition}\",topic=\"{}\"}}",
+            TOPICS.events
         );
-        http_get(port_b, "/metrics").and_then(|(_, text)| metric(&text, &series))
+        metric_of(port_b, &series)
     };
     let started = Instant::now();
-    while (0..PARTITIONS).any(|p| lag_of(p) != Some(0.0)) {
+    while (0..TOPICS.partitions).any(|p| lag_of(p) != Some(0.0)) {
         assert!(
             started.elapsed() < Duration::from_secs(20),
             "no lag of 0 reported"
         );
         std::thread::sleep(Duration::from_millis(250));
     }
-    let letters = broker.consume(DLQ, 1, 1, Duration::from_secs(10));
+    let letters = broker.consume(TOPICS.dlq, 1, 1, Duration::from_secs(10));
     assert_eq!(letters.len(), 1);
     assert_eq!(letters[0].header("newsflow.reason"), Some("invalid_json"));
     terminate(&second);
     assert_eq!(wait_exit(&mut second, timeout), Some(0));
+}
+
+#[test]
+fn beyond_its_limit_an_aggregator_forgets_the_events_told_longest_ago() {
+    const FORGET: Topics = Topics {
+        events: "aggregate.forget.events",
+        aggregated: "aggregate.forget.aggregated",
+        dlq: "aggregate.forget.dlq",
+        group: "aggregate-forget-test",
+        partitions: 1,
+    };
+    let broker = Broker::shared();
+    broker.create_topic(FORGET.events, 1);
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let mention = |event: usize, article: usize| {
+        record(&Mention {
+            fingerprint: format!("{event:016x}"),
+            article: format!("forget-{article}"),
+            source: "AFP",
+            sentence: format!("Event {event} as article {article} tells it."),
+            country: None,
+        })
+    };
+    let send = |records: &[Keyed]| runtime.block_on(broker.produce(FORGET.events, records));
+    let limit = ["--max-events-held", "2"];
+    let timeout = Duration::from_secs(60);
+    let port = free_port();
+    let mut aggregator = start_aggregate(broker, &FORGET, port, &limit);
+    send(&[mention(1, 1), mention(2, 2), mention(3, 3)]);
+    wait_counted(port, 3, timeout);
+    // Event 1, told longest ago, was forgotten: told again, it founds `…1-1`.
+    send(&[mention(1, 4)]);
+    wait_counted(port, 4, timeout);
+    let one = format!("{:016x}", 1);
+    let mut expected: HashMap<String, (u64, u64, u64)> = (1..=3)
+        .map(|event| (format!("{event:016x}"), (1, 1, 1)))
+        .collect();
+    expected.insert(format!("{one}-1"), (1, 1, 1));
+    let latest = read_aggregates(broker, &FORGET, &expected, timeout);
+    assert_eq!(latest.len(), 4, "{latest:?}");
+    assert_eq!(latest[&one]["article_ids"], json!(["forget-1"]));
+    assert_eq!(
+        latest[&format!("{one}-1")]["article_ids"],
+        json!(["forget-4"])
+    );
+    // Reported once the batch is stored, so a moment after its records.
+    let started = Instant::now();
+    let reported = |series: &str| metric_of(port, series);
+    while reported("newsflow_aggregate_forgotten_total") != Some(2.0) {
+        assert!(started.elapsed() < timeout, "two events were not forgotten");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    assert_eq!(reported("newsflow_aggregate_events"), Some(2.0));
+    terminate(&aggregator);
+    assert_eq!(wait_exit(&mut aggregator, timeout), Some(0));
+
+    // Read back within the limit, in the topic's order: `…1` is forgotten again, so event
+    // 1 told once more joins `…1-1`, and the family numbers on after it.
+    let port = free_port();
+    let mut aggregator = start_aggregate(broker, &FORGET, port, &limit);
+    send(&[mention(1, 5)]);
+    wait_counted(port, 1, timeout);
+    expected.insert(format!("{one}-1"), (2, 2, 1));
+    let latest = read_aggregates(broker, &FORGET, &expected, timeout);
+    assert_eq!(latest.len(), 4, "{latest:?}");
+    assert_eq!(
+        latest[&format!("{one}-1")]["article_ids"],
+        json!(["forget-4", "forget-5"])
+    );
+    terminate(&aggregator);
+    assert_eq!(wait_exit(&mut aggregator, timeout), Some(0));
 }

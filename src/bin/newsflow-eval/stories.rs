@@ -311,7 +311,7 @@ fn report_events(articles: &[Article]) {
             total += article.events.len();
             let mut families = Families::default();
             for event in &original.events {
-                families.count(&record(original, event), now, &config);
+                families.count(&record(original, event), now, &config, 0);
             }
             for event in &article.events {
                 fingerprinted += usize::from(
@@ -320,7 +320,7 @@ fn report_events(articles: &[Article]) {
                         .iter()
                         .any(|o| o.fingerprint == event.fingerprint),
                 );
-                let (_, id) = families.count(&record(article, event), now, &config);
+                let (_, id) = families.count(&record(article, event), now, &config, 0);
                 let joined = families.get(&id).expect("counted");
                 aggregated += usize::from(joined.article_ids.contains(&original.id));
             }

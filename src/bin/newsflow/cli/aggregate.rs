@@ -24,6 +24,10 @@ pub struct AggregateArgs {
     /// Consumer group of the aggregators [default: newsflow-aggregate].
     #[arg(long, env = "NEWSFLOW_AGGREGATE_GROUP_ID")]
     pub group_id: Option<String>,
+    /// Aggregated events held in memory at most; those told longest ago are forgotten
+    /// beyond [default: 100000].
+    #[arg(long, env = "NEWSFLOW_AGGREGATE_MAX_EVENTS_HELD")]
+    pub max_events_held: Option<usize>,
     /// Where records that are no event go [default: news.dlq].
     #[arg(long, env = "NEWSFLOW_DLQ_TOPIC")]
     pub dlq_topic: Option<String>,
@@ -33,7 +37,7 @@ impl AggregateArgs {
     /// Defaults ← config file ← environment ← flags, checked.
     pub fn into_config(self) -> Result<RunConfig, ConfigError> {
         let mut config = RunConfig::load(self.config.as_deref())?;
-        override_from_args!(self => config.aggregate; output_topic, group_id);
+        override_from_args!(self => config.aggregate; output_topic, group_id, max_events_held);
         override_from_args!(self => config; events_topic, dlq_topic);
         self.service.apply(&mut config)?;
         config.validate_connection()?;

@@ -5,11 +5,13 @@
 //! replica's index takes alike. The log is the shared state: a replica (re)started reads
 //! the window's part of it back, with no local disk.
 //!
-//! Consistency: the log orders all articles, whichever replica enriched them. Of two copies
-//! enriched at the same moment on two replicas, the one whose signature the broker appends
-//! first founds the story and the other joins it, on both replicas. An article enriched
-//! again (a redelivery, a restart) is appended again and keeps its story (the index gives
-//! a kept article's story back to the same id).
+//! Consistency: the log orders all articles, whichever replica enriched them, and every
+//! replica decides its entries in one order read from it ([`crate::story::settle`]): entries
+//! appended within `settle_ms` of each other by publication time and id, others in log
+//! order. Of two copies enriched at about the same moment, on one replica or two, the
+//! earlier published founds the story (the smaller id on a tie) and the other joins it, on
+//! every replica. An article enriched again (a redelivery, a restart) is appended again and
+//! keeps its story (the index gives a kept article's story back to the same id).
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -20,14 +22,15 @@ use rdkafka::consumer::{BaseConsumer, Consumer};
 use rdkafka::message::Message;
 use rdkafka::producer::{FutureProducer, FutureRecord};
 use rdkafka::{Offset, TopicPartitionList};
-use tokio::sync::watch;
+use tokio::sync::oneshot;
 use tokio_util::sync::CancellationToken;
 
 use super::check::{ensure_topics, partition_count};
 use super::context::{report_client_error, ProducerContext};
 use super::{client_config, Client, RunError};
 use crate::config::{ConfigError, RunConfig};
-use crate::story::log::Entry;
+use crate::story::log::{Entry, Record, TICK};
+use crate::story::settle::Settler;
 use crate::story::{Signature, Story, StoryIndex};
 use crate::telemetry::story_events::{StoriesMeasured, StoryAssigned, StoryUnassigned};
 use crate::telemetry::Health;
@@ -45,10 +48,10 @@ pub struct StoryKeeper {
     producer: FutureProducer<ProducerContext>,
     /// This replica in this run: its own entries' decisions are kept for it.
     incarnation: u64,
-    /// Decisions on this replica's entries, by log offset, until taken.
-    decisions: Arc<Mutex<HashMap<i64, Story>>>,
-    /// The log offset the index has read up to (exclusive), or -1 once it has failed.
-    read_up_to: watch::Receiver<i64>,
+    /// This replica's entries, by log offset: decided, or with their article waiting.
+    decisions: Decisions,
+    /// Cancelled when the log's reader stops.
+    reader_stopped: CancellationToken,
     /// Where articles wait for their stories.
     runtime: tokio::runtime::Handle,
 }
@@ -112,16 +115,22 @@ impl StoryKeeper {
             source,
         })?;
         let incarnation = rand_incarnation();
-        let decisions = Arc::new(Mutex::new(HashMap::new()));
-        let (progress, read_up_to) = watch::channel(0);
+        let decisions = Decisions::default();
+        let reader_stopped = CancellationToken::new();
         let reading = Reading {
             reader,
             decider: Decider {
                 index: StoryIndex::new(config.story.clone()),
+                settler: Settler::new(config.story.settle_ms),
                 incarnation,
-                decisions: Arc::clone(&decisions),
+                decisions: decisions.clone(),
             },
-            progress,
+            ticks: Ticks {
+                producer: producer.clone(),
+                topic: topic.clone(),
+                quiet: Ticks::quiet_for(config.story.settle_ms),
+            },
+            stopped: reader_stopped.clone(),
         };
         std::thread::Builder::new()
             .name("newsflow-stories".into())
@@ -132,7 +141,7 @@ impl StoryKeeper {
             producer,
             incarnation,
             decisions,
-            read_up_to,
+            reader_stopped,
             runtime: tokio::runtime::Handle::current(),
         })
     }
@@ -189,26 +198,55 @@ impl StoryKeeper {
     }
 
     async fn decision(&self, offset: i64) -> Result<Story, String> {
-        let mut read_up_to = self.read_up_to.clone();
-        loop {
-            if let Some(story) = self.take(offset) {
-                return Ok(story);
-            }
-            if *read_up_to.borrow_and_update() < 0 {
-                return Err("the story log reader stopped".into());
-            }
-            read_up_to
-                .changed()
-                .await
-                .map_err(|_| "the story log reader stopped".to_owned())?;
+        let stopped = || "the story log reader stopped".to_owned();
+        let waiting = match self.decisions.wait(offset) {
+            Ok(story) => return Ok(story),
+            Err(waiting) => waiting,
+        };
+        tokio::select! {
+            story = waiting => story.map_err(|_| stopped()),
+            () = self.reader_stopped.cancelled() => Err(stopped()),
         }
     }
+}
 
-    fn take(&self, offset: i64) -> Option<Story> {
-        self.decisions
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .remove(&offset)
+/// This replica's entries of the log, by offset: decided before their article asked, or
+/// with their article waiting.
+#[derive(Clone, Default)]
+struct Decisions(Arc<Mutex<HashMap<i64, Decision>>>);
+
+enum Decision {
+    Taken(Story),
+    Awaited(oneshot::Sender<Story>),
+}
+
+impl Decisions {
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<i64, Decision>> {
+        self.0.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// The decision on the entry at `offset`, or where it will come.
+    fn wait(&self, offset: i64) -> Result<Story, oneshot::Receiver<Story>> {
+        let mut decisions = self.lock();
+        if let Some(Decision::Taken(story)) = decisions.remove(&offset) {
+            return Ok(story);
+        }
+        let (sender, receiver) = oneshot::channel();
+        decisions.insert(offset, Decision::Awaited(sender));
+        Err(receiver)
+    }
+
+    fn decided(&self, offset: i64, story: Story) {
+        let mut decisions = self.lock();
+        match decisions.remove(&offset) {
+            Some(Decision::Awaited(sender)) => {
+                // Its article gave up waiting (timed out) when the send fails.
+                let _ = sender.send(story);
+            }
+            _ => {
+                decisions.insert(offset, Decision::Taken(story));
+            }
+        }
     }
 }
 
@@ -216,55 +254,106 @@ impl StoryKeeper {
 struct Reading {
     reader: BaseConsumer,
     decider: Decider,
-    progress: watch::Sender<i64>,
+    ticks: Ticks,
+    stopped: CancellationToken,
 }
 
-/// The index, and where its decisions on this replica's entries go.
+/// The index, the order it decides in, and where its decisions on this replica's entries
+/// go.
 struct Decider {
     index: StoryIndex,
+    settler: Settler,
     incarnation: u64,
-    decisions: Arc<Mutex<HashMap<i64, Story>>>,
+    decisions: Decisions,
+}
+
+/// Ticks for the log's time to move on while this replica's entries wait and nothing is
+/// appended.
+struct Ticks {
+    producer: FutureProducer<ProducerContext>,
+    topic: String,
+    /// How long the log stays quiet before a tick.
+    quiet: Duration,
 }
 
 impl Reading {
     fn run(mut self, shutdown: &CancellationToken) {
-        let mut measured = Instant::now();
+        let (mut measured, mut heard) = (Instant::now(), Instant::now());
         while !shutdown.is_cancelled() {
             if measured.elapsed() >= Duration::from_secs(1) {
                 let sizes = self.decider.index.sizes();
                 StoriesMeasured { sizes }.emit();
                 measured = Instant::now();
             }
-            match self.reader.poll(Duration::from_millis(100)) {
+            match self.reader.poll(self.ticks.poll()) {
                 Some(Ok(message)) => {
-                    let offset = message.offset();
-                    self.decider
-                        .read(offset, message.payload().unwrap_or_default());
-                    self.progress.send_replace(offset + 1);
+                    let written_ms = message
+                        .timestamp()
+                        .to_millis()
+                        .unwrap_or_else(|| Utc::now().timestamp_millis());
+                    let value = message.payload().unwrap_or_default();
+                    self.decider.read(message.offset(), value, written_ms);
+                    heard = Instant::now();
                 }
                 Some(Err(error)) => report_client_error(&error, Some("reading the story log")),
                 None => {}
             }
+            if heard.elapsed() >= self.ticks.quiet
+                && self.decider.settler.waits_for(self.decider.incarnation)
+            {
+                self.ticks.send();
+                heard = Instant::now();
+            }
         }
-        self.progress.send_replace(-1);
+        self.stopped.cancel();
+    }
+}
+
+impl Ticks {
+    /// How long the log may stay quiet while entries wait: a fifth of the settling time,
+    /// so an entry is decided soon after it is due, between 10 and 100 ms (a tick is one
+    /// byte; nothing waits without settling).
+    fn quiet_for(settle_ms: u64) -> Duration {
+        match settle_ms {
+            0 => Duration::ZERO,
+            ms => Duration::from_millis((ms / 5).clamp(10, 100)),
+        }
+    }
+
+    /// How long a poll of the log may wait: no longer than the log may stay quiet.
+    fn poll(&self) -> Duration {
+        match self.quiet {
+            Duration::ZERO => Duration::from_millis(100),
+            quiet => quiet.min(Duration::from_millis(100)),
+        }
+    }
+
+    fn send(&self) {
+        let record = FutureRecord::<(), [u8]>::to(&self.topic)
+            .partition(0)
+            .payload(&TICK);
+        // Not awaited: the tick is read back like any record, or the next one is sent.
+        if let Err((error, _)) = self.producer.send_result(record) {
+            report_client_error(&error, Some("ticking the story log"));
+        }
     }
 }
 
 impl Decider {
-    fn read(&mut self, offset: i64, value: &[u8]) {
-        let entry = match Entry::decode(value) {
-            Ok(entry) => entry,
+    fn read(&mut self, offset: i64, value: &[u8], written_ms: i64) {
+        let entry = match Record::decode(value) {
+            Ok(Record::Entry(entry)) => Some(entry),
+            Ok(Record::Tick) => None,
             Err(error) => {
                 tracing::warn!(offset, error = %error, "Story log record left out.");
                 return;
             }
         };
-        let story = self.index.assign(&entry.id, &entry.signature, entry.time);
-        if entry.incarnation == self.incarnation {
-            self.decisions
-                .lock()
-                .unwrap_or_else(|e| e.into_inner())
-                .insert(offset, story);
+        for (offset, entry) in self.settler.read(offset, entry, written_ms) {
+            let story = self.index.assign(&entry.id, &entry.signature, entry.time);
+            if entry.incarnation == self.incarnation {
+                self.decisions.decided(offset, story);
+            }
         }
     }
 }
@@ -294,4 +383,34 @@ fn assign_from(
 fn rand_incarnation() -> u64 {
     let now = Utc::now().timestamp_nanos_opt().unwrap_or_default() as u64;
     crate::hash::mix(now ^ (u64::from(std::process::id()) << 32))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn story(id: &str) -> Story {
+        let time = DateTime::from_timestamp(1_719_824_400, 0).expect("a time");
+        StoryIndex::new(Default::default()).assign(id, &Signature::of(""), time)
+    }
+
+    #[test]
+    fn a_decision_reaches_its_article_whether_it_comes_before_or_after_the_asking() {
+        let decisions = Decisions::default();
+        decisions.decided(3, story("early"));
+        assert_eq!(decisions.wait(3).unwrap().duplicate_of, None);
+        let mut waiting = decisions.wait(4).unwrap_err();
+        assert!(waiting.try_recv().is_err(), "nothing decided yet");
+        decisions.decided(4, story("late"));
+        assert_eq!(waiting.try_recv().unwrap(), story("late"));
+        assert!(decisions.lock().is_empty(), "nothing is left behind");
+    }
+
+    #[test]
+    fn ticks_come_sooner_than_the_settling_time_and_never_without_it() {
+        assert_eq!(Ticks::quiet_for(0), Duration::ZERO);
+        assert_eq!(Ticks::quiet_for(250), Duration::from_millis(50));
+        assert_eq!(Ticks::quiet_for(20), Duration::from_millis(10));
+        assert_eq!(Ticks::quiet_for(60_000), Duration::from_millis(100));
+    }
 }

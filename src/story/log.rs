@@ -3,7 +3,8 @@
 //! and so takes the same decision for every article as every other replica.
 //!
 //! A record is binary (about 230 bytes and the id): a format version, the writing
-//! replica's incarnation, the article's time, its signature, then its id.
+//! replica's incarnation, the article's time, its signature, then its id. A tick, one
+//! byte, moves the log's time on when no article does ([`super::settle`]).
 //!
 //! [`StoryIndex`]: super::StoryIndex
 
@@ -12,6 +13,8 @@ use chrono::{DateTime, Utc};
 use super::signature::{Signature, BINS};
 
 const FORMAT: u8 = 1;
+/// A tick's only byte.
+pub const TICK: [u8; 1] = [0x7f];
 /// Format, incarnation, time, occupied bins, shingles, minima, key count.
 const HEADER: usize = 1 + 8 + 8 + 8 + 2 + BINS + 1;
 
@@ -36,6 +39,22 @@ pub enum EntryError {
     Time,
     #[error("story log record with an id that is not UTF-8")]
     Id,
+}
+
+/// A record of the story log.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Record {
+    Entry(Entry),
+    Tick,
+}
+
+impl Record {
+    pub fn decode(bytes: &[u8]) -> Result<Self, EntryError> {
+        match bytes {
+            b if b == TICK => Ok(Self::Tick),
+            b => Entry::decode(b).map(Self::Entry),
+        }
+    }
 }
 
 impl Entry {
@@ -106,7 +125,7 @@ mod tests {
             signature: Signature::of(super::super::tests::SAME_SUBJECT_TEXT),
         };
         let bytes = entry.encode();
-        assert_eq!(Entry::decode(&bytes), Ok(entry));
+        assert_eq!(Entry::decode(&bytes), Ok(entry.clone()));
         assert_eq!(
             Entry::decode(&bytes[..10]),
             Err(EntryError::Truncated { len: 10 })
@@ -114,5 +133,7 @@ mod tests {
         let mut other = bytes.clone();
         other[0] = 9;
         assert_eq!(Entry::decode(&other), Err(EntryError::Format(9)));
+        assert_eq!(Record::decode(&bytes), Ok(Record::Entry(entry)));
+        assert_eq!(Record::decode(&TICK), Ok(Record::Tick));
     }
 }

@@ -7,10 +7,12 @@
 //! - [`index`]: the stories of a time window, bounded in memory.
 //! - [`sizes`]: how many articles the window's stories have.
 //! - [`log`]: the story log that replicas share on Kafka (`newsflow run`).
+//! - [`settle`]: the order the log's entries are decided in.
 
 pub mod index;
 pub mod log;
 mod postings;
+pub mod settle;
 pub mod signature;
 pub mod sizes;
 
@@ -55,6 +57,11 @@ pub struct StoryConfig {
     pub query_keys: usize,
     /// Stories a key may find before it is too common to use.
     pub max_roots_per_key: usize,
+    /// `newsflow run` with a story log: how long an entry of the log waits for others, so
+    /// that those appended within this time are decided by publication time and id, not
+    /// by which replica appended first. Every article waits this long for its story; 0
+    /// decides in log order.
+    pub settle_ms: u64,
 }
 
 impl Default for StoryConfig {
@@ -68,6 +75,7 @@ impl Default for StoryConfig {
             index_keys: 8,
             query_keys: 16,
             max_roots_per_key: 10,
+            settle_ms: 250,
         }
     }
 }
@@ -79,6 +87,13 @@ impl StoryConfig {
             return Err(ConfigError::Invalid(
                 "story.window_secs and story.max_stories must be above 0".into(),
             ));
+        }
+        if self.settle_ms > 60_000 {
+            return Err(ConfigError::OutOfRange {
+                setting: "story.settle_ms",
+                min: 0,
+                max: 60_000,
+            });
         }
         if !(0.0..=1.0).contains(&self.min_containment)
             || !(0.0..=1.0).contains(&self.max_containment_unindexed)

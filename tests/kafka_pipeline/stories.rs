@@ -1,8 +1,8 @@
 //! Stories in `newsflow run` through the story log: the sample feed's articles, each with
 //! two copies (other boilerplate; retitled, and trimmed when long enough), spread over three partitions.
 //! One replica, three replicas, and one replica SIGKILLed half-way and restarted, each on
-//! its own topics, tell the same stories apart; an article enriched again after the kill
-//! keeps its story.
+//! its own topics, give every article the same story, founded by the smallest id of the
+//! copies published at the same time; an article enriched again after the kill keeps it.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::time::{Duration, Instant};
@@ -60,9 +60,13 @@ fn stories_input() -> Vec<Keyed> {
     records
 }
 
+/// Long enough for all of a story's copies to be enriched within it, on a debug build and
+/// a machine busy with other tests: the identity the test asks for holds within it.
+const SETTLE_MS: &str = "5000";
+
 fn start(broker: &Broker, topics: &Topics, story_topic: &str, port: u16) -> Running {
     pipeline_command(broker.address(), topics, port)
-        .args(["--story-topic", story_topic])
+        .args(["--story-topic", story_topic, "--story-settle-ms", SETTLE_MS])
         .spawn_running("newsflow run")
 }
 
@@ -160,34 +164,50 @@ fn one_replica_three_replicas_and_a_restart_tell_the_same_stories() {
         assert_eq!(wait_exit(replica, timeout), Some(0));
     }
     assert_eq!(grouping(&by_three), expected);
+    // The same stories to the letter: of copies enriched within the settling time, on one
+    // replica or three, the earliest published founds the story, the smallest id on a tie.
+    for (id, told) in &by_one {
+        assert_eq!(told[0], by_three[id][0], "{id}");
+        let founder = told[0]["duplicate_of"].as_str().unwrap_or(id);
+        assert!(founder.ends_with("-site"), "{id}: {told:?}");
+    }
 
-    // One replica enriches the originals and commits; the copies come after, and it is
-    // SIGKILLed among them, so that some are enriched again by the replica started next,
-    // which finds the originals' stories in the log.
+    // A replica enriches the copies that found the stories and commits. The next appends
+    // the other copies to the log and is SIGKILLed while they settle, so the replica
+    // started last enriches them again, and finds their stories' first articles only in
+    // the log it reads back: every article's story is the one-replica run's.
     let killed = Topics::create(broker, "stories-kill", PARTITIONS as u32);
-    let (originals, copies): (Vec<Keyed>, Vec<Keyed>) = input
+    let (founders, others): (Vec<Keyed>, Vec<Keyed>) = input
         .iter()
         .cloned()
-        .partition(|(key, _)| key.as_deref().is_some_and(|k| k.ends_with("-wire")));
-    let original_ids: BTreeSet<String> = originals.iter().filter_map(|(k, _)| k.clone()).collect();
+        .partition(|(key, _)| key.as_deref().is_some_and(|k| k.ends_with("-site")));
+    let founder_ids: BTreeSet<String> = founders.iter().filter_map(|(k, _)| k.clone()).collect();
     let port = free_port();
+    runtime.block_on(broker.produce(&killed.input, &founders));
     let mut replica = start(broker, &killed, "stories-kill.log", port);
-    wait_ready(port, timeout);
-    runtime.block_on(broker.produce(&killed.input, &originals));
-    stories_of(broker, &killed, &original_ids, timeout);
-    // Past the commit interval (1 s), so the originals are not enriched again.
-    std::thread::sleep(Duration::from_secs(3));
-    runtime.block_on(broker.produce(&killed.input, &copies));
-    let some: BTreeSet<String> = ids.iter().take(original_ids.len() + 10).cloned().collect();
-    stories_of(broker, &killed, &some, timeout);
+    stories_of(broker, &killed, &founder_ids, timeout);
+    terminate(&replica);
+    assert_eq!(wait_exit(&mut replica, timeout), Some(0));
+    runtime.block_on(broker.produce(&killed.input, &others));
+    let mut replica = start(broker, &killed, "stories-kill.log", port);
+    let log = reader(broker.address(), "stories-kill.log", 1, "read_uncommitted");
+    let (mut entries, started) = (0, Instant::now());
+    while entries < ids.len() {
+        assert!(started.elapsed() < timeout, "{entries} entries on the log");
+        entries += usize::from(matches!(log.poll(Duration::from_millis(100)), Some(Ok(_))));
+    }
     replica.kill().unwrap();
     replica.wait().unwrap();
     let mut replica = start(broker, &killed, "stories-kill.log", port);
     let after_kill = stories_of(broker, &killed, &ids, timeout);
     terminate(&replica);
     assert_eq!(wait_exit(&mut replica, timeout), Some(0));
-    assert_eq!(grouping(&after_kill), expected);
+    assert_eq!(after_kill.len(), ids.len());
     for (id, told) in &after_kill {
-        assert!(told.iter().all(|story| story == &told[0]), "{id}: {told:?}");
+        assert!(
+            told.iter().all(|story| story == &by_one[id][0]),
+            "{id}: {told:?}"
+        );
+        assert_eq!(told.len(), 1, "{id}: {told:?}");
     }
 }

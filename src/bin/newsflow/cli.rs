@@ -175,6 +175,11 @@ pub struct RunArgs {
     /// article carries its story, the same on every replica [default: none, no stories].
     #[arg(long, env = "NEWSFLOW_STORY_TOPIC")]
     pub story_topic: Option<String>,
+    /// How long an article waits for others on the story log, so that copies enriched
+    /// within it are decided by publication time and id, whichever replica appended first;
+    /// 0 decides in log order (`[story] settle_ms`) [default: 250].
+    #[arg(long, env = "NEWSFLOW_STORY_SETTLE_MS")]
+    pub story_settle_ms: Option<u64>,
     /// Embargoed articles held in memory at most, waiting for their time [default: 100000].
     #[arg(long, env = "NEWSFLOW_MAX_EMBARGOED_HELD")]
     pub max_embargoed_held: Option<usize>,
@@ -284,6 +289,9 @@ impl RunArgs {
         );
         if self.transactional_id.is_some() {
             config.transactional_id = self.transactional_id;
+        }
+        if let Some(settle_ms) = self.story_settle_ms {
+            config.story.settle_ms = settle_ms;
         }
         config.apply_kafka_overrides(std::env::vars_os(), &self.kafka_properties)?;
         config.registry.apply_env(std::env::vars_os())?;

@@ -1,8 +1,9 @@
 //! Stories in `newsflow run` through the story log: the sample feed's articles, each with
-//! two copies (other boilerplate; retitled, and trimmed when long enough), spread over three partitions.
-//! One replica, three replicas, and one replica SIGKILLed half-way and restarted, each on
-//! its own topics, give every article the same story, founded by the smallest id of the
-//! copies published at the same time; an article enriched again after the kill keeps it.
+//! two copies (other boilerplate; retitled, and trimmed when long enough), spread over
+//! three partitions. One replica, three replicas (at-least-once and exactly-once), and
+//! replicas SIGKILLed and restarted, each on their own topics, give every article the same
+//! story, founded by the smallest id of the copies published at the same time; a replica
+//! started after a kill finds in the log the stories decided before it.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::time::{Duration, Instant};
@@ -11,8 +12,8 @@ use rdkafka::message::Message;
 use serde_json::Value;
 
 use crate::support::{
-    articles, free_port, pipeline_command, reader, terminate, wait_exit, wait_ready, Broker, Keyed,
-    Running, SpawnRunning, Topics,
+    articles, free_port, pipeline_command, reader, terminate, wait_exit, wait_ready, Broker,
+    Guarantee, Keyed, Running, SpawnRunning, Topics,
 };
 
 const PARTITIONS: i32 = 3;
@@ -65,9 +66,51 @@ fn stories_input() -> Vec<Keyed> {
 const SETTLE_MS: &str = "5000";
 
 fn start(broker: &Broker, topics: &Topics, story_topic: &str, port: u16) -> Running {
-    pipeline_command(broker.address(), topics, port)
-        .args(["--story-topic", story_topic, "--story-settle-ms", SETTLE_MS])
+    start_as(broker, topics, story_topic, port, Guarantee::AtLeastOnce)
+}
+
+fn start_as(
+    broker: &Broker,
+    topics: &Topics,
+    story_topic: &str,
+    port: u16,
+    guarantee: Guarantee,
+) -> Running {
+    let mut command = pipeline_command(broker.address(), topics, port);
+    command.args(["--story-topic", story_topic, "--story-settle-ms", SETTLE_MS]);
+    guarantee
+        .apply(&mut command, &format!("{story_topic}-{port}"))
         .spawn_running("newsflow run")
+}
+
+/// The stories three replicas give `input`, each holding a partition before it arrives
+/// (so copies of a story are enriched on different replicas), on topics of their own.
+fn by_three_replicas(
+    broker: &Broker,
+    name: &str,
+    guarantee: Guarantee,
+    input: &[Keyed],
+    ids: &BTreeSet<String>,
+) -> HashMap<String, Vec<Value>> {
+    let timeout = Duration::from_secs(90);
+    let topics = Topics::create(broker, name, PARTITIONS as u32);
+    let log = format!("{name}.log");
+    let ports = [free_port(), free_port(), free_port()];
+    let mut replicas: Vec<Running> = ports
+        .iter()
+        .map(|&port| start_as(broker, &topics, &log, port, guarantee))
+        .collect();
+    for port in ports {
+        wait_ready(port, timeout);
+    }
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    runtime.block_on(broker.produce(&topics.input, input));
+    let stories = stories_of(broker, &topics, guarantee.isolation(), ids, timeout);
+    for replica in &mut replicas {
+        terminate(replica);
+        assert_eq!(wait_exit(replica, timeout), Some(0));
+    }
+    stories
 }
 
 /// Every story the output topic gives each article id (all of its records), until each of
@@ -75,15 +118,11 @@ fn start(broker: &Broker, topics: &Topics, story_topic: &str, port: u16) -> Runn
 fn stories_of(
     broker: &Broker,
     topics: &Topics,
+    isolation: &str,
     ids: &BTreeSet<String>,
     timeout: Duration,
 ) -> HashMap<String, Vec<Value>> {
-    let consumer = reader(
-        broker.address(),
-        &topics.output,
-        PARTITIONS,
-        "read_uncommitted",
-    );
+    let consumer = reader(broker.address(), &topics.output, PARTITIONS, isolation);
     let mut stories: HashMap<String, Vec<Value>> = HashMap::new();
     let started = Instant::now();
     while stories.len() < ids.len() && started.elapsed() < timeout {
@@ -119,19 +158,20 @@ fn grouping(stories: &HashMap<String, Vec<Value>>) -> BTreeSet<BTreeSet<String>>
 }
 
 #[test]
-fn one_replica_three_replicas_and_a_restart_tell_the_same_stories() {
+fn one_replica_three_under_either_guarantee_and_a_restart_tell_the_same_stories() {
     let broker = Broker::shared();
     let input = stories_input();
     let ids: BTreeSet<String> = input.iter().filter_map(|(k, _)| k.clone()).collect();
     let timeout = Duration::from_secs(90);
     let runtime = tokio::runtime::Runtime::new().unwrap();
+    let uncommitted = Guarantee::AtLeastOnce.isolation();
 
     // One replica.
     let one = Topics::create(broker, "stories-one", PARTITIONS as u32);
     runtime.block_on(broker.produce(&one.input, &input));
     let port = free_port();
     let mut replica = start(broker, &one, "stories-one.log", port);
-    let by_one = stories_of(broker, &one, &ids, timeout);
+    let by_one = stories_of(broker, &one, uncommitted, &ids, timeout);
     terminate(&replica);
     assert_eq!(wait_exit(&mut replica, timeout), Some(0));
     assert_eq!(by_one.len(), ids.len());
@@ -146,30 +186,20 @@ fn one_replica_three_replicas_and_a_restart_tell_the_same_stories() {
         assert_eq!((group.len(), prefixes.len()), (3, 1), "{group:?}");
     }
 
-    // Three replicas, each holding a partition before the input arrives: copies of a story
-    // are enriched on different replicas.
-    let three = Topics::create(broker, "stories-three", PARTITIONS as u32);
-    let ports = [free_port(), free_port(), free_port()];
-    let mut replicas: Vec<Running> = ports
-        .iter()
-        .map(|&port| start(broker, &three, "stories-three.log", port))
-        .collect();
-    for port in ports {
-        wait_ready(port, timeout);
-    }
-    runtime.block_on(broker.produce(&three.input, &input));
-    let by_three = stories_of(broker, &three, &ids, timeout);
-    for replica in &mut replicas {
-        terminate(replica);
-        assert_eq!(wait_exit(replica, timeout), Some(0));
-    }
-    assert_eq!(grouping(&by_three), expected);
-    // The same stories to the letter: of copies enriched within the settling time, on one
-    // replica or three, the earliest published founds the story, the smallest id on a tie.
-    for (id, told) in &by_one {
-        assert_eq!(told[0], by_three[id][0], "{id}");
-        let founder = told[0]["duplicate_of"].as_str().unwrap_or(id);
-        assert!(founder.ends_with("-site"), "{id}: {told:?}");
+    // Three replicas, under either guarantee: the same stories to the letter. Of copies
+    // enriched within the settling time, on one replica or three, the earliest published
+    // founds the story, the smallest id on a tie.
+    for (name, guarantee) in [
+        ("stories-three", Guarantee::AtLeastOnce),
+        ("stories-three-eos", Guarantee::ExactlyOnce),
+    ] {
+        let by_three = by_three_replicas(broker, name, guarantee, &input, &ids);
+        assert_eq!(grouping(&by_three), expected, "{name}");
+        for (id, told) in &by_one {
+            assert_eq!(told[0], by_three[id][0], "{name}: {id}");
+            let founder = told[0]["duplicate_of"].as_str().unwrap_or(id);
+            assert!(founder.ends_with("-site"), "{id}: {told:?}");
+        }
     }
 
     // A replica enriches the copies that found the stories and commits. The next appends
@@ -185,7 +215,7 @@ fn one_replica_three_replicas_and_a_restart_tell_the_same_stories() {
     let port = free_port();
     runtime.block_on(broker.produce(&killed.input, &founders));
     let mut replica = start(broker, &killed, "stories-kill.log", port);
-    stories_of(broker, &killed, &founder_ids, timeout);
+    stories_of(broker, &killed, uncommitted, &founder_ids, timeout);
     terminate(&replica);
     assert_eq!(wait_exit(&mut replica, timeout), Some(0));
     runtime.block_on(broker.produce(&killed.input, &others));
@@ -199,7 +229,7 @@ fn one_replica_three_replicas_and_a_restart_tell_the_same_stories() {
     replica.kill().unwrap();
     replica.wait().unwrap();
     let mut replica = start(broker, &killed, "stories-kill.log", port);
-    let after_kill = stories_of(broker, &killed, &ids, timeout);
+    let after_kill = stories_of(broker, &killed, uncommitted, &ids, timeout);
     terminate(&replica);
     assert_eq!(wait_exit(&mut replica, timeout), Some(0));
     assert_eq!(after_kill.len(), ids.len());

@@ -17,7 +17,7 @@ use chrono::{DateTime, Utc};
 use rdkafka::consumer::{BaseConsumer, CommitMode, Consumer, StreamConsumer};
 use rdkafka::error::KafkaError;
 use rdkafka::message::{Message, OwnedMessage};
-use rdkafka::producer::{FutureProducer, FutureRecord};
+use rdkafka::producer::FutureProducer;
 use rdkafka::{Offset, TopicPartitionList};
 use serde_json::Value;
 use tokio_util::sync::CancellationToken;
@@ -25,6 +25,7 @@ use tokio_util::sync::CancellationToken;
 use super::check::{ensure_topics, partition_count};
 use super::compacted::read_to_end;
 use super::context::{commit_offsets, report_client_error, ProducerContext, ReleaserContext};
+use super::envelope::Envelopes;
 use super::produce::{Origin, Outgoing};
 use super::{client_config, Client, RunError};
 use crate::aggregate::{AggregateConfig, AggregatedEvent, Applied, Families};
@@ -50,6 +51,11 @@ enum Read {
     /// A withdrawn article (its events are not taken back: see docs/aggregation.md).
     KillMarker,
     Invalid(DeadLetterReason, String),
+}
+
+/// An aggregated event as stored on the output topic, framed for a registry or not.
+fn stored(value: &[u8]) -> serde_json::Result<AggregatedEvent> {
+    serde_json::from_slice(unframe(value).map_or(value, |(_, json)| json))
 }
 
 fn read(payload: &[u8]) -> Read {
@@ -82,6 +88,8 @@ struct Aggregator {
     /// Per owned partition, its events; a partition is here once read back.
     owned: HashMap<i32, Families>,
     restorer: Arc<BaseConsumer>,
+    /// How the aggregated records are wrapped (`[envelope] aggregated`).
+    envelopes: Envelopes,
     /// Tellings so far (restored events included): orders them across partitions.
     told: u64,
 }
@@ -115,7 +123,7 @@ impl Aggregator {
                 &topic,
                 Some(&[partition]),
                 RESTORE_TIMEOUT,
-                |key, value| match value.map(serde_json::from_slice::<AggregatedEvent>) {
+                |key, value| match value.map(stored) {
                     Some(Ok(event)) if event.id == key => {
                         told += 1;
                         events.restore(event, told);
@@ -290,6 +298,9 @@ pub async fn aggregate(
     )
     .create()
     .map_err(|error| RunError::client(config, Client::Consumer, &error))?;
+    let envelopes =
+        Envelopes::start_aggregated(&config.envelope, &config.registry, &settings.output_topic)
+            .await?;
     let producer: FutureProducer<ProducerContext> = client_config(
         config,
         Client::Producer,
@@ -310,6 +321,7 @@ pub async fn aggregate(
         dlq_topic: config.dlq_topic.clone(),
         owned: HashMap::new(),
         restorer: Arc::new(restorer),
+        envelopes,
         told: 0,
     };
     while let Some(batch) = next_batch(&consumer, &shutdown).await {
@@ -421,15 +433,24 @@ async fn store(
 ) -> Result<(), RunError> {
     let topic = &aggregator.config.output_topic;
     let mut deliveries = Vec::with_capacity(result.changed.len() + result.dead_letters.len());
-    for (partition, id) in &result.changed {
-        let event = aggregator.owned[partition]
-            .get(id)
-            .expect("a changed event is held");
-        let value = serde_json::to_vec(event).expect("aggregated events serialise");
-        let record = FutureRecord::to(topic)
-            .partition(*partition)
-            .key(id.as_str())
-            .payload(&value);
+    let aggregates: Vec<(i32, Outgoing)> = result
+        .changed
+        .iter()
+        .map(|(partition, id)| {
+            let event = aggregator.owned[partition]
+                .get(id)
+                .expect("a changed event is held");
+            let out = Outgoing::aggregated(topic, event);
+            let wrapped = aggregator.envelopes.aggregated(out, event);
+            // Framing fails only for a topic whose schema was not registered at start-up.
+            (
+                *partition,
+                wrapped.expect("the output topic's schema is registered"),
+            )
+        })
+        .collect();
+    for (partition, out) in &aggregates {
+        let record = out.record().partition(*partition);
         deliveries.push(producer.send_result(record).map_err(|(error, _)| error));
     }
     for letter in &result.dead_letters {
@@ -455,6 +476,24 @@ async fn store(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_stored_aggregate_reads_back_framed_for_a_registry_or_not() {
+        let mention = br#"{"schema_version": 5, "article_id": "a1", "published_at": null,
+            "plover": "CONSULT", "cameo": "040", "actors": ["FRA"], "targets": [],
+            "location": null, "date_start": null, "date_end": null, "modality": "occurred",
+            "sentence": "They met.", "confidence": 0.5, "fingerprint": "00ff00ff00ff00ff"}"#;
+        let Read::Mention(record) = read(mention) else {
+            panic!("a mention")
+        };
+        let config = AggregateConfig::default();
+        let event = AggregatedEvent::new("e1".into(), &record, Utc::now(), &config);
+        let value = serde_json::to_vec(&event).unwrap();
+        assert_eq!(stored(&value).unwrap(), event);
+        let framed = crate::registry::frame(12, &value);
+        assert_eq!(stored(&framed).unwrap(), event);
+        assert!(stored(b"{}").is_err());
+    }
 
     #[test]
     fn records_that_are_no_event_are_told_apart() {

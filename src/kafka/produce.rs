@@ -19,6 +19,7 @@ use tracing::error;
 
 use super::context::ProducerContext;
 use super::headers::{self, OutHeader};
+use crate::aggregate::AggregatedEvent;
 use crate::config::{OutputFormat, RunConfig};
 use chrono::{DateTime, FixedOffset};
 
@@ -153,6 +154,17 @@ impl Outgoing {
             key: Some(event.event.fingerprint.as_bytes().to_vec()),
             value: Some(serde_json::to_vec(event).expect("event records serialise")),
             headers: headers::json_output(trace),
+            kind: OutgoingKind::Event,
+        }
+    }
+
+    /// One event across articles, keyed by its id (`newsflow aggregate`).
+    pub fn aggregated(topic: &str, event: &AggregatedEvent) -> Self {
+        Self {
+            topic: topic.to_owned(),
+            key: Some(event.id.as_bytes().to_vec()),
+            value: Some(serde_json::to_vec(event).expect("aggregated events serialise")),
+            headers: headers::json_output(Vec::new()),
             kind: OutgoingKind::Event,
         }
     }

@@ -10,12 +10,16 @@ use serde_json::{Map, Value};
 use crate::config::OutputFormat;
 
 /// The schema files, by name, as shipped in `schemas/`.
-const FILES: [(&str, &str); 4] = [
+const FILES: [(&str, &str); 5] = [
     (
         "enriched-article.v1.json",
         include_str!("../../schemas/enriched-article.v1.json"),
     ),
     ("event.v1.json", include_str!("../../schemas/event.v1.json")),
+    (
+        "event-aggregate.v1.json",
+        include_str!("../../schemas/event-aggregate.v1.json"),
+    ),
     (
         "ninjs-2.2.schema.json",
         include_str!("../../schemas/ninjs-2.2.schema.json"),
@@ -37,6 +41,8 @@ pub enum OutputSchema {
     Ninjs,
     /// An article as ninjs 2.2 with newsflow's extensions (format `ninjs-extended`).
     NinjsExtended,
+    /// One event across articles (`newsflow aggregate`).
+    EventAggregate,
 }
 
 impl OutputSchema {
@@ -55,17 +61,19 @@ impl OutputSchema {
             Self::Event => "event.v1.json",
             Self::Ninjs => "ninjs-2.2.schema.json",
             Self::NinjsExtended => "ninjs-newsflow.v1.json",
+            Self::EventAggregate => "event-aggregate.v1.json",
         }
     }
 
     /// The self-contained schema text to register, built once.
     pub fn text(self) -> &'static str {
-        static TEXTS: [OnceLock<String>; 4] = [const { OnceLock::new() }; 4];
+        static TEXTS: [OnceLock<String>; 5] = [const { OnceLock::new() }; 5];
         let slot = match self {
             Self::Enriched => 0,
             Self::Event => 1,
             Self::Ninjs => 2,
             Self::NinjsExtended => 3,
+            Self::EventAggregate => 4,
         };
         TEXTS[slot].get_or_init(|| bundled(self.file()))
     }
@@ -190,6 +198,10 @@ mod tests {
         );
         assert_eq!(
             embedded_ids(OutputSchema::Event),
+            ["https://newsflow.invalid/schemas/enriched-article.v1.json"]
+        );
+        assert_eq!(
+            embedded_ids(OutputSchema::EventAggregate),
             ["https://newsflow.invalid/schemas/enriched-article.v1.json"]
         );
         assert_eq!(

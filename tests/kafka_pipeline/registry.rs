@@ -6,7 +6,8 @@
 //! CloudEvents, but for a route whose own envelope is bare JSON; Avro-framed records are
 //! dead letters that say so, one of them told by the schema type the registry holds for
 //! its id, since its payload looks like JSON; the trace context reaches the outputs and the
-//! dead letters. The registry is the one the offline tests serve (a real one cannot be
+//! dead letters; `newsflow aggregate` reads the framed events and frames its own records.
+//! The registry is the one the offline tests serve (a real one cannot be
 //! built here: docs/registry.md).
 
 use std::io::Write;
@@ -21,8 +22,8 @@ use serde_json::{json, Value};
 
 use crate::registry_server::{Auth, FakeRegistry};
 use crate::support::{
-    free_port, pipeline_command, repo_path, terminate, wait_exit, Broker, Record, SpawnRunning,
-    Topics,
+    free_port, newsflow, pipeline_command, repo_path, terminate, wait_exit, Broker, Record,
+    SpawnRunning, Topics,
 };
 
 const TRACEPARENT: &str = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01";
@@ -102,6 +103,7 @@ basic_auth_password = "{password}"
 cloudevents_source = "urn:newsflow:test"
 enriched = {{ registry = true, cloudevents = true }}
 events = {{ registry = true, cloudevents = true }}
+aggregated = {{ registry = true, cloudevents = true }}
 
 [[routes]]
 topic = "{desk}"
@@ -286,6 +288,49 @@ async fn confluent_framed_records_and_cloudevents_in_framed_cloudevents_out() {
     for record in &events {
         assert_eq!(record.header("ce_type"), Some(cloudevent_type::EVENT));
         assert_eq!(record.header("traceparent"), Some(TRACEPARENT));
+    }
+
+    // `newsflow aggregate` with the same file reads the framed events and frames its own
+    // records, as CloudEvents, for Confluent's deserializer.
+    let aggregated_topic = format!("{}.aggregated", topics.events);
+    let mut aggregator = newsflow()
+        .args(["aggregate", "--brokers", broker.address(), "--config"])
+        .arg(config.path())
+        .args([
+            "--events-topic",
+            &topics.events,
+            "--output-topic",
+            &aggregated_topic,
+        ])
+        .args([
+            "--dlq-topic",
+            &topics.dlq,
+            "--group-id",
+            "registry-aggregate",
+        ])
+        .args([
+            "--create-topics",
+            "--metrics-addr",
+            &format!("127.0.0.1:{}", free_port()),
+        ])
+        .spawn_running("newsflow aggregate");
+    let aggregates = broker.consume(&aggregated_topic, 1, 1, timeout);
+    terminate(&aggregator);
+    assert_eq!(wait_exit(&mut aggregator, timeout), Some(0));
+    let read_aggregates = deserialized(&python, &url_with_auth, &aggregated_topic, &aggregates);
+    assert!(!read_aggregates.is_empty());
+    let registered = client.schema(read_aggregates[0].0).await.unwrap();
+    assert!(registered.schema.contains("event-aggregate.v1.json"));
+    let told: u64 = read_aggregates
+        .iter()
+        .map(|(_, event)| event["num_mentions"].as_u64().unwrap())
+        .sum();
+    assert!(told >= 1, "{read_aggregates:?}");
+    for record in &aggregates {
+        assert_eq!(
+            record.header("ce_type"),
+            Some(cloudevent_type::EVENT_AGGREGATED)
+        );
     }
 
     assert_eq!(dead.len(), 2);

@@ -42,6 +42,7 @@ impl AggregateArgs {
         self.service.apply(&mut config)?;
         config.validate_connection()?;
         config.aggregate.validate(&config.events_topic)?;
+        config.envelope.validate(&config.registry, &[])?;
         newsflow::config::keep_out_of_logs(config.kafka_properties());
         newsflow::kafka::check_run_clients(&config)?;
         Ok(config)

@@ -87,12 +87,7 @@ fn cloudevents_attributes_name_each_records_kind_and_identity() {
         .unwrap();
     let record = out.record();
     assert_eq!(header(&record, "ce_specversion").as_deref(), Some("1.0"));
-    assert_eq!(
-        header(&record, "ce_type").as_deref(),
-        Some(cloudevent_type::ARTICLE_ENRICHED)
-    );
-    assert_eq!(header(&record, "ce_id").as_deref(), Some("a1@3"));
-    assert_eq!(header(&record, "ce_subject").as_deref(), Some("a1"));
+    assert_cloudevent(&record, cloudevent_type::ARTICLE_ENRICHED, "a1@3", "a1");
     assert_eq!(
         header(&record, "ce_source").as_deref(),
         Some("urn:newsflow:test")
@@ -140,16 +135,23 @@ fn cloudevents_attributes_name_each_records_kind_and_identity() {
     let out = Outgoing::aggregated("news.events.aggregated", &aggregated);
     let out = envelopes.aggregated(out, &aggregated).unwrap();
     let record = out.record();
-    assert_eq!(
-        header(&record, "ce_type").as_deref(),
-        Some(cloudevent_type::EVENT_AGGREGATED)
-    );
-    assert_eq!(header(&record, "ce_id").as_deref(), Some("e1/7"));
-    assert_eq!(header(&record, "ce_subject").as_deref(), Some("e1"));
+    assert_cloudevent(&record, cloudevent_type::EVENT_AGGREGATED, "e1/7", "e1");
     assert_eq!(
         header(&record, "content-type").as_deref(),
         Some("application/json")
     );
+}
+
+/// The record's CloudEvents type, id and subject.
+fn assert_cloudevent(
+    record: &rdkafka::producer::FutureRecord<'_, [u8], [u8]>,
+    kind: &str,
+    id: &str,
+    subject: &str,
+) {
+    assert_eq!(header(record, "ce_type").as_deref(), Some(kind));
+    assert_eq!(header(record, "ce_id").as_deref(), Some(id));
+    assert_eq!(header(record, "ce_subject").as_deref(), Some(subject));
 }
 
 #[test]

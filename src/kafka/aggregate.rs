@@ -53,9 +53,14 @@ enum Read {
     Invalid(DeadLetterReason, String),
 }
 
+/// A record's JSON, with a schema registry's framing taken off when it has one.
+fn unframed(bytes: &[u8]) -> &[u8] {
+    unframe(bytes).map_or(bytes, |(_, json)| json)
+}
+
 /// An aggregated event as stored on the output topic, framed for a registry or not.
 fn stored(value: &[u8]) -> serde_json::Result<AggregatedEvent> {
-    serde_json::from_slice(unframe(value).map_or(value, |(_, json)| json))
+    serde_json::from_slice(unframed(value))
 }
 
 fn read(payload: &[u8]) -> Read {
@@ -63,8 +68,7 @@ fn read(payload: &[u8]) -> Read {
         return Read::Invalid(DeadLetterReason::Empty, "empty record".into());
     }
     // Framed for a schema registry when the events output is.
-    let json = unframe(payload).map_or(payload, |(_, json)| json);
-    let value: Value = match serde_json::from_slice(json) {
+    let value: Value = match serde_json::from_slice(unframed(payload)) {
         Ok(value) => value,
         Err(error) => return Read::Invalid(DeadLetterReason::InvalidJson, error.to_string()),
     };

@@ -10,8 +10,9 @@ use rdkafka::message::Message;
 use rdkafka::{Offset, TopicPartitionList};
 
 /// Reads `partitions` of `topic` (all of them when `None`) from their start to their end,
-/// handing each record's key and value to `visit`, oldest first. The consumer must report partition ends (`enable.partition.eof`). Fails
-/// when the metadata, or any record, takes longer than `timeout`.
+/// handing each record's key and value to `visit`, oldest first. The consumer must report
+/// partition ends (`enable.partition.eof`). Fails when the metadata, or any record, takes
+/// longer than `timeout`.
 pub fn read_to_end<C: ConsumerContext>(
     consumer: &BaseConsumer<C>,
     topic: &str,

@@ -320,11 +320,12 @@ impl Ticks {
         }
     }
 
-    /// How long a poll of the log may wait: no longer than the log may stay quiet.
+    /// How long a poll of the log may wait: as long as the log may stay quiet (at most
+    /// 100 ms, as [`Ticks::quiet_for`] makes it), or 100 ms when nothing settles.
     fn poll(&self) -> Duration {
         match self.quiet {
             Duration::ZERO => Duration::from_millis(100),
-            quiet => quiet.min(Duration::from_millis(100)),
+            quiet => quiet,
         }
     }
 

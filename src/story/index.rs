@@ -104,13 +104,13 @@ impl StoryIndex {
                 // The same article again (redelivered, or a new version): the same story.
                 return founded(id, story_seen);
             }
-            let first = self.first_of_story(slot);
             if !same_article {
+                let first = self.first_of_story(slot);
                 self.grow(first);
-            }
-            if !same_article && similarity < self.config.max_containment_unindexed {
-                let article = (id, signature, seen);
-                self.insert(article, Some((&story, story_seen, first)), &found);
+                if similarity < self.config.max_containment_unindexed {
+                    let article = (id, signature, seen);
+                    self.insert(article, Some((&story, story_seen, first)), &found);
+                }
             }
             return Story {
                 cluster_id: cluster_id(&story),

@@ -6,9 +6,10 @@
 //!
 //! An entry is due once the log holds a record written `settle_ms` after it (an entry or a
 //! tick); then it is decided with every entry still waiting whose key is no greater, in
-//! key order, before the record that made it due joins the waiting. The rule reads only the log (its records and their timestamps), so every
-//! replica decides alike. An entry appended more than `settle_ms` after another that
-//! precedes it by key still comes after it: the order holds within the settling time.
+//! key order, before the record that made it due joins the waiting. The rule reads only
+//! the log (its records and their timestamps), so every replica decides alike. An entry
+//! appended more than `settle_ms` after another that precedes it by key still comes after
+//! it: the order holds within the settling time.
 
 use std::collections::{BTreeMap, VecDeque};
 
@@ -64,18 +65,19 @@ impl Settler {
     /// The entries due by the log's time, in the order they are decided.
     fn decide(&mut self) -> Vec<(i64, Entry)> {
         let mut decided = Vec::new();
-        while let Some((due_ms, key)) = self.due.front() {
-            if *due_ms > self.log_ms {
-                break;
-            }
-            let key = key.clone();
-            self.due.pop_front();
-            while let Some(first) = self.waiting.first_key_value().map(|(k, _)| k.clone()) {
-                if first > key {
-                    break;
-                }
-                let entry = self.waiting.remove(&first).expect("the first key is held");
-                decided.push((first.2, entry));
+        while self
+            .due
+            .front()
+            .is_some_and(|(due_ms, _)| *due_ms <= self.log_ms)
+        {
+            let (_, key) = self.due.pop_front().expect("a front entry");
+            while self
+                .waiting
+                .first_key_value()
+                .is_some_and(|(first, _)| *first <= key)
+            {
+                let ((_, _, offset), entry) = self.waiting.pop_first().expect("a first entry");
+                decided.push((offset, entry));
             }
         }
         decided

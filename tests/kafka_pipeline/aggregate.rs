@@ -155,16 +155,20 @@ fn metric_of(metrics_port: u16, series: &str) -> Option<f64> {
     http_get(metrics_port, "/metrics").and_then(|(_, text)| metric(&text, series))
 }
 
-/// Waits until `metrics_port` reports `records` events-topic records counted.
-fn wait_counted(metrics_port: u16, records: usize, timeout: Duration) {
+/// Waits until `done`, polling every 100 ms; fails naming `what` after `timeout`.
+fn wait_until(what: &str, timeout: Duration, mut done: impl FnMut() -> bool) {
     let started = Instant::now();
-    while counted(metrics_port, "counted") < records as f64 {
-        assert!(
-            started.elapsed() < timeout,
-            "{records} records were not counted"
-        );
+    while !done() {
+        assert!(started.elapsed() < timeout, "{what}");
         std::thread::sleep(Duration::from_millis(100));
     }
+}
+
+/// Waits until `metrics_port` reports `records` events-topic records counted.
+fn wait_counted(metrics_port: u16, records: usize, timeout: Duration) {
+    wait_until(&format!("{records} records counted"), timeout, || {
+        counted(metrics_port, "counted") >= records as f64
+    });
 }
 
 /// Reads the aggregates topic until its latest record per fingerprint has the counts
@@ -270,14 +274,9 @@ fn counts_stay_exact_across_a_kill_a_takeover_and_redelivery() {
         );
         metric_of(port_b, &series)
     };
-    let started = Instant::now();
-    while (0..TOPICS.partitions).any(|p| lag_of(p) != Some(0.0)) {
-        assert!(
-            started.elapsed() < Duration::from_secs(20),
-            "no lag of 0 reported"
-        );
-        std::thread::sleep(Duration::from_millis(250));
-    }
+    wait_until("a lag of 0 reported", Duration::from_secs(20), || {
+        (0..TOPICS.partitions).all(|p| lag_of(p) == Some(0.0))
+    });
     let letters = broker.consume(TOPICS.dlq, 1, 1, Duration::from_secs(10));
     assert_eq!(letters.len(), 1);
     assert_eq!(letters[0].header("newsflow.reason"), Some("invalid_json"));
@@ -329,12 +328,10 @@ fn beyond_its_limit_an_aggregator_forgets_the_events_told_longest_ago() {
         json!(["forget-4"])
     );
     // Reported once the batch is stored, so a moment after its records.
-    let started = Instant::now();
     let reported = |series: &str| metric_of(port, series);
-    while reported("newsflow_aggregate_forgotten_total") != Some(2.0) {
-        assert!(started.elapsed() < timeout, "two events were not forgotten");
-        std::thread::sleep(Duration::from_millis(100));
-    }
+    wait_until("two events forgotten", timeout, || {
+        reported("newsflow_aggregate_forgotten_total") == Some(2.0)
+    });
     assert_eq!(reported("newsflow_aggregate_events"), Some(2.0));
     terminate(&aggregator);
     assert_eq!(wait_exit(&mut aggregator, timeout), Some(0));

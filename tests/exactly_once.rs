@@ -175,17 +175,21 @@ async fn a_sigkilled_and_restarted_pipeline_still_commits_everything_once() {
 }
 
 /// Pauses `replica` (SIGSTOP) while its transaction is open. A transaction seen open may
-/// close before the signal lands (its commit already sent completes on the broker): then
-/// the replica resumes and the next transaction is tried.
+/// close after the signal lands: a commit already sent completes on the broker, whose
+/// markers a loaded broker can write seconds late. So the transaction must still be open
+/// a while after the pause; if not, the replica resumes and the next transaction is tried.
 fn pause_inside_transaction(replica: &std::process::Child, transactions: &TransactionWatch) {
+    let still_open = |after| {
+        std::thread::sleep(after);
+        transactions.open()
+    };
     for _ in 0..20 {
         assert!(
             transactions.wait_open(Duration::from_secs(30)),
             "no transaction opened"
         );
         signal(replica, "STOP");
-        std::thread::sleep(Duration::from_millis(500));
-        if transactions.open() {
+        if still_open(Duration::from_millis(500)) && still_open(Duration::from_secs(3)) {
             return;
         }
         signal(replica, "CONT");

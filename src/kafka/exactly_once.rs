@@ -13,29 +13,36 @@
 //! budget (`max_in_flight_bytes` of payload): the record that would take it past the budget
 //! is kept for the next batch, and a record larger than the budget is a batch of its own.
 //!
+//! While a batch's records are enriched (and wait for their stories), more batches are read
+//! and started ([`flight`]), within the byte budget and while fewer than `max_in_flight`
+//! records are in flight, so that the workers are not idle while a transaction waits.
+//! Transactions still commit one at a time, in batch order; a batch that fails rewinds the
+//! batches after it too.
+//!
 //! rdkafka's transaction calls block, so they run on the blocking thread pool (sending the
 //! offsets on a thread of its own, [`calls::within`]), never on the async reactor.
 
+mod batch;
 pub(super) mod calls;
+mod flight;
 
 use std::collections::BTreeMap;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use futures::StreamExt;
 use rdkafka::consumer::{Consumer, StreamConsumer};
 use rdkafka::error::KafkaError;
-use rdkafka::message::{Message, OwnedMessage};
 use rdkafka::producer::Producer as _;
 use rdkafka::{Offset, TopicPartitionList};
 use tokio_util::sync::CancellationToken;
 use tracing::{info, warn};
 
+use batch::{next_offsets, note_first, position_of_origin, BatchLimits, Partition, Reader};
 use calls::{beyond_recovery, blocking, is_abortable, is_fenced, retrying, within, AWAKE_GRACE};
+use flight::InFlight;
 
 use super::budget::ByteBudget;
-use super::context::{report_client_error, PipelineContext};
-use super::job::Jobs;
-use super::offsets::SharedTracker;
+use super::context::PipelineContext;
+use super::job::{JobOutput, Jobs};
 use super::produce::{Origin, Outgoing, Producer};
 use super::{create_producer, RunError};
 use crate::config::RunConfig;
@@ -76,32 +83,51 @@ pub async fn run(
         interval: Duration::from_millis(config.transaction_interval_ms),
         bytes: ByteBudget::new(config.max_in_flight_bytes),
     };
-    // Where the rebalance callback notes revoked partitions.
-    let tracker = &consumer.context().tracker;
-    let mut stream = consumer.stream();
-    // A record read but left for the next batch by the byte budget.
-    let mut carried = None;
+    // The rebalance callback notes revoked partitions in the tracker.
+    let tracker = consumer.context().tracker.clone();
+    let mut reader = Reader::new(consumer.stream(), limits, tracker);
+    let mut in_flight = InFlight::<JobOutput>::new(config.max_in_flight);
+    let job = |message| Box::pin(jobs.start(message)) as _;
     loop {
-        let batch = tokio::select! {
-            biased;
-            () = shutdown.cancelled() => break,
-            batch = read_batch(&mut stream, &mut carried, &limits, tracker) => batch,
-        };
-        if batch.is_empty() {
-            break;
+        if in_flight.is_empty() {
+            let batch = tokio::select! {
+                biased;
+                () = shutdown.cancelled() => break,
+                batch = reader.read(0) => batch,
+            };
+            if batch.is_empty() {
+                break;
+            }
+            in_flight.start(batch, &mut reader, job);
         }
-        let started = Instant::now();
-        let records = batch.len();
-        let (first_offsets, next_offsets) = batch_offsets(&batch);
-        let finished = futures::future::join_all(batch.into_iter().map(|m| jobs.start(m))).await;
-        // In batch order, which is each partition's order.
-        let outputs: Vec<_> = finished
+        let ready = in_flight.oldest_ready(&mut reader, job, &shutdown).await;
+        let started = ready.started;
+        let outputs: Vec<_> = ready
+            .outputs
             .into_iter()
+            .filter(|job| !ready.revoked.contains(&partition_of(job.origin())))
             .map(|job| job.admitted(&jobs.versions))
             .collect();
+        if outputs.is_empty() {
+            // Every partition of the batch was revoked: their new owners read them again.
+            continue;
+        }
+        let records = outputs.len();
+        let mut first = BTreeMap::new();
+        note_first(
+            &mut first,
+            outputs.iter().map(|(o, _)| position_of_origin(o)),
+        );
+        let next_offsets = next_offsets(outputs.iter().map(|(o, _)| position_of_origin(o)));
+        // A failed transaction rewinds to its batch's first records and drops the batches
+        // after it, to read them all again.
+        let mut rewind_all = |in_flight: &mut InFlight<_>| {
+            in_flight.drop_all(&mut reader, &mut first);
+            rewind(consumer, &first);
+        };
         let Some(group) = consumer.group_metadata() else {
             warn!("No consumer group metadata; rewinding the batch.");
-            rewind(consumer, first_offsets, carried.take());
+            rewind_all(&mut in_flight);
             continue;
         };
         let published: Vec<Option<i64>> = outputs.iter().map(|(o, _)| o.published_ms).collect();
@@ -145,7 +171,7 @@ pub async fn run(
                 init_transactions(&producer)
                     .await
                     .map_err(|error| stop(&producer, error))?;
-                rewind(consumer, first_offsets, carried.take());
+                rewind_all(&mut in_flight);
             }
             Err(Failed::Call(error))
                 if is_abortable(&error) && !is_fenced(producer.inner().client(), &error) =>
@@ -155,7 +181,7 @@ pub async fn run(
                 blocking(move || aborting.abort_transaction(TRANSACTION_TIMEOUT))
                     .await
                     .map_err(|error| stop(&producer, error))?;
-                rewind(consumer, first_offsets, carried.take());
+                rewind_all(&mut in_flight);
             }
             Err(Failed::Call(error)) => return Err(stop(&producer, error)),
         }
@@ -164,133 +190,13 @@ pub async fn run(
     Ok(())
 }
 
+fn partition_of(origin: &Origin) -> Partition {
+    (origin.topic.clone(), origin.partition)
+}
+
 async fn init_transactions(producer: &Producer) -> Result<(), KafkaError> {
     let transactional = producer.inner().clone();
     blocking(move || transactional.init_transactions(TRANSACTION_TIMEOUT)).await
-}
-
-/// When a batch ends.
-struct BatchLimits {
-    records: usize,
-    interval: Duration,
-    bytes: ByteBudget,
-}
-
-/// Waits for a first record (however long that takes; `carried` first, if a record was
-/// left there), then collects more for up to the interval, the record limit or the byte
-/// budget. A record that does not fit in the budget is left in `carried`. Empty only when
-/// the stream ended.
-///
-/// Rebalances happen inside the stream's polls, so between two records of a batch a
-/// partition may be revoked (and, with the eager protocol, assigned again at once, to be read
-/// from its last committed offset). The records of such a partition read before the revoke
-/// are dropped: no transaction holds them yet, and whoever holds the partition now reads
-/// them again; kept, they would be committed a second time.
-async fn read_batch<'a, S>(
-    stream: &mut S,
-    carried: &mut Option<OwnedMessage>,
-    limits: &BatchLimits,
-    tracker: &SharedTracker,
-) -> Vec<OwnedMessage>
-where
-    S: futures::Stream<Item = Result<rdkafka::message::BorrowedMessage<'a>, KafkaError>> + Unpin,
-{
-    let mut batch = Vec::new();
-    let mut bytes = 0;
-    let mut ended = false;
-    let deadline = tokio::time::sleep(limits.interval);
-    tokio::pin!(deadline);
-    while batch.is_empty() && !ended {
-        while batch.len() < limits.records {
-            let message = match carried.take() {
-                Some(message) => message,
-                None => {
-                    let next = if batch.is_empty() {
-                        stream.next().await
-                    } else {
-                        tokio::select! {
-                            () = &mut deadline => break,
-                            next = stream.next() => next,
-                        }
-                    };
-                    // Whatever this poll brought is from the assignment as it is now.
-                    bytes = drop_revoked(tracker, &mut batch, carried).unwrap_or(bytes);
-                    match next {
-                        Some(Ok(message)) => message.detach(),
-                        Some(Err(error)) => {
-                            report_client_error(&error, None);
-                            continue;
-                        }
-                        None => {
-                            ended = true;
-                            break;
-                        }
-                    }
-                }
-            };
-            let size = message.payload().map_or(0, <[u8]>::len);
-            if !limits.bytes.fits(bytes, size) {
-                *carried = Some(message);
-                break;
-            }
-            if batch.is_empty() {
-                deadline
-                    .as_mut()
-                    .reset(tokio::time::Instant::now() + limits.interval);
-            }
-            bytes += size;
-            batch.push(message);
-        }
-        // A poll that timed out may have revoked partitions too.
-        bytes = drop_revoked(tracker, &mut batch, carried).unwrap_or(bytes);
-    }
-    metrics().in_flight.set(batch.len() as i64);
-    batch
-}
-
-/// Drops from `batch` and `carried` the records of the partitions revoked since the last
-/// look; returns the payload bytes left in the batch, or `None` when nothing was revoked.
-fn drop_revoked(
-    tracker: &SharedTracker,
-    batch: &mut Vec<OwnedMessage>,
-    carried: &mut Option<OwnedMessage>,
-) -> Option<usize> {
-    let revoked = tracker.lock().take_revoked();
-    if revoked.is_empty() {
-        return None;
-    }
-    let kept = |message: &OwnedMessage| {
-        !revoked.contains(&(message.topic().to_owned(), message.partition()))
-    };
-    batch.retain(kept);
-    if carried.as_ref().is_some_and(|message| !kept(message)) {
-        *carried = None;
-    }
-    Some(
-        batch
-            .iter()
-            .map(|m| m.payload().map_or(0, <[u8]>::len))
-            .sum(),
-    )
-}
-
-/// Each (topic, partition)'s first offset in the batch (where to rewind to) and the offsets
-/// to commit with it (one past each partition's last record).
-fn batch_offsets(batch: &[OwnedMessage]) -> (BTreeMap<(String, i32), i64>, TopicPartitionList) {
-    let mut first = BTreeMap::new();
-    let mut last = BTreeMap::new();
-    for message in batch {
-        let key = (message.topic().to_owned(), message.partition());
-        first.entry(key.clone()).or_insert(message.offset());
-        let highest = last.entry(key).or_insert(message.offset());
-        *highest = (*highest).max(message.offset());
-    }
-    let mut next = TopicPartitionList::new();
-    for ((topic, partition), offset) in &last {
-        next.add_partition_offset(topic, *partition, Offset::Offset(offset + 1))
-            .expect("a valid offset");
-    }
-    (first, next)
 }
 
 /// How committing a batch failed.
@@ -333,19 +239,10 @@ async fn commit_batch(
     Ok(topics)
 }
 
-/// Points the consumer back at the batch's first offsets, and at the record carried to the
-/// next batch if its partition had none in this one, so that all of them are read again.
-fn rewind(
-    consumer: &StreamConsumer<PipelineContext>,
-    mut first: BTreeMap<(String, i32), i64>,
-    carried: Option<OwnedMessage>,
-) {
-    if let Some(message) = carried {
-        first
-            .entry((message.topic().to_owned(), message.partition()))
-            .or_insert(message.offset());
-    }
-    for ((topic, partition), offset) in &first {
+/// Points the consumer back at each partition's `first` offset, so that the records from
+/// there on are read again.
+fn rewind(consumer: &StreamConsumer<PipelineContext>, first: &BTreeMap<Partition, i64>) {
+    for ((topic, partition), offset) in first {
         if let Err(error) = consumer.seek(
             topic,
             *partition,
@@ -361,21 +258,7 @@ fn rewind(
 
 #[cfg(test)]
 mod tests {
-    use rdkafka::message::Timestamp;
-
     use super::*;
-
-    fn record(partition: i32, offset: i64, payload: &str) -> OwnedMessage {
-        OwnedMessage::new(
-            Some(payload.as_bytes().to_vec()),
-            None,
-            "news.raw".to_owned(),
-            Timestamp::NotAvailable,
-            partition,
-            offset,
-            None,
-        )
-    }
 
     /// A zombie's offsets refused with INVALID_PRODUCER_EPOCH (how Apache Kafka 4 answered a
     /// paused replica's TxnOffsetCommit once its successor had bumped the epoch) stop the
@@ -489,37 +372,5 @@ mod tests {
             .expect("offsets sent");
         replacement.commit_transaction(timeout).expect("committed");
         std::mem::forget(cluster);
-    }
-
-    fn partitions_and_offsets(batch: &[OwnedMessage]) -> Vec<(i32, i64)> {
-        batch.iter().map(|m| (m.partition(), m.offset())).collect()
-    }
-
-    /// A rebalance between two records of a batch revokes partition 1: its records read
-    /// before the revoke leave the batch (and the carried record with them), the others
-    /// stay, and the byte count follows.
-    #[test]
-    fn records_of_a_partition_revoked_mid_batch_are_dropped() {
-        let tracker = SharedTracker::default();
-        let mut batch = vec![
-            record(0, 10, "aaaa"),
-            record(1, 20, "bb"),
-            record(0, 11, "cccccc"),
-            record(1, 21, "d"),
-        ];
-        let mut carried = Some(record(1, 22, "eeeeeeee"));
-        assert_eq!(drop_revoked(&tracker, &mut batch, &mut carried), None);
-        assert_eq!(batch.len(), 4, "nothing revoked, nothing dropped");
-
-        tracker.lock().revoke("news.raw", 1);
-        assert_eq!(drop_revoked(&tracker, &mut batch, &mut carried), Some(10));
-        assert_eq!(partitions_and_offsets(&batch), vec![(0, 10), (0, 11)]);
-        assert!(carried.is_none());
-
-        // Once looked at, a revoke drops nothing more: records read after it are from the
-        // partition's new assignment.
-        batch.push(record(1, 20, "bb"));
-        assert_eq!(drop_revoked(&tracker, &mut batch, &mut carried), None);
-        assert_eq!(batch.len(), 3);
     }
 }

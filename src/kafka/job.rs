@@ -266,6 +266,10 @@ struct Claim {
 }
 
 impl JobOutput {
+    pub fn origin(&self) -> &Origin {
+        &self.origin
+    }
+
     /// The record's origin and what to produce for it: nothing when a newer version of its
     /// article was admitted before, and a tombstone on the embargo topic besides when this
     /// version, published now, replaces one the releaser may hold. Call it in input order

@@ -205,14 +205,16 @@ struct Arrival {
     stored_ms: i64,
 }
 
-/// Reads `count` records of `topic` (or until `timeout`).
+/// Reads `count` records of `topic` (or until `timeout`), as a downstream reader would
+/// under either guarantee: an exactly-once pipeline's record counts once its transaction
+/// committed.
 fn arrivals(
     brokers: &str,
     topic: &str,
     count: usize,
     timeout: Duration,
 ) -> HashMap<String, Arrival> {
-    let consumer = reader(brokers, topic, PARTITIONS, "read_uncommitted");
+    let consumer = reader(brokers, topic, PARTITIONS, "read_committed");
     let mut seen = HashMap::with_capacity(count);
     let started = Instant::now();
     while seen.len() < count && started.elapsed() < timeout {

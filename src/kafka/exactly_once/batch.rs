@@ -40,6 +40,9 @@ pub struct Reader<S> {
     /// The records of the batch being collected, and their payload bytes.
     collected: Vec<OwnedMessage>,
     bytes: usize,
+    /// When the batch being collected closes: its interval after its first record, however
+    /// many reads collect it.
+    closes: Option<tokio::time::Instant>,
     /// A record read but left for a later batch by the byte budget.
     carried: Option<OwnedMessage>,
     /// The partitions revoked since [`Reader::take_revoked`] last looked.
@@ -69,6 +72,7 @@ where
             tracker,
             collected: Vec::new(),
             bytes: 0,
+            closes: None,
             carried: None,
             revoked: HashSet::new(),
         }
@@ -80,10 +84,13 @@ where
     /// carried to a later batch. Empty when the stream ended, or when the first record
     /// does not fit beside `in_flight`.
     pub async fn read(&mut self, in_flight: usize) -> Vec<OwnedMessage> {
-        let deadline = tokio::time::sleep(self.limits.interval);
+        let deadline = tokio::time::sleep_until(
+            self.closes
+                .unwrap_or_else(|| tokio::time::Instant::now() + self.limits.interval),
+        );
         tokio::pin!(deadline);
         let mut ended = false;
-        while self.collected.is_empty() && !ended {
+        loop {
             while self.collected.len() < self.limits.records {
                 let message = match self.carried.take() {
                     Some(message) => message,
@@ -117,16 +124,17 @@ where
                     break;
                 }
                 if self.collected.is_empty() {
-                    deadline
-                        .as_mut()
-                        .reset(tokio::time::Instant::now() + self.limits.interval);
+                    let closes = tokio::time::Instant::now() + self.limits.interval;
+                    self.closes = Some(closes);
+                    deadline.as_mut().reset(closes);
                 }
                 self.bytes += size;
                 self.collected.push(message);
             }
             // A poll that timed out may have revoked partitions too.
             self.drop_revoked();
-            if self.collected.is_empty() && self.carried.is_some() {
+            // Read on only when revokes emptied the batch.
+            if !self.collected.is_empty() || self.carried.is_some() || ended {
                 break;
             }
         }
@@ -270,9 +278,10 @@ pub(super) mod tests {
         assert!(reader.read(0).await.is_empty(), "the stream ended");
     }
 
-    /// A read cut short keeps what it collected: the next read starts from it.
-    #[tokio::test]
-    async fn a_read_cut_short_keeps_its_records() {
+    /// A read cut short keeps what it collected, and the next read closes the batch at
+    /// the interval from its first record, not from the resumed read.
+    #[tokio::test(start_paused = true)]
+    async fn a_read_cut_short_keeps_its_records_and_its_deadline() {
         let records = vec![record(0, 0, "a"), record(1, 0, "b")];
         let limits = BatchLimits {
             records: 10,
@@ -283,10 +292,38 @@ pub(super) mod tests {
         let stream =
             futures::stream::iter(records.into_iter().map(Ok)).chain(futures::stream::pending());
         let mut reader = Reader::new(Box::pin(stream), limits, Arc::default());
+        let first_read = tokio::time::Instant::now();
+        let cut = tokio::time::timeout(Duration::from_secs(40), reader.read(0)).await;
+        assert!(cut.is_err(), "the read waits for its interval");
+        let batch = reader.read(0).await;
+        assert_eq!(positions(&batch), vec![(0, 0), (1, 0)]);
+        assert_eq!(first_read.elapsed(), Duration::from_secs(60));
+    }
+
+    /// Records read and not yet in a batch, carried or collected, are taken for a rewind.
+    #[tokio::test]
+    async fn unbatched_records_are_taken_for_a_rewind() {
+        let records = vec![
+            record(0, 0, "aaaa"),
+            record(1, 0, "bbbbbbbb"),
+            record(2, 0, "c"),
+        ];
+        let limits = BatchLimits {
+            records: 10,
+            interval: Duration::from_secs(60),
+            bytes: ByteBudget::new(10),
+        };
+        let stream =
+            futures::stream::iter(records.into_iter().map(Ok)).chain(futures::stream::pending());
+        let mut reader = Reader::new(Box::pin(stream), limits, Arc::default());
+        assert!(
+            reader.read(8).await.is_empty(),
+            "no room beside 8 bytes in flight"
+        );
+        assert_eq!(positions(&reader.take_unbatched()), vec![(0, 0)]);
         let cut = tokio::time::timeout(Duration::from_millis(50), reader.read(0)).await;
         assert!(cut.is_err(), "the read waits for its interval");
-        let unbatched = reader.take_unbatched();
-        assert_eq!(positions(&unbatched), vec![(0, 0), (1, 0)]);
+        assert_eq!(positions(&reader.take_unbatched()), vec![(1, 0), (2, 0)]);
     }
 
     /// A rebalance between two records revokes partition 1: its records read before the

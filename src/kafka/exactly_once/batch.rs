@@ -138,8 +138,7 @@ where
                 break;
             }
         }
-        self.bytes = 0;
-        std::mem::take(&mut self.collected)
+        self.take_collected()
     }
 
     /// The partitions revoked since the last call: the batch in flight drops its records
@@ -152,10 +151,15 @@ where
     /// Takes the records read and not yet in a batch (collected or carried), to be read
     /// again after a rewind.
     pub fn take_unbatched(&mut self) -> Vec<OwnedMessage> {
-        self.bytes = 0;
-        let mut records = std::mem::take(&mut self.collected);
+        let mut records = self.take_collected();
         records.extend(self.carried.take());
         records
+    }
+
+    fn take_collected(&mut self) -> Vec<OwnedMessage> {
+        self.bytes = 0;
+        self.closes = None;
+        std::mem::take(&mut self.collected)
     }
 
     /// Drops the records of the partitions revoked since the last look from those read and
@@ -169,6 +173,9 @@ where
             !revoked.contains(&(message.topic().to_owned(), message.partition()))
         };
         self.collected.retain(kept);
+        if self.collected.is_empty() {
+            self.closes = None;
+        }
         if self.carried.as_ref().is_some_and(|message| !kept(message)) {
             self.carried = None;
         }

@@ -228,6 +228,8 @@ pub fn next_offsets<'r>(records: impl IntoIterator<Item = Position<'r>>) -> Topi
 
 #[cfg(test)]
 pub(super) mod tests {
+    use std::pin::Pin;
+
     use rdkafka::message::Timestamp;
 
     use super::*;
@@ -258,16 +260,38 @@ pub(super) mod tests {
         batch.iter().map(|m| (m.partition(), m.offset())).collect()
     }
 
-    type Records = futures::stream::Iter<std::vec::IntoIter<Result<OwnedMessage, KafkaError>>>;
+    /// A stream of records, as a test reader's.
+    pub(in crate::kafka::exactly_once) type Records =
+        Pin<Box<dyn futures::Stream<Item = Result<OwnedMessage, KafkaError>> + Send>>;
 
-    fn reader(records: Vec<OwnedMessage>, limit: usize, budget: usize) -> Reader<Records> {
+    /// What a test stream does after its records.
+    #[derive(Clone, Copy)]
+    pub(in crate::kafka::exactly_once) enum Then {
+        Ends,
+        /// As a consumer's stream does when nothing more comes.
+        Waits,
+    }
+
+    /// A reader of `records` (batches of `limit` records, a byte budget of `budget`, a
+    /// 60-second interval) whose revokes come from `tracker`.
+    pub(in crate::kafka::exactly_once) fn reader(
+        records: Vec<OwnedMessage>,
+        then: Then,
+        limit: usize,
+        budget: usize,
+        tracker: Arc<SharedTracker>,
+    ) -> Reader<Records> {
         let limits = BatchLimits {
             records: limit,
             interval: Duration::from_secs(60),
             bytes: ByteBudget::new(budget),
         };
-        let stream = futures::stream::iter(records.into_iter().map(Ok).collect::<Vec<_>>());
-        Reader::new(stream, limits, Arc::default())
+        let records = futures::stream::iter(records.into_iter().map(Ok));
+        let stream: Records = match then {
+            Then::Ends => Box::pin(records),
+            Then::Waits => Box::pin(records.chain(futures::stream::pending())),
+        };
+        Reader::new(stream, limits, tracker)
     }
 
     /// A batch ends at the record limit, and at the byte budget, which a batch in flight
@@ -275,7 +299,7 @@ pub(super) mod tests {
     #[tokio::test]
     async fn a_batch_ends_at_its_limits_and_shares_the_budget_with_the_one_in_flight() {
         let records = (0..5).map(|offset| record(0, offset, "xxxx")).collect();
-        let mut reader = reader(records, 2, 10);
+        let mut reader = reader(records, Then::Ends, 2, 10, Arc::default());
         assert_eq!(positions(&reader.read(0).await), vec![(0, 0), (0, 1)]);
         // 8 bytes in flight leave room for none: the first record waits.
         assert!(reader.read(8).await.is_empty());
@@ -290,15 +314,7 @@ pub(super) mod tests {
     #[tokio::test(start_paused = true)]
     async fn a_read_cut_short_keeps_its_records_and_its_deadline() {
         let records = vec![record(0, 0, "a"), record(1, 0, "b")];
-        let limits = BatchLimits {
-            records: 10,
-            interval: Duration::from_secs(60),
-            bytes: ByteBudget::new(100),
-        };
-        // Two records, then a stream that waits.
-        let stream =
-            futures::stream::iter(records.into_iter().map(Ok)).chain(futures::stream::pending());
-        let mut reader = Reader::new(Box::pin(stream), limits, Arc::default());
+        let mut reader = reader(records, Then::Waits, 10, 100, Arc::default());
         let first_read = tokio::time::Instant::now();
         let cut = tokio::time::timeout(Duration::from_secs(40), reader.read(0)).await;
         assert!(cut.is_err(), "the read waits for its interval");
@@ -315,14 +331,7 @@ pub(super) mod tests {
             record(1, 0, "bbbbbbbb"),
             record(2, 0, "c"),
         ];
-        let limits = BatchLimits {
-            records: 10,
-            interval: Duration::from_secs(60),
-            bytes: ByteBudget::new(10),
-        };
-        let stream =
-            futures::stream::iter(records.into_iter().map(Ok)).chain(futures::stream::pending());
-        let mut reader = Reader::new(Box::pin(stream), limits, Arc::default());
+        let mut reader = reader(records, Then::Waits, 10, 10, Arc::default());
         assert!(
             reader.read(8).await.is_empty(),
             "no room beside 8 bytes in flight"
@@ -338,7 +347,7 @@ pub(super) mod tests {
     /// count follows, and the partition is noted for the batch in flight.
     #[test]
     fn records_of_a_partition_revoked_mid_batch_are_dropped() {
-        let mut reader = reader(Vec::new(), 10, 100);
+        let mut reader = reader(Vec::new(), Then::Ends, 10, 100, Arc::default());
         reader.collected = vec![
             record(0, 10, "aaaa"),
             record(1, 20, "bb"),

@@ -192,14 +192,11 @@ mod tests {
     use std::sync::Arc;
     use std::time::Duration;
 
-    use futures::StreamExt;
     use rdkafka::Message;
     use tokio::sync::Semaphore;
 
-    use super::super::batch::tests::record;
-    use super::super::batch::BatchLimits;
+    use super::super::batch::tests::{reader, record, Then};
     use super::*;
-    use crate::kafka::budget::ByteBudget;
     use crate::kafka::offsets::SharedTracker;
 
     fn partition(number: i32) -> Partition {
@@ -218,15 +215,8 @@ mod tests {
             record(0, 1, "c"),
             record(1, 1, "d"),
         ];
-        let stream =
-            futures::stream::iter(records.into_iter().map(Ok)).chain(futures::stream::pending());
-        let limits = BatchLimits {
-            records: 2,
-            interval: Duration::from_secs(60),
-            bytes: ByteBudget::new(100),
-        };
         let tracker = Arc::new(SharedTracker::default());
-        let mut reader = Reader::new(Box::pin(stream), limits, Arc::clone(&tracker));
+        let mut reader = reader(records, Then::Waits, 2, 100, Arc::clone(&tracker));
         // The first batch's jobs wait at the gate; the others are done at once.
         let gate = Arc::new(Semaphore::new(0));
         let job = |message: OwnedMessage| -> Job<(i32, i64)> {

@@ -38,7 +38,7 @@ use tracing::{info, warn};
 
 use batch::{next_offsets, note_first, position_of_origin, BatchLimits, Partition, Reader};
 use calls::{beyond_recovery, blocking, is_abortable, is_fenced, retrying, within, AWAKE_GRACE};
-use flight::InFlight;
+use flight::{is_revoked, InFlight, Ready};
 
 use super::budget::ByteBudget;
 use super::context::PipelineContext;
@@ -100,12 +100,15 @@ pub async fn run(
             }
             in_flight.start(batch, &mut reader, job);
         }
-        let ready = in_flight.oldest_ready(&mut reader, job, &shutdown).await;
-        let started = ready.started;
-        let outputs: Vec<_> = ready
-            .outputs
+        let Ready {
+            outputs,
+            revoked,
+            started,
+        } = in_flight.oldest_ready(&mut reader, job, &shutdown).await;
+        // In batch order, which is each partition's order.
+        let outputs: Vec<_> = outputs
             .into_iter()
-            .filter(|job| !ready.revoked.contains(&partition_of(job.origin())))
+            .filter(|job| !is_revoked(&revoked, job.origin()))
             .map(|job| job.admitted(&jobs.versions))
             .collect();
         if outputs.is_empty() {
@@ -188,10 +191,6 @@ pub async fn run(
     }
     metrics().in_flight.set(0);
     Ok(())
-}
-
-fn partition_of(origin: &Origin) -> Partition {
-    (origin.topic.clone(), origin.partition)
 }
 
 async fn init_transactions(producer: &Producer) -> Result<(), KafkaError> {

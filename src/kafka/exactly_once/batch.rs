@@ -80,7 +80,7 @@ where
 
     /// Waits for a first record (however long that takes; the carried one first, if any),
     /// then collects more for up to the interval, the record limit or the byte budget,
-    /// which `in_flight` bytes of an earlier batch share. A record that does not fit is
+    /// which the `in_flight` bytes of the batches in flight share. A record that does not fit is
     /// carried to a later batch. Empty when the stream ended, or when the first record
     /// does not fit beside `in_flight`.
     pub async fn read(&mut self, in_flight: usize) -> Vec<OwnedMessage> {

@@ -9,7 +9,9 @@
 //!   `newsflow process` on the same articles (and the broker's CPU on its own);
 //! - fixed offered rates: articles produced at each of `NEWSFLOW_BENCH_RATES`/s (500 and
 //!   2,000 by default) for `NEWSFLOW_BENCH_SECONDS` (20) after a 2-second warm-up,
-//!   p50/p99/max latency from produce to the enriched record being readable;
+//!   p50/p99/max latency from produce to the enriched record being readable, and
+//!   newsflow's own means of where the time went (input timestamp to outputs stored and,
+//!   under exactly-once, each step of a transaction);
 //! - newsflow's peak resident memory in each run;
 //! - with `NEWSFLOW_BENCH_SOAK_SECONDS` set (`make soak`: 600), two long runs with
 //!   newsflow's resident memory sampled every 10 s, and its growth after the first minute
@@ -28,6 +30,9 @@ mod support;
 #[path = "end_to_end/soak.rs"]
 mod soak;
 
+#[path = "end_to_end/inside.rs"]
+mod inside;
+
 mod eval_data;
 
 use std::collections::{BTreeMap, HashMap};
@@ -36,6 +41,7 @@ use std::process::{Child, Stdio};
 use std::time::{Duration, Instant};
 
 use futures::StreamExt;
+use inside::Reading;
 use rdkafka::config::ClientConfig;
 use rdkafka::consumer::{Consumer, StreamConsumer};
 use rdkafka::message::Message;
@@ -283,8 +289,9 @@ async fn pass_through(broker: &Broker, input: &str, output: &str, count: usize) 
 }
 
 /// `rate` articles/s offered for `seconds` after a warm-up: latency from produce to the
-/// enriched record being readable. Returns the table row.
-async fn paced(broker: &Broker, rate: u64, seconds: u64) -> String {
+/// enriched record being readable. Returns the table row, and a row of newsflow's own
+/// means of where the time went.
+async fn paced(broker: &Broker, rate: u64, seconds: u64) -> (String, String) {
     let topics = Topics::create(broker, &format!("rate{rate}"), PARTITIONS as u32);
     // The first records also pay for connections, metadata and producer ids on both
     // sides: they run the pace but are left out of the latencies, as a steady state is
@@ -292,7 +299,8 @@ async fn paced(broker: &Broker, rate: u64, seconds: u64) -> String {
     let warm_up = (rate * WARM_UP_SECONDS) as usize;
     let offered = (rate * (WARM_UP_SECONDS + seconds)) as usize;
     let (paced, _) = bench_articles(offered);
-    let mut pipeline = start_pipeline(broker.address(), &topics, free_port());
+    let metrics_port = free_port();
+    let mut pipeline = start_pipeline(broker.address(), &topics, metrics_port);
     tokio::time::sleep(GROUP_FORMING).await;
     let producer = broker.producer();
     let brokers = broker.address().to_owned();
@@ -308,9 +316,13 @@ async fn paced(broker: &Broker, rate: u64, seconds: u64) -> String {
     let mut sent = HashMap::with_capacity(offered);
     let per_tick = per_tick(rate);
     let mut ticker = tokio::time::interval(TICK);
+    let mut warm = None;
     for (index, chunk) in paced.chunks(per_tick).enumerate() {
         ticker.tick().await;
         let now = Instant::now();
+        if warm.is_none() && index * per_tick >= warm_up {
+            warm = Some(Reading::take(metrics_port));
+        }
         for (key, value) in chunk {
             let key = key.clone().expect("key");
             let record = FutureRecord::to(&topics.input)
@@ -323,6 +335,7 @@ async fn paced(broker: &Broker, rate: u64, seconds: u64) -> String {
         }
     }
     let arrived = reading.await.expect("reader");
+    let inside = warm.map(|warm| Reading::take(metrics_port).means_since(&warm));
     let rss = peak_rss_mib(pipeline.id());
     let _ = pipeline.kill();
     let _ = pipeline.wait();
@@ -339,13 +352,18 @@ async fn paced(broker: &Broker, rate: u64, seconds: u64) -> String {
         })
         .collect();
     latencies.sort_by(f64::total_cmp);
-    format!(
+    let row = format!(
         "| newsflow at {rate}/s offered for {seconds} s after {WARM_UP_SECONDS} s of warm-up ({} of {offered} out) | {rate} | {:.1} | {:.1} | {:.1} | {rss:.0} |",
         arrived.len(),
         percentile(&latencies, 0.5),
         percentile(&latencies, 0.99),
         latencies.last().copied().unwrap_or(f64::NAN)
-    )
+    );
+    let inside = format!(
+        "| newsflow's own means at {rate}/s, ms: {} | | | | | |",
+        inside.unwrap_or_default()
+    );
+    (row, inside)
 }
 
 /// The offered rates of the paced runs: `NEWSFLOW_BENCH_RATES`, comma-separated (500 and
@@ -510,8 +528,8 @@ async fn main() {
 
     // Fixed offered rates: latency from produce to readable enriched record.
     for rate in rates {
-        let row = paced(&broker, rate, seconds).await;
-        let _ = writeln!(table, "{row}");
+        let (row, inside) = paced(&broker, rate, seconds).await;
+        let _ = writeln!(table, "{row}\n{inside}");
     }
 
     let soak_seconds = setting("NEWSFLOW_BENCH_SOAK_SECONDS", 0);

@@ -91,6 +91,11 @@ async fn every_article_is_committed_once_through_transactions() {
         committed.is_some_and(|n| n >= (ARTICLES / TRANSACTION_MAX_RECORDS) as f64),
         "committed transactions: {committed:?}"
     );
+    // Each committed transaction's steps are timed, every one of them.
+    for step in ["ready", "produce", "offsets", "commit"] {
+        let series = format!("newsflow_transaction_step_seconds_count{{step=\"{step}\"}}");
+        assert_eq!(metric(&metrics, &series), committed, "{series}");
+    }
 }
 
 /// SIGKILLed at random points (some inside an open transaction, which the broker shows as

@@ -27,7 +27,7 @@ pub(super) mod calls;
 mod flight;
 
 use std::collections::BTreeMap;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use rdkafka::consumer::{Consumer, StreamConsumer};
 use rdkafka::error::KafkaError;
@@ -46,7 +46,9 @@ use super::job::{JobOutput, Jobs};
 use super::produce::{Origin, Outgoing, Producer};
 use super::{create_producer, RunError};
 use crate::config::RunConfig;
-use crate::telemetry::events::{RecordFinished, RecordProduced, TransactionEnded};
+use crate::telemetry::events::{
+    RecordFinished, RecordProduced, TransactionEnded, TransactionSteps,
+};
 use crate::telemetry::metrics;
 use crate::telemetry::Health;
 
@@ -134,31 +136,17 @@ pub async fn run(
             continue;
         };
         let published: Vec<Option<i64>> = outputs.iter().map(|(o, _)| o.published_ms).collect();
-        let result = commit_batch(&producer, outputs, next_offsets, group).await;
-        let aborted = |error: &str| {
-            TransactionEnded {
-                committed: false,
-                records,
-                duration: started.elapsed(),
-                error: Some(error),
-            }
-            .emit();
-        };
+        let result = commit_batch(&producer, outputs, next_offsets, group, started).await;
+        let aborted = |error: &str| TransactionEnded::Aborted { records, error }.emit();
         match result {
-            Ok(topics) => {
+            Ok((topics, steps)) => {
                 for published_ms in published {
                     RecordFinished { published_ms }.emit();
                 }
                 for topic in &topics {
                     RecordProduced { topic }.emit();
                 }
-                TransactionEnded {
-                    committed: true,
-                    records,
-                    duration: started.elapsed(),
-                    error: None,
-                }
-                .emit();
+                TransactionEnded::Committed { records, steps }.emit();
             }
             Err(Failed::OffsetsStuck) => {
                 // A producer that knows it was fenced stops (a zombie must not take its id
@@ -213,29 +201,51 @@ impl From<KafkaError> for Failed {
 }
 
 /// Begins a transaction, produces every output, adds the offsets and commits. Returns the
-/// topic of every record written.
+/// topic of every record written, and how long each step took since the batch was
+/// `started`.
 async fn commit_batch(
     producer: &Producer,
     outputs: Vec<(Origin, Vec<Outgoing>)>,
     offsets: TopicPartitionList,
     group: rdkafka::consumer::ConsumerGroupMetadata,
-) -> Result<Vec<String>, Failed> {
+    started: Instant,
+) -> Result<(Vec<String>, TransactionSteps), Failed> {
+    let mut step = started;
+    let mut lap = || std::mem::replace(&mut step, Instant::now()).elapsed();
+    let ready = lap();
     let begin = producer.inner().clone();
     blocking(move || begin.begin_transaction()).await?;
-    let mut topics = Vec::new();
+    let (mut topics, mut deliveries) = (Vec::new(), Vec::new());
     for (origin, outs) in outputs {
         for out in outs {
-            topics.extend(producer.enqueue_transactional(&origin, out).await?);
+            if let Some((topic, delivery)) = producer.enqueue_transactional(&origin, out).await? {
+                topics.push(topic);
+                deliveries.push(delivery);
+            }
         }
     }
+    let produce = lap();
     let sending = producer.inner().clone();
     let sent = within(STUCK_AFTER, AWAKE_GRACE, move || {
         retrying(|| sending.send_offsets_to_transaction(&offsets, &group, TRANSACTION_TIMEOUT))
     });
     sent.await.ok_or(Failed::OffsetsStuck)??;
+    let offsets = lap();
+    // rdkafka's commit call first flushes, and while any output is still on its way it
+    // waits out a 100 ms poll of an event queue that the producer's own thread serves:
+    // every transaction cost 100 ms more. Waiting for the deliveries here first leaves it
+    // nothing to flush. A failed delivery is the commit's to report (the transaction is
+    // then abortable).
+    futures::future::join_all(deliveries).await;
     let committing = producer.inner().clone();
     blocking(move || retrying(|| committing.commit_transaction(TRANSACTION_TIMEOUT))).await?;
-    Ok(topics)
+    let steps = TransactionSteps {
+        ready,
+        produce,
+        offsets,
+        commit: lap(),
+    };
+    Ok((topics, steps))
 }
 
 /// Points the consumer back at each partition's `first` offset, so that the records from

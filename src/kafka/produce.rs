@@ -299,25 +299,22 @@ impl Producer {
         &self.inner
     }
 
-    /// Hands one record to librdkafka without waiting for its delivery (inside a
-    /// transaction, the commit waits for every delivery); an output librdkafka refuses as
-    /// too large is replaced as [`Producer::deliver`] does. Returns the topics written.
+    /// Hands one record to librdkafka without waiting for its delivery; an output
+    /// librdkafka refuses as too large is replaced as [`Producer::deliver`] does. Returns
+    /// the topic written and the delivery to come, or `None` when nothing replaces a
+    /// refused output.
     pub async fn enqueue_transactional(
         &self,
         origin: &Origin,
         mut out: Outgoing,
-    ) -> Result<Vec<String>, KafkaError> {
-        let mut topics = Vec::new();
+    ) -> Result<Option<(String, DeliveryFuture)>, KafkaError> {
         loop {
             match self.send(&out).await {
-                Pending::Queued(_) => {
-                    topics.push(out.topic);
-                    return Ok(topics);
-                }
+                Pending::Queued(delivery) => return Ok(Some((out.topic, delivery))),
                 Pending::Refused(error) if refused_for_good(&error).is_some() => {
                     match self.fallback(origin, out, &error) {
                         Some(replacement) => out = replacement,
-                        None => return Ok(topics),
+                        None => return Ok(None),
                     }
                 }
                 Pending::Refused(error) => return Err(error),

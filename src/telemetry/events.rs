@@ -483,36 +483,8 @@ impl RevokeDrained {
     }
 }
 
-/// An exactly-once transaction was committed, or aborted (its batch is read again).
-pub struct TransactionEnded<'a> {
-    pub committed: bool,
-    pub records: usize,
-    pub duration: Duration,
-    pub error: Option<&'a str>,
-}
-
-impl TransactionEnded<'_> {
-    pub fn emit(&self) {
-        let result = if self.committed {
-            "committed"
-        } else {
-            "aborted"
-        };
-        if let Some(error) = self.error {
-            warn!(
-                records = self.records,
-                error, "Transaction aborted; its batch will be read again."
-            );
-        } else {
-            debug!(
-                records = self.records,
-                duration_ms = self.duration.as_millis() as u64,
-                "Transaction committed."
-            );
-        }
-        metrics().transactions.with_label_values(&[result]).inc();
-    }
-}
+mod transactions;
+pub use transactions::{TransactionEnded, TransactionSteps};
 
 mod versions;
 pub use versions::{

@@ -9,6 +9,7 @@ use prometheus::{
 
 use crate::record::{DeadLetterReason, PubStatus};
 use crate::route::PLOVER_CLASSES;
+use crate::telemetry::events::TransactionSteps;
 
 pub struct Metrics {
     registry: Registry,
@@ -32,6 +33,7 @@ pub struct Metrics {
     pub client_errors: IntCounterVec,
     pub commits: IntCounterVec,
     pub transactions: IntCounterVec,
+    pub transaction_steps: HistogramVec,
     pub rebalances: IntCounterVec,
     pub assigned_partitions: IntGauge,
     pub consumer_lag: IntGaugeVec,
@@ -384,6 +386,21 @@ impl Metrics {
                 "Exactly-once transactions, by result (committed or aborted).",
                 &["result"],
             ),
+            transaction_steps: register(
+                &registry,
+                HistogramVec::new(
+                    HistogramOpts::new(
+                        "newsflow_transaction_step_seconds",
+                        "Time a committed exactly-once transaction spent in each step, by step (ready, produce, offsets, commit).",
+                    )
+                    .buckets(vec![
+                        0.001, 0.002_5, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0,
+                        10.0, 30.0,
+                    ]),
+                    &["step"],
+                )
+                .expect("valid metric"),
+            ),
             rebalances: counter_vec(
                 &registry,
                 "newsflow_rebalances_total",
@@ -511,6 +528,9 @@ impl Metrics {
         }
         for result in ["committed", "aborted"] {
             metrics.transactions.with_label_values(&[result]);
+        }
+        for step in TransactionSteps::NAMES {
+            metrics.transaction_steps.with_label_values(&[step]);
         }
         for result in ["ok", "error"] {
             metrics.commits.with_label_values(&[result]);

@@ -36,9 +36,11 @@ use rdkafka::{Offset, TopicPartitionList};
 use tokio_util::sync::CancellationToken;
 use tracing::{info, warn};
 
-use batch::{next_offsets, note_first, position_of_origin, BatchLimits, Partition, Reader};
+use batch::{
+    is_revoked, next_offsets, note_first, position_of_origin, BatchLimits, Partition, Reader,
+};
 use calls::{beyond_recovery, blocking, is_abortable, is_fenced, retrying, within, AWAKE_GRACE};
-use flight::{is_revoked, InFlight, Ready};
+use flight::{InFlight, Ready};
 
 use super::budget::ByteBudget;
 use super::context::PipelineContext;
@@ -110,7 +112,7 @@ pub async fn run(
         // In batch order, which is each partition's order.
         let outputs: Vec<_> = outputs
             .into_iter()
-            .filter(|job| !is_revoked(&revoked, job.origin()))
+            .filter(|job| !is_revoked(&revoked, position_of_origin(job.origin())))
             .map(|job| job.admitted(&jobs.versions))
             .collect();
         if outputs.is_empty() {

@@ -169,9 +169,7 @@ where
         if revoked.is_empty() {
             return;
         }
-        let kept = |message: &OwnedMessage| {
-            !revoked.contains(&(message.topic().to_owned(), message.partition()))
-        };
+        let kept = |message: &OwnedMessage| !is_revoked(&revoked, position_of_message(message));
         self.collected.retain(kept);
         if self.collected.is_empty() {
             self.closes = None;
@@ -197,6 +195,14 @@ pub fn position_of_origin(origin: &Origin) -> Position<'_> {
 
 pub fn position_of_message(message: &OwnedMessage) -> Position<'_> {
     (message.topic(), message.partition(), message.offset())
+}
+
+/// Whether the record at `position` is in one of the `revoked` partitions (a scan: a
+/// rebalance revokes a replica's few partitions, and a record's check need not allocate).
+pub fn is_revoked(revoked: &HashSet<Partition>, (topic, partition, _): Position) -> bool {
+    revoked.iter().any(|(revoked_topic, revoked_partition)| {
+        *revoked_partition == partition && revoked_topic == topic
+    })
 }
 
 /// Lowers each (topic, partition)'s first offset in `first` (where to rewind to) to that of
@@ -383,6 +389,16 @@ pub(super) mod tests {
         let revoked = reader.take_revoked();
         assert!(revoked.contains(&("news.raw".to_owned(), 0)), "{revoked:?}");
         assert_eq!(positions(&reader.collected), vec![(1, 20)]);
+    }
+
+    /// A record is revoked when its topic and partition both are.
+    #[test]
+    fn a_record_is_revoked_by_its_own_topic_and_partition() {
+        let revoked = HashSet::from([("news.raw".to_owned(), 1)]);
+        assert!(is_revoked(&revoked, ("news.raw", 1, 7)));
+        assert!(!is_revoked(&revoked, ("news.raw", 0, 7)));
+        assert!(!is_revoked(&revoked, ("news.wire", 1, 7)));
+        assert!(!is_revoked(&HashSet::new(), ("news.raw", 1, 7)));
     }
 
     /// A batch's offsets: each partition's first (lowest) to rewind to, and one past its

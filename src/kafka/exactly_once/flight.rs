@@ -14,7 +14,6 @@ use rdkafka::message::OwnedMessage;
 use tokio_util::sync::CancellationToken;
 
 use super::batch::{note_first, payload_bytes, position_of_message, Detach, Partition, Reader};
-use crate::kafka::produce::Origin;
 use crate::telemetry::metrics;
 
 /// A started record's outputs to come.
@@ -42,14 +41,6 @@ pub struct Ready<T> {
     pub revoked: HashSet<Partition>,
     /// When it was read.
     pub started: Instant,
-}
-
-/// Whether the record from `origin` is in one of the `revoked` partitions (a scan: a
-/// rebalance revokes a replica's few partitions, and a record's check need not allocate).
-pub fn is_revoked(revoked: &HashSet<Partition>, origin: &Origin) -> bool {
-    revoked
-        .iter()
-        .any(|(topic, partition)| *partition == origin.partition && *topic == origin.topic)
 }
 
 /// The batches in flight, whose records' jobs yield `T`.
@@ -121,9 +112,8 @@ impl<T> InFlight<T> {
     {
         let mut reading = !shutdown.is_cancelled();
         loop {
-            let records: usize = self.batches.iter().map(|b| b.records).sum();
             let bytes: usize = self.batches.iter().map(|b| b.bytes).sum();
-            let room = reading && records < self.max_records;
+            let room = reading && self.records() < self.max_records;
             let oldest = self.batches.front_mut().expect("a batch in flight");
             let came = tokio::select! {
                 biased;
@@ -190,9 +180,13 @@ impl<T> InFlight<T> {
         }
     }
 
+    /// The records of every batch in flight.
+    fn records(&self) -> usize {
+        self.batches.iter().map(|b| b.records).sum()
+    }
+
     fn report(&self) {
-        let records: usize = self.batches.iter().map(|b| b.records).sum();
-        metrics().in_flight.set(records as i64);
+        metrics().in_flight.set(self.records() as i64);
     }
 }
 
@@ -266,21 +260,5 @@ mod tests {
             first,
             BTreeMap::from([(partition(1), 1), (partition(2), 5)])
         );
-    }
-
-    /// A record is revoked when its topic and partition both are.
-    #[test]
-    fn a_record_is_revoked_by_its_own_topic_and_partition() {
-        let origin = |topic: &str, partition| Origin {
-            topic: topic.to_owned(),
-            partition,
-            offset: 7,
-            published_ms: None,
-        };
-        let revoked = HashSet::from([partition(1)]);
-        assert!(is_revoked(&revoked, &origin("news.raw", 1)));
-        assert!(!is_revoked(&revoked, &origin("news.raw", 0)));
-        assert!(!is_revoked(&revoked, &origin("news.wire", 1)));
-        assert!(!is_revoked(&HashSet::new(), &origin("news.raw", 1)));
     }
 }
